@@ -1,0 +1,137 @@
+"""ConvLayer: one convolution (or fully-connected) layer in the Eyeriss/Sze notation.
+
+N batch, M output channels, C input channels, H x W input, R x S filter, E x F output (derived),
+stride U, symmetric zero padding ``pad``, ``groups`` (depthwise when groups == C == M).
+A fully-connected layer is a 1x1 convolution on a 1x1 input (:meth:`ConvLayer.fc`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accelsim.errors import require
+
+
+@dataclass(frozen=True, slots=True)
+class ConvLayer:
+    """One layer. Only independent fields are stored; E, F and MACs are derived."""
+
+    N: int = 1
+    M: int = 1
+    C: int = 1
+    H: int = 1
+    W: int = 1
+    R: int = 1
+    S: int = 1
+    stride: int = 1
+    pad: int = 0
+    groups: int = 1
+    name: str = "layer"
+
+    def __post_init__(self) -> None:
+        for field in ("N", "M", "C", "H", "W", "R", "S", "stride", "groups"):
+            value = getattr(self, field)
+            require(
+                isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                f"{self.name}: {field}",
+                "a positive integer",
+                value,
+            )
+        require(
+            isinstance(self.pad, int) and not isinstance(self.pad, bool) and self.pad >= 0,
+            f"{self.name}: pad",
+            "a non-negative integer",
+            self.pad,
+        )
+        require(self.C % self.groups == 0, f"{self.name}: C", f"divisible by groups={self.groups}", self.C)
+        require(self.M % self.groups == 0, f"{self.name}: M", f"divisible by groups={self.groups}", self.M)
+        require(
+            self.R <= self.H + 2 * self.pad,
+            f"{self.name}: R",
+            f"<= padded input height H+2*pad={self.H + 2 * self.pad}",
+            self.R,
+        )
+        require(
+            self.S <= self.W + 2 * self.pad,
+            f"{self.name}: S",
+            f"<= padded input width W+2*pad={self.W + 2 * self.pad}",
+            self.S,
+        )
+
+    @classmethod
+    def fc(cls, in_features: int, out_features: int, *, N: int = 1, name: str = "fc") -> ConvLayer:
+        """A fully-connected layer as a 1x1 convolution on a 1x1 input."""
+        return cls(N=N, M=out_features, C=in_features, name=name)
+
+    @property
+    def E(self) -> int:
+        """Output height: floor((H + 2*pad - R) / stride) + 1."""
+        return (self.H + 2 * self.pad - self.R) // self.stride + 1
+
+    @property
+    def F(self) -> int:
+        """Output width: floor((W + 2*pad - S) / stride) + 1."""
+        return (self.W + 2 * self.pad - self.S) // self.stride + 1
+
+    @property
+    def is_depthwise(self) -> bool:
+        return self.groups > 1 and self.groups == self.C == self.M
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates: N*M*E*F*(C/groups)*R*S."""
+        return self.N * self.M * self.E * self.F * (self.C // self.groups) * self.R * self.S
+
+    # GEMM view (ARCHITECTURE.md "Lowering a convolution"), per group.
+    @property
+    def gemm_P(self) -> int:
+        """Output pixels: N*E*F (GEMM rows)."""
+        return self.N * self.E * self.F
+
+    @property
+    def gemm_K(self) -> int:
+        """Reduction length per group: (C/groups)*R*S."""
+        return (self.C // self.groups) * self.R * self.S
+
+    @property
+    def gemm_M(self) -> int:
+        """Output channels per group: M/groups (GEMM columns)."""
+        return self.M // self.groups
+
+    @property
+    def input_elems(self) -> int:
+        return self.N * self.C * self.H * self.W
+
+    @property
+    def weight_elems(self) -> int:
+        return self.M * (self.C // self.groups) * self.R * self.S
+
+    @property
+    def output_elems(self) -> int:
+        return self.N * self.M * self.E * self.F
+
+    def spec(self) -> str:
+        """The ``--layer`` string that rebuilds this layer."""
+        return (
+            f"N={self.N},M={self.M},C={self.C},H={self.H},W={self.W},R={self.R},S={self.S},"
+            f"stride={self.stride},pad={self.pad},groups={self.groups}"
+        )
+
+    @classmethod
+    def parse(cls, text: str, *, name: str = "layer") -> ConvLayer:
+        """Parse ``"N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"`` (any subset, any order)."""
+        known = {"N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups", "name"}
+        fields: dict[str, object] = {"name": name}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            require(bool(sep), "layer field", "written KEY=VALUE", item)
+            require(key in known, "layer field", f"one of {sorted(known)}", key)
+            if key == "name":
+                fields[key] = value.strip()
+                continue
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                require(False, f"layer field {key}", "an integer", value.strip())
+        return cls(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""accelsim.kernels: Numba convolution kernels (installed from the repo's kernels/ folder)."""

@@ -1,0 +1,1 @@
+"""accelsim.rtl: the accelerator in Amaranth HDL (installed from the repo's rtl/ folder)."""
