@@ -1,0 +1,149 @@
+"""Accelerator configuration: frozen dataclasses, loaded and validated once from TOML (tomllib).
+
+Field names and their meaning are fixed by docs/microarchitecture.md. Presets ship inside the package
+(accelsim/presets/*.toml) and are found with importlib.resources, never relative to the cwd.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import AccelsimError, require
+
+
+class Dataflow(enum.Enum):
+    """Which operand stays in the PEs: weights (WS), outputs (OS) or inputs (IS)."""
+
+    WS = "ws"
+    OS = "os"
+    IS = "is"
+
+    @classmethod
+    def parse(cls, value: object, what: str = "dataflow") -> Dataflow:
+        if isinstance(value, Dataflow):
+            return value
+        text = str(value).strip().lower()
+        require(text in {d.value for d in cls}, what, "one of ws, os, is", value)
+        return cls(text)
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTable:
+    """Energy per access in pJ. Defaults follow Eyeriss's normalised ratios (MAC 1 : buffer 6 : DRAM 200)
+    scaled to an 8-bit MAC of 0.2 pJ; per byte for the int8 scratchpads and DRAM, per int32 word for the
+    accumulator."""
+
+    mac_pj: float = 0.2
+    spad_byte_pj: float = 1.2
+    acc_word_pj: float = 2.4
+    dram_byte_pj: float = 40.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchConfig:
+    """One accelerator configuration (see docs/microarchitecture.md for every field's role)."""
+
+    name: str = "custom"
+    array_rows: int = 16
+    array_cols: int = 16
+    dataflow: Dataflow = Dataflow.WS
+    ifmap_spad_kib: int = 128
+    weight_spad_kib: int = 128
+    acc_kib: int = 64
+    dram_bytes_per_cycle: int = 16
+    dram_latency_cycles: int = 100
+    queue_depth: int = 8
+    host_issue_cycles: int = 8
+    clock_mhz: float = 1000.0
+    input_bits: int = 8
+    weight_bits: int = 8
+    acc_bits: int = 32
+    energy: EnergyTable = field(default_factory=EnergyTable)
+
+    def __post_init__(self) -> None:
+        where = f"arch {self.name!r}"
+        for name in ("array_rows", "array_cols", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
+                     "dram_bytes_per_cycle", "queue_depth", "host_issue_cycles"):
+            value = getattr(self, name)
+            require(_is_int(value) and value > 0, f"{where}: {name}", "a positive integer", value)
+        require(_is_int(self.dram_latency_cycles) and self.dram_latency_cycles >= 0,
+                f"{where}: dram_latency_cycles", "a non-negative integer", self.dram_latency_cycles)
+        require(self.array_rows <= 1024 and self.array_cols <= 1024, f"{where}: array_rows x array_cols",
+                "at most 1024 x 1024", (self.array_rows, self.array_cols))
+        require(isinstance(self.clock_mhz, (int, float)) and not isinstance(self.clock_mhz, bool)
+                and self.clock_mhz > 0, f"{where}: clock_mhz", "a positive number", self.clock_mhz)
+        require(self.input_bits == 8, f"{where}: input_bits", "8 (int8 activations)", self.input_bits)
+        require(self.weight_bits == 8, f"{where}: weight_bits", "8 (int8 weights)", self.weight_bits)
+        require(self.acc_bits == 32, f"{where}: acc_bits", "32 (int32 accumulators)", self.acc_bits)
+        require(isinstance(self.dataflow, Dataflow), f"{where}: dataflow", "a Dataflow", self.dataflow)
+        for f in fields(EnergyTable):
+            value = getattr(self.energy, f.name)
+            require(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+                    f"{where}: energy_pj.{f.name.removesuffix('_pj')}", "a non-negative number", value)
+
+    @property
+    def pes(self) -> int:
+        return self.array_rows * self.array_cols
+
+    def with_dataflow(self, dataflow: Dataflow | str | None) -> ArchConfig:
+        return self if dataflow is None else replace(self, dataflow=Dataflow.parse(dataflow))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "energy"}
+        out["dataflow"] = self.dataflow.value
+        out["energy_pj"] = {f.name.removesuffix("_pj"): getattr(self.energy, f.name) for f in fields(EnergyTable)}
+        return out
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_TOP_KEYS = {f.name for f in fields(ArchConfig)} - {"energy"} | {"energy_pj"}
+_ENERGY_KEYS = {f.name.removesuffix("_pj") for f in fields(EnergyTable)}
+
+
+def from_dict(data: dict[str, Any], *, source: str = "arch") -> ArchConfig:
+    """Build an ArchConfig from a TOML-shaped dict; unknown keys and bad values raise AccelsimError."""
+    for key in data:
+        require(key in _TOP_KEYS, f"{source}: key", f"one of {sorted(_TOP_KEYS)}", key)
+    kwargs = {k: v for k, v in data.items() if k != "energy_pj"}
+    kwargs.setdefault("name", Path(source).stem if source != "arch" else "custom")
+    if "dataflow" in kwargs:
+        kwargs["dataflow"] = Dataflow.parse(kwargs["dataflow"], f"{source}: dataflow")
+    energy = data.get("energy_pj", {})
+    require(isinstance(energy, dict), f"{source}: energy_pj", "a table", energy)
+    for key in energy:
+        require(key in _ENERGY_KEYS, f"{source}: energy_pj key", f"one of {sorted(_ENERGY_KEYS)}", key)
+    kwargs["energy"] = EnergyTable(**{f"{k}_pj": v for k, v in energy.items()})
+    return ArchConfig(**kwargs)
+
+
+def load(path: str | Path) -> ArchConfig:
+    """Load an ArchConfig from a TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise AccelsimError(f"arch file must be readable, not {str(path)!r} ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise AccelsimError(f"{path.name} must be valid TOML, not malformed ({err})") from None
+    return from_dict(data, source=path.name)
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(sorted(p.name.removesuffix(".toml") for p in resources.files("accelsim.presets").iterdir()
+                        if p.name.endswith(".toml")))
+
+
+def preset(name: str = "gemmini") -> ArchConfig:
+    """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1."""
+    names = preset_names()
+    require(name in names, "preset", f"one of {list(names)}", name)
+    text = resources.files("accelsim.presets").joinpath(f"{name}.toml").read_text()
+    return from_dict(tomllib.loads(text), source=f"{name}.toml")

@@ -1,0 +1,183 @@
+"""The command set and its one 128-bit encoding, shared by the model, the firmware generator and the RTL.
+
+See docs/microarchitecture.md. Every command is one 128-bit word; :data:`FIELDS` gives each field's
+(lsb, width). Some fields share bits because no opcode uses both (``m0``/``c0``, ``k0``/``e0``); the RTL
+decoder slices the same table. The host writes a command as four little-endian 32-bit words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+
+from accelsim.errors import require
+
+COMMAND_BITS = 128
+
+
+class Op(enum.IntEnum):
+    CONFIG = 0
+    LOAD = 1
+    PRELOAD = 2
+    COMPUTE = 3
+    STORE = 4
+    FENCE = 5
+
+
+class Unit(enum.IntEnum):
+    """The three decoupled units; commands go to the queue of their unit (CONFIG/FENCE to none)."""
+
+    LD = 0
+    EX = 1
+    ST = 2
+
+
+UNIT_OF = {Op.LOAD: Unit.LD, Op.PRELOAD: Unit.EX, Op.COMPUTE: Unit.EX, Op.STORE: Unit.ST}
+
+
+class Operand(enum.IntEnum):
+    """What a LOAD reads: the input tensor (to the ifmap spad) or the weights (to the weight spad)."""
+
+    INPUT = 0
+    WEIGHT = 1
+
+
+class ConfigReg(enum.IntEnum):
+    """Layer registers written by CONFIG; the value field packs the listed sub-fields, lsb first."""
+
+    SHAPE0 = 0  # N:16 C:16 H:16 W:16
+    SHAPE1 = 1  # M:16 R:8 S:8 E:16 F:16
+    SHAPE2 = 2  # stride:8 pad:8 Cg:16 Mg:16 K:16
+    ADDR = 3  # x_base:32 w_base:32 out_base:32 (byte addresses in DRAM)
+    MODE = 4  # dataflow:2 (0 ws, 1 os, 2 is) requantize:1 shift:5
+
+
+CONFIG_LAYOUT: dict[ConfigReg, tuple[tuple[str, int], ...]] = {
+    ConfigReg.SHAPE0: (("N", 16), ("C", 16), ("H", 16), ("W", 16)),
+    ConfigReg.SHAPE1: (("M", 16), ("R", 8), ("S", 8), ("E", 16), ("F", 16)),
+    ConfigReg.SHAPE2: (("stride", 8), ("pad", 8), ("Cg", 16), ("Mg", 16), ("K", 16)),
+    ConfigReg.ADDR: (("x_base", 32), ("w_base", 32), ("out_base", 32)),
+    ConfigReg.MODE: (("dataflow", 2), ("requantize", 1), ("shift", 5)),
+}
+
+# name -> (lsb, width)
+FIELDS: dict[str, tuple[int, int]] = {
+    "op": (0, 4),
+    "pop_prev": (4, 1),
+    "pop_next": (5, 1),
+    "push_prev": (6, 1),
+    "push_next": (7, 1),
+    # LOAD / PRELOAD / COMPUTE / STORE
+    "buf": (8, 1),  # LOAD: destination buffer; PRELOAD: weight buffer; COMPUTE: streamed buffer
+    "acc_buf": (9, 1),  # COMPUTE, STORE: accumulator buffer
+    "accumulate": (10, 1),  # COMPUTE: add to the accumulator (1) or overwrite it (0)
+    "operand": (11, 1),  # LOAD: Operand
+    "rows": (12, 16),  # LOAD/STORE: rows moved; COMPUTE: stream length T
+    "lanes": (28, 12),  # LOAD/STORE: valid lanes per row; PRELOAD: valid weight rows K_t
+    "n0": (40, 16),  # first pixel of the tile (n0, e0, f0)
+    "e0": (56, 16),
+    "f0": (72, 16),
+    "c0": (88, 16),  # first reduction index of the tile (c0, r0, s0); c0 absolute (group offset included)
+    "r0": (104, 8),
+    "s0": (112, 8),
+    "m0": (88, 16),  # weight LOAD, STORE: first output channel (absolute); shares bits with c0
+    "k0": (56, 16),  # weight LOAD: first reduction index k; shares bits with e0
+    # CONFIG
+    "reg": (8, 8),
+    "value": (16, 96),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command. Unused fields stay 0; ``pack``/``unpack`` are exact inverses for valid commands."""
+
+    op: Op
+    pop_prev: int = 0
+    pop_next: int = 0
+    push_prev: int = 0
+    push_next: int = 0
+    buf: int = 0
+    acc_buf: int = 0
+    accumulate: int = 0
+    operand: int = 0
+    rows: int = 0
+    lanes: int = 0
+    n0: int = 0
+    e0: int = 0
+    f0: int = 0
+    c0: int = 0
+    r0: int = 0
+    s0: int = 0
+    m0: int = 0
+    k0: int = 0
+    reg: int = 0
+    value: int = 0
+
+    @property
+    def unit(self) -> Unit | None:
+        return UNIT_OF.get(self.op)
+
+    def used_fields(self) -> tuple[str, ...]:
+        common = ("op", "pop_prev", "pop_next", "push_prev", "push_next")
+        if self.op == Op.CONFIG:
+            return ("op", "reg", "value")
+        if self.op == Op.FENCE:
+            return ("op",)
+        if self.op == Op.LOAD:
+            coords = ("m0", "k0") if self.operand == Operand.WEIGHT else ("n0", "e0", "f0", "c0", "r0", "s0")
+            return (*common, "buf", "operand", "rows", "lanes", *coords)
+        if self.op == Op.PRELOAD:
+            return (*common, "buf", "lanes")
+        if self.op == Op.COMPUTE:
+            return (*common, "buf", "acc_buf", "accumulate", "rows")
+        return (*common, "acc_buf", "rows", "lanes", "n0", "e0", "f0", "m0")  # STORE
+
+    def pack(self) -> int:
+        word = 0
+        for name in self.used_fields():
+            lsb, width = FIELDS[name]
+            value = int(getattr(self, name))
+            require(0 <= value < (1 << width), f"{self.op.name} field {name}", f"in [0, 2**{width})", value)
+            word |= value << lsb
+        return word
+
+    def words(self) -> tuple[int, int, int, int]:
+        """The four 32-bit words the host writes, least significant first."""
+        word = self.pack()
+        return tuple((word >> (32 * i)) & 0xFFFFFFFF for i in range(4))  # type: ignore[return-value]
+
+    @classmethod
+    def unpack(cls, word: int) -> Command:
+        op = Op((word >> FIELDS["op"][0]) & 0xF)
+        probe = cls(op=op, operand=(word >> FIELDS["operand"][0]) & 1)
+        values = {name: (word >> FIELDS[name][0]) & ((1 << FIELDS[name][1]) - 1) for name in probe.used_fields()}
+        values["op"] = op
+        return cls(**values)
+
+
+def config_value(reg: ConfigReg, **subfields: int) -> int:
+    """Pack CONFIG sub-fields (see :data:`CONFIG_LAYOUT`) into the 96-bit value."""
+    value, lsb = 0, 0
+    names = set()
+    for name, width in CONFIG_LAYOUT[reg]:
+        names.add(name)
+        v = int(subfields.get(name, 0))
+        require(0 <= v < (1 << width), f"CONFIG {reg.name}.{name}", f"in [0, 2**{width})", v)
+        value |= v << lsb
+        lsb += width
+    for name in subfields:
+        require(name in names, f"CONFIG {reg.name} field", f"one of {sorted(names)}", name)
+    return value
+
+
+def config_fields(reg: ConfigReg, value: int) -> dict[str, int]:
+    out, lsb = {}, 0
+    for name, width in CONFIG_LAYOUT[reg]:
+        out[name] = (value >> lsb) & ((1 << width) - 1)
+        lsb += width
+    return out
+
+
+assert all(lsb + width <= COMMAND_BITS for lsb, width in FIELDS.values())
+assert {f.name for f in fields(Command)} == set(FIELDS)

@@ -1,0 +1,217 @@
+"""Lowering: layer -> per-group GEMM -> tiles for a dataflow -> the command stream.
+
+One parametrised mapping for all three dataflows (docs/microarchitecture.md, "Lowering"): each dataflow only
+fixes which GEMM dimension sits on the array's rows and columns, which one streams, and the tile loop order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from accelsim.arch import ArchConfig, Dataflow
+from accelsim.commands import Command, ConfigReg, Op, Operand, config_value
+from accelsim.errors import require
+from accelsim.layer import ConvLayer
+
+DRAM_ALIGN_BYTES = 64
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True, slots=True)
+class Buffers:
+    """Rows per buffer (of two) of each on-chip memory, for a dataflow's lane widths."""
+
+    ifmap_lanes: int
+    weight_lanes: int
+    ifmap_rows: int
+    weight_rows: int
+    acc_rows: int
+
+    @classmethod
+    def of(cls, arch: ArchConfig) -> Buffers:
+        AR, AC = arch.array_rows, arch.array_cols
+        ifmap_lanes, weight_lanes = (AC, AR) if arch.dataflow is Dataflow.IS else (AR, AC)
+        return cls(
+            ifmap_lanes=ifmap_lanes,
+            weight_lanes=weight_lanes,
+            ifmap_rows=arch.ifmap_spad_kib * 1024 // ifmap_lanes // 2,
+            weight_rows=arch.weight_spad_kib * 1024 // weight_lanes // 2,
+            acc_rows=arch.acc_kib * 1024 // (4 * AC) // 2,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A layer's tiling on an architecture. ``*_T`` are full tile sizes; edge tiles are smaller."""
+
+    layer: ConvLayer
+    dataflow: Dataflow
+    P_T: int
+    K_T: int
+    M_T: int
+    p_tiles: int
+    k_tiles: int
+    m_tiles: int
+    x_base: int
+    w_base: int
+    out_base: int
+
+    @property
+    def steps(self) -> int:
+        return self.layer.groups * self.p_tiles * self.m_tiles * self.k_tiles
+
+    @property
+    def output_tiles(self) -> int:
+        return self.layer.groups * self.p_tiles * self.m_tiles
+
+
+def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
+    """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
+    AR, AC = arch.array_rows, arch.array_cols
+    P, K, Mg = layer.gemm_P, layer.gemm_K, layer.gemm_M
+    buf = Buffers.of(arch)
+    where = f"arch {arch.name!r} ({arch.dataflow.name})"
+    require(buf.acc_rows >= 1, f"{where}: acc_kib", f">= {ceil_div(8 * AC, 1024)} to hold one row per buffer",
+            arch.acc_kib)
+    if arch.dataflow is Dataflow.WS:
+        require(buf.weight_rows >= AR, f"{where}: weight_spad_kib",
+                f">= {ceil_div(2 * AR * AC, 1024)} to hold one {AR}x{AC} weight tile per buffer",
+                arch.weight_spad_kib)
+        require(buf.ifmap_rows >= 1, f"{where}: ifmap_spad_kib", "large enough for one row per buffer",
+                arch.ifmap_spad_kib)
+        K_T, M_T, P_T = min(AR, K), min(AC, Mg), min(P, buf.ifmap_rows, buf.acc_rows)
+    elif arch.dataflow is Dataflow.IS:
+        require(buf.ifmap_rows >= AR, f"{where}: ifmap_spad_kib",
+                f">= {ceil_div(2 * AR * AC, 1024)} to hold one {AR}x{AC} input tile per buffer",
+                arch.ifmap_spad_kib)
+        require(buf.weight_rows >= 1, f"{where}: weight_spad_kib", "large enough for one row per buffer",
+                arch.weight_spad_kib)
+        K_T, P_T, M_T = min(AR, K), min(AC, P), min(Mg, buf.weight_rows, buf.acc_rows)
+    else:
+        require(buf.acc_rows >= AR, f"{where}: acc_kib",
+                f">= {ceil_div(8 * AR * AC, 1024)} to hold one {AR}x{AC} output tile per buffer", arch.acc_kib)
+        require(min(buf.ifmap_rows, buf.weight_rows) >= 1, f"{where}: ifmap_spad_kib and weight_spad_kib",
+                "large enough for one row per buffer", (arch.ifmap_spad_kib, arch.weight_spad_kib))
+        P_T, M_T, K_T = min(AR, P), min(AC, Mg), min(K, buf.ifmap_rows, buf.weight_rows)
+    x_bytes = layer.input_elems
+    w_bytes = layer.weight_elems
+    w_base = ceil_div(x_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    out_base = w_base + ceil_div(w_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    return Mapping(
+        layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
+        p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
+        x_base=0, w_base=w_base, out_base=out_base,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One innermost tile iteration: GEMM ranges of group ``g`` and its place in the loop nest."""
+
+    index: int
+    g: int
+    p0: int
+    P_t: int
+    m0: int
+    M_t: int
+    k0: int
+    K_t: int
+    tile: int  # output tile index (accumulator buffer = tile % 2)
+    first_k: bool
+    last_k: bool
+
+
+def steps(m: Mapping) -> Iterator[Step]:
+    """The tile loop nest in the dataflow's order (WS/OS: g, p, m, k; IS: g, m, p, k)."""
+    layer = m.layer
+    P, K, Mg = layer.gemm_P, layer.gemm_K, layer.gemm_M
+    index = tile = 0
+    for g in range(layer.groups):
+        outer = [(p, mm) for p in range(m.p_tiles) for mm in range(m.m_tiles)]
+        if m.dataflow is Dataflow.IS:
+            outer = [(p, mm) for mm in range(m.m_tiles) for p in range(m.p_tiles)]
+        for p, mm in outer:
+            p0, m0 = p * m.P_T, mm * m.M_T
+            P_t, M_t = min(m.P_T, P - p0), min(m.M_T, Mg - m0)
+            for k in range(m.k_tiles):
+                k0 = k * m.K_T
+                yield Step(index, g, p0, P_t, m0, M_t, k0, min(m.K_T, K - k0), tile, k == 0,
+                           k == m.k_tiles - 1)
+                index += 1
+            tile += 1
+
+
+def pixel(layer: ConvLayer, p: int) -> dict[str, int]:
+    EF = layer.E * layer.F
+    return {"n0": p // EF, "e0": (p // layer.F) % layer.E, "f0": p % layer.F}
+
+
+def reduction(layer: ConvLayer, g: int, k: int) -> dict[str, int]:
+    RS = layer.R * layer.S
+    return {"c0": g * (layer.C // layer.groups) + k // RS, "r0": (k // layer.S) % layer.R, "s0": k % layer.S}
+
+
+def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
+    """The 5 CONFIG commands that set the layer registers."""
+    L = m.layer
+    vals = {
+        ConfigReg.SHAPE0: config_value(ConfigReg.SHAPE0, N=L.N, C=L.C, H=L.H, W=L.W),
+        ConfigReg.SHAPE1: config_value(ConfigReg.SHAPE1, M=L.M, R=L.R, S=L.S, E=L.E, F=L.F),
+        ConfigReg.SHAPE2: config_value(ConfigReg.SHAPE2, stride=L.stride, pad=L.pad, Cg=L.C // L.groups,
+                                       Mg=L.gemm_M, K=L.gemm_K),
+        ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base, w_base=m.w_base, out_base=m.out_base),
+        ConfigReg.MODE: config_value(ConfigReg.MODE, dataflow=list(Dataflow).index(m.dataflow),
+                                     requantize=int(requantize_shift is not None), shift=requantize_shift or 0),
+    }
+    return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
+
+
+def program(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
+    """The layer's whole command stream: CONFIGs, the steps' commands with dependency flags, FENCE."""
+    layer = m.layer
+    n_steps, n_tiles = m.steps, m.output_tiles
+    ws, is_, os_ = (m.dataflow is d for d in (Dataflow.WS, Dataflow.IS, Dataflow.OS))
+    out = config_commands(m, requantize_shift=requantize_shift)
+    for st in steps(m):
+        buf = st.index % 2
+        px = pixel(layer, st.p0)
+        red = reduction(layer, st.g, st.k0)
+        mabs = st.g * layer.gemm_M + st.m0
+        # input tile: WS streams it (rows = pixels, lanes = k); IS/OS hold rows = k, lanes = pixels
+        x_rows, x_lanes = (st.P_t, st.K_t) if ws else (st.K_t, st.P_t)
+        # weight tile: WS/OS rows = k, lanes = m; IS streams rows = m, lanes = k
+        w_rows, w_lanes = (st.M_t, st.K_t) if is_ else (st.K_t, st.M_t)
+        load_x = Command(Op.LOAD, buf=buf, operand=Operand.INPUT, rows=x_rows, lanes=x_lanes, **px, **red)
+        load_w = Command(Op.LOAD, buf=buf, operand=Operand.WEIGHT, rows=w_rows, lanes=w_lanes, m0=mabs, k0=st.k0)
+        first, second = (load_x, load_w) if is_ else (load_w, load_x)  # stationary operand first
+        out.append(_with(first, pop_next=int(st.index >= 2)))
+        out.append(_with(second, push_next=1))
+        stream = {Dataflow.WS: st.P_t, Dataflow.IS: st.M_t, Dataflow.OS: st.K_t}[m.dataflow]
+        compute_deps = {
+            "pop_next": int(st.first_k and st.tile >= 2),
+            "push_prev": int(st.index + 2 < n_steps),
+            "push_next": int(st.last_k),
+        }
+        if os_:
+            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=st.tile % 2, accumulate=int(not st.first_k),
+                               rows=stream, pop_prev=1, **compute_deps))
+        else:
+            out.append(Command(Op.PRELOAD, buf=buf, lanes=st.K_t, pop_prev=1))
+            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=st.tile % 2, accumulate=int(not st.first_k),
+                               rows=stream, **compute_deps))
+        if st.last_k:
+            s_rows, s_lanes = (st.M_t, st.P_t) if is_ else (st.P_t, st.M_t)
+            out.append(Command(Op.STORE, acc_buf=st.tile % 2, rows=s_rows, lanes=s_lanes, m0=mabs, **px,
+                               pop_prev=1, push_prev=int(st.tile + 2 < n_tiles)))
+    out.append(Command(Op.FENCE))
+    return out
+
+
+def _with(cmd: Command, **flags: int) -> Command:
+    from dataclasses import replace
+
+    return replace(cmd, **flags)
