@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.commands import Command, Op, Operand, Unit
 
-# Constants of the WS/IS pipeline (docs: "Where the constants come from").
+# Constants of the pipelines (docs: "Where the constants come from").
+ACCEPT_CYCLES = 1  # every unit spends the cycle it accepts a command latching and decoding it
 PRELOAD_EXTRA_CYCLES = 1  # the last weight row settles one cycle after it is read
 COMPUTE_EXTRA_CYCLES = 1  # accumulator read-add-write after the de-skew
 STORE_EXTRA_CYCLES = 1  # accumulator read latency before the first write beat
@@ -22,29 +23,29 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def load_unit_cycles(rows: int, lanes: int, arch: ArchConfig) -> int:
-    """``LoadUnit`` busy cycles: one beat of up to BW bytes per row chunk; data lands L cycles later."""
-    return rows * ceil_div(lanes, arch.dram_bytes_per_cycle)
+    """``LoadUnit`` busy cycles: accept, then one beat of up to BW bytes per row chunk (data lands L later)."""
+    return ACCEPT_CYCLES + rows * ceil_div(lanes, arch.dram_bytes_per_cycle)
 
 
 def systolic_array_preload_cycles(arch: ArchConfig) -> int:
     """``SystolicArray`` weight (WS) / input (IS) preload: AR rows shifted in from the top, + settle."""
-    return arch.array_rows + PRELOAD_EXTRA_CYCLES
+    return ACCEPT_CYCLES + arch.array_rows + PRELOAD_EXTRA_CYCLES
 
 
 def systolic_array_fill_drain_cycles(arch: ArchConfig) -> int:
     """Pipeline fill and drain of one COMPUTE on top of its stream length (skew, de-skew, accumulate)."""
     extra = arch.array_rows if arch.dataflow is Dataflow.OS else 0  # OS shifts its outputs out
-    return arch.array_rows + arch.array_cols + COMPUTE_EXTRA_CYCLES + extra
+    return ACCEPT_CYCLES + arch.array_rows + arch.array_cols + COMPUTE_EXTRA_CYCLES + extra
 
 
 def systolic_array_cycles(stream: int, arch: ArchConfig) -> int:
-    """``SystolicArray`` + ``Accumulator`` COMPUTE: ``T + AR + AC + 1`` (OS: ``+ AR`` to shift outputs out)."""
+    """``SystolicArray`` + ``Accumulator`` COMPUTE: ``1 + T + AR + AC + 1`` (OS: ``+ AR`` to shift outputs out)."""
     return stream + systolic_array_fill_drain_cycles(arch)
 
 
 def store_unit_cycles(rows: int, lanes: int, out_bytes: int, arch: ArchConfig) -> int:
-    """``StoreUnit`` busy cycles: accumulator read latency, then ``ceil(lanes*ob/BW)`` beats per row."""
-    return STORE_EXTRA_CYCLES + rows * ceil_div(lanes * out_bytes, arch.dram_bytes_per_cycle)
+    """``StoreUnit`` busy cycles: accept, accumulator read latency, then ``ceil(lanes*ob/BW)`` beats per row."""
+    return ACCEPT_CYCLES + STORE_EXTRA_CYCLES + rows * ceil_div(lanes * out_bytes, arch.dram_bytes_per_cycle)
 
 
 def busy_cycles(cmd: Command, arch: ArchConfig, out_bytes: int) -> int:

@@ -1,0 +1,87 @@
+"""Parameters and layouts every RTL block shares, derived once from an ArchConfig.
+
+The command word is decoded with :func:`field`, which slices :data:`accelsim.commands.FIELDS` — the one
+encoding the model and the firmware generator use too. :data:`LayerRegs` is what the CONFIG registers hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import Value, unsigned
+from amaranth.lib import data
+from amaranth.utils import ceil_log2
+
+from accelsim.arch import ArchConfig, Dataflow
+from accelsim.commands import COMMAND_BITS, CONFIG_LAYOUT, FIELDS, ConfigReg
+from accelsim.errors import require
+from accelsim.mapping import Buffers
+
+TAG_BITS = 32  # width of the tag a DRAM read request carries to its response
+
+
+@dataclass(frozen=True)
+class AccelParams:
+    """Elaboration parameters of the accelerator (all in the names of docs/microarchitecture.md)."""
+
+    array_rows: int
+    array_cols: int
+    dram_bytes_per_cycle: int
+    dram_latency_cycles: int
+    queue_depth: int
+    host_issue_cycles: int
+    ifmap_rows: int  # rows per buffer
+    weight_rows: int
+    acc_rows: int
+
+    @classmethod
+    def from_arch(cls, arch: ArchConfig) -> AccelParams:
+        where = f"arch {arch.name!r}"
+        require(arch.dataflow is Dataflow.WS, f"{where}: dataflow", "ws (the only RTL-verified dataflow)",
+                arch.dataflow.value)
+        require(arch.dram_latency_cycles >= 1, f"{where}: dram_latency_cycles", ">= 1 for the RTL",
+                arch.dram_latency_cycles)
+        require(arch.array_rows * arch.array_cols <= 64 * 64, f"{where}: array_rows x array_cols",
+                "at most 64 x 64 PEs to build in simulation", (arch.array_rows, arch.array_cols))
+        buf = Buffers.of(arch)
+        require(buf.weight_rows >= arch.array_rows, f"{where}: weight_spad_kib",
+                "large enough for one weight tile per buffer", arch.weight_spad_kib)
+        return cls(
+            array_rows=arch.array_rows, array_cols=arch.array_cols,
+            dram_bytes_per_cycle=arch.dram_bytes_per_cycle, dram_latency_cycles=arch.dram_latency_cycles,
+            queue_depth=arch.queue_depth, host_issue_cycles=arch.host_issue_cycles,
+            ifmap_rows=buf.ifmap_rows, weight_rows=buf.weight_rows, acc_rows=buf.acc_rows,
+        )
+
+    @property
+    def ifmap_addr_bits(self) -> int:
+        return ceil_log2(2 * self.ifmap_rows)
+
+    @property
+    def weight_addr_bits(self) -> int:
+        return ceil_log2(2 * self.weight_rows)
+
+    @property
+    def acc_addr_bits(self) -> int:
+        return ceil_log2(2 * self.acc_rows)
+
+
+def field(cmd: Value, name: str) -> Value:
+    """Slice a named field (accelsim.commands.FIELDS) out of a 128-bit command word."""
+    lsb, width = FIELDS[name]
+    return cmd[lsb:lsb + width]
+
+
+def _layer_regs_layout() -> data.StructLayout:
+    members: dict[str, object] = {}
+    for reg in ConfigReg:
+        for name, width in CONFIG_LAYOUT[reg]:
+            members[name] = unsigned(width)
+    return data.StructLayout(members)
+
+
+#: The layer registers (every CONFIG sub-field by name: N, C, H, W, M, R, S, E, F, stride, pad, Cg, Mg, K,
+#: x_base, w_base, out_base, dataflow, requantize, shift).
+LayerRegs = _layer_regs_layout()
+
+CMD_BITS = COMMAND_BITS

