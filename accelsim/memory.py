@@ -1,0 +1,91 @@
+"""SRAM and DRAM traffic of a mapped layer, in closed form (docs/microarchitecture.md, "Traffic").
+
+Every tile loop visits each (pixel, reduction) pair of the implicit im2col once per m-tile and each weight
+once per p-tile, so the per-command sums collapse to products. The executed-mapping kernel
+(accelsim.kernels.executed) counts the same quantities command by command; tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accelsim.layer import ConvLayer
+from accelsim.mapping import Mapping
+
+
+def valid_positions(out_size: int, in_size: int, filt: int, stride: int, pad: int) -> int:
+    """Sum over filter taps of the outputs whose tap lands inside the input (not in the padding)."""
+    total = 0
+    for r in range(filt):
+        # 0 <= stride*e + r - pad < in_size  <=>  e in [ceil((pad - r)/stride), floor((in_size - 1 + pad - r)/stride)]
+        lo = max(0, -(-(pad - r) // stride))
+        hi = min(out_size - 1, (in_size - 1 + pad - r) // stride)
+        total += max(0, hi - lo + 1)
+    return total
+
+
+def valid_im2col_elems(layer: ConvLayer) -> int:
+    """Non-padding entries of the implicit im2col matrix, all groups: what input LOADs read from DRAM."""
+    rows = valid_positions(layer.E, layer.H, layer.R, layer.stride, layer.pad)
+    cols = valid_positions(layer.F, layer.W, layer.S, layer.stride, layer.pad)
+    return layer.N * layer.C * rows * cols
+
+
+def touched_input_elems(layer: ConvLayer) -> int:
+    """Distinct input elements some output depends on (the compulsory input traffic)."""
+    def touched(out_size: int, in_size: int, filt: int) -> int:
+        hit = set()
+        for e in range(out_size):
+            for r in range(filt):
+                h = layer.stride * e + r - layer.pad
+                if 0 <= h < in_size:
+                    hit.add(h)
+        return len(hit)
+
+    return (layer.N * layer.C * touched(layer.E, layer.H, layer.R) * touched(layer.F, layer.W, layer.S))
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Element/byte counts of one layer (int8 operands: elements == bytes)."""
+
+    dram_input_read_bytes: int
+    dram_weight_read_bytes: int
+    dram_write_bytes: int
+    ifmap_spad_reads: int
+    ifmap_spad_writes: int
+    weight_spad_reads: int
+    weight_spad_writes: int
+    acc_reads: int
+    acc_writes: int
+
+    @property
+    def dram_read_bytes(self) -> int:
+        return self.dram_input_read_bytes + self.dram_weight_read_bytes
+
+    def sram_reads(self) -> dict[str, int]:
+        return {"ifmap_spad": self.ifmap_spad_reads, "weight_spad": self.weight_spad_reads,
+                "acc": self.acc_reads}
+
+    def sram_writes(self) -> dict[str, int]:
+        return {"ifmap_spad": self.ifmap_spad_writes, "weight_spad": self.weight_spad_writes,
+                "acc": self.acc_writes}
+
+
+def traffic(m: Mapping, out_bytes: int = 4) -> Traffic:
+    layer = m.layer
+    G, P, K, Mg = layer.groups, layer.gemm_P, layer.gemm_K, layer.gemm_M
+    im2col = G * P * K  # entries written to the ifmap spad per m-tile pass, padding zeros included
+    weights = G * K * Mg
+    outputs = G * P * Mg
+    return Traffic(
+        dram_input_read_bytes=m.m_tiles * valid_im2col_elems(layer),
+        dram_weight_read_bytes=m.p_tiles * weights,
+        dram_write_bytes=outputs * out_bytes,
+        ifmap_spad_reads=m.m_tiles * im2col,
+        ifmap_spad_writes=m.m_tiles * im2col,
+        weight_spad_reads=m.p_tiles * weights,
+        weight_spad_writes=m.p_tiles * weights,
+        acc_reads=m.k_tiles * outputs,  # (k_tiles - 1) accumulating COMPUTEs + 1 STORE per output
+        acc_writes=m.k_tiles * outputs,
+    )
