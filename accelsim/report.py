@@ -1,0 +1,149 @@
+"""The only writer of reports: layers.csv, summary.json, report.md and PNG plots (utilization, cycle
+breakdown, roofline). Output is byte-identical run to run (no timestamps, fixed PNG metadata)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from accelsim.errors import AccelsimError
+from accelsim.result import BREAKDOWN_KEYS, NetworkResult
+
+CSV_COLUMNS = (
+    "name", "layer", "dataflow", "timing", "macs", "cycles", "utilization", "mapping_efficiency",
+    *(f"{k}_cycles" for k in BREAKDOWN_KEYS),
+    "dram_read_bytes", "dram_write_bytes", "ifmap_spad_reads", "ifmap_spad_writes", "weight_spad_reads",
+    "weight_spad_writes", "acc_reads", "acc_writes", "operational_intensity_macs_per_byte", "energy_pj", "time_us",
+)
+PNG_METADATA = {"Software": None}
+
+
+def _row(r) -> dict[str, object]:
+    row: dict[str, object] = {
+        "name": r.name, "layer": r.layer, "dataflow": r.dataflow, "timing": r.timing, "macs": r.macs,
+        "cycles": r.cycles, "utilization": f"{r.utilization:.6f}",
+        "mapping_efficiency": f"{r.mapping_efficiency:.6f}",
+        "dram_read_bytes": r.dram_read_bytes, "dram_write_bytes": r.dram_write_bytes,
+        "operational_intensity_macs_per_byte": f"{r.operational_intensity_macs_per_byte:.4f}",
+        "energy_pj": f"{r.energy_pj:.1f}", "time_us": f"{r.time_us:.3f}",
+    }
+    for k in BREAKDOWN_KEYS:
+        row[f"{k}_cycles"] = f"{r.breakdown[k]:.2f}"
+    for buf in ("ifmap_spad", "weight_spad", "acc"):
+        row[f"{buf}_reads"] = r.sram_reads.get(buf, "")
+        row[f"{buf}_writes"] = r.sram_writes.get(buf, "")
+    return row
+
+
+def write(result: NetworkResult, out_dir: str | Path) -> list[Path]:
+    """Write every report file into ``out_dir`` (created); return the paths written."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AccelsimError(f"--out must be a writable directory, not {str(out)!r} ({err.strerror})") from None
+    paths = [out / "layers.csv", out / "summary.json", out / "report.md"]
+    with open(paths[0], "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for r in result.layers:
+            writer.writerow(_row(r))
+    paths[1].write_text(json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
+    paths[2].write_text(_markdown(result))
+    paths += _plots(result, out)
+    return paths
+
+
+def _markdown(result: NetworkResult) -> str:
+    a, t = result.arch, result.totals
+    pct = {k: t["breakdown"][k] / t["cycles"] for k in BREAKDOWN_KEYS} if t["cycles"] else {}
+    lines = [
+        f"# accelsim report: {a['name']} ({a['array_rows']}x{a['array_cols']} {a['dataflow'].upper()})",
+        "",
+        f"{t['layers']} layers, {t['macs']:,} MACs in {t['cycles']:,} cycles "
+        f"({t['time_us'] / 1000:.3f} ms at {a['clock_mhz']:g} MHz): utilization {t['utilization']:.1%}, "
+        f"DRAM {t['dram_read_bytes']:,} B read / {t['dram_write_bytes']:,} B written, "
+        f"energy {t['energy_pj'] / 1e6:.1f} uJ.",
+        "",
+        "Where the cycles go: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in pct.items()) + ".",
+        "",
+        "![utilization](utilization.png)",
+        "![breakdown](breakdown.png)",
+        "![roofline](roofline.png)",
+        "",
+        "| layer | MACs | cycles | util | map. eff | " + " | ".join(k.replace("_", " ") for k in BREAKDOWN_KEYS)
+        + " | DRAM rd B | DRAM wr B |",
+        "|---|" + "---:|" * (6 + len(BREAKDOWN_KEYS)),
+    ]
+    for r in result.layers:
+        bd = " | ".join(f"{r.breakdown[k] / r.cycles:.1%}" for k in BREAKDOWN_KEYS)
+        lines.append(f"| {r.name} | {r.macs:,} | {r.cycles:,} | {r.utilization:.1%} | "
+                     f"{r.mapping_efficiency:.1%} | {bd} | {r.dram_read_bytes:,} | {r.dram_write_bytes:,} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _plots(result: NetworkResult, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "accelsim"
+    layers = result.layers
+    names = [r.name for r in layers]
+    x = range(len(layers))
+    width = max(6.0, 0.18 * len(layers) + 2)
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(width, 3.6))
+    ax.bar(x, [100 * r.utilization for r in layers], color="#3b75af", label="utilization")
+    ax.plot(x, [100 * r.mapping_efficiency for r in layers], "k.", label="mapping efficiency")
+    ax.set_ylabel("% of PE-cycles")
+    ax.set_ylim(0, 105)
+    ax.set_xticks(list(x), names, rotation=90, fontsize=6)
+    ax.set_title(f"PE utilization per layer — {result.arch['name']}")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    paths.append(_save(fig, out / "utilization.png"))
+
+    fig, ax = plt.subplots(figsize=(width, 3.6))
+    bottom = [0.0] * len(layers)
+    colors = ["#3b75af", "#9ecae9", "#f28e2b", "#ffbe7d", "#e15759", "#76b7b2"]
+    for key, color in zip(BREAKDOWN_KEYS, colors, strict=True):
+        vals = [r.breakdown[key] / 1e3 for r in layers]
+        ax.bar(x, vals, bottom=bottom, color=color, label=key.replace("_", " "))
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_ylabel("kilocycles")
+    ax.set_xticks(list(x), names, rotation=90, fontsize=6)
+    ax.set_title("Cycle breakdown per layer")
+    ax.legend(fontsize=7, ncols=3)
+    fig.tight_layout()
+    paths.append(_save(fig, out / "breakdown.png"))
+
+    a = result.arch
+    peak = a["array_rows"] * a["array_cols"]
+    bw = a["dram_bytes_per_cycle"]
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    oi = [r.operational_intensity_macs_per_byte for r in layers]
+    perf = [r.macs / r.cycles for r in layers]
+    lo, hi = min(oi + [peak / bw]) / 4, max(oi + [peak / bw]) * 4
+    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+    ax.loglog(grid, [min(peak, bw * g) for g in grid], "k-", label=f"roof: {peak} MACs/cycle, {bw} B/cycle")
+    ax.loglog(oi, perf, "o", color="#e15759", markersize=4, label="layers")
+    ax.set_xlabel("operational intensity (MACs / DRAM byte)")
+    ax.set_ylabel("achieved MACs / cycle")
+    ax.set_title("Roofline")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(_save(fig, out / "roofline.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
+    plt.close(fig)
+    return path
