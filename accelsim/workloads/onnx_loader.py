@@ -195,5 +195,6 @@ def load_onnx(path: str | Path) -> tuple[ConvLayer, ...]:
                 f"one of {', '.join(MAPPED_OPS)} or an op without MACs (Relu, Add, MaxPool, Reshape, ...)",
                 node.op if default_domain else f"{proto.domain}.{node.op}",
             )
-    require(bool(layers), f"ONNX file {str(path)!r}", f"a model with a {', '.join(MAPPED_OPS)} node", "none")
+    count = f"ONNX file {str(path)!r}: number of Conv, Gemm and MatMul nodes"
+    require(bool(layers), count, "at least 1", 0)
     return tuple(layers)

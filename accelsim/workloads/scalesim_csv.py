@@ -65,7 +65,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise AccelsimError(f"topology file must exist, not {str(path)!r}") from None
+        raise AccelsimError(f"topology file must be an existing file, not {str(path)!r}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise AccelsimError(f"topology file {str(path)!r} must be readable UTF-8 text ({err})") from None
 
@@ -184,7 +184,7 @@ def scalesim_rows(layers: Iterable[ConvLayer], *, expand_groups: bool = False) -
     channel multiplier) whose name contains ``DP`` are written as SCALE-Sim's depthwise rows (Channels = C,
     Num Filter = M / C). Any other grouped layer raises :class:`AccelsimError` unless ``expand_groups``,
     which writes one row per group named ``<name>.g<i>`` with C/groups channels and M/groups filters (the
-    same MACs, but each group then reads its own copy of the input in SCALE-Sim's memory model).
+    same MACs; SCALE-Sim then runs the groups one after another as separate layers).
     """
     rows: list[list[object]] = []
     for layer in layers:

@@ -209,7 +209,9 @@ def test_malformed_files(tmp_path, text, message):
 
 def test_missing_and_binary_files(tmp_path):
     missing = tmp_path / "nope.csv"
-    with pytest.raises(AccelsimError, match=re.escape(f"topology file must exist, not {str(missing)!r}")):
+    with pytest.raises(
+        AccelsimError, match=re.escape(f"topology file must be an existing file, not {str(missing)!r}")
+    ):
         load(missing)
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
