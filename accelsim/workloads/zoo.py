@@ -26,7 +26,8 @@ listed after the block's main-path convolutions. MobileNetV2's depthwise convolu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
@@ -176,13 +177,15 @@ def mobilenetv2(*, N: int = 1) -> tuple[ConvLayer, ...]:
     return tuple(layers)
 
 
-ZOO: dict[str, Callable[..., tuple[ConvLayer, ...]]] = {
-    "alexnet": alexnet,
-    "vgg16": vgg16,
-    "resnet18": resnet18,
-    "resnet50": resnet50,
-    "mobilenetv2": mobilenetv2,
-}
+ZOO: Mapping[str, Callable[..., tuple[ConvLayer, ...]]] = MappingProxyType(
+    {
+        "alexnet": alexnet,
+        "vgg16": vgg16,
+        "resnet18": resnet18,
+        "resnet50": resnet50,
+        "mobilenetv2": mobilenetv2,
+    }
+)
 ZOO_NAMES: tuple[str, ...] = tuple(ZOO)
 
 
