@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from accelsim.arch import ArchConfig, Dataflow
-from accelsim.commands import Command, ConfigReg, Op, Operand, config_value
+from accelsim.commands import Command, ConfigReg, Op, Operand, config_value  # noqa: F401 (re-exported)
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
 
@@ -109,40 +109,65 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """One innermost tile iteration: GEMM ranges of group ``g`` and its place in the loop nest."""
+class Tile:
+    """One output tile of group ``g``: pixels [p0, p0+P_t) x channels [m0, m0+M_t), reduced over all k-tiles."""
 
-    index: int
+    index: int  # output tile index in loop order (accumulator buffer = index % 2)
     g: int
     p0: int
     P_t: int
     m0: int
     M_t: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One innermost tile iteration: a k-tile of an output tile."""
+
+    index: int
+    tile: Tile
     k0: int
     K_t: int
-    tile: int  # output tile index (accumulator buffer = tile % 2)
     first_k: bool
     last_k: bool
 
 
-def steps(m: Mapping) -> Iterator[Step]:
-    """The tile loop nest in the dataflow's order (WS/OS: g, p, m, k; IS: g, m, p, k)."""
+def rows(m: Mapping) -> Iterator[list[Tile]]:
+    """Output tiles in loop order, grouped by the loop just outside the innermost tile loop (WS/OS: all
+    m-tiles of one (g, p-tile); IS: all p-tiles of one (g, m-tile)). Loop order: WS/OS g, p, m, k;
+    IS g, m, p, k."""
     layer = m.layer
-    P, K, Mg = layer.gemm_P, layer.gemm_K, layer.gemm_M
-    index = tile = 0
+    P, Mg = layer.gemm_P, layer.gemm_M
+    index = 0
     for g in range(layer.groups):
-        outer = [(p, mm) for p in range(m.p_tiles) for mm in range(m.m_tiles)]
-        if m.dataflow is Dataflow.IS:
-            outer = [(p, mm) for mm in range(m.m_tiles) for p in range(m.p_tiles)]
-        for p, mm in outer:
-            p0, m0 = p * m.P_T, mm * m.M_T
-            P_t, M_t = min(m.P_T, P - p0), min(m.M_T, Mg - m0)
-            for k in range(m.k_tiles):
-                k0 = k * m.K_T
-                yield Step(index, g, p0, P_t, m0, M_t, k0, min(m.K_T, K - k0), tile, k == 0,
-                           k == m.k_tiles - 1)
+        for outer in range(m.m_tiles if m.dataflow is Dataflow.IS else m.p_tiles):
+            row = []
+            for inner in range(m.p_tiles if m.dataflow is Dataflow.IS else m.m_tiles):
+                p, mm = (inner, outer) if m.dataflow is Dataflow.IS else (outer, inner)
+                p0, m0 = p * m.P_T, mm * m.M_T
+                row.append(Tile(index, g, p0, min(m.P_T, P - p0), m0, min(m.M_T, Mg - m0)))
                 index += 1
-            tile += 1
+            yield row
+
+
+def tile_steps(m: Mapping, tile: Tile) -> list[Step]:
+    K = m.layer.gemm_K
+    base = tile.index * m.k_tiles
+    return [Step(base + k, tile, k * m.K_T, min(m.K_T, K - k * m.K_T), k == 0, k == m.k_tiles - 1)
+            for k in range(m.k_tiles)]
+
+
+def steps(m: Mapping) -> Iterator[Step]:
+    """Every step in loop order."""
+    for row in rows(m):
+        for tile in row:
+            yield from tile_steps(m, tile)
+
+
+def tile_signature(m: Mapping, tile: Tile) -> tuple[int, int, int, int]:
+    """What, besides the mapping, determines a tile's commands' timing: its edge sizes and how close it is
+    to the first/last tile (dependency flags differ only for the first two and the last two steps/tiles)."""
+    return (tile.P_t, tile.M_t, min(tile.index, 2), min(m.output_tiles - 1 - tile.index, 2))
 
 
 def pixel(layer: ConvLayer, p: int) -> dict[str, int]:
@@ -170,48 +195,56 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
 
-def program(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
-    """The layer's whole command stream: CONFIGs, the steps' commands with dependency flags, FENCE."""
-    layer = m.layer
-    n_steps, n_tiles = m.steps, m.output_tiles
+def step_signature(m: Mapping, st: Step) -> tuple[int, ...]:
+    """Everything that determines a step's commands' timing (sizes and dependency flags; see
+    :func:`step_commands`): equal signatures give equal busy times and flags."""
+    t = st.tile
+    return (t.P_t, t.M_t, st.K_t, st.first_k, st.last_k, min(st.index, 2), min(m.steps - 1 - st.index, 2),
+            min(t.index, 2), min(m.output_tiles - 1 - t.index, 2))
+
+
+def step_commands(m: Mapping, st: Step) -> list[Command]:
+    """One step's commands with their dependency flags (docs: "Lowering"); the last k-step of a tile also
+    carries the tile's STORE."""
+    layer, tile = m.layer, st.tile
     ws, is_, os_ = (m.dataflow is d for d in (Dataflow.WS, Dataflow.IS, Dataflow.OS))
-    out = config_commands(m, requantize_shift=requantize_shift)
-    for st in steps(m):
-        buf = st.index % 2
-        px = pixel(layer, st.p0)
-        red = reduction(layer, st.g, st.k0)
-        mabs = st.g * layer.gemm_M + st.m0
-        # input tile: WS streams it (rows = pixels, lanes = k); IS/OS hold rows = k, lanes = pixels
-        x_rows, x_lanes = (st.P_t, st.K_t) if ws else (st.K_t, st.P_t)
-        # weight tile: WS/OS rows = k, lanes = m; IS streams rows = m, lanes = k
-        w_rows, w_lanes = (st.M_t, st.K_t) if is_ else (st.K_t, st.M_t)
-        load_x = Command(Op.LOAD, buf=buf, operand=Operand.INPUT, rows=x_rows, lanes=x_lanes, **px, **red)
-        load_w = Command(Op.LOAD, buf=buf, operand=Operand.WEIGHT, rows=w_rows, lanes=w_lanes, m0=mabs, k0=st.k0)
-        first, second = (load_x, load_w) if is_ else (load_w, load_x)  # stationary operand first
-        out.append(_with(first, pop_next=int(st.index >= 2)))
-        out.append(_with(second, push_next=1))
-        stream = {Dataflow.WS: st.P_t, Dataflow.IS: st.M_t, Dataflow.OS: st.K_t}[m.dataflow]
-        compute_deps = {
-            "pop_next": int(st.first_k and st.tile >= 2),
-            "push_prev": int(st.index + 2 < n_steps),
-            "push_next": int(st.last_k),
-        }
-        if os_:
-            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=st.tile % 2, accumulate=int(not st.first_k),
-                               rows=stream, pop_prev=1, **compute_deps))
-        else:
-            out.append(Command(Op.PRELOAD, buf=buf, lanes=st.K_t, pop_prev=1))
-            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=st.tile % 2, accumulate=int(not st.first_k),
-                               rows=stream, **compute_deps))
-        if st.last_k:
-            s_rows, s_lanes = (st.M_t, st.P_t) if is_ else (st.P_t, st.M_t)
-            out.append(Command(Op.STORE, acc_buf=st.tile % 2, rows=s_rows, lanes=s_lanes, m0=mabs, **px,
-                               pop_prev=1, push_prev=int(st.tile + 2 < n_tiles)))
-    out.append(Command(Op.FENCE))
+    px = pixel(layer, tile.p0)
+    mabs = tile.g * layer.gemm_M + tile.m0
+    acc_buf = tile.index % 2
+    buf = st.index % 2
+    red = reduction(layer, tile.g, st.k0)
+    # input tile: WS streams it (rows = pixels, lanes = k); IS/OS hold rows = k, lanes = pixels
+    x_rows, x_lanes = (tile.P_t, st.K_t) if ws else (st.K_t, tile.P_t)
+    # weight tile: WS/OS rows = k, lanes = m; IS streams rows = m, lanes = k
+    w_rows, w_lanes = (tile.M_t, st.K_t) if is_ else (st.K_t, tile.M_t)
+    load_x = {"operand": Operand.INPUT, "rows": x_rows, "lanes": x_lanes, **px, **red}
+    load_w = {"operand": Operand.WEIGHT, "rows": w_rows, "lanes": w_lanes, "m0": mabs, "k0": st.k0}
+    first, second = (load_x, load_w) if is_ else (load_w, load_x)  # the stationary operand first
+    out = [Command(Op.LOAD, buf=buf, pop_next=int(st.index >= 2), **first),
+           Command(Op.LOAD, buf=buf, push_next=1, **second)]
+    stream = {Dataflow.WS: tile.P_t, Dataflow.IS: tile.M_t, Dataflow.OS: st.K_t}[m.dataflow]
+    compute = {
+        "buf": buf, "acc_buf": acc_buf, "accumulate": int(not st.first_k), "rows": stream,
+        "pop_next": int(st.first_k and tile.index >= 2),
+        "push_prev": int(st.index + 2 < m.steps),
+        "push_next": int(st.last_k),
+    }
+    if os_:
+        out.append(Command(Op.COMPUTE, pop_prev=1, **compute))
+    else:
+        out.append(Command(Op.PRELOAD, buf=buf, lanes=st.K_t, pop_prev=1))
+        out.append(Command(Op.COMPUTE, **compute))
+    if st.last_k:
+        s_rows, s_lanes = (tile.M_t, tile.P_t) if is_ else (tile.P_t, tile.M_t)
+        out.append(Command(Op.STORE, acc_buf=acc_buf, rows=s_rows, lanes=s_lanes, m0=mabs, **px, pop_prev=1,
+                           push_prev=int(tile.index + 2 < m.output_tiles)))
     return out
 
 
-def _with(cmd: Command, **flags: int) -> Command:
-    from dataclasses import replace
-
-    return replace(cmd, **flags)
+def program(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
+    """The layer's whole command stream: CONFIGs, every tile's commands, FENCE."""
+    out = config_commands(m, requantize_shift=requantize_shift)
+    for st in steps(m):
+        out.extend(step_commands(m, st))
+    out.append(Command(Op.FENCE))
+    return out

@@ -7,7 +7,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from accelsim import mapping, memory, timing
-from accelsim.arch import ArchConfig
+from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
 from accelsim.result import LayerResult, NetworkResult
@@ -29,8 +29,7 @@ def simulate_layer(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int 
 def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
     ob = out_bytes_of(requantize_shift)
     m = mapping.lower(layer, arch)
-    program = mapping.program(m, requantize_shift=requantize_shift)
-    sched = timing.schedule(program, arch, ob)
+    sched = timing.schedule_fast(m, arch, ob, requantize_shift=requantize_shift)
     tr = memory.traffic(m, ob)
     pes = arch.pes
     ideal = layer.macs / pes
@@ -62,7 +61,7 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
         energy_pj=energy, time_us=cycles / arch.clock_mhz,
         tile={"P_T": m.P_T, "K_T": m.K_T, "M_T": m.M_T, "p_tiles": m.p_tiles, "k_tiles": m.k_tiles,
               "m_tiles": m.m_tiles},
-        commands=len(program),
+        commands=5 + m.steps * (3 if arch.dataflow is Dataflow.OS else 4) + m.output_tiles + 1,
     )
 
 

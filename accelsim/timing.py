@@ -6,10 +6,13 @@ in its docstring, and that block's cocotb bench measures its latency against thi
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from accelsim.arch import ArchConfig, Dataflow
-from accelsim.commands import Command, Op, Operand, Unit
+from accelsim import mapping
+from accelsim.commands import UNIT_OF, Command, Op, Unit
+from accelsim.mapping import Mapping
 
 # Constants of the pipelines (docs: "Where the constants come from").
 ACCEPT_CYCLES = 1  # every unit spends the cycle it accepts a command latching and decoding it
@@ -61,111 +64,211 @@ def busy_cycles(cmd: Command, arch: ArchConfig, out_bytes: int) -> int:
     raise ValueError(f"{cmd.op.name} has no unit")
 
 
-# The four token counters, indexed by (producer unit, consumer unit).
-L2E, E2L, E2S, S2E = "l2e", "e2l", "e2s", "s2e"
-_POPS = {  # unit -> (counter popped by pop_prev, counter popped by pop_next)
-    Unit.LD: (None, E2L),
-    Unit.EX: (L2E, S2E),
-    Unit.ST: (E2S, None),
-}
-_PUSHES = {  # unit -> (counter pushed by push_prev, counter pushed by push_next)
-    Unit.LD: (None, L2E),
-    Unit.EX: (E2L, E2S),
-    Unit.ST: (S2E, None),
-}
+# The four token counters.
+L2E, E2L, E2S, S2E = 0, 1, 2, 3
+COUNTER_NAMES = ("l2e", "e2l", "e2s", "s2e")
+_POPS = {Unit.LD: (None, E2L), Unit.EX: (L2E, S2E), Unit.ST: (E2S, None)}  # (pop_prev, pop_next)
+_PUSHES = {Unit.LD: (None, L2E), Unit.EX: (E2L, E2S), Unit.ST: (S2E, None)}  # (push_prev, push_next)
 
-# EX idle-gap causes (docs: "Cycle breakdown").
-CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST = "dram_load", "dram_store", "host"
+# EX idle-gap causes (docs: "Cycle breakdown"), indices into Schedule.ex_idle_cycles.
+CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST = 0, 1, 2
+_KIND_LD, _KIND_PRELOAD, _KIND_COMPUTE, _KIND_ST, _KIND_CONFIG, _KIND_FENCE = range(6)
+
+
+def command_tuple(cmd: Command, arch: ArchConfig, out_bytes: int) -> tuple:
+    """What the scheduler needs of a command: (kind, unit, busy, tail, pops, pushes at end, pushes at done)."""
+    if cmd.op == Op.CONFIG:
+        return (_KIND_CONFIG, -1, 0, 0, (), (), ())
+    if cmd.op == Op.FENCE:
+        return (_KIND_FENCE, -1, 0, 0, (), (), ())
+    unit = UNIT_OF[cmd.op]
+    kind = {Op.LOAD: _KIND_LD, Op.PRELOAD: _KIND_PRELOAD, Op.COMPUTE: _KIND_COMPUTE, Op.STORE: _KIND_ST}[cmd.op]
+    pops = tuple(c for flag, c in zip((cmd.pop_prev, cmd.pop_next), _POPS[unit], strict=True) if flag)
+    pushes = tuple(c for flag, c in zip((cmd.push_prev, cmd.push_next), _PUSHES[unit], strict=True) if flag)
+    tail = 0 if unit == Unit.EX else arch.dram_latency_cycles
+    # LD's l2e push happens when its data has landed (done); every other push at end.
+    at_done = tuple(c for c in pushes if c == L2E)
+    at_end = tuple(c for c in pushes if c != L2E)
+    for c in pops:
+        assert c is not None
+    return (kind, int(unit), busy_cycles(cmd, arch, out_bytes), tail, pops, at_end, at_done)
+
+
+class _Engine:
+    """The scheduler's state and its one step rule (docs: "Timing"), shared by :func:`schedule` (every
+    command recorded) and :func:`schedule_fast` (rows of identical tiles skipped once periodic)."""
+
+    __slots__ = ("HI", "Q", "fill_drain", "last_dispatch", "free", "qstarts", "pending", "last_done",
+                 "stream", "preload", "n_compute", "idle")
+
+    def __init__(self, arch: ArchConfig) -> None:
+        self.HI, self.Q = arch.host_issue_cycles, arch.queue_depth
+        self.fill_drain = systolic_array_fill_drain_cycles(arch)
+        self.last_dispatch = -self.HI
+        self.free = [0, 0, 0]
+        self.qstarts: list[deque[int]] = [deque(maxlen=self.Q) for _ in range(3)]
+        self.pending: list[deque[int]] = [deque() for _ in range(4)]
+        self.last_done = 0
+        self.stream = self.preload = self.n_compute = 0
+        self.idle = [0, 0, 0]
+
+    def run(self, cmds: list[tuple], record: list[tuple[int, int, int, int]] | None = None) -> None:
+        HI, Q = self.HI, self.Q
+        free, qstarts, pending, idle = self.free, self.qstarts, self.pending, self.idle
+        d_prev, last_done = self.last_dispatch, self.last_done
+        for kind, unit, busy, tail, pops, at_end, at_done in cmds:
+            d = d_prev + HI
+            if unit < 0:
+                done = max(d, last_done) if kind == _KIND_FENCE else d
+                last_done = max(last_done, done)
+                d_prev = d
+                if record is not None:
+                    record.append((d, d, d, done))
+                continue
+            qs = qstarts[unit]
+            if len(qs) == Q and qs[0] + 1 > d:
+                d = qs[0] + 1
+            d_prev = d
+            ready, cause = d + 1, CAUSE_HOST
+            for c in pops:
+                t = pending[c].popleft()
+                if t >= ready:
+                    ready, cause = t, (CAUSE_DRAM_LOAD if c == L2E else CAUSE_DRAM_STORE)
+            f = free[unit]
+            s = ready if ready > f else f
+            e = s + busy
+            free[unit] = e
+            qs.append(s)
+            for c in at_end:
+                pending[c].append(e)
+            for c in at_done:
+                pending[c].append(e + tail)
+            if e + tail > last_done:
+                last_done = e + tail
+            if unit == 1:
+                if s > f:
+                    idle[cause] += s - f
+                if kind == _KIND_PRELOAD:
+                    self.preload += busy
+                else:
+                    self.stream += busy - self.fill_drain
+                    self.n_compute += 1
+            if record is not None:
+                record.append((d, s, e, e + tail))
+        self.last_dispatch, self.last_done = d_prev, last_done
+
+    def key(self) -> tuple:
+        """The state relative to the last dispatch: equal keys evolve identically under equal commands."""
+        d = self.last_dispatch
+        return (tuple(f - d for f in self.free), tuple(tuple(t - d for t in q) for q in self.qstarts),
+                tuple(tuple(t - d for t in q) for q in self.pending), self.last_done - d)
+
+    def stats(self) -> tuple[int, ...]:
+        return (self.stream, self.preload, self.n_compute, *self.idle)
+
+    def advance(self, delta: int, stats_delta: tuple[int, ...]) -> None:
+        """Shift every time by ``delta`` and add ``stats_delta`` (a whole number of periods skipped)."""
+        self.last_dispatch += delta
+        self.last_done += delta
+        self.free = [f + delta for f in self.free]
+        self.qstarts = [deque((t + delta for t in q), maxlen=self.Q) for q in self.qstarts]
+        self.pending = [deque(t + delta for t in q) for q in self.pending]
+        self.stream += stats_delta[0]
+        self.preload += stats_delta[1]
+        self.n_compute += stats_delta[2]
+        self.idle = [i + di for i, di in zip(self.idle, stats_delta[3:], strict=True)]
+
+    def finish(self) -> tuple[int, list[int]]:
+        for c, q in enumerate(self.pending):
+            assert not q, f"unbalanced {COUNTER_NAMES[c]} tokens"
+        total = self.last_done
+        idle = list(self.idle)
+        idle[CAUSE_DRAM_STORE] += total - self.free[Unit.EX]
+        return total, idle
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """Per-command cycle numbers (None for CONFIG/FENCE start/end) and the layer's totals."""
+    """A layer's schedule: totals, and per-command (dispatch, start, end, done) when recorded."""
 
-    dispatch: tuple[int, ...]
-    start: tuple[int, ...]
-    end: tuple[int, ...]
-    done: tuple[int, ...]
     total_cycles: int
     ex_stream_cycles: int
     ex_fill_drain_cycles: int
     ex_preload_cycles: int
-    ex_idle_cycles: dict[str, int]
+    ex_idle_cycles: tuple[int, int, int]  # indexed by CAUSE_*
+    cycles: tuple[tuple[int, int, int, int], ...] = ()  # per command: dispatch, start, end, done
+
+
+def _result(eng: _Engine, record: list | None = None) -> Schedule:
+    total, idle = eng.finish()
+    return Schedule(total_cycles=total, ex_stream_cycles=eng.stream,
+                    ex_fill_drain_cycles=eng.n_compute * eng.fill_drain, ex_preload_cycles=eng.preload,
+                    ex_idle_cycles=tuple(idle), cycles=tuple(record or ()))  # type: ignore[arg-type]
 
 
 def schedule(program: list[Command], arch: ArchConfig, out_bytes: int = 4) -> Schedule:
-    """Schedule a command stream at command granularity (docs: "Timing")."""
-    HI, Q, L = arch.host_issue_cycles, arch.queue_depth, arch.dram_latency_cycles
-    fill_drain = systolic_array_fill_drain_cycles(arch)
-    n = len(program)
-    dispatch = [0] * n
-    start = [0] * n
-    end = [0] * n
-    done = [0] * n
-    queue_starts: dict[Unit, list[int]] = {u: [] for u in Unit}
-    unit_free = {u: 0 for u in Unit}
-    pushes: dict[str, list[int]] = {L2E: [], E2L: [], E2S: [], S2E: []}
-    popped = dict.fromkeys(pushes, 0)
-    idle = {CAUSE_DRAM_LOAD: 0, CAUSE_DRAM_STORE: 0, CAUSE_HOST: 0}
-    stream = preload = 0
-    last_dispatch = -HI
-    last_done = 0
-    for i, cmd in enumerate(program):
-        unit = cmd.unit
-        d = last_dispatch + HI
-        if unit is not None:
-            qs = queue_starts[unit]
-            if len(qs) >= Q:
-                d = max(d, qs[len(qs) - Q] + 1)
-        dispatch[i] = last_dispatch = d
-        if unit is None:  # CONFIG: a register write; FENCE: releases when everything earlier is done
-            start[i] = end[i] = d
-            done[i] = max(d, last_done) if cmd.op == Op.FENCE else d
-            continue
-        ready, cause = d + 1, CAUSE_HOST
-        prev_counter, next_counter = _POPS[unit]
-        for flag, counter in ((cmd.pop_prev, prev_counter), (cmd.pop_next, next_counter)):
-            if flag:
-                t = pushes[counter][popped[counter]]
-                popped[counter] += 1
-                if t >= ready:
-                    ready = t
-                    cause = CAUSE_DRAM_LOAD if counter == L2E else CAUSE_DRAM_STORE
-        free = unit_free[unit]
-        s = max(ready, free)
-        busy = busy_cycles(cmd, arch, out_bytes)
-        e = s + busy
-        tail = L if unit != Unit.EX else 0
-        start[i], end[i], done[i] = s, e, e + tail
-        unit_free[unit] = e
-        queue_starts[unit].append(s)
-        last_done = max(last_done, e + tail)
-        prev_push, next_push = _PUSHES[unit]
-        if cmd.push_prev:
-            pushes[prev_push].append(e)
-        if cmd.push_next:
-            pushes[next_push].append(e + tail)
-        if unit == Unit.EX:
-            if s > free:
-                idle[cause] += s - free
-            if cmd.op == Op.PRELOAD:
-                preload += busy
-            else:
-                stream += busy - fill_drain
-    total = max(done) if n else 0
-    ex_busy_end = unit_free[Unit.EX]
-    idle[CAUSE_DRAM_STORE] += total - ex_busy_end
-    n_compute = sum(1 for c in program if c.op == Op.COMPUTE)
-    for counter in pushes:
-        assert popped[counter] == len(pushes[counter]), f"unbalanced {counter} tokens"
-    return Schedule(
-        dispatch=tuple(dispatch), start=tuple(start), end=tuple(end), done=tuple(done), total_cycles=total,
-        ex_stream_cycles=stream, ex_fill_drain_cycles=n_compute * fill_drain, ex_preload_cycles=preload,
-        ex_idle_cycles=idle,
-    )
+    """Schedule a command stream command by command, recording every command's cycles (docs: "Timing")."""
+    eng = _Engine(arch)
+    record: list[tuple[int, int, int, int]] = []
+    eng.run([command_tuple(c, arch, out_bytes) for c in program], record)
+    return _result(eng, record)
 
 
-__all__ = [
-    "Operand", "Schedule", "busy_cycles", "load_unit_cycles", "schedule", "store_unit_cycles",
-    "systolic_array_cycles", "systolic_array_preload_cycles",
-]
+def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
+                  requantize_shift: int | None = None) -> Schedule:
+    """The same schedule as ``schedule(program(m))`` without building every command.
+
+    Steps with equal :func:`mapping.step_signature` share one command list; runs of equal steps (within a
+    tile), of equal tiles (within a row) and of equal rows are each skipped hierarchically. Within a run, once the scheduler's state relative to the last dispatch
+    repeats (max-plus systems become periodic), whole periods are skipped exactly: every time shifts by the
+    period's delay and every statistic by the period's increment."""
+    eng = _Engine(arch)
+    eng.run([command_tuple(c, arch, out_bytes) for c in mapping.config_commands(m, requantize_shift=requantize_shift)])
+    step_cache: dict[tuple, list[tuple]] = {}
+
+    def run_step(st: mapping.Step) -> None:
+        sig = mapping.step_signature(m, st)
+        cmds = step_cache.get(sig)
+        if cmds is None:
+            cmds = step_cache[sig] = [command_tuple(c, arch, out_bytes) for c in mapping.step_commands(m, st)]
+        eng.run(cmds)
+
+    def run_tile(tile: mapping.Tile) -> None:
+        _run_periodic(eng, mapping.tile_steps(m, tile), lambda st: mapping.step_signature(m, st), run_step)
+
+    def run_row(row: list[mapping.Tile]) -> None:
+        _run_periodic(eng, row, lambda tile: mapping.tile_signature(m, tile), run_tile)
+
+    _run_periodic(eng, list(mapping.rows(m)), lambda row: tuple(mapping.tile_signature(m, t) for t in row), run_row)
+    eng.run([command_tuple(mapping.Command(mapping.Op.FENCE), arch, out_bytes)])
+    return _result(eng)
+
+
+def _run_periodic(eng: _Engine, items: list, signature, run_item) -> None:
+    """Run ``items`` in order; inside each run of equal signatures, skip whole periods once the engine's
+    relative state repeats."""
+    sigs = [signature(item) for item in items]
+    i, n = 0, len(items)
+    while i < n:
+        run_end = i
+        while run_end < n and sigs[run_end] == sigs[i]:
+            run_end += 1
+        seen: dict[tuple, tuple[int, int, tuple[int, ...]]] = {}
+        while i < run_end:
+            if run_end - i > 1:
+                key = eng.key()
+                hit = seen.get(key)
+                if hit is not None:
+                    j, d_j, stats_j = hit
+                    period = i - j
+                    jumps = (run_end - i) // period
+                    if jumps:
+                        stats_i = eng.stats()
+                        eng.advance(jumps * (eng.last_dispatch - d_j),
+                                    tuple(jumps * (a - b) for a, b in zip(stats_i, stats_j, strict=True)))
+                        i += jumps * period
+                        seen.clear()
+                        continue
+                seen[key] = (i, eng.last_dispatch, eng.stats())
+            run_item(items[i])
+            i += 1
