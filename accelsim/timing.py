@@ -198,6 +198,22 @@ class Schedule:
     ex_idle_cycles: tuple[int, int, int]  # indexed by CAUSE_*
     cycles: tuple[tuple[int, int, int, int], ...] = ()  # per command: dispatch, start, end, done
 
+    @property
+    def dispatch(self) -> tuple[int, ...]:
+        return tuple(c[0] for c in self.cycles)
+
+    @property
+    def start(self) -> tuple[int, ...]:
+        return tuple(c[1] for c in self.cycles)
+
+    @property
+    def end(self) -> tuple[int, ...]:
+        return tuple(c[2] for c in self.cycles)
+
+    @property
+    def done(self) -> tuple[int, ...]:
+        return tuple(c[3] for c in self.cycles)
+
 
 def _result(eng: _Engine, record: list | None = None) -> Schedule:
     total, idle = eng.finish()
