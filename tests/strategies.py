@@ -37,3 +37,25 @@ def operands(layer: ConvLayer, dtype, seed: int) -> tuple[np.ndarray, np.ndarray
     if np.dtype(dtype) == np.int8:
         return (rng.integers(-128, 128, xs, dtype=np.int8), rng.integers(-128, 128, ws, dtype=np.int8))
     return rng.standard_normal(xs, dtype=np.float32), rng.standard_normal(ws, dtype=np.float32)
+
+
+@st.composite
+def archs(draw, *, max_dim: int = 12):
+    """Small valid ArchConfigs over all dataflows, with scratchpads small enough to force several tiles."""
+    from accelsim.arch import ArchConfig, Dataflow
+
+    rows = draw(st.integers(1, max_dim))
+    cols = draw(st.integers(1, max_dim))
+    return ArchConfig(
+        name="hyp",
+        array_rows=rows,
+        array_cols=cols,
+        dataflow=draw(st.sampled_from(list(Dataflow))),
+        ifmap_spad_kib=draw(st.integers(1, 8)),
+        weight_spad_kib=draw(st.integers(1, 8)),
+        acc_kib=draw(st.integers(1, 8)),
+        dram_bytes_per_cycle=draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+        dram_latency_cycles=draw(st.integers(0, 60)),
+        queue_depth=draw(st.integers(1, 8)),
+        host_issue_cycles=draw(st.integers(1, 12)),
+    )

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates the example reports in reports/ (byte-identical run to run; tests/test_reports.py checks
+# that the committed ones are current).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+for net in resnet50 mobilenetv2; do
+    accelsim report --network "$net" --preset gemmini --out "$ROOT/reports/$net" >/dev/null
+done
+echo "reports/ regenerated"

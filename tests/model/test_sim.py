@@ -1,0 +1,73 @@
+"""Properties of simulate_layer over random layers x configs (STYLE.md "Tests")."""
+
+import math
+from dataclasses import replace
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from accelsim import AccelsimError, memory
+from accelsim.result import BREAKDOWN_KEYS
+from accelsim.sim import simulate_layer, simulate_network
+from tests.strategies import archs, layers
+
+
+def simulated(layer, cfg, **kw):
+    try:
+        return simulate_layer(layer, cfg, **kw)
+    except AccelsimError:
+        assume(False)
+
+
+@given(layers(max_c=16, max_m=16, max_hw=12), archs(), st.sampled_from([None, 4]))
+def test_layer_result_properties(layer, cfg, shift):
+    r = simulated(layer, cfg, requantize_shift=shift)
+    assert r.macs == layer.macs
+    assert r.cycles >= layer.macs / cfg.pes
+    assert 0 < r.utilization <= 1
+    assert 0 < r.mapping_efficiency <= 1
+    assert set(r.breakdown) == set(BREAKDOWN_KEYS)
+    assert math.isclose(sum(r.breakdown.values()), r.cycles, rel_tol=1e-12, abs_tol=1e-6)
+    for key, value in r.breakdown.items():
+        assert value >= -1e-9, key  # no negative stall
+    # compulsory traffic: every used input, every weight, every output moved at least once
+    ob = 4 if shift is None else 1
+    assert r.dram_read_bytes >= memory.touched_input_elems(layer) + layer.weight_elems
+    assert r.dram_write_bytes == layer.output_elems * ob
+    assert r.sram_writes["acc"] >= layer.output_elems
+    assert r.energy_pj > 0
+
+
+@given(layers(max_c=16, max_m=16, max_hw=12), archs())
+def test_more_dram_bandwidth_is_never_slower(layer, cfg):
+    slow = simulated(layer, cfg)
+    fast = simulate_layer(layer, replace(cfg, dram_bytes_per_cycle=2 * cfg.dram_bytes_per_cycle))
+    assert fast.cycles <= slow.cycles
+
+
+@given(layers(max_c=16, max_m=16, max_hw=12), archs())
+def test_faster_host_and_lower_latency_are_never_slower(layer, cfg):
+    base = simulated(layer, cfg)
+    assume(cfg.host_issue_cycles > 1)
+    assert simulate_layer(layer, replace(cfg, host_issue_cycles=cfg.host_issue_cycles - 1)).cycles <= base.cycles
+    assert simulate_layer(layer, replace(cfg, dram_latency_cycles=cfg.dram_latency_cycles // 2)).cycles <= base.cycles
+
+
+@given(layers(), archs())
+def test_deterministic_and_name_independent(layer, cfg):
+    a = simulated(layer, cfg)
+    b = simulate_layer(replace(layer, name="other"), cfg)
+    assert b.name == "other"
+    assert replace(a, name="x") == replace(b, name="x")
+
+
+def test_network_totals_add_up():
+    from accelsim import arch, workloads
+
+    res = simulate_network(workloads.load("resnet18"), arch.preset())
+    t = res.totals
+    assert t["layers"] == 21
+    assert t["macs"] == sum(r.macs for r in res.layers) == 1_814_073_344
+    assert t["cycles"] == sum(r.cycles for r in res.layers)
+    assert math.isclose(sum(t["breakdown"].values()), t["cycles"], rel_tol=1e-12)
+    assert 0 < t["utilization"] <= 1

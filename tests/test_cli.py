@@ -1,0 +1,89 @@
+"""The `accelsim` command as users run it: outputs, JSON schema, one-line errors with exit 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from accelsim.cli import main
+
+LAYER = "N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "accelsim.cli", *args], capture_output=True, text=True)
+
+
+def test_simulate_json_schema(capsys):
+    assert main(["simulate", "--layer", LAYER, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"layers", "totals"}
+    (layer,) = doc["layers"]
+    for key in ("name", "macs", "cycles", "utilization", "mapping_efficiency", "dram_read_bytes",
+                "dram_write_bytes", "sram_reads", "sram_writes", "breakdown"):
+        assert key in layer
+    assert layer["macs"] == 64 * 64 * 9 * 56 * 56
+    assert abs(sum(layer["breakdown"].values()) - layer["cycles"]) < 1e-6
+    assert doc["totals"]["cycles"] == layer["cycles"]
+
+
+def test_simulate_network_table(capsys):
+    assert main(["simulate", "--network", "resnet18", "--preset", "eyeriss", "--dataflow", "ws"]) == 0
+    out = capsys.readouterr().out
+    assert "layer1.0.conv1" in out and "total (21 layers)" in out and "12x14 WS" in out
+
+
+def test_topology_and_onnx_inputs(tmp_path, capsys):
+    from accelsim import ConvLayer
+    from accelsim.workloads import write_scalesim_csv
+
+    csv = tmp_path / "topo.csv"
+    write_scalesim_csv([ConvLayer(M=8, C=4, H=10, W=10, R=3, S=3, name="c1")], csv)
+    assert main(["simulate", "--topology", str(csv), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["name"] == "c1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--layer", "M=0"], "layer: M must be a positive integer, not 0"),
+        (["simulate", "--layer", "H=3,R=5"], "R must be <= padded input height"),
+        (["simulate", "--network", "nope"], "workload must be a zoo network"),
+        (["simulate", "--layer", LAYER, "--preset", "nope"], "preset must be one of"),
+        (["simulate", "--layer", LAYER, "--arch", "/nonexistent.toml"], "arch file must be readable"),
+        (["simulate", "--layer", LAYER, "--dataflow", "rs"], "invalid choice: 'rs'"),
+        (["simulate"], "one of the arguments --network --topology --onnx --layer is required"),
+        (["simulate", "--topology", "/nonexistent.csv"], "nonexistent.csv"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    proc = run(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_arch_key_and_tile_that_cannot_fit(tmp_path):
+    bad = tmp_path / "typo.toml"
+    bad.write_text("array_row = 16\n")
+    proc = run("simulate", "--layer", LAYER, "--arch", str(bad))
+    assert proc.returncode == 2 and "typo.toml: key must be one of" in proc.stderr
+    small = tmp_path / "small.toml"
+    small.write_text("array_rows = 64\narray_cols = 64\nweight_spad_kib = 4\n")
+    proc = run("simulate", "--layer", LAYER, "--arch", str(small))
+    assert proc.returncode == 2 and "weight_spad_kib must be >= 8" in proc.stderr
+
+
+def test_report_writes_every_file(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["report", "--layer", LAYER, "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["breakdown.png", "layers.csv", "report.md", "roofline.png", "summary.json", "utilization.png"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"]["macs"] == 64 * 64 * 9 * 56 * 56
+    assert (out / "layers.csv").read_text().splitlines()[0].startswith("name,layer,dataflow")
+    assert (out / "utilization.png").read_bytes()[:4] == b"\x89PNG"
