@@ -1,0 +1,109 @@
+"""Each Numba kernel, compiled, against its own Python source (``.py_func``) on small shapes, and the exact
+int8 chunked product against integer arithmetic."""
+
+import numpy as np
+import pytest
+from accelsim.kernels import direct, im2col, int8
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accelsim.reference import wrap_int32
+from tests.strategies import layers, operands
+
+
+def both(kernel, *args, out_index=-1):
+    """Run the compiled kernel and its .py_func on copies of args; return the two output arrays."""
+    a = [np.copy(v) if isinstance(v, np.ndarray) else v for v in args]
+    b = [np.copy(v) if isinstance(v, np.ndarray) else v for v in args]
+    kernel(*a)
+    kernel.py_func(*b)
+    return a[out_index], b[out_index]
+
+
+def assert_same(compiled, python):
+    assert compiled.shape == python.shape and compiled.dtype == python.dtype
+    if compiled.dtype.kind in "iu":
+        np.testing.assert_array_equal(compiled, python)
+    else:  # same loop order in both; compiled code may only contract or reorder within float32 rounding
+        np.testing.assert_allclose(compiled, python, rtol=1e-5, atol=1e-5)
+
+
+SMALL = dict(max_c=4, max_m=4, max_hw=6, max_rs=3, max_n=2)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+@given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
+def test_direct_kernels_compiled_equal_py_func(dtype, layer, seed):
+    x, w = operands(layer, dtype, seed)
+    acc = np.int32 if dtype == np.int8 else np.float32
+    Hp, Wp = layer.H + 2 * layer.pad, layer.W + 2 * layer.pad
+    xp_c, xp_py = both(direct.pad_input, x, layer.pad, np.full((layer.N, layer.C, Hp, Wp), 9, dtype=dtype))
+    assert_same(xp_c, xp_py)
+    np.testing.assert_array_equal(xp_c[:, :, layer.pad:layer.pad + layer.H, layer.pad:layer.pad + layer.W], x)
+    wide = w.astype(acc)
+    out = np.full((layer.N, layer.M, layer.E, layer.F), 7, dtype=acc)
+    if layer.stride == 1:
+        assert_same(*both(direct.direct_stride1, xp_c, wide, layer.groups, out))
+    assert_same(*both(direct.direct_strided, xp_c, wide, layer.stride, layer.groups, out))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+@given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
+def test_unfold_kernels_compiled_equal_py_func(dtype, layer, seed):
+    x, _ = operands(layer, dtype, seed)
+    n = layer.N - 1
+    col = np.full((layer.C * layer.R * layer.S, layer.E * layer.F), np.nan, dtype=np.float32)
+    R, S, U, pad = layer.R, layer.S, layer.stride, layer.pad
+    strided_c, strided_py = both(im2col.im2col_strided, x, n, R, S, U, pad, col)
+    assert_same(strided_c, strided_py)
+    assert not np.isnan(strided_c).any()  # every element written, padding included
+    if U == 1:
+        s1_c, s1_py = both(im2col.im2col_stride1, x, n, R, S, pad, col)
+        assert_same(s1_c, s1_py)
+        np.testing.assert_array_equal(s1_c, strided_c)
+    flat = np.empty((layer.C, layer.H * layer.W), dtype=np.float32)
+    assert_same(*both(im2col.to_float32, x, n, flat))
+
+
+@given(rows=st.integers(1, 5), cols=st.integers(1, 7), seed=st.integers(0, 2**31 - 1))
+def test_chunk_kernels_compiled_equal_py_func(rows, cols, seed):
+    rng = np.random.default_rng(seed)
+    part = rng.integers(-(2**24), 2**24 + 1, (rows, cols)).astype(np.float32)
+    dst = rng.integers(-(2**31), 2**31, (rows, cols), dtype=np.int64).astype(np.int32)
+    assert_same(*both(int8.store_chunk, part, dst))
+    # The Python form wraps through numpy int32 scalars, which warn on overflow; the values still agree.
+    with np.errstate(over="ignore"):
+        compiled, python = both(int8.add_chunk, part, dst)
+    assert_same(compiled, python)
+    np.testing.assert_array_equal(compiled, wrap_int32(dst.astype(np.int64) + part.astype(np.int64)))
+
+
+@pytest.mark.parametrize(("K", "chunk", "expected"), [
+    (1, 1024, [(0, 1)]),
+    (1024, 1024, [(0, 1024)]),
+    (1025, 1024, [(0, 512), (512, 1025)]),
+    (2304, 1024, [(0, 768), (768, 1536), (1536, 2304)]),
+    (10, 3, [(0, 2), (2, 5), (5, 7), (7, 10)]),
+])
+def test_chunk_bounds_cover_k_in_near_equal_pieces(K, chunk, expected):
+    assert int8.chunk_bounds(K, chunk) == expected
+
+
+@given(P=st.integers(1, 6), K=st.integers(1, 40), Q=st.integers(1, 6), chunk=st.integers(1, 16),
+       seed=st.integers(0, 2**31 - 1))
+def test_exact_int8_matmul_equals_integer_product(P, K, Q, chunk, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-128, 128, (P, K))
+    b = rng.integers(-128, 128, (K, Q))
+    dst = np.empty((P, Q), dtype=np.int32)
+    int8.exact_int8_matmul(a.astype(np.float32), b.astype(np.float32), dst, chunk)
+    np.testing.assert_array_equal(dst, wrap_int32(a @ b))
+
+
+def test_exact_int8_matmul_wraps_worst_case():
+    # 131072 products of (-128) * (-128) = 2**31: 128 exact chunks of 2**24, wrapped once in int32.
+    K = 131072
+    a = np.full((1, K), -128, dtype=np.float32)
+    dst = np.empty((1, 1), dtype=np.int32)
+    int8.exact_int8_matmul(a, a.T.copy(), dst)
+    assert dst[0, 0] == -(2**31)
