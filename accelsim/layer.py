@@ -46,13 +46,13 @@ class ConvLayer:
         require(self.C % self.groups == 0, f"{self.name}: C", f"divisible by groups={self.groups}", self.C)
         require(self.M % self.groups == 0, f"{self.name}: M", f"divisible by groups={self.groups}", self.M)
         require(
-            self.R <= self.H + 2 * self.pad,
+            self.H + 2 * self.pad >= self.R,
             f"{self.name}: R",
             f"<= padded input height H+2*pad={self.H + 2 * self.pad}",
             self.R,
         )
         require(
-            self.S <= self.W + 2 * self.pad,
+            self.W + 2 * self.pad >= self.S,
             f"{self.name}: S",
             f"<= padded input width W+2*pad={self.W + 2 * self.pad}",
             self.S,

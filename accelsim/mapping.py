@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from accelsim.arch import ArchConfig, Dataflow
-from accelsim.commands import Command, ConfigReg, Op, Operand, config_value  # noqa: F401 (re-exported)
+from accelsim.commands import Command, ConfigReg, Op, Operand, config_value
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
 
@@ -150,11 +150,14 @@ def rows(m: Mapping) -> Iterator[list[Tile]]:
             yield row
 
 
+def tile_step(m: Mapping, tile: Tile, k: int) -> Step:
+    """The k-th step (k-tile) of an output tile."""
+    k0 = k * m.K_T
+    return Step(tile.index * m.k_tiles + k, tile, k0, min(m.K_T, m.layer.gemm_K - k0), k == 0, k == m.k_tiles - 1)
+
+
 def tile_steps(m: Mapping, tile: Tile) -> list[Step]:
-    K = m.layer.gemm_K
-    base = tile.index * m.k_tiles
-    return [Step(base + k, tile, k * m.K_T, min(m.K_T, K - k * m.K_T), k == 0, k == m.k_tiles - 1)
-            for k in range(m.k_tiles)]
+    return [tile_step(m, tile, k) for k in range(m.k_tiles)]
 
 
 def steps(m: Mapping) -> Iterator[Step]:

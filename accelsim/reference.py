@@ -35,8 +35,8 @@ def check_operands(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: 
     require(C % groups == 0, "C", f"divisible by groups={groups}", C)
     require(M % groups == 0, "M", f"divisible by groups={groups}", M)
     require(Cg == C // groups, "w.shape[1]", f"C/groups={C // groups}", Cg)
-    require(R <= H + 2 * pad, "R", f"<= H+2*pad={H + 2 * pad}", R)
-    require(S <= W + 2 * pad, "S", f"<= W+2*pad={W + 2 * pad}", S)
+    require(H + 2 * pad >= R, "R", f"<= H+2*pad={H + 2 * pad}", R)
+    require(W + 2 * pad >= S, "S", f"<= W+2*pad={W + 2 * pad}", S)
     E = (H + 2 * pad - R) // stride + 1
     F = (W + 2 * pad - S) // stride + 1
     return N, M, C, H, W, R, S, E, F

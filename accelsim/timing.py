@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from accelsim.arch import ArchConfig, Dataflow
 from accelsim import mapping
+from accelsim.arch import ArchConfig, Dataflow
 from accelsim.commands import UNIT_OF, Command, Op, Unit
 from accelsim.mapping import Mapping
 
@@ -75,6 +75,9 @@ CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST = 0, 1, 2
 _KIND_LD, _KIND_PRELOAD, _KIND_COMPUTE, _KIND_ST, _KIND_CONFIG, _KIND_FENCE = range(6)
 
 
+_KIND_OF = {Op.LOAD: _KIND_LD, Op.PRELOAD: _KIND_PRELOAD, Op.COMPUTE: _KIND_COMPUTE, Op.STORE: _KIND_ST}
+
+
 def command_tuple(cmd: Command, arch: ArchConfig, out_bytes: int) -> tuple:
     """What the scheduler needs of a command: (kind, unit, busy, tail, pops, pushes at end, pushes at done)."""
     if cmd.op == Op.CONFIG:
@@ -82,24 +85,36 @@ def command_tuple(cmd: Command, arch: ArchConfig, out_bytes: int) -> tuple:
     if cmd.op == Op.FENCE:
         return (_KIND_FENCE, -1, 0, 0, (), (), ())
     unit = UNIT_OF[cmd.op]
-    kind = {Op.LOAD: _KIND_LD, Op.PRELOAD: _KIND_PRELOAD, Op.COMPUTE: _KIND_COMPUTE, Op.STORE: _KIND_ST}[cmd.op]
-    pops = tuple(c for flag, c in zip((cmd.pop_prev, cmd.pop_next), _POPS[unit], strict=True) if flag)
-    pushes = tuple(c for flag, c in zip((cmd.push_prev, cmd.push_next), _PUSHES[unit], strict=True) if flag)
+    pop_prev, pop_next = _POPS[unit]
+    push_prev, push_next = _PUSHES[unit]
+    pops = tuple(c for flag, c in ((cmd.pop_prev, pop_prev), (cmd.pop_next, pop_next)) if flag)
+    pushes = tuple(c for flag, c in ((cmd.push_prev, push_prev), (cmd.push_next, push_next)) if flag)
+    assert None not in pops and None not in pushes, f"{cmd.op.name} has a flag its unit cannot honour"
     tail = 0 if unit == Unit.EX else arch.dram_latency_cycles
     # LD's l2e push happens when its data has landed (done); every other push at end.
     at_done = tuple(c for c in pushes if c == L2E)
     at_end = tuple(c for c in pushes if c != L2E)
-    for c in pops:
-        assert c is not None
-    return (kind, int(unit), busy_cycles(cmd, arch, out_bytes), tail, pops, at_end, at_done)
+    return (_KIND_OF[cmd.op], int(unit), busy_cycles(cmd, arch, out_bytes), tail, pops, at_end, at_done)
 
 
 class _Engine:
     """The scheduler's state and its one step rule (docs: "Timing"), shared by :func:`schedule` (every
     command recorded) and :func:`schedule_fast` (rows of identical tiles skipped once periodic)."""
 
-    __slots__ = ("HI", "Q", "fill_drain", "last_dispatch", "free", "qstarts", "pending", "last_done",
-                 "stream", "preload", "n_compute", "idle")
+    __slots__ = (
+        "HI",
+        "Q",
+        "fill_drain",
+        "free",
+        "idle",
+        "last_dispatch",
+        "last_done",
+        "n_compute",
+        "pending",
+        "preload",
+        "qstarts",
+        "stream",
+    )
 
     def __init__(self, arch: ArchConfig) -> None:
         self.HI, self.Q = arch.host_issue_cycles, arch.queue_depth
@@ -158,10 +173,19 @@ class _Engine:
         self.last_dispatch, self.last_done = d_prev, last_done
 
     def key(self) -> tuple:
-        """The state relative to the last dispatch: equal keys evolve identically under equal commands."""
+        """The state relative to the last dispatch ``d``: equal keys evolve identically under equal commands.
+
+        Times that can no longer bind are folded to ``None``: every later command starts at >= d + 2, so a
+        LD/ST unit free time, a queue-slot time or a pending token time <= d + 1 never wins a max again (and
+        never decides an idle cause). The EX free time stays exact: it measures EX idle gaps."""
         d = self.last_dispatch
-        return (tuple(f - d for f in self.free), tuple(tuple(t - d for t in q) for q in self.qstarts),
-                tuple(tuple(t - d for t in q) for q in self.pending), self.last_done - d)
+
+        def rel(t: int) -> int | None:
+            return t - d if t > d + 1 else None
+
+        return (self.free[Unit.EX] - d, rel(self.free[Unit.LD]), rel(self.free[Unit.ST]),
+                tuple(tuple(map(rel, q)) for q in self.qstarts), tuple(tuple(map(rel, q)) for q in self.pending),
+                rel(self.last_done))
 
     def stats(self) -> tuple[int, ...]:
         return (self.stream, self.preload, self.n_compute, *self.idle)
@@ -241,50 +265,77 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
     eng = _Engine(arch)
     eng.run([command_tuple(c, arch, out_bytes) for c in mapping.config_commands(m, requantize_shift=requantize_shift)])
     step_cache: dict[tuple, list[tuple]] = {}
+    tile_cache: dict[tuple, list[tuple]] = {}
 
-    def run_step(st: mapping.Step) -> None:
+    def step_tuples(st: mapping.Step) -> list[tuple]:
         sig = mapping.step_signature(m, st)
         cmds = step_cache.get(sig)
         if cmds is None:
             cmds = step_cache[sig] = [command_tuple(c, arch, out_bytes) for c in mapping.step_commands(m, st)]
-        eng.run(cmds)
+        return cmds
 
     def run_tile(tile: mapping.Tile) -> None:
-        _run_periodic(eng, mapping.tile_steps(m, tile), lambda st: mapping.step_signature(m, st), run_step)
+        kt = m.k_tiles
+        if kt >= _STEP_RUN_MIN:  # long reductions: skip periods of equal k-steps inside the tile
+            # Steps 3 .. k_tiles-4 share one signature (full K_t, not first/last, >= 2 steps from either
+            # end of the layer), so only the ends need their signatures computed.
+            steps = {k: mapping.tile_step(m, tile, k) for k in (0, 1, 2, 3, kt - 3, kt - 2, kt - 1)}
+            runs = [(mapping.step_signature(m, steps[k]), 1, k) for k in (0, 1, 2)]
+            runs.append((mapping.step_signature(m, steps[3]), kt - 6, 3))
+            runs += [(mapping.step_signature(m, steps[k]), 1, k) for k in (kt - 3, kt - 2, kt - 1)]
+            _run_periodic(eng, runs, lambda k: eng.run(step_tuples(steps.get(k, steps[3]))))
+            return
+        sig = mapping.tile_signature(m, tile)
+        cmds = tile_cache.get(sig)
+        if cmds is None:
+            cmds = tile_cache[sig] = [t for st in mapping.tile_steps(m, tile) for t in step_tuples(st)]
+        eng.run(cmds)
 
     def run_row(row: list[mapping.Tile]) -> None:
-        _run_periodic(eng, row, lambda tile: mapping.tile_signature(m, tile), run_tile)
+        _run_periodic(eng, _runs([mapping.tile_signature(m, t) for t in row]), lambda i: run_tile(row[i]))
 
-    _run_periodic(eng, list(mapping.rows(m)), lambda row: tuple(mapping.tile_signature(m, t) for t in row), run_row)
+    rows = list(mapping.rows(m))
+    _run_periodic(eng, _runs([tuple(mapping.tile_signature(m, t) for t in row) for row in rows]),
+                  lambda i: run_row(rows[i]))
     eng.run([command_tuple(mapping.Command(mapping.Op.FENCE), arch, out_bytes)])
     return _result(eng)
 
 
-def _run_periodic(eng: _Engine, items: list, signature, run_item) -> None:
-    """Run ``items`` in order; inside each run of equal signatures, skip whole periods once the engine's
-    relative state repeats."""
-    sigs = [signature(item) for item in items]
-    i, n = 0, len(items)
-    while i < n:
-        run_end = i
-        while run_end < n and sigs[run_end] == sigs[i]:
-            run_end += 1
+_STEP_RUN_MIN = 16  # k-tiles per tile from which steps are skipped individually
+_PERIOD_CHECK_MIN = 3  # items left in a run below which looking for a period costs more than it saves
+
+
+def _runs(sigs: list) -> list[tuple[object, int, int]]:
+    """Run-length encode signatures: (signature, count, index of the run's first item)."""
+    out: list[tuple[object, int, int]] = []
+    for i, sig in enumerate(sigs):
+        if out and out[-1][0] == sig:
+            out[-1] = (sig, out[-1][1] + 1, out[-1][2])
+        else:
+            out.append((sig, 1, i))
+    return out
+
+
+def _run_periodic(eng: _Engine, runs: list[tuple[object, int, int]], run_item) -> None:
+    """Run items ``first .. first+count-1`` of every run in order (``run_item(index)``); inside a run of
+    equal signatures, skip whole periods once the engine's relative state repeats."""
+    for _sig, count, first in runs:
+        i, run_end = first, first + count
         seen: dict[tuple, tuple[int, int, tuple[int, ...]]] = {}
         while i < run_end:
-            if run_end - i > 1:
+            if run_end - i > _PERIOD_CHECK_MIN:
                 key = eng.key()
                 hit = seen.get(key)
                 if hit is not None:
                     j, d_j, stats_j = hit
                     period = i - j
                     jumps = (run_end - i) // period
-                    if jumps:
-                        stats_i = eng.stats()
-                        eng.advance(jumps * (eng.last_dispatch - d_j),
-                                    tuple(jumps * (a - b) for a, b in zip(stats_i, stats_j, strict=True)))
-                        i += jumps * period
-                        seen.clear()
-                        continue
+                    stats_i = eng.stats()
+                    eng.advance(jumps * (eng.last_dispatch - d_j),
+                                tuple(jumps * (a - b) for a, b in zip(stats_i, stats_j, strict=True)))
+                    i += jumps * period
+                    seen.clear()
+                    continue
                 seen[key] = (i, eng.last_dispatch, eng.stats())
-            run_item(items[i])
+            run_item(i)
             i += 1
