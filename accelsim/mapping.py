@@ -132,22 +132,36 @@ class Step:
     last_k: bool
 
 
-def rows(m: Mapping) -> Iterator[list[Tile]]:
-    """Output tiles in loop order, grouped by the loop just outside the innermost tile loop (WS/OS: all
-    m-tiles of one (g, p-tile); IS: all p-tiles of one (g, m-tile)). Loop order: WS/OS g, p, m, k;
+def group_rows(m: Mapping, g: int) -> list[list[Tile]]:
+    """Group ``g``'s output tiles in loop order, grouped by the loop just outside the innermost tile loop
+    (WS/OS: all m-tiles of one p-tile; IS: all p-tiles of one m-tile). Loop order: WS/OS g, p, m, k;
     IS g, m, p, k."""
-    layer = m.layer
-    P, Mg = layer.gemm_P, layer.gemm_M
-    index = 0
-    for g in range(layer.groups):
-        for outer in range(m.m_tiles if m.dataflow is Dataflow.IS else m.p_tiles):
-            row = []
-            for inner in range(m.p_tiles if m.dataflow is Dataflow.IS else m.m_tiles):
-                p, mm = (inner, outer) if m.dataflow is Dataflow.IS else (outer, inner)
-                p0, m0 = p * m.P_T, mm * m.M_T
-                row.append(Tile(index, g, p0, min(m.P_T, P - p0), m0, min(m.M_T, Mg - m0)))
-                index += 1
-            yield row
+    P, Mg = m.layer.gemm_P, m.layer.gemm_M
+    is_ = m.dataflow is Dataflow.IS
+    n_outer, n_inner = (m.m_tiles, m.p_tiles) if is_ else (m.p_tiles, m.m_tiles)
+    index = g * m.p_tiles * m.m_tiles
+    out = []
+    for outer in range(n_outer):
+        row = []
+        for inner in range(n_inner):
+            p, mm = (inner, outer) if is_ else (outer, inner)
+            p0, m0 = p * m.P_T, mm * m.M_T
+            row.append(Tile(index, g, p0, min(m.P_T, P - p0), m0, min(m.M_T, Mg - m0)))
+            index += 1
+        out.append(row)
+    return out
+
+
+def rows(m: Mapping) -> Iterator[list[Tile]]:
+    """Every group's rows of output tiles, in loop order."""
+    for g in range(m.layer.groups):
+        yield from group_rows(m, g)
+
+
+def group_signature(m: Mapping, g: int) -> tuple[int, int]:
+    """Groups are identical but for how close their first/last tile is to the layer's first/last tile."""
+    per_group = m.p_tiles * m.m_tiles
+    return (min(g * per_group, 2), min(m.output_tiles - (g + 1) * per_group, 2))
 
 
 def tile_step(m: Mapping, tile: Tile, k: int) -> Step:

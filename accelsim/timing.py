@@ -259,7 +259,7 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
     """The same schedule as ``schedule(program(m))`` without building every command.
 
     Steps with equal :func:`mapping.step_signature` share one command list; runs of equal steps (within a
-    tile), of equal tiles (within a row) and of equal rows are each skipped hierarchically. Within a run, once the scheduler's state relative to the last dispatch
+    tile), tiles (within a row), rows (within a group) and groups are each skipped hierarchically. Within a run, once the scheduler's state relative to the last dispatch
     repeats (max-plus systems become periodic), whole periods are skipped exactly: every time shifts by the
     period's delay and every statistic by the period's increment."""
     eng = _Engine(arch)
@@ -294,9 +294,12 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
     def run_row(row: list[mapping.Tile]) -> None:
         _run_periodic(eng, _runs([mapping.tile_signature(m, t) for t in row]), lambda i: run_tile(row[i]))
 
-    rows = list(mapping.rows(m))
-    _run_periodic(eng, _runs([tuple(mapping.tile_signature(m, t) for t in row) for row in rows]),
-                  lambda i: run_row(rows[i]))
+    def run_group(g: int) -> None:
+        rows = mapping.group_rows(m, g)
+        _run_periodic(eng, _runs([tuple(mapping.tile_signature(m, t) for t in row) for row in rows]),
+                      lambda i: run_row(rows[i]))
+
+    _run_periodic(eng, _runs([mapping.group_signature(m, g) for g in range(m.layer.groups)]), run_group)
     eng.run([command_tuple(mapping.Command(mapping.Op.FENCE), arch, out_bytes)])
     return _result(eng)
 
