@@ -7,6 +7,7 @@ from accelsim.kernels import direct, im2col, int8
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accelsim import ConvLayer
 from accelsim.reference import wrap_int32
 from tests.strategies import layers, operands
 
@@ -45,6 +46,21 @@ def test_direct_kernels_compiled_equal_py_func(dtype, layer, seed):
     if layer.stride == 1:
         assert_same(*both(direct.direct_stride1, xp_c, wide, layer.groups, out))
     assert_same(*both(direct.direct_strided, xp_c, wide, layer.stride, layer.groups, out))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+@given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
+def test_direct_3x3_compiled_equals_py_func_and_general_kernel(dtype, layer, seed):
+    layer = ConvLayer(N=layer.N, M=layer.M, C=layer.C, H=layer.H + 2, W=layer.W + 2, R=3, S=3,
+                      pad=layer.pad, groups=layer.groups)
+    x, w = operands(layer, dtype, seed)
+    acc = np.int32 if dtype == np.int8 else np.float32
+    xp = np.pad(x, ((0, 0), (0, 0), (layer.pad, layer.pad), (layer.pad, layer.pad)))
+    out = np.full((layer.N, layer.M, layer.E, layer.F), 7, dtype=acc)
+    compiled, python = both(direct.direct_3x3, xp, w.astype(acc), layer.groups, out)
+    assert_same(compiled, python)
+    general, _ = both(direct.direct_stride1, xp, w.astype(acc), layer.groups, out)
+    assert_same(compiled, general)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
