@@ -32,28 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-
-@njit(parallel=True, cache=True)
-def pad_input(x, pad, xp):
-    """Copy x (N, C, H, W) into the middle of xp (N, C, H+2*pad, W+2*pad) and zero the border."""
-    N, C, H, W = x.shape
-    Hp, Wp = xp.shape[2], xp.shape[3]
-    for job in prange(N * C):
-        n = job // C
-        c = job - n * C
-        plane = xp[n, c]
-        for h in range(pad):
-            plane[h, :] = 0
-            plane[Hp - 1 - h, :] = 0
-        for h in range(H):
-            row = plane[pad + h]
-            src = x[n, c, h]
-            for v in range(pad):
-                row[v] = 0
-                row[Wp - 1 - v] = 0
-            dst = row[pad:]
-            for v in range(W):
-                dst[v] = src[v]
+from .pad import pad_input
 
 
 @njit(inline="always")

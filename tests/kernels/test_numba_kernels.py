@@ -4,6 +4,7 @@ int8 chunked product against integer arithmetic."""
 import numpy as np
 import pytest
 from accelsim.kernels import direct, im2col, int8
+from accelsim.kernels.pad import pad_input
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ def test_direct_kernels_compiled_equal_py_func(dtype, layer, seed):
     x, w = operands(layer, dtype, seed)
     acc = np.int32 if dtype == np.int8 else np.float32
     Hp, Wp = layer.H + 2 * layer.pad, layer.W + 2 * layer.pad
-    xp_c, xp_py = both(direct.pad_input, x, layer.pad, np.full((layer.N, layer.C, Hp, Wp), 9, dtype=dtype))
+    xp_c, xp_py = both(pad_input, x, layer.pad, np.full((layer.N, layer.C, Hp, Wp), 9, dtype=dtype))
     assert_same(xp_c, xp_py)
     np.testing.assert_array_equal(xp_c[:, :, layer.pad:layer.pad + layer.H, layer.pad:layer.pad + layer.W], x)
     wide = w.astype(acc)
@@ -65,20 +66,24 @@ def test_direct_3x3_compiled_equals_py_func_and_general_kernel(dtype, layer, see
 
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
 @given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
-def test_unfold_kernels_compiled_equal_py_func(dtype, layer, seed):
+def test_unfold_kernels_compiled_equal_py_func_and_definition(dtype, layer, seed):
     x, _ = operands(layer, dtype, seed)
-    n = layer.N - 1
-    col = np.full((layer.C * layer.R * layer.S, layer.E * layer.F), np.nan, dtype=np.float32)
     R, S, U, pad = layer.R, layer.S, layer.stride, layer.pad
-    strided_c, strided_py = both(im2col.im2col_strided, x, n, R, S, U, pad, col)
+    xp = np.empty((layer.N, layer.C, layer.H + 2 * pad, layer.W + 2 * pad), dtype=np.float32)
+    pad_input(x, pad, xp)  # int8 -> float32 conversion and padding in one pass
+    np.testing.assert_array_equal(xp, np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).astype(np.float32))
+    n = layer.N - 1
+    col = np.full((layer.C * R * S, layer.E * layer.F), np.nan, dtype=np.float32)
+    strided_c, strided_py = both(im2col.im2col_strided, xp, n, R, S, U, col)
     assert_same(strided_c, strided_py)
-    assert not np.isnan(strided_c).any()  # every element written, padding included
+    # col[(c*R + r)*S + s, e*F + f] = xp[n, c, U*e + r, U*f + s]
+    windows = np.lib.stride_tricks.sliding_window_view(xp[n], (R, S), axis=(1, 2))[:, ::U, ::U]
+    expected = windows[:, :layer.E, :layer.F].transpose(0, 3, 4, 1, 2).reshape(col.shape)
+    np.testing.assert_array_equal(strided_c, expected)
     if U == 1:
-        s1_c, s1_py = both(im2col.im2col_stride1, x, n, R, S, pad, col)
+        s1_c, s1_py = both(im2col.im2col_stride1, xp, n, R, S, col)
         assert_same(s1_c, s1_py)
-        np.testing.assert_array_equal(s1_c, strided_c)
-    flat = np.empty((layer.C, layer.H * layer.W), dtype=np.float32)
-    assert_same(*both(im2col.to_float32, x, n, flat))
+        np.testing.assert_array_equal(s1_c, expected)
 
 
 @given(rows=st.integers(1, 5), cols=st.integers(1, 7), seed=st.integers(0, 2**31 - 1))
