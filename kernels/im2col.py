@@ -3,12 +3,14 @@
 ``out[n, g*Mg:(g+1)*Mg] (Mg, E*F) = w[g*Mg:(g+1)*Mg] (Mg, Cg*R*S) @ col[g*Cg*R*S:(g+1)*Cg*R*S] (Cg*R*S, E*F)``
 with ``col[(c*R + r)*S + s, e*F + f] = x[n, c, U*e + r - pad, U*f + s - pad]`` (0 outside the input).
 
-The input is first copied, padded and converted to float32, by :func:`accelsim.kernels.pad.pad_input`
-(skipped for unpadded float32), so the unfolding is a plain copy of windows with no bounds tests: a Numba
-kernel writing a caller-allocated buffer, one parallel job per row of ``col``. A 1x1 stride-1 filter needs
-no unfolding at all. Stride 1 has its own kernel (a contiguous copy Numba vectorises; a run-time stride
-makes it emit gathers). Source rows are sliced at their start offset so the inner index is a non-negative
-range variable (a signed index would add Numba's wraparound select and block vectorisation).
+A padded input is first copied into a zero-bordered array by :func:`accelsim.kernels.pad.pad_input`, so
+the unfolding is a plain copy of windows with no bounds tests (int8 is converted to float32, exactly, on the
+way into ``col``): a Numba kernel writing a caller-allocated buffer, one parallel job per row of ``col``.
+A 1x1 stride-1 filter needs no unfolding: its columns are the input planes themselves (float32), or their
+float32 copy made by ``pad_input`` (int8). Stride 1 has its own kernel (a contiguous copy Numba
+vectorises; a run-time stride makes it emit gathers). Source rows are sliced at their start offset so the
+inner index is a non-negative range variable (a signed index would add Numba's wraparound select and block
+vectorisation).
 
 The float32 product is BLAS sgemm (numpy's ``matmul`` with ``out=``, written straight into the output
 planes). int8 operands are unfolded to float32 as well and multiplied by the exact chunked sgemm of
@@ -68,12 +70,16 @@ def conv2d_im2col(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: i
     C, R, S = x.shape[1], w.shape[2], w.shape[3]
     Mg, Kg = M // groups, (C // groups) * R * S
     wf = np.ascontiguousarray(w, dtype=np.float32).reshape(M, Kg)
-    if pad or x.dtype != np.float32:  # one pass: zero border and int8 -> float32 (exact)
-        xp = np.empty((N, C, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), dtype=np.float32)
+    is_1x1 = R == S == stride == 1
+    if is_1x1 and pad == 0 and x.dtype == np.float32:
+        xp = np.ascontiguousarray(x)  # the input planes are the column matrices
+    elif is_1x1 or pad:
+        # One pass: zero border; int8 -> float32 (exact) for a 1x1 filter, whose columns are these planes.
+        dtype = np.float32 if is_1x1 else x.dtype
+        xp = np.empty((N, C, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), dtype=dtype)
         pad_input(x, pad, xp)
     else:
-        xp = np.ascontiguousarray(x)
-    is_1x1 = R == S == stride == 1
+        xp = np.ascontiguousarray(x)  # unfolded straight from the input, int8 converted on the way
     col = None if is_1x1 else np.empty((C * R * S, E * F), dtype=np.float32)
     for n in range(N):
         if is_1x1:  # the input itself is the column matrix

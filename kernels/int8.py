@@ -38,7 +38,8 @@ def chunk_bounds(K: int, chunk: int = CHUNK_K) -> list[tuple[int, int]]:
 
 @njit(cache=True)
 def store_chunk(part, dst):
-    """dst (int32) = part (float32 holding exact integers |v| <= 2**24)."""
+    """dst (int32) = part (float32 holding exact integers |v| <= 2**24); part may be dst's own memory
+    viewed as float32 (each element is read before the same element is written)."""
     rows, cols = dst.shape
     for i in range(rows):
         src = part[i]
@@ -59,8 +60,18 @@ def add_chunk(part, dst):
 
 
 def exact_int8_matmul(a: np.ndarray, b: np.ndarray, dst: np.ndarray, chunk: int = CHUNK_K) -> None:
-    """dst (P, Q) int32 = a (P, K) @ b (K, Q) wrapped to int32; a and b are float32 holding int8 values."""
-    part = np.empty(dst.shape, dtype=np.float32)
-    for i, (k0, k1) in enumerate(chunk_bounds(a.shape[1], chunk)):
-        np.matmul(a[:, k0:k1], b[k0:k1], out=part)
-        (add_chunk if i else store_chunk)(part, dst)
+    """dst (P, Q) int32 = a (P, K) @ b (K, Q) wrapped to int32; a and b are float32 holding int8 values.
+
+    dst must be C-contiguous: the first chunk's float32 product is written into dst's own memory (same
+    size) and converted in place; later chunks go through a scratch array and are added with wrap-around.
+    """
+    bounds = chunk_bounds(a.shape[1], chunk)
+    k0, k1 = bounds[0]
+    first = dst.view(np.float32)
+    np.matmul(a[:, k0:k1], b[k0:k1], out=first)
+    store_chunk(first, dst)
+    if len(bounds) > 1:
+        part = np.empty(dst.shape, dtype=np.float32)
+        for k0, k1 in bounds[1:]:
+            np.matmul(a[:, k0:k1], b[k0:k1], out=part)
+            add_chunk(part, dst)
