@@ -220,7 +220,7 @@ def parse_scalesim_cfg(path: str | Path) -> ScaleSimConfig:
     for (section, key), (required, _) in _CFG_KEYS.items():
         if required and (section, key) not in values:
             present = sorted(k for s, k in values if s == section)
-            require(False, f"{name} [{section}] keys", f"to include {key}", present)
+            raise AccelsimError(f"{name} [{section}] keys must include {key}, not {present!r}")
 
     arch = "architecture_presets"
     return ScaleSimConfig(
