@@ -266,6 +266,12 @@ class ScaleSimLayerResult:
     ifmap_dram_reads: int
     filter_dram_reads: int
     ofmap_dram_writes: int
+    ifmap_sram_start_cycle: int
+    ifmap_sram_stop_cycle: int
+    filter_sram_start_cycle: int
+    filter_sram_stop_cycle: int
+    ofmap_sram_start_cycle: int
+    ofmap_sram_stop_cycle: int
     ifmap_dram_start_cycle: int
     ifmap_dram_stop_cycle: int
     filter_dram_start_cycle: int
@@ -333,7 +339,6 @@ class _Layer:
     def ifmap_footprint(self) -> int:
         """Distinct IFMAP words read (SCALE-Sim reads no word that no window covers)."""
         return self.covered(self.H, self.R, self.E) * self.covered(self.W, self.S, self.F) * self.C
-
 
 
 class _IfmapMatrix:
@@ -750,6 +755,54 @@ def _read_buffer(
     return _ReadTraffic(misses, first_row - 5 * items, last_flush + 1)
 
 
+def _last_ifmap_row(layer: _Layer, f: _Folds, dataflow: Dataflow) -> int:
+    """The last demand row holding an IFMAP read (reads past the input edge are -1: not requests)."""
+    Ra, U = f.Ra, layer.U
+    for fold in range(f.count - 1, -1, -1):  # the last fold, unless all its reads are past the edge
+        fc, fr = divmod(fold, f.rf)
+        base = fold * f.rows
+        if dataflow is Dataflow.WS:  # column c: window element k, down every pixel; its last valid pixel
+            k = fr * Ra + np.arange(f.used_rows(fr))
+            r, s = (k // layer.C) // layer.S, (k // layer.C) % layer.S
+            last_er = np.minimum(layer.E - 1, (layer.H - 1 - r) // U)
+            last_ec = np.minimum(layer.F - 1, (layer.W - 1 - s) // U)
+            return base + Ra + int(np.max(last_er * layer.F + last_ec + np.arange(len(k))))
+        if dataflow is Dataflow.OS:  # column c: pixel p, along its window; its last valid element
+            p = fr * Ra + np.arange(f.used_rows(fr))
+            y0, x0 = (p // layer.F) * U, (p % layer.F) * U
+            inside = (y0 < layer.H) & (x0 < layer.W)
+            if inside.any():
+                r_max = np.minimum(layer.R - 1, layer.H - 1 - y0)
+                s_max = np.minimum(layer.S - 1, layer.W - 1 - x0)
+                k_max = (r_max * layer.S + s_max + 1) * layer.C - 1
+                return base + int(np.max((k_max + np.arange(len(p)))[inside]))
+            continue
+        h, w = f.used_rows(fr), f.used_cols(fc)  # IS: row Ra-h+j holds window element fr*Ra+h-1-j
+        matrix = _IfmapMatrix(layer)
+        k = fr * Ra + h - 1 - np.arange(h)
+        valid = matrix(fc * f.Ca + np.arange(w)[None, :], k[:, None]) >= 0
+        rows = np.flatnonzero(valid.any(axis=1))
+        if len(rows):
+            return base + Ra - h + int(rows[-1])
+    raise AssertionError("a layer reads its first IFMAP word")
+
+
+def _sram_rows(layer: _Layer, f: _Folds, dataflow: Dataflow, writes: _Writes) -> tuple[int, ...]:
+    """First and last demand row holding a request: IFMAP, filter, OFMAP."""
+    Ra, T = f.Ra, f.T
+    last = (f.count - 1) * f.rows  # first row of the last fold
+    last_r, last_c = f.used_rows(f.rf - 1), f.used_cols(f.cf - 1)
+    if dataflow is Dataflow.OS:
+        ifmap_first, filter_first, filter_last = 0, 0, last + T + last_c - 2
+    elif dataflow is Dataflow.WS:
+        ifmap_first, filter_first, filter_last = Ra, Ra - f.used_rows(0), last + Ra - 1
+    else:
+        ifmap_first, filter_first, filter_last = Ra - f.used_rows(0), Ra, last + Ra + T + last_r - 2
+    ifmap_last = _last_ifmap_row(layer, f, dataflow)
+    ofmap_first, ofmap_last = writes.row_of(0), writes.row_of(writes.total - 1)
+    return ifmap_first, ifmap_last, filter_first, filter_last, ofmap_first, ofmap_last
+
+
 # ---------------------------------------------------------------------------------------------- layer
 
 
@@ -782,18 +835,18 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
     # SRAM accesses: SCALE-Sim counts every entry of each fold's operand slice, -1 entries included.
     if dataflow is Dataflow.OS:
         sram = (f.cf * T * f.Sr, f.rf * T * f.Sc, f.Sr * f.Sc + f.count * (Ra + Ca))
-        first_rows = (0, 0)
     elif dataflow is Dataflow.WS:
         sram = (f.cf * T * f.Sr, f.Sr * f.Sc, f.rf * T * f.Sc)
-        first_rows = (Ra, Ra - f.used_rows(0))
     else:
         sram = (f.Sr * f.Sc, f.cf * f.Sr * T, f.rf * f.Sc * T)
-        first_rows = (Ra - f.used_rows(0), Ra)
+    # First and last rows with a request; a read is served (and traced) one cycle after its row.
+    writes = _Writes(f, dataflow is Dataflow.OS)
+    rows = _sram_rows(view, f, dataflow, writes)
 
     last_row = f.count * f.rows - 1
-    ofmap = _ofmap_write_buffer(_Writes(f, dataflow is Dataflow.OS), 1024 * cfg.ofmap_sram_kib, last_row)
-    ifmap = _read_buffer(view, f, dataflow, "ifmap", cfg.ifmap_sram_kib, first_rows[0])
-    filt = _read_buffer(view, f, dataflow, "filter", cfg.filter_sram_kib, first_rows[1])
+    ofmap = _ofmap_write_buffer(writes, 1024 * cfg.ofmap_sram_kib, last_row)
+    ifmap = _read_buffer(view, f, dataflow, "ifmap", cfg.ifmap_sram_kib, rows[0])
+    filt = _read_buffer(view, f, dataflow, "filter", cfg.filter_sram_kib, rows[2])
 
     return ScaleSimLayerResult(
         total_cycles=ofmap.dram_stop_cycle - min(ifmap.dram_start_cycle, filt.dram_start_cycle),
@@ -809,6 +862,12 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
         ifmap_dram_reads=ifmap.dram_reads,
         filter_dram_reads=filt.dram_reads,
         ofmap_dram_writes=ofmap.dram_writes,
+        ifmap_sram_start_cycle=rows[0] + 1,
+        ifmap_sram_stop_cycle=rows[1] + 1,
+        filter_sram_start_cycle=rows[2] + 1,
+        filter_sram_stop_cycle=rows[3] + 1,
+        ofmap_sram_start_cycle=rows[4],
+        ofmap_sram_stop_cycle=rows[5],
         ifmap_dram_start_cycle=ifmap.dram_start_cycle,
         ifmap_dram_stop_cycle=ifmap.dram_stop_cycle,
         filter_dram_start_cycle=filt.dram_start_cycle,
