@@ -20,15 +20,15 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d
 
 from accelsim import ConvLayer
-from accelsim.kernels import ROUTES, choose_route, conv2d
 
 SHAPES = {
     "conv2_x": ConvLayer(N=1, C=64, M=64, H=56, W=56, R=3, S=3, pad=1, name="ResNet-50 conv2_x 3x3"),
     "conv4_x": ConvLayer(N=1, C=256, M=256, H=14, W=14, R=3, S=3, pad=1, name="ResNet-50 conv4_x 3x3"),
     "1x1": ConvLayer(N=1, C=256, M=64, H=56, W=56, R=1, S=1, name="ResNet-50 1x1 256->64"),
-    "alexnet_conv1": ConvLayer(N=1, C=3, M=96, H=227, W=227, R=11, S=11, stride=4, name="AlexNet conv1 11x11 s4"),
+    "alexnet_conv1": ConvLayer(N=1, C=3, M=96, H=227, W=227, R=11, S=11, stride=4, name="AlexNet conv1"),
     "conv2_x_n8": ConvLayer(N=8, C=64, M=64, H=56, W=56, R=3, S=3, pad=1, name="ResNet-50 conv2_x 3x3, N=8"),
 }
 
@@ -89,7 +89,7 @@ def bench_layer(layer: ConvLayer, rounds: int, block: int, use_torch: bool) -> l
     peer = torch_conv2d(xf, wf, layer.stride, layer.pad) if use_torch else None
     if peer is not None:
         contenders["torch conv2d f32"] = peer
-    for route in ROUTES:
+    for route in FLOAT32_ROUTES:
         contenders[f"{route} f32"] = lambda route=route: conv2d(xf, wf, route=route, **kw)
     for route in ROUTES:
         contenders[f"{route} int8"] = lambda route=route: conv2d(xi, wi, route=route, **kw)
@@ -100,8 +100,8 @@ def bench_layer(layer: ConvLayer, rounds: int, block: int, use_torch: bool) -> l
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="turns each contender takes per layer")
-    parser.add_argument("--block", type=int, default=3, help="back-to-back timed calls per turn (best is kept)")
-    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated subset of {list(SHAPES)}")
+    parser.add_argument("--block", type=int, default=3, help="back-to-back timed calls per turn (best kept)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated, from {list(SHAPES)}")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is importable")
     args = parser.parse_args(argv)
     names = args.shapes.split(",")
@@ -110,9 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--shapes must name layers from {list(SHAPES)}, not {unknown!r}")
     for key in names:
         layer = SHAPES[key]
-        auto = choose_route(layer.N, layer.M, layer.C, layer.R, layer.S, layer.E, layer.F, layer.groups)
+        dims = (layer.N, layer.M, layer.C, layer.R, layer.S, layer.E, layer.F, layer.groups, layer.stride)
+        picks = {dtype: choose_route(*dims, dtype=dtype) for dtype in ("float32", "int8")}
         print(f"\n{layer.name}: N={layer.N} C={layer.C} M={layer.M} H={layer.H} W={layer.W} R={layer.R} "
-              f"S={layer.S} stride={layer.stride} pad={layer.pad}  (dispatch picks {auto!r})")
+              f"S={layer.S} stride={layer.stride} pad={layer.pad}  (dispatch picks {picks})")
         rows = bench_layer(layer, args.rounds, args.block, not args.no_torch)
         gflops = dict(rows)
         base, peer = gflops["numpy im2col+BLAS f32"], gflops.get("torch conv2d f32")

@@ -30,10 +30,12 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
 from .direct import conv2d_direct
+from .igemm import conv2d_igemm
 from .im2col import conv2d_im2col
 
-_KERNELS = {"direct": conv2d_direct, "im2col": conv2d_im2col}
+_KERNELS = {"direct": conv2d_direct, "im2col": conv2d_im2col, "igemm": conv2d_igemm}
 ROUTES: tuple[str, ...] = tuple(_KERNELS)
+FLOAT32_ROUTES: tuple[str, ...] = ("direct", "im2col")  # igemm is integer arithmetic: int8 only
 
 # A per-group GEMM smaller than this (Mg * Cg*R*S multiply-adds per output pixel) is dominated by the
 # per-call overhead of BLAS and the unfold's memory traffic; the direct loops are faster there.
@@ -42,12 +44,14 @@ _MIN_GEMM_MACS_PER_PIXEL = 512
 _MIN_IM2COL_MACS = 1 << 16
 
 
-def choose_route(N: int, M: int, C: int, R: int, S: int, E: int, F: int, groups: int) -> str:
-    """The fastest route measured for this shape on the benchmark machine (see benchmarks/kernels.py)."""
+def choose_route(
+    N: int, M: int, C: int, R: int, S: int, E: int, F: int, groups: int, stride: int = 1, dtype=np.float32
+) -> str:
+    """The route measured fastest for this shape and dtype on the benchmark machine (benchmarks/kernels.py)"""
     Mg, Kg = M // groups, (C // groups) * R * S
     if Mg * Kg < _MIN_GEMM_MACS_PER_PIXEL or N * M * E * F * Kg < _MIN_IM2COL_MACS:
         return "direct"
-    return "im2col"
+    return "igemm" if np.dtype(dtype) == np.int8 else "im2col"
 
 
 def conv2d(
@@ -60,11 +64,14 @@ def conv2d(
     """
     require(route is None or route in ROUTES, "route", f"one of {list(ROUTES)}", route)
     N, M, C, _, _, R, S, E, F = check_operands(x, w, stride, pad, groups)
+    if x.dtype == np.float32:
+        allowed = f"one of {list(FLOAT32_ROUTES)} for float32"
+        require(route is None or route in FLOAT32_ROUTES, "route", allowed, route)
     out = np.empty((N, M, E, F), dtype=np.int32 if x.dtype == np.int8 else np.float32)
     if route is None:
-        route = choose_route(N, M, C, R, S, E, F, int(groups))
+        route = choose_route(N, M, C, R, S, E, F, int(groups), int(stride), x.dtype)
     _KERNELS[route](x, w, int(stride), int(pad), int(groups), out)
     return out
 
 
-__all__ = ["ROUTES", "choose_route", "conv2d"]
+__all__ = ["FLOAT32_ROUTES", "ROUTES", "choose_route", "conv2d"]

@@ -10,7 +10,7 @@ So ``|kernel - reference| <= 2 * (K + 2) * u * conv(|x|, |w|)``, computed per ou
 
 import numpy as np
 import pytest
-from accelsim.kernels import ROUTES, choose_route, conv2d
+from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,7 +47,8 @@ def check(out: np.ndarray, x: np.ndarray, w: np.ndarray, ref: np.ndarray, **kw) 
 
 
 def test_routes_are_named():
-    assert ROUTES == ("direct", "im2col")
+    assert ROUTES == ("direct", "im2col", "igemm")
+    assert FLOAT32_ROUTES == ("direct", "im2col")
 
 
 @pytest.mark.parametrize("route", [*ROUTES, None])
@@ -59,7 +60,7 @@ def test_int8_equals_seven_loops(route, layer, seed):
     check(out, x, w, reference(x, w, **kwargs(layer)))
 
 
-@pytest.mark.parametrize("route", [*ROUTES, None])
+@pytest.mark.parametrize("route", [*FLOAT32_ROUTES, None])
 @given(layer=layers(), seed=st.integers(0, 2**31 - 1))
 def test_float32_within_summation_bound(route, layer, seed):
     x, w = operands(layer, np.float32, seed)
@@ -80,8 +81,8 @@ BIG = [
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.float32])
-@pytest.mark.parametrize("route", [*ROUTES, None])
+@pytest.mark.parametrize(("dtype", "route"), [(np.int8, r) for r in (*ROUTES, None)]
+                         + [(np.float32, r) for r in (*FLOAT32_ROUTES, None)])
 @pytest.mark.parametrize("layer", BIG, ids=lambda layer: layer.name)
 def test_network_layers_equal_numpy_oracle(layer, route, dtype):
     x, w = operands(layer, dtype, seed=7)
@@ -133,11 +134,16 @@ def test_numpy_integer_parameters_accepted():
     np.testing.assert_array_equal(out, reference(x, w, stride=2, pad=1, groups=2))
 
 
-def test_dispatch_picks_direct_for_thin_groups_and_im2col_for_dense_layers():
-    assert choose_route(N=1, M=32, C=32, R=3, S=3, E=56, F=56, groups=32) == "direct"  # depthwise
-    assert choose_route(N=1, M=1, C=1, R=2, S=2, E=4, F=4, groups=1) == "direct"  # tiny
-    assert choose_route(N=1, M=64, C=64, R=3, S=3, E=56, F=56, groups=1) == "im2col"
-    assert choose_route(N=1, M=64, C=256, R=1, S=1, E=56, F=56, groups=1) == "im2col"
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+def test_dispatch_picks_a_valid_route_for_the_dtype(dtype):
+    routes = ROUTES if dtype == np.int8 else FLOAT32_ROUTES
+    dense = "igemm" if dtype == np.int8 else "im2col"
+    depthwise = dict(N=1, M=32, C=32, R=3, S=3, E=56, F=56, groups=32)
+    assert choose_route(**depthwise, dtype=dtype) == "direct"
+    assert choose_route(N=1, M=1, C=1, R=2, S=2, E=4, F=4, groups=1, dtype=dtype) == "direct"  # tiny
+    assert choose_route(N=1, M=64, C=64, R=3, S=3, E=56, F=56, groups=1, dtype=dtype) == dense
+    assert choose_route(N=1, M=64, C=256, R=1, S=1, E=56, F=56, groups=1, dtype=dtype) in routes
+    assert choose_route(N=1, M=96, C=3, R=11, S=11, E=55, F=55, groups=1, stride=4, dtype=dtype) in routes
 
 
 @pytest.mark.parametrize(
@@ -160,9 +166,11 @@ def test_dispatch_picks_direct_for_thin_groups_and_im2col_for_dense_layers():
         (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 1, 1), np.int8), {"pad": -1},
          "pad must be a non-negative integer, not -1"),
         (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 1, 1), np.int8), {"route": "winograd"},
-         "route must be one of ['direct', 'im2col'], not 'winograd'"),
+         "route must be one of ['direct', 'im2col', 'igemm'], not 'winograd'"),
         (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 1, 1), np.int8), {"route": ["direct"]},
-         "route must be one of ['direct', 'im2col'], not ['direct']"),
+         "route must be one of ['direct', 'im2col', 'igemm'], not ['direct']"),
+        (np.zeros((1, 2, 3, 3), np.float32), np.zeros((1, 2, 1, 1), np.float32), {"route": "igemm"},
+         "route must be one of ['direct', 'im2col'] for float32, not 'igemm'"),
     ],
 )
 def test_bad_operands_raise_the_reference_messages(x, w, kw, message):
