@@ -1,15 +1,18 @@
 """Each Numba kernel, compiled, against its own Python source (``.py_func``) on small shapes, and the exact
 int8 chunked product against integer arithmetic."""
 
+import dataclasses
+
 import numpy as np
 import pytest
-from accelsim.kernels import direct, im2col, int8
+from accelsim.kernels import direct, igemm, im2col, int8
 from accelsim.kernels.pad import pad_input
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accelsim import ConvLayer
-from accelsim.reference import wrap_int32
+from accelsim.reference import conv2d as reference
+from accelsim.reference import conv2d_numpy, wrap_int32
 from tests.strategies import layers, operands
 
 
@@ -128,3 +131,53 @@ def test_exact_int8_matmul_wraps_worst_case():
     dst = np.empty((1, 1), dtype=np.int32)
     int8.exact_int8_matmul(a, a.T.copy(), dst)
     assert dst[0, 0] == -(2**31)
+
+
+@given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
+def test_igemm_packing_compiled_equals_py_func_and_definition(layer, seed):
+    x, w = operands(layer, np.int8, seed)
+    U, pad, g = layer.stride, layer.pad, layer.groups - 1  # pack the last group
+    Cg, Mg = layer.C // layer.groups, layer.M // layer.groups
+    Rs, Ss = -(-layer.R // U), -(-layer.S // U)
+    Hs, Ws = layer.E + Rs - 1, layer.F + Ss - 1
+    P = -(-Cg * U * U // 2)
+    xpair_c, xpair_py = both(igemm.pack_input, x, g * Cg, Cg, pad, U, Hs, Ws,
+                             np.full((layer.N, P, Hs, Ws, 2), 99, dtype=np.int16))
+    assert_same(xpair_c, xpair_py)
+    # Definition: space-to-depth channel q = (c*U + a)*U + b at (h, v) is x[c, U*h + a - pad, U*v + b - pad].
+    big = U * max(Hs, Ws) + U
+    xp = np.zeros((layer.N, Cg, big + pad, big + pad), dtype=np.int16)
+    xp[:, :, pad:pad + layer.H, pad:pad + layer.W] = x[:, g * Cg:(g + 1) * Cg]
+    s2d = np.zeros((layer.N, 2 * P, Hs, Ws), dtype=np.int16)
+    for q in range(Cg * U * U):
+        c, a, b = q // (U * U), (q // U) % U, q % U
+        s2d[:, q] = xp[:, c, a:a + U * Hs:U, b:b + U * Ws:U]
+    np.testing.assert_array_equal(xpair_c, s2d.reshape(layer.N, P, 2, Hs, Ws).transpose(0, 1, 3, 4, 2))
+
+    Mpan = -(-Mg // igemm.MR)
+    wpack_c, wpack_py = both(igemm.pack_weights, w, g * Mg, Mg, U, Rs, Ss,
+                             np.full((Mpan, P * Rs * Ss, igemm.MR, 2), 99, dtype=np.int16))
+    assert_same(wpack_c, wpack_py)
+    # The stride-1 convolution of the packed operands is the original strided convolution of the group.
+    ws = np.zeros((Mpan * igemm.MR, 2 * P, Rs, Ss), dtype=np.int64)
+    ws.reshape(Mpan, igemm.MR, P, 2, Rs, Ss)[:] = wpack_c.reshape(Mpan, P, Rs, Ss, igemm.MR, 2).transpose(
+        0, 4, 1, 5, 2, 3)
+    packed = conv2d_numpy(s2d.astype(np.int8), ws[:Mg].astype(np.int8))[:, :, :layer.E, :layer.F]
+    expected = conv2d_numpy(x[:, g * Cg:(g + 1) * Cg], w[g * Mg:(g + 1) * Mg], stride=U, pad=pad)
+    np.testing.assert_array_equal(packed, expected)
+
+
+@given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
+def test_igemm_tiles_and_crop_equal_integer_convolution(layer, seed):
+    # Drive the compiled tile kernel directly (an intrinsic has no Python form) and compare with integers.
+    layer = dataclasses.replace(layer, stride=1, groups=1)
+    x, w = operands(layer, np.int8, seed)
+    out = np.full((layer.N, layer.M, layer.E, layer.F), 7, dtype=np.int32)
+    igemm.conv2d_igemm(x, w, 1, layer.pad, 1, out)
+    np.testing.assert_array_equal(out, reference(x, w, pad=layer.pad))
+    wide = np.full((1, 2, 5 * 3), 5, dtype=np.int32)
+    dst = np.zeros((1, 3, 2, 3), dtype=np.int32)
+    wide[0, 1] = np.arange(15)
+    compiled, python = both(igemm.crop, wide, 5, 1, 2, dst)
+    assert_same(compiled, python)
+    np.testing.assert_array_equal(compiled[0, 1:], [[[5, 5, 5], [5, 5, 5]], [[0, 1, 2], [5, 6, 7]]])
