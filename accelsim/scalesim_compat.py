@@ -13,9 +13,11 @@ padding, output ``ceil((H - R + U) / U)`` (one more than accelsim's E when ``H -
 
 from __future__ import annotations
 
+import bisect
 import configparser
 import enum
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -592,23 +594,55 @@ def _skew_order(T: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(d, counts) - c, c
 
 
+Fold = tuple[np.ndarray, np.ndarray]  # a fold's read addresses (no -1) and their demand rows
+Batch = tuple[np.ndarray, np.ndarray, list[int], int]
+
+
 @dataclass(frozen=True, slots=True)
 class _Pass:
-    """A run of reads: ``addresses`` (no -1) on demand ``rows``, repeated ``repeats`` times, each repeat
-    ``row_step`` demand rows after the previous one."""
+    """Reads made fold after fold: ``fold(i)`` for i < ``folds``; the whole pass is repeated ``repeats``
+    times, each repeat ``row_step`` demand rows after the previous one. Folds are built when scanned, a
+    batch at a time, so memory stays a few batches whatever the layer."""
 
-    addresses: np.ndarray
-    rows: np.ndarray
+    folds: int
+    fold: Callable[[int], Fold]
     repeats: int
     row_step: int
+    sizes: tuple[int, ...] = ()  # reads per fold, when every address is read once per pass (filters)
+
+    def row(self, read: int) -> int:
+        """Demand row of read ``read`` of the (repeated) pass; needs ``sizes``."""
+        rep, read = divmod(read, sum(self.sizes))
+        for fold, size in enumerate(self.sizes):
+            if read < size:
+                return int(self.fold(fold)[1][read]) + rep * self.row_step
+            read -= size
+        raise AssertionError("read index past the pass")
+
+    def batches(self, fold: int, offset: int, size: int) -> Iterator[Batch]:
+        """From read ``offset`` of fold ``fold`` on, whole folds joined to at least ``size`` reads:
+        (addresses, rows, where each fold starts, first fold); the first fold starts at ``-offset``."""
+        addresses: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        starts: list[int] = []
+        first, held = fold, -offset
+        for i in range(fold, self.folds):
+            a, r = self.fold(i)
+            starts.append(held)
+            addresses.append(a[offset:] if i == fold else a)
+            rows.append(r[offset:] if i == fold else r)
+            held += len(a)
+            if held >= size or i == self.folds - 1:
+                yield np.concatenate(addresses), np.concatenate(rows), starts, first
+                addresses, rows, starts, first, held = [], [], [], i + 1, 0
 
 
 def _read_passes(layer: _Layer, f: _Folds, dataflow: Dataflow, operand: str) -> list[_Pass]:
     """The reads SCALE-Sim's demand matrix holds for ``operand`` ("ifmap" or "filter"), in its order.
 
     A skewed T x w block puts element (t, c) on demand row ``at + t + c``; a flipped block (WS filter, IS
-    IFMAP) puts the used rows of its Ra x Ca slice on rows ``Ra - h .. Ra - 1`` in reverse order. Passes
-    that SCALE-Sim repeats (the same slices for every column fold, or every row fold) are built once.
+    IFMAP) puts the used rows of its Ra x Ca slice on rows ``Ra - h .. Ra - 1`` in reverse order. What
+    SCALE-Sim repeats (the same slices for every column fold, or for every row fold) is one repeated pass.
     """
     Ra, Ca, K = f.Ra, f.Ca, layer.K
     column_fold_rows = f.rf * f.rows
@@ -621,51 +655,57 @@ def _read_passes(layer: _Layer, f: _Folds, dataflow: Dataflow, operand: str) -> 
         t, c = _skew_order(f.T, w)
         return t, c, first_row + t + c
 
-    def flipped(fc: int, fr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(window element k, column c, demand row) of fold (fc, fr)'s flipped Ra x Ca slice."""
+    def flipped(fold: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(fc, window element k, column c, demand row) of a fold's flipped Ra x Ca slice."""
+        fc, fr = divmod(fold, f.rf)
         h, w = f.used_rows(fr), f.used_cols(fc)
         r, c = np.divmod(np.arange(h * w, dtype=np.int32), w)
-        return fr * Ra + h - 1 - r, c, (fc * f.rf + fr) * f.rows + Ra - h + r
+        return fc, fr * Ra + h - 1 - r, c, fold * f.rows + Ra - h + r
 
-    def run(parts: list[tuple[np.ndarray, np.ndarray]], repeats: int, row_step: int) -> _Pass:
-        addresses = np.concatenate([a for a, _ in parts])
-        rows = np.concatenate([r for _, r in parts])
+    def valid(addresses: np.ndarray, rows: np.ndarray) -> Fold:
         keep = addresses >= 0  # SCALE-Sim skips -1 (reads past the IFMAP edge)
-        return _Pass(addresses[keep], rows[keep], repeats, row_step)
+        return addresses[keep], rows[keep]
 
-    parts = []
-    if dataflow is Dataflow.OS and operand == "ifmap":  # fold fr: pixels fr*Ra + c, window t
-        for fr in range(f.rf):
-            t, c, rows = skewed(f.used_rows(fr), fr * f.rows)
-            parts.append((ifmap(fr * Ra + c, t), rows))
-        return [run(parts, f.cf, column_fold_rows)]
-    if dataflow is Dataflow.OS:  # filters fc*Ca + c, window t: the same slice for every row fold
-        passes = []
-        for fc in range(f.cf):
-            t, c, rows = skewed(f.used_cols(fc), fc * column_fold_rows)
-            passes.append(run([(filt(fc * Ca + c, t), rows)], f.rf, f.rows))
-        return passes
-    if dataflow is Dataflow.WS and operand == "ifmap":  # fold fr: pixel t, window fr*Ra + c
-        for fr in range(f.rf):
-            t, c, rows = skewed(f.used_rows(fr), fr * f.rows + Ra)
-            parts.append((ifmap(t, fr * Ra + c), rows))
-        return [run(parts, f.cf, column_fold_rows)]
-    if dataflow is Dataflow.WS:  # fold (fc, fr): window fr*Ra.., filters fc*Ca + c
-        for fc in range(f.cf):
-            for fr in range(f.rf):
-                k, c, rows = flipped(fc, fr)
-                parts.append((filt(fc * Ca + c, k), rows))
-        return [run(parts, 1, 0)]
-    if operand == "ifmap":  # IS, fold (fc, fr): pixels fc*Ca + c, window fr*Ra..
-        for fc in range(f.cf):
-            for fr in range(f.rf):
-                k, c, rows = flipped(fc, fr)
-                parts.append((ifmap(fc * Ca + c, k), rows))
-        return [run(parts, 1, 0)]
-    for fr in range(f.rf):  # IS filter, fold fr: filter t, window fr*Ra + c
+    def os_ifmap(fr: int) -> Fold:  # pixels fr*Ra + c, window t
+        t, c, rows = skewed(f.used_rows(fr), fr * f.rows)
+        return valid(ifmap(fr * Ra + c, t), rows)
+
+    def ws_ifmap(fr: int) -> Fold:  # pixel t, window fr*Ra + c
         t, c, rows = skewed(f.used_rows(fr), fr * f.rows + Ra)
-        parts.append((filt(t, fr * Ra + c), rows))
-    return [run(parts, f.cf, column_fold_rows)]
+        return valid(ifmap(t, fr * Ra + c), rows)
+
+    def is_ifmap(fold: int) -> Fold:  # pixels fc*Ca + c, window fr*Ra..
+        fc, k, c, rows = flipped(fold)
+        return valid(ifmap(fc * Ca + c, k), rows)
+
+    def ws_filter(fold: int) -> Fold:  # filters fc*Ca + c, window fr*Ra..
+        fc, k, c, rows = flipped(fold)
+        return filt(fc * Ca + c, k), rows
+
+    def is_filter(fr: int) -> Fold:  # filter t, window fr*Ra + c
+        t, c, rows = skewed(f.used_rows(fr), fr * f.rows + Ra)
+        return filt(t, fr * Ra + c), rows
+
+    def os_filter(fc: int) -> Callable[[int], Fold]:  # filters fc*Ca + c, window t; the same every row fold
+        def fold(_: int) -> Fold:
+            t, c, rows = skewed(f.used_cols(fc), fc * column_fold_rows)
+            return filt(fc * Ca + c, t), rows
+
+        return fold
+
+    if dataflow is Dataflow.OS and operand == "ifmap":
+        return [_Pass(f.rf, os_ifmap, f.cf, column_fold_rows)]
+    if dataflow is Dataflow.OS:
+        return [_Pass(1, os_filter(fc), f.rf, f.rows, (K * f.used_cols(fc),)) for fc in range(f.cf)]
+    if dataflow is Dataflow.WS and operand == "ifmap":
+        return [_Pass(f.rf, ws_ifmap, f.cf, column_fold_rows)]
+    if dataflow is Dataflow.WS:
+        sizes = tuple(f.used_rows(fr) * f.used_cols(fc) for fc in range(f.cf) for fr in range(f.rf))
+        return [_Pass(f.count, ws_filter, 1, 0, sizes)]
+    if operand == "ifmap":
+        return [_Pass(f.count, is_ifmap, 1, 0)]
+    sizes = tuple(f.T * f.used_rows(fr) for fr in range(f.rf))
+    return [_Pass(f.rf, is_filter, f.cf, column_fold_rows, sizes)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,47 +734,72 @@ def _misses(passes: list[_Pass], capacity: int, space: int) -> tuple[int, int]:
     it is in a set filled since the last flush, and the buffer flushes whenever 50 sets (``capacity`` =
     50 * items misses) have filled. Every miss is one DRAM read. The passes are scanned with numpy, a
     chunk at a time; a repeat of a pass that starts from the same flush position as an earlier repeat
-    is not scanned again.
+    is not scanned again, nor one after a repeat without misses.
+
+    A pass that reads each address once (``sizes``) and at least ``capacity`` of them misses on every
+    read: an address read again was read a pass earlier, and since then at least ``capacity - 1`` other
+    reads have missed, so the buffer has flushed in between.
     """
     stamp = np.zeros(space, dtype=np.int32)  # stamp[a] == epoch: a was read since the last flush
     scratch = np.empty(space, dtype=np.int32)
     epoch, held, misses, last_flush = 1, 0, 0, -1
+    batch = max(1 << 16, 2 * capacity)
     reads_per_miss = 1.0  # running estimate, to size the chunks
     for run in passes:
-        x, n = run.addresses, len(run.addresses)
-        memo: dict[int, tuple[int, int, int]] = {}  # previous repeat's last flush -> this repeat's
-        resume = -1  # position of the previous repeat's last flush (-1: none)
+        reads = sum(run.sizes)
+        if reads >= capacity:  # every read misses
+            total = reads * run.repeats
+            last = (held + total) // capacity * capacity - held - 1  # the read that filled the last flush
+            misses += total
+            held = (held + total) % capacity
+            if last >= 0:
+                last_flush = run.row(last)
+            epoch += 1  # the addresses still held are never read again
+            continue
+        # (fold, read) of the previous repeat's last flush -> flushes, words held at the end, last flush
+        memo: dict[tuple[int, int], tuple[int, int, tuple[int, int], int]] = {}
+        resume: tuple[int, int] | None = None
         for rep in range(run.repeats):
-            if resume in memo:
-                flushes, held_out, resume = memo[resume]
+            if resume is not None and resume in memo:
+                flushes, held_out, resume, row = memo[resume]
                 misses += flushes * capacity - held + held_out
-                held = held_out
-                last_flush = int(run.rows[resume]) + rep * run.row_step
+                held, last_flush = held_out, row + rep * run.row_step
                 if not (rep + 1 < run.repeats and resume in memo):  # rebuild the state it left
                     epoch += 1
-                    tail = np.unique(x[resume + 1 :])
-                    stamp[tail] = epoch
-                    assert len(tail) == held
+                    tail = 0
+                    for x, _, _, _ in run.batches(resume[0], resume[1] + 1, batch):
+                        x = np.unique(x[stamp[x] != epoch])
+                        stamp[x] = epoch
+                        tail += len(x)
+                    assert tail == held
                 continue
-            key, held_in, flushes, pos, last_pos = resume, held, 0, 0, -1
-            while pos < n:
-                need = capacity - held
-                part = x[pos : pos + max(4096, int(1.25 * need * reads_per_miss))]
-                new = np.flatnonzero(_first_occurrences(part, scratch) & (stamp[part] != epoch))
-                if len(new) >= need:
-                    last_pos = pos + int(new[need - 1])
-                    reads_per_miss = (last_pos + 1 - pos) / need
-                    flushes, held, epoch, pos = flushes + 1, 0, epoch + 1, last_pos + 1
-                else:
-                    stamp[part[new]] = epoch
-                    held += len(new)
-                    pos += len(part)
+            key, held_in, flushes, last = resume, held, 0, None
+            for x, rows, starts, first in run.batches(0, 0, batch):
+                pos = 0
+                while pos < len(x):
+                    need = capacity - held
+                    part = x[pos : pos + max(4096, int(1.25 * need * reads_per_miss))]
+                    new = np.flatnonzero(_first_occurrences(part, scratch) & (stamp[part] != epoch))
+                    if len(new) >= need:
+                        at = pos + int(new[need - 1])
+                        reads_per_miss = (at + 1 - pos) / need
+                        j = bisect.bisect_right(starts, at) - 1
+                        last = (first + j, at - starts[j]), int(rows[at])
+                        flushes, held, epoch, pos = flushes + 1, 0, epoch + 1, at + 1
+                    else:
+                        stamp[part[new]] = epoch
+                        held += len(new)
+                        pos += len(part)
             misses += flushes * capacity - held_in + held
-            if last_pos >= 0:
-                last_flush = int(run.rows[last_pos]) + rep * run.row_step
-                if key >= 0:
-                    memo[key] = (flushes, held, last_pos)
-            resume = last_pos
+            if last is None and held == held_in:  # nothing missed: neither will the remaining repeats
+                break
+            if last is not None:
+                (resume, row) = last
+                last_flush = row + rep * run.row_step
+                if key is not None:
+                    memo[key] = (flushes, held, resume, row)
+            else:
+                resume = None
     return misses, last_flush
 
 
@@ -758,6 +823,7 @@ def _read_buffer(
 def _last_ifmap_row(layer: _Layer, f: _Folds, dataflow: Dataflow) -> int:
     """The last demand row holding an IFMAP read (reads past the input edge are -1: not requests)."""
     Ra, U = f.Ra, layer.U
+    matrix = _IfmapMatrix(layer) if dataflow is Dataflow.IS else None
     for fold in range(f.count - 1, -1, -1):  # the last fold, unless all its reads are past the edge
         fc, fr = divmod(fold, f.rf)
         base = fold * f.rows
@@ -778,7 +844,7 @@ def _last_ifmap_row(layer: _Layer, f: _Folds, dataflow: Dataflow) -> int:
                 return base + int(np.max((k_max + np.arange(len(p)))[inside]))
             continue
         h, w = f.used_rows(fr), f.used_cols(fc)  # IS: row Ra-h+j holds window element fr*Ra+h-1-j
-        matrix = _IfmapMatrix(layer)
+        assert matrix is not None
         k = fr * Ra + h - 1 - np.arange(h)
         valid = matrix(fc * f.Ca + np.arange(w)[None, :], k[:, None]) >= 0
         rows = np.flatnonzero(valid.any(axis=1))

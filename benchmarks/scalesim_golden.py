@@ -43,15 +43,21 @@ LAYERS = (
     ConvLayer.fc(64, 20, name="fc"),
     ConvLayer(M=40, C=20, H=14, W=14, R=3, S=3, pad=1, name="big"),
     ConvLayer(M=33, C=17, H=9, W=5, R=2, S=4, stride=2, name="odd"),
+    ConvLayer(M=6, C=4, H=8, W=7, R=1, S=1, stride=3, name="pw_s3"),  # stride > filter: whole -1 pixels
+    ConvLayer(M=3, C=2, H=9, W=9, R=2, S=2, stride=3, name="gap"),
 )
 ARRAYS = ((4, 4), (8, 8), (8, 4), (4, 16), (16, 16), (32, 32), (3, 5))
 DATAFLOWS = ("os", "ws", "is")
 SRAMS_KIB = ((256, 256, 128), (1, 1, 1), (2, 1, 3))
-# Wide arrays with a 1 KiB OFMAP SRAM: more writes per cycle than the drain keeps up with (OFMAP stalls).
-WIDE = (
+# Extra points: wide arrays with a 1 KiB OFMAP SRAM (hundreds of writes per cycle against 512-word
+# drains), and 1-PE-wide arrays (where SCALE-Sim's one-short cycle count gives utilizations over 100 %).
+EXTRA = (
     (ConvLayer(M=4, C=2, H=20, W=20, R=3, S=3, name="wide"), (4, 320), ("is",), ((1, 1, 1), (1, 1, 2))),
     (ConvLayer.fc(8, 600, name="fcwide"), (2, 512), ("os", "ws"), ((1, 1, 1),)),
     (ConvLayer(M=300, C=3, H=6, W=6, R=3, S=3, name="mwide"), (4, 256), ("os", "ws"), ((1, 1, 1),)),
+    (LAYERS[0], (1, 1), DATAFLOWS, ((1, 1, 1), (64, 64, 64))),
+    (LAYERS[7], (1, 3), DATAFLOWS, ((1, 1, 1),)),
+    (LAYERS[11], (2, 1), DATAFLOWS, ((1, 1, 1),)),
 )
 QUICK = dict(layers=LAYERS[:4], arrays=ARRAYS[:2], srams=SRAMS_KIB[:2])
 
@@ -151,7 +157,7 @@ def cases(quick: bool) -> list[dict[str, object]]:
                 for ifmap_kib, filter_kib, ofmap_kib in grid["srams"]:
                     config = [rows, cols, ifmap_kib, filter_kib, ofmap_kib, dataflow]
                     out.append({"layer": layer.spec() + f",name={layer.name}", "config": config})
-    for layer, (rows, cols), dataflows, srams in () if quick else WIDE:
+    for layer, (rows, cols), dataflows, srams in () if quick else EXTRA:
         for dataflow in dataflows:
             for ifmap_kib, filter_kib, ofmap_kib in srams:
                 config = [rows, cols, ifmap_kib, filter_kib, ofmap_kib, dataflow]
