@@ -9,8 +9,8 @@ every 32-bit word holds a pair (channel 2p, channel 2p+1) of int16 values:
 
 * ``xpair[n, p, h, v]`` = (x[n, 2p, h, v], x[n, 2p+1, h, v]) of the zero-padded input (a zero channel
   completes an odd count), stored flat per image with the padded row pitch Wp;
-* ``wpack[mp, k, i]`` = (w[MR*mp + i, 2p, r, s], w[MR*mp + i, 2p+1, r, s]) for the pair-tap
-  k = (p*R + r)*S + s, zero rows completing the last panel of MR output channels.
+* ``wpair[m, k]`` = (w[m, 2p, r, s], w[m, 2p+1, r, s]) for the pair-tap k = (p*R + r)*S + s, zero rows
+  completing the last panel of MR output channels.
 
 Implicit GEMM with "wide" rows: output pixel (e, f) lives at index ``i = e*Wp + f`` of a plane of pitch Wp,
 and its pair-tap k reads ``xpair`` at ``i + offs[k]`` with ``offs[k] = (p*Hp + r)*Wp + s``. So for 16
@@ -22,8 +22,9 @@ and the filter taps regrouped the same way (taps beyond R x S are zero).
 
 The tile kernel :func:`_tile` is LLVM IR built through a Numba intrinsic (Numba has no vector type): MR x 16
 int32 accumulators live in registers (MR = 6: 12 of the 16 AVX2 registers), and per pair-tap it does two
-64-byte loads, MR broadcasts and 2*MR ``pmaddwd`` + adds. The IR is portable (sign-extend the even and odd
-lanes, multiply, add); LLVM's x86 backend selects ``vpmaddwd`` for it, other targets get plain vector code.
+64-byte loads, MR broadcasts and 2*MR ``pmaddwd`` + adds. On AVX2 hosts ``pmaddwd`` is the instruction
+(``llvm.x86.avx2.pmadd.wd``); elsewhere it is portable IR (sign-extend even and odd lanes, multiply, add),
+correct everywhere but slower.
 
 Exactness. |int8 * int8| <= 2**14, so a pair sum is <= 2**15 in magnitude: exact in an int32 lane. The lanes
 then accumulate with 32-bit two's-complement adds, i.e. modulo 2**32, which is associative: each output is
@@ -33,20 +34,36 @@ the exact sum reduced modulo 2**32, what :func:`accelsim.reference.wrap_int32` g
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 MR = 6  # output channels per register tile
 NR = 16  # output pixels per register tile (two vectors of 8 int32)
 
 
+def _host_has_avx2() -> bool:
+    """Whether Numba compiles for this machine's CPU and that CPU has AVX2 (NUMBA_CPU_NAME unset)."""
+    if numba.config.CPU_NAME not in (None, "host"):
+        return False
+    try:
+        return bool(binding.get_host_cpu_features().get("avx2", False))
+    except RuntimeError:  # llvmlite cannot query the host
+        return False
+
+
+# LLVM's x86 backend turns the portable even/odd multiply-add into vpmaddwd only in simple code; inside the
+# tile loop it emits vpmulld and shuffles (3x slower), so on AVX2 hosts the tile calls the instruction.
+USE_VPMADDWD = _host_has_avx2()
+
+
 @intrinsic
 def _tile(typingctx, wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_start, ldc):
-    """c[c_start + i*ldc + j] = sum_k pmaddwd(w[w_start + k*MR + i], x[x_start + offs[k] + j]), i<MR, j<NR.
-
-    All arrays are flat; w, x and c are int32 (w and x words are int16 pairs), offs is int64.
+    """c[c_start + i*ldc + j] = sum_k pmaddwd(w[w_start + i*kpairs + k], x[x_start + offs[k] + j]) for i < MR,
+    j < NR. All arrays are flat; w, x and c are int32 (w and x words are int16 pairs), offs is int64.
     """
     sig = types.void(wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_start, ldc)
 
@@ -65,13 +82,22 @@ def _tile(typingctx, wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_star
         broadcast = ir.Constant(v8, [0] * 8)
         zero = ir.Constant(v8, None)
 
+        vpmaddwd = None
+        if USE_VPMADDWD:
+            fnty = ir.FunctionType(v8, [v16, v16])
+            vpmaddwd = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.avx2.pmadd.wd")
+
         def pmaddwd(a, b):  # lane l: a[2l]*b[2l] + a[2l+1]*b[2l+1], exact in int32
+            if vpmaddwd is not None:
+                return builder.call(vpmaddwd, [a, b])
+
             def widen(v, lanes):
                 return builder.sext(builder.shuffle_vector(v, undef16, lanes), v8)
 
             lo = builder.mul(widen(a, even), widen(b, even))
             return builder.add(lo, builder.mul(widen(a, odd), widen(b, odd)))
 
+        w_rows = [builder.gep(w_base, [builder.mul(kp_v, ir.Constant(i64, i))]) for i in range(MR)]
         entry = builder.basic_block
         loop = builder.append_basic_block("tile.loop")
         done = builder.append_basic_block("tile.done")
@@ -86,10 +112,9 @@ def _tile(typingctx, wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_star
         src = builder.bitcast(builder.gep(x_base, [builder.load(builder.gep(o_data, [k]))]), v16.as_pointer())
         x_lo = builder.load(src, align=4)
         x_hi = builder.load(builder.gep(src, [ir.Constant(i64, 1)]), align=4)
-        w_row = builder.gep(w_base, [builder.mul(k, ir.Constant(i64, MR))])
         new = []
         for i in range(MR):
-            pair = builder.load(builder.gep(w_row, [ir.Constant(i64, i)]), align=4)
+            pair = builder.load(builder.gep(w_rows[i], [k]), align=4)
             lanes = builder.insert_element(ir.Constant(v8, ir.Undefined), pair, ir.Constant(i32, 0))
             wv = builder.bitcast(builder.shuffle_vector(lanes, ir.Constant(v8, ir.Undefined), broadcast), v16)
             new.append(builder.add(acc[2 * i], pmaddwd(wv, x_lo)))
@@ -122,53 +147,99 @@ def _tile(typingctx, wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_star
 def pack_input(x, c0, Cg, pad, stride, Hs, Ws, xpair):
     """xpair (N, P, Hs, Ws, 2) int16 = channel pairs of the padded, space-to-depth input of channels
     c0 .. c0+Cg of x. Space-to-depth channel q = (c*U + a)*U + b holds x[n, c0 + c, U*h + a - pad,
-    U*v + b - pad] (zero outside x); q >= Cg*U*U is a zero channel completing the last pair."""
+    U*v + b - pad] (zero outside x); q >= Cg*U*U is a zero channel completing the last pair.
+
+    One parallel job per (n, pair). Stride 1 (no space-to-depth) interleaves two contiguous input rows in
+    one loop; other strides fill each half of the pair over its valid columns [v_lo, v_hi).
+    """
     N, _, H, W = x.shape
     U = stride
     P = xpair.shape[1]
     for job in prange(N * P):
         n = job // P
         p = job - n * P
+        plane = xpair[n, p]
+        if U == 1:
+            flat = plane.reshape(Hs * Ws * 2)
+            flat[:] = 0
+            c = 2 * p
+            for h in range(H):
+                dst = flat[((pad + h) * Ws + pad) * 2:]
+                src0 = x[n, c0 + c, h]
+                if c + 1 < Cg:
+                    src1 = x[n, c0 + c + 1, h]
+                    for v in range(W):
+                        dst[2 * v] = src0[v]
+                        dst[2 * v + 1] = src1[v]
+                else:
+                    for v in range(W):
+                        dst[2 * v] = src0[v]
+            continue
         for t in range(2):
             q = 2 * p + t
-            c = q // (U * U)
-            a = (q // U) % U
-            b = q % U
-            plane = xpair[n, p]
+            c, a, b = q // (U * U), (q // U) % U, q % U
+            v_lo = min(max(0, (pad - b + U - 1) // U), Ws)
+            v_hi = max(min(Ws, (W - 1 + pad - b) // U + 1), v_lo)
             for h in range(Hs):
                 row = plane[h]
                 hx = U * h + a - pad
+                lo, hi = v_lo, v_hi
                 if c >= Cg or hx < 0 or hx >= H:
-                    for v in range(Ws):
-                        row[v, t] = 0
-                    continue
-                src = x[n, c0 + c, hx]
-                for v in range(Ws):
-                    vx = U * v + b - pad
-                    row[v, t] = src[vx] if 0 <= vx < W else 0
+                    lo = hi = Ws
+                for v in range(lo):
+                    row[v, t] = 0
+                if hi > lo:
+                    src = x[n, c0 + c, hx, U * lo + b - pad:]
+                    dst = row[lo:hi, t]
+                    for j in range(hi - lo):
+                        dst[j] = src[U * j]
+                for v in range(hi, Ws):
+                    row[v, t] = 0
 
 
-@njit(cache=True)
-def pack_weights(w, m0, Mg, stride, Rs, Ss, wpack):
-    """wpack (Mpan, P*Rs*Ss, MR, 2) int16 = filter pairs of output channels m0 .. m0+Mg, regrouped for the
-    space-to-depth input: channel q = (c*U + a)*U + b, tap (r, s) holds w[m, c, U*r + a, U*s + b]."""
+@njit(parallel=True, cache=True)
+def pack_weights(w, m0, Mg, stride, Rs, Ss, wpair):
+    """wpair (Mpad, P*Rs*Ss, 2) int16 = filter pairs of output channels m0 .. m0+Mg, regrouped for the
+    space-to-depth input: channel q = (c*U + a)*U + b, tap (r, s) holds w[m, c, U*r + a, U*s + b] (zero
+    where that tap is outside R x S, for q >= Cg*U*U and for the rows m >= Mg completing the last panel).
+
+    One parallel job per output channel. Stride 1 interleaves two contiguous filter planes in one loop.
+    """
     Cg, R, S = w.shape[1], w.shape[2], w.shape[3]
     U = stride
-    Mpan, K = wpack.shape[0], wpack.shape[1]
-    for mp in range(Mpan):
-        for k in range(K):
-            p = k // (Rs * Ss)
-            r = (k // Ss) % Rs
-            s = k % Ss
-            for i in range(MR):
-                m = mp * MR + i
-                for t in range(2):
-                    q = 2 * p + t
-                    c = q // (U * U)
-                    ry = U * r + (q // U) % U
-                    sx = U * s + q % U
-                    ok = m < Mg and c < Cg and ry < R and sx < S
-                    wpack[mp, k, i, t] = w[m0 + m, c, ry, sx] if ok else 0
+    Mpad, K = wpair.shape[0], wpair.shape[1]
+    P = K // (Rs * Ss)
+    for m in prange(Mpad):
+        dst = wpair[m]
+        if m >= Mg:
+            dst[:, :] = 0
+            continue
+        if U == 1:
+            RS = R * S
+            flat = w[m0 + m].reshape(Cg * RS)
+            pairs = dst.reshape(K * 2)
+            for p in range(Cg // 2):  # pair p of taps k: pairs[2*(p*RS + k) + t] = flat[(2*p + t)*RS + k]
+                base = 2 * p * RS
+                for k in range(RS):
+                    pairs[base + 2 * k] = flat[base + k]
+                    pairs[base + 2 * k + 1] = flat[base + RS + k]
+            if Cg % 2:  # the last channel pairs with a zero channel
+                base = (Cg - 1) * RS
+                for k in range(RS):
+                    pairs[base + 2 * k] = flat[base + k]
+                    pairs[base + 2 * k + 1] = 0
+            continue
+        for q in range(2 * P):
+            p, t = q // 2, q % 2
+            c, a, b = q // (U * U), (q // U) % U, q % U
+            for r in range(Rs):
+                ry = U * r + a
+                for s in range(Ss):
+                    sx = U * s + b
+                    value = 0
+                    if c < Cg and ry < R and sx < S:
+                        value = w[m0 + m, c, ry, sx]
+                    dst[(p * Rs + r) * Ss + s, t] = value
 
 
 @njit(parallel=True, cache=True)
@@ -185,7 +256,7 @@ def igemm_wide(xflat, image_words, wflat, Mpan, offs, L, outw):
         rest = job - n * npan * Mpan
         pan = rest // Mpan
         mp = rest - pan * Mpan
-        _tile(wflat, mp * K * MR, xflat, n * image_words + pan * NR, offs, K, cflat,
+        _tile(wflat, mp * MR * K, xflat, n * image_words + pan * NR, offs, K, cflat,
               n * plane + mp * MR * ldc + pan * NR, ldc)
 
 
@@ -223,10 +294,10 @@ def conv2d_igemm(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: in
     words = np.empty(N * image_words + NR, dtype=np.int32)
     words[N * image_words:] = 0
     xpair = words[:N * image_words].view(np.int16).reshape(N, P, Hs, Ws, 2)
-    wpack = np.empty((Mpan, P * Rs * Ss, MR, 2), dtype=np.int16)
+    wpair = np.empty((Mpan * MR, P * Rs * Ss, 2), dtype=np.int16)
     outw = np.empty((N, Mpan * MR, npan * NR), dtype=np.int32)
     for g in range(groups):
         pack_input(x, g * Cg, Cg, pad, U, Hs, Ws, xpair)
-        pack_weights(w, g * Mg, Mg, U, Rs, Ss, wpack)
-        igemm_wide(words, image_words, wpack.reshape(-1).view(np.int32), Mpan, offs, L, outw)
+        pack_weights(w, g * Mg, Mg, U, Rs, Ss, wpair)
+        igemm_wide(words, image_words, wpair.reshape(-1).view(np.int32), Mpan, offs, L, outw)
         crop(outw, Ws, g * Mg, Mg, out)

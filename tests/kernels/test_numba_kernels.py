@@ -154,14 +154,13 @@ def test_igemm_packing_compiled_equals_py_func_and_definition(layer, seed):
         s2d[:, q] = xp[:, c, a:a + U * Hs:U, b:b + U * Ws:U]
     np.testing.assert_array_equal(xpair_c, s2d.reshape(layer.N, P, 2, Hs, Ws).transpose(0, 1, 3, 4, 2))
 
-    Mpan = -(-Mg // igemm.MR)
-    wpack_c, wpack_py = both(igemm.pack_weights, w, g * Mg, Mg, U, Rs, Ss,
-                             np.full((Mpan, P * Rs * Ss, igemm.MR, 2), 99, dtype=np.int16))
-    assert_same(wpack_c, wpack_py)
+    Mpad = -(-Mg // igemm.MR) * igemm.MR
+    wpair_c, wpair_py = both(igemm.pack_weights, w, g * Mg, Mg, U, Rs, Ss,
+                             np.full((Mpad, P * Rs * Ss, 2), 99, dtype=np.int16))
+    assert_same(wpair_c, wpair_py)
+    assert not wpair_c[Mg:].any()  # the rows completing the last panel are zero
     # The stride-1 convolution of the packed operands is the original strided convolution of the group.
-    ws = np.zeros((Mpan * igemm.MR, 2 * P, Rs, Ss), dtype=np.int64)
-    ws.reshape(Mpan, igemm.MR, P, 2, Rs, Ss)[:] = wpack_c.reshape(Mpan, P, Rs, Ss, igemm.MR, 2).transpose(
-        0, 4, 1, 5, 2, 3)
+    ws = wpair_c.reshape(Mpad, P, Rs, Ss, 2).transpose(0, 1, 4, 2, 3).reshape(Mpad, 2 * P, Rs, Ss)
     packed = conv2d_numpy(s2d.astype(np.int8), ws[:Mg].astype(np.int8))[:, :, :layer.E, :layer.F]
     expected = conv2d_numpy(x[:, g * Cg:(g + 1) * Cg], w[g * Mg:(g + 1) * Mg], stride=U, pad=pad)
     np.testing.assert_array_equal(packed, expected)
