@@ -143,19 +143,20 @@ def _tile(typingctx, wflat, w_start, xflat, x_start, offs, kpairs, cflat, c_star
     return sig, codegen
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def pack_input(x, c0, Cg, pad, stride, Hs, Ws, xpair):
     """xpair (N, P, Hs, Ws, 2) int16 = channel pairs of the padded, space-to-depth input of channels
     c0 .. c0+Cg of x. Space-to-depth channel q = (c*U + a)*U + b holds x[n, c0 + c, U*h + a - pad,
     U*v + b - pad] (zero outside x); q >= Cg*U*U is a zero channel completing the last pair.
 
-    One parallel job per (n, pair). Stride 1 (no space-to-depth) interleaves two contiguous input rows in
-    one loop; other strides fill each half of the pair over its valid columns [v_lo, v_hi).
+    Serial: it is a small fraction of the work, and each Numba parallel region costs tens of microseconds
+    to start with the workqueue layer. Stride 1 (no space-to-depth) interleaves two contiguous input rows
+    in one loop; other strides fill each half of the pair over its valid columns [v_lo, v_hi).
     """
     N, _, H, W = x.shape
     U = stride
     P = xpair.shape[1]
-    for job in prange(N * P):
+    for job in range(N * P):
         n = job // P
         p = job - n * P
         plane = xpair[n, p]
@@ -197,19 +198,19 @@ def pack_input(x, c0, Cg, pad, stride, Hs, Ws, xpair):
                     row[v, t] = 0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def pack_weights(w, m0, Mg, stride, Rs, Ss, wpair):
     """wpair (Mpad, P*Rs*Ss, 2) int16 = filter pairs of output channels m0 .. m0+Mg, regrouped for the
     space-to-depth input: channel q = (c*U + a)*U + b, tap (r, s) holds w[m, c, U*r + a, U*s + b] (zero
     where that tap is outside R x S, for q >= Cg*U*U and for the rows m >= Mg completing the last panel).
 
-    One parallel job per output channel. Stride 1 interleaves two contiguous filter planes in one loop.
+    Serial, like :func:`pack_input`. Stride 1 interleaves two contiguous filter planes in one loop.
     """
     Cg, R, S = w.shape[1], w.shape[2], w.shape[3]
     U = stride
     Mpad, K = wpair.shape[0], wpair.shape[1]
     P = K // (Rs * Ss)
-    for m in prange(Mpad):
+    for m in range(Mpad):
         dst = wpair[m]
         if m >= Mg:
             dst[:, :] = 0
@@ -243,10 +244,15 @@ def pack_weights(w, m0, Mg, stride, Rs, Ss, wpair):
 
 
 @njit(parallel=True, cache=True)
-def igemm_wide(xflat, image_words, wflat, Mpan, offs, L, outw):
-    """outw (N, Mpan*MR, npan*NR) = the wide int32 output: one parallel job per (image, pixel tile, MR
-    output channels), consecutive jobs sharing a pixel tile so its input words stay in L1."""
+def igemm(xflat, image_words, wflat, Mpan, offs, L, Wp, m0, Mg, outw, out):
+    """out[n, m0 + m, e, f] for m < Mg, through the wide int32 result outw (N, Mpan*MR, npan*NR).
+
+    First one parallel job per (image, pixel tile, MR output channels), consecutive jobs sharing a pixel
+    tile so its input words stay in L1; then the valid columns of the wide rows (pitch Wp) are cropped
+    into ``out``. Both loops live in this one function, so Python starts the threads once.
+    """
     N, ldc = outw.shape[0], outw.shape[2]
+    _, _, E, F = out.shape
     K = offs.shape[0]
     npan = (L + NR - 1) // NR
     cflat = outw.reshape(outw.size)
@@ -258,12 +264,6 @@ def igemm_wide(xflat, image_words, wflat, Mpan, offs, L, outw):
         mp = rest - pan * Mpan
         _tile(wflat, mp * MR * K, xflat, n * image_words + pan * NR, offs, K, cflat,
               n * plane + mp * MR * ldc + pan * NR, ldc)
-
-
-@njit(parallel=True, cache=True)
-def crop(outw, Wp, m0, Mg, out):
-    """out[n, m0 + m, e, f] = outw[n, m, e*Wp + f] for the first Mg rows (the real output channels)."""
-    N, _, E, F = out.shape
     for job in prange(N * Mg):
         n = job // Mg
         m = job - n * Mg
@@ -299,5 +299,4 @@ def conv2d_igemm(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: in
     for g in range(groups):
         pack_input(x, g * Cg, Cg, pad, U, Hs, Ws, xpair)
         pack_weights(w, g * Mg, Mg, U, Rs, Ss, wpair)
-        igemm_wide(words, image_words, wpair.reshape(-1).view(np.int32), Mpan, offs, L, outw)
-        crop(outw, Ws, g * Mg, Mg, out)
+        igemm(words, image_words, wpair.reshape(-1).view(np.int32), Mpan, offs, L, Ws, g * Mg, Mg, outw, out)

@@ -167,16 +167,10 @@ def test_igemm_packing_compiled_equals_py_func_and_definition(layer, seed):
 
 
 @given(layer=layers(**SMALL), seed=st.integers(0, 2**31 - 1))
-def test_igemm_tiles_and_crop_equal_integer_convolution(layer, seed):
-    # Drive the compiled tile kernel directly (an intrinsic has no Python form) and compare with integers.
+def test_igemm_tiles_equal_integer_convolution(layer, seed):
+    # The tile kernel is an intrinsic (no Python form): drive it through the route, stride 1, one group.
     layer = dataclasses.replace(layer, stride=1, groups=1)
     x, w = operands(layer, np.int8, seed)
     out = np.full((layer.N, layer.M, layer.E, layer.F), 7, dtype=np.int32)
     igemm.conv2d_igemm(x, w, 1, layer.pad, 1, out)
     np.testing.assert_array_equal(out, reference(x, w, pad=layer.pad))
-    wide = np.full((1, 2, 5 * 3), 5, dtype=np.int32)
-    dst = np.zeros((1, 3, 2, 3), dtype=np.int32)
-    wide[0, 1] = np.arange(15)
-    compiled, python = both(igemm.crop, wide, 5, 1, 2, dst)
-    assert_same(compiled, python)
-    np.testing.assert_array_equal(compiled[0, 1:], [[[5, 5, 5], [5, 5, 5]], [[0, 1, 2], [5, 6, 7]]])
