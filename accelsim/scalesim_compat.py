@@ -648,12 +648,23 @@ def _read_passes(layer: _Layer, f: _Folds, dataflow: Dataflow, operand: str) -> 
     column_fold_rows = f.rf * f.rows
     ifmap = _IfmapMatrix(layer) if operand == "ifmap" else None
 
+    skews: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    t_col = np.arange(f.T, dtype=np.int32)[:, None]
+
     def filt(m: np.ndarray, k: np.ndarray) -> np.ndarray:  # filter m, window element k
         return m * K + k
 
-    def skewed(w: int, first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        t, c = _skew_order(f.T, w)
-        return t, c, first_row + t + c
+    def skewed(block: np.ndarray, first_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """A T x w block's entries in skewed reading order, and their demand rows."""
+        w = block.shape[1]
+        if w not in skews:
+            t, c = _skew_order(f.T, w)
+            skews[w] = t * w + c, t + c
+        order, diagonal = skews[w]
+        return block.ravel()[order], first_row + diagonal
+
+    def columns(first: int, w: int) -> np.ndarray:
+        return first + np.arange(w, dtype=np.int32)[None, :]
 
     def flipped(fold: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """(fc, window element k, column c, demand row) of a fold's flipped Ra x Ca slice."""
@@ -667,12 +678,10 @@ def _read_passes(layer: _Layer, f: _Folds, dataflow: Dataflow, operand: str) -> 
         return addresses[keep], rows[keep]
 
     def os_ifmap(fr: int) -> Fold:  # pixels fr*Ra + c, window t
-        t, c, rows = skewed(f.used_rows(fr), fr * f.rows)
-        return valid(ifmap(fr * Ra + c, t), rows)
+        return valid(*skewed(ifmap(columns(fr * Ra, f.used_rows(fr)), t_col), fr * f.rows))
 
     def ws_ifmap(fr: int) -> Fold:  # pixel t, window fr*Ra + c
-        t, c, rows = skewed(f.used_rows(fr), fr * f.rows + Ra)
-        return valid(ifmap(t, fr * Ra + c), rows)
+        return valid(*skewed(ifmap(t_col, columns(fr * Ra, f.used_rows(fr))), fr * f.rows + Ra))
 
     def is_ifmap(fold: int) -> Fold:  # pixels fc*Ca + c, window fr*Ra..
         fc, k, c, rows = flipped(fold)
@@ -683,13 +692,11 @@ def _read_passes(layer: _Layer, f: _Folds, dataflow: Dataflow, operand: str) -> 
         return filt(fc * Ca + c, k), rows
 
     def is_filter(fr: int) -> Fold:  # filter t, window fr*Ra + c
-        t, c, rows = skewed(f.used_rows(fr), fr * f.rows + Ra)
-        return filt(t, fr * Ra + c), rows
+        return skewed(filt(t_col, columns(fr * Ra, f.used_rows(fr))), fr * f.rows + Ra)
 
     def os_filter(fc: int) -> Callable[[int], Fold]:  # filters fc*Ca + c, window t; the same every row fold
         def fold(_: int) -> Fold:
-            t, c, rows = skewed(f.used_cols(fc), fc * column_fold_rows)
-            return filt(fc * Ca + c, t), rows
+            return skewed(filt(columns(fc * Ca, f.used_cols(fc)), t_col), fc * column_fold_rows)
 
         return fold
 
@@ -779,7 +786,8 @@ def _misses(passes: list[_Pass], capacity: int, space: int) -> tuple[int, int]:
                 while pos < len(x):
                     need = capacity - held
                     part = x[pos : pos + max(4096, int(1.25 * need * reads_per_miss))]
-                    new = np.flatnonzero(_first_occurrences(part, scratch) & (stamp[part] != epoch))
+                    fresh = np.flatnonzero(stamp[part] != epoch)  # not read since the last flush
+                    new = fresh[_first_occurrences(part[fresh], scratch)]
                     if len(new) >= need:
                         at = pos + int(new[need - 1])
                         reads_per_miss = (at + 1 - pos) / need
