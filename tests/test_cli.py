@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from accelsim import ConvLayer
+from accelsim.arch import Dataflow
 from accelsim.cli import main
 
 LAYER = "N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"
@@ -42,6 +44,43 @@ def test_topology_and_onnx_inputs(tmp_path, capsys):
     write_scalesim_csv([ConvLayer(M=8, C=4, H=10, W=10, R=3, S=3, name="c1")], csv)
     assert main(["simulate", "--topology", str(csv), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["layers"][0]["name"] == "c1"
+
+
+SCALESIM_CFG = """[general]
+run_name = cli
+[architecture_presets]
+ArrayHeight: 8
+ArrayWidth: 8
+IfmapSramSzkB: 64
+FilterSramSzkB: 64
+OfmapSramSzkB: 32
+IfmapOffset: 0
+FilterOffset: 10000000
+OfmapOffset: 20000000
+Dataflow: os
+Bandwidth: 10
+[run_presets]
+InterfaceBandwidth: {mode}
+"""
+
+
+def test_scalesim_cfg_and_timing(tmp_path, capsys):
+    from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim
+
+    cfg = tmp_path / "a.cfg"
+    cfg.write_text(SCALESIM_CFG.format(mode="CALC"))
+    layer = "M=16,C=8,H=12,W=12,R=3,S=3,stride=1,pad=0"
+    assert main(["simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--timing", "scalesim", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    native = simulate_layer_scalesim(ConvLayer.parse(layer), ScaleSimConfig(
+        array_height=8, array_width=8, ifmap_sram_kib=64, filter_sram_kib=64, ofmap_sram_kib=32,
+        dataflow=Dataflow.OS))
+    assert doc["layers"][0]["cycles"] == native.compute_cycles and doc["arch"]["name"] == "cli"
+    assert main(["simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["timing"] == "accelsim"
+    cfg.write_text(SCALESIM_CFG.format(mode="USER"))
+    r = run("simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--timing", "scalesim")
+    assert r.returncode == 2 and "InterfaceBandwidth must be CALC" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize(

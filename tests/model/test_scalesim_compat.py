@@ -108,7 +108,7 @@ def test_invariants(layer, cfg):
     assert r.macs <= (r.compute_cycles + 1) * r.pes  # "Total Cycles" is one short of the array's cycles,
     assert r.overall_utilization > 0  # (so "Overall Util %" can top 100 % on a 1 x 1 array)
     assert r.total_cycles > r.compute_cycles
-    assert 0 < r.mapping_efficiency <= 1 and 0 < r.compute_utilization < 1
+    assert 0 < r.mapping_efficiency <= 1 and 0 < r.compute_utilization <= 1
     # DRAM: every word the layer touches at least once, never more often than the SRAM is read.
     assert 0 < r.ifmap_dram_reads <= r.ifmap_sram_reads
     assert layer.weight_elems <= r.filter_dram_reads <= r.filter_sram_reads
@@ -314,3 +314,42 @@ def test_bad_cfg(tmp_path, edit, message):
 def test_missing_cfg_file(tmp_path):
     with pytest.raises(AccelsimError, match=r"SCALE-Sim config file must exist, not '.*nope\.cfg'"):
         parse_scalesim_cfg(tmp_path / "nope.cfg")
+
+
+# ------------------------------------------------------------------ --timing scalesim through accelsim's API
+
+
+def test_layer_result_carries_scalesim_numbers():
+    from accelsim.arch import ArchConfig
+    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.scalesim_compat import scalesim_config, simulate_layer_result
+
+    layer = ConvLayer(M=24, C=5, H=11, W=9, R=3, S=2, stride=2, pad=1, name="l")
+    for dataflow in Dataflow:
+        arch = ArchConfig(array_rows=4, array_cols=7, ifmap_spad_kib=1, weight_spad_kib=2, acc_kib=1,
+                          dataflow=dataflow)
+        native = simulate_layer_scalesim(layer, scalesim_config(arch))
+        r = simulate_layer_result(layer, arch)
+        assert r.timing == "scalesim" and r.cycles == native.compute_cycles and r.macs == native.macs
+        assert r.utilization == native.overall_utilization
+        assert r.mapping_efficiency == native.mapping_efficiency
+        assert r.sram_reads == {"ifmap": native.ifmap_sram_reads, "filter": native.filter_sram_reads}
+        assert r.sram_writes == {"ofmap": native.ofmap_sram_writes}
+        assert r.dram_read_bytes == native.ifmap_dram_reads + native.filter_dram_reads
+        assert r.dram_write_bytes == native.ofmap_dram_writes
+        assert set(r.breakdown) == set(BREAKDOWN_KEYS)
+        assert min(r.breakdown.values()) >= 0 and abs(sum(r.breakdown.values()) - r.cycles) < 1e-6
+
+
+def test_cfg_to_arch_round_trip(tmp_path):
+    from accelsim.scalesim_compat import arch_from_scalesim_cfg, scalesim_config
+
+    cfg = tmp_path / "a.cfg"
+    cfg.write_text("[general]\nrun_name = r1\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 12\n"
+                   "IfmapSramSzkB: 64\nFilterSramSzkB: 32\nOfmapSramSzkB: 16\nIfmapOffset: 0\n"
+                   "FilterOffset: 10000000\nOfmapOffset: 20000000\nDataflow: os\n"
+                   "[run_presets]\nInterfaceBandwidth: CALC\n")
+    arch = arch_from_scalesim_cfg(cfg)
+    assert (arch.name, arch.array_rows, arch.array_cols, arch.dataflow) == ("r1", 8, 12, Dataflow.OS)
+    assert (arch.ifmap_spad_kib, arch.weight_spad_kib, arch.acc_kib) == (64, 32, 16)
+    assert scalesim_config(arch) == parse_scalesim_cfg(cfg)
