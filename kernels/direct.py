@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from .pad import pad_input
+from .workspace import scratch
 
 
 @njit(inline="always")
@@ -134,7 +135,7 @@ def conv2d_direct(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: i
     """Fill ``out`` (N, M, E, F), float32 for float32 operands or int32 for int8, by direct convolution."""
     if pad:
         N, C, H, W = x.shape
-        xp = np.empty((N, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+        xp = scratch("direct.xp", (N, C, H + 2 * pad, W + 2 * pad), x.dtype)
         pad_input(x, pad, xp)
     else:
         xp = np.ascontiguousarray(x)

@@ -41,6 +41,8 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .workspace import scratch
+
 MR = 6  # output channels per register tile
 NR = 16  # output pixels per register tile (two vectors of 8 int32)
 
@@ -291,11 +293,11 @@ def conv2d_igemm(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: in
     taps = [(p * Hs + r) * Ws + s for p in range(P) for r in range(Rs) for s in range(Ss)]
     offs = np.array(taps, dtype=np.int64)
     # The last image's last tile reads at most NR - 1 words past its plane (see L above): a zeroed tail.
-    words = np.empty(N * image_words + NR, dtype=np.int32)
+    words = scratch("igemm.words", (N * image_words + NR,), np.int32)
     words[N * image_words:] = 0
     xpair = words[:N * image_words].view(np.int16).reshape(N, P, Hs, Ws, 2)
-    wpair = np.empty((Mpan * MR, P * Rs * Ss, 2), dtype=np.int16)
-    outw = np.empty((N, Mpan * MR, npan * NR), dtype=np.int32)
+    wpair = scratch("igemm.wpair", (Mpan * MR, P * Rs * Ss, 2), np.int16)
+    outw = scratch("igemm.outw", (N, Mpan * MR, npan * NR), np.int32)
     for g in range(groups):
         pack_input(x, g * Cg, Cg, pad, U, Hs, Ws, xpair)
         pack_weights(w, g * Mg, Mg, U, Rs, Ss, wpair)

@@ -5,7 +5,7 @@ with ``col[(c*R + r)*S + s, e*F + f] = x[n, c, U*e + r - pad, U*f + s - pad]`` (
 
 A padded input is first copied into a zero-bordered array by :func:`accelsim.kernels.pad.pad_input`, so
 the unfolding is a plain copy of windows with no bounds tests (int8 is converted to float32, exactly, on the
-way into ``col``): a Numba kernel writing a caller-allocated buffer, one parallel job per row of ``col``.
+way into ``col``): a Numba kernel writing a caller-allocated buffer row by row.
 A 1x1 stride-1 filter needs no unfolding: its columns are the input planes themselves (float32), or their
 float32 copy made by ``pad_input`` (int8). Stride 1 has its own kernel (a contiguous copy Numba
 vectorises; a run-time stride makes it emit gathers). Source rows are sliced at their start offset so the
@@ -16,26 +16,28 @@ The float32 product is BLAS sgemm (numpy's ``matmul`` with ``out=``, written str
 planes). int8 operands are unfolded to float32 as well and multiplied by the exact chunked sgemm of
 :mod:`accelsim.kernels.int8`.
 
-Threads: the unfolding runs on Numba's threads and the product on OpenBLAS's, one after the other. Numba's
-OpenMP layer keeps its threads spinning after a parallel region and they steal the two cores from OpenBLAS;
-:mod:`accelsim.kernels` therefore selects Numba's ``workqueue`` layer, whose threads sleep.
+Threads: the product runs on OpenBLAS's threads, and the unfolding is deliberately serial. Measured on the
+2-core machines: a parallel Numba region right before each sgemm made the route slower, not faster (each
+pool's threads linger after their region and take the cores from the other; with Numba's OpenMP layer the
+route ran 2-4x slower), while the serial unfold costs ~0.3 ms of a ~2 ms layer.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .int8 import exact_int8_matmul
 from .pad import pad_input
+from .workspace import scratch
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def im2col_stride1(xp, n, R, S, col):
     """Unfold image n of the padded xp (N, C, Hp, Wp) for a stride-1 R x S filter into col (C*R*S, E*F)."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     E, F = Hp - R + 1, Wp - S + 1
-    for k in prange(C * R * S):
+    for k in range(C * R * S):
         c = k // (R * S)
         r = (k // S) % R
         s = k % S
@@ -47,12 +49,12 @@ def im2col_stride1(xp, n, R, S, col):
                 dst[f] = src[f]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def im2col_strided(xp, n, R, S, stride, col):
     """Unfold image n of the padded xp for any stride (``src[stride * f]`` is a gather when vectorised)."""
     C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
     E, F = (Hp - R) // stride + 1, (Wp - S) // stride + 1
-    for k in prange(C * R * S):
+    for k in range(C * R * S):
         c = k // (R * S)
         r = (k // S) % R
         s = k % S
@@ -76,11 +78,11 @@ def conv2d_im2col(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: i
     elif is_1x1 or pad:
         # One pass: zero border; int8 -> float32 (exact) for a 1x1 filter, whose columns are these planes.
         dtype = np.float32 if is_1x1 else x.dtype
-        xp = np.empty((N, C, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), dtype=dtype)
+        xp = scratch("im2col.xp", (N, C, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), dtype)
         pad_input(x, pad, xp)
     else:
         xp = np.ascontiguousarray(x)  # unfolded straight from the input, int8 converted on the way
-    col = None if is_1x1 else np.empty((C * R * S, E * F), dtype=np.float32)
+    col = None if is_1x1 else scratch("im2col.col", (C * R * S, E * F), np.float32)
     for n in range(N):
         if is_1x1:  # the input itself is the column matrix
             cols = xp[n].reshape(C, E * F)

@@ -26,6 +26,8 @@ import itertools
 import numpy as np
 from numba import njit
 
+from .workspace import scratch
+
 CHUNK_K = 1024  # largest K whose float32 sums of int8 products stay exact (K * 2**14 <= 2**24)
 
 
@@ -71,7 +73,7 @@ def exact_int8_matmul(a: np.ndarray, b: np.ndarray, dst: np.ndarray, chunk: int 
     np.matmul(a[:, k0:k1], b[k0:k1], out=first)
     store_chunk(first, dst)
     if len(bounds) > 1:
-        part = np.empty(dst.shape, dtype=np.float32)
+        part = scratch("int8.part", dst.shape, np.float32)
         for k0, k1 in bounds[1:]:
             np.matmul(a[:, k0:k1], b[k0:k1], out=part)
             add_chunk(part, dst)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def pad_input(x, pad, xp):
     """Copy x (N, C, H, W) into the middle of xp (N, C, H+2*pad, W+2*pad), converting to xp's dtype, and
-    zero the border. One parallel job per (n, c) plane; rows are sliced so the inner copy vectorises."""
+    zero the border. Serial (it runs next to BLAS calls, see :mod:`accelsim.kernels.im2col`); rows are
+    sliced so the inner copy vectorises."""
     N, C, H, W = x.shape
     Hp, Wp = xp.shape[2], xp.shape[3]
-    for job in prange(N * C):
+    for job in range(N * C):
         n = job // C
         c = job - n * C
         plane = xp[n, c]
