@@ -1,0 +1,90 @@
+"""Dram: the behavioural DRAM of the simulation harness (not part of the synthesizable accelerator).
+
+A byte-addressed memory of ``size_bytes`` bytes with one read channel and one write channel, each of ``BW``
+byte lanes (``BW`` = dram_bytes_per_cycle); every lane carries its own 32-bit byte address, so one beat may
+gather/scatter arbitrary bytes (the load unit's implicit im2col, the store unit's byte-sliced outputs).
+
+Latency (docs/microarchitecture.md, "DMA"/"DRAM"): a read request accepted in cycle ``t`` (``rd_valid``)
+is answered in cycle ``t + L`` exactly (``L`` = dram_latency_cycles >= 1): ``rsp_valid`` high, ``rsp_tag`` =
+the request's ``rd_tag``, ``rsp_data`` lane ``b`` = the byte at ``rd_addr`` lane ``b`` when ``rd_lane_en[b]``,
+else 0. A new request may be issued every cycle (fully pipelined, ``BW`` bytes per cycle). The memory is read
+in the request cycle: a read and a write of the same byte in the same cycle return the old byte. A write beat
+(``wr_valid``) writes every lane with ``wr_lane_en[b]`` at the edge closing its cycle; the DRAM sends no write
+acknowledgement (the store unit counts ``L`` cycles itself). Addresses are taken modulo ``size_bytes``
+(a power of two); the lanes of one write beat must address distinct bytes.
+
+The implementation is a byte-wide memory with ``BW`` write ports and ``BW`` synchronous read ports followed
+by an ``L - 1`` stage pipeline of (valid, tag, data), zero-initialised.
+
+Ports (``BW`` = dram_bytes_per_cycle):
+    rd_valid : Signal(1), in; rd_addr : Signal(BW*32), in; rd_lane_en : Signal(BW), in;
+    rd_tag : Signal(TAG_BITS), in
+    rsp_valid : Signal(1), out; rsp_data : Signal(BW*8), out; rsp_tag : Signal(TAG_BITS), out
+    wr_valid : Signal(1), in; wr_addr : Signal(BW*32), in; wr_data : Signal(BW*8), in;
+    wr_lane_en : Signal(BW), in
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from accelsim.errors import require
+
+from .params import TAG_BITS, AccelParams
+
+
+def dram_read_latency_cycles(params: AccelParams) -> int:
+    """Cycles from a read request to its response (the contract's ``L``)."""
+    return params.dram_latency_cycles
+
+
+class Dram(wiring.Component):
+    def __init__(self, params: AccelParams, *, size_bytes: int) -> None:
+        require(size_bytes >= 2 and size_bytes & (size_bytes - 1) == 0, "Dram size_bytes",
+                "a power of two >= 2", size_bytes)
+        require(params.dram_latency_cycles >= 1, "Dram latency (dram_latency_cycles)", ">= 1",
+                params.dram_latency_cycles)
+        self.params = params
+        self.size_bytes = size_bytes
+        BW = params.dram_bytes_per_cycle
+        super().__init__({
+            "rd_valid": In(1), "rd_addr": In(BW * 32), "rd_lane_en": In(BW), "rd_tag": In(TAG_BITS),
+            "rsp_valid": Out(1), "rsp_data": Out(BW * 8), "rsp_tag": Out(TAG_BITS),
+            "wr_valid": In(1), "wr_addr": In(BW * 32), "wr_data": In(BW * 8), "wr_lane_en": In(BW),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        BW, L = self.params.dram_bytes_per_cycle, self.params.dram_latency_cycles
+        aw = (self.size_bytes - 1).bit_length()
+        mem = m.submodules.mem = memory.Memory(shape=8, depth=self.size_bytes, init=[])
+        lanes = []
+        for b in range(BW):
+            wp = mem.write_port()
+            m.d.comb += [
+                wp.addr.eq(self.wr_addr[32 * b:32 * b + aw]),
+                wp.data.eq(self.wr_data[8 * b:8 * b + 8]),
+                wp.en.eq(self.wr_valid & self.wr_lane_en[b]),
+            ]
+            rp = mem.read_port(domain="sync")
+            en = Signal(name=f"rd_en_{b}")
+            m.d.comb += rp.addr.eq(self.rd_addr[32 * b:32 * b + aw])
+            m.d.sync += en.eq(self.rd_valid & self.rd_lane_en[b])
+            lanes.append(rp.data & en.replicate(8))
+        # stage 1 is the memory read itself; L - 1 more register stages
+        valid, tag, data = Signal(name="rsp_valid_1"), Signal(TAG_BITS, name="rsp_tag_1"), Signal(BW * 8)
+        m.d.sync += [valid.eq(self.rd_valid), tag.eq(self.rd_tag)]
+        m.d.comb += data.eq(Cat(*lanes))
+        for stage in range(2, L + 1):
+            v2 = Signal(name=f"rsp_valid_{stage}")
+            t2 = Signal(TAG_BITS, name=f"rsp_tag_{stage}")
+            d2 = Signal(BW * 8, name=f"rsp_data_{stage}")
+            m.d.sync += [v2.eq(valid), t2.eq(tag), d2.eq(data)]
+            valid, tag, data = v2, t2, d2
+        m.d.comb += [self.rsp_valid.eq(valid), self.rsp_tag.eq(tag), self.rsp_data.eq(data)]
+        return m
+
+
+__all__ = ["Dram", "dram_read_latency_cycles"]
