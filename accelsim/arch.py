@@ -96,7 +96,9 @@ class ArchConfig:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "energy"}
         out["dataflow"] = self.dataflow.value
-        out["energy_pj"] = {f.name.removesuffix("_pj"): getattr(self.energy, f.name) for f in fields(EnergyTable)}
+        out["energy_pj"] = {
+            f.name.removesuffix("_pj"): getattr(self.energy, f.name) for f in fields(EnergyTable)
+        }
         return out
 
 
@@ -137,8 +139,13 @@ def load(path: str | Path) -> ArchConfig:
 
 
 def preset_names() -> tuple[str, ...]:
-    return tuple(sorted(p.name.removesuffix(".toml") for p in resources.files("accelsim.presets").iterdir()
-                        if p.name.endswith(".toml")))
+    return tuple(
+        sorted(
+            p.name.removesuffix(".toml")
+            for p in resources.files("accelsim.presets").iterdir()
+            if p.name.endswith(".toml")
+        )
+    )
 
 
 def preset(name: str = "gemmini") -> ArchConfig:

@@ -25,19 +25,28 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g = p.add_mutually_exclusive_group(required=required)
-    g.add_argument("--network", metavar="NAME", help="a built-in network (alexnet, vgg16, resnet18, resnet50, "
-                   "mobilenetv2)")
+    g.add_argument(
+        "--network",
+        metavar="NAME",
+        help="a built-in network (alexnet, vgg16, resnet18, resnet50, mobilenetv2)",
+    )
     g.add_argument("--topology", metavar="FILE.csv", type=Path, help="a SCALE-Sim topology CSV")
     g.add_argument("--onnx", metavar="FILE", type=Path, help="an ONNX model")
-    g.add_argument("--layer", metavar="SPEC",
-                   help='one layer, e.g. "N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"')
+    g.add_argument(
+        "--layer",
+        metavar="SPEC",
+        help='one layer, e.g. "N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"',
+    )
 
 
 def _add_arch(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--arch", metavar="FILE.toml", type=Path, help="an accelerator configuration (TOML)")
-    g.add_argument("--preset", metavar="NAME", help=f"a shipped configuration: {', '.join(arch_mod.preset_names())} "
-                   "(default: gemmini)")
+    g.add_argument(
+        "--preset",
+        metavar="NAME",
+        help=f"a shipped configuration: {', '.join(arch_mod.preset_names())} (default: gemmini)",
+    )
     g.add_argument("--scalesim-cfg", metavar="FILE.cfg", type=Path, help="a SCALE-Sim .cfg file")
     p.add_argument("--dataflow", choices=[d.value for d in Dataflow], help="override the dataflow")
 
@@ -71,31 +80,44 @@ def _simulate(args: argparse.Namespace):
             from accelsim.scalesim_compat import InterfaceBandwidth, parse_scalesim_cfg
 
             mode = parse_scalesim_cfg(args.scalesim_cfg).interface_bandwidth
-            require(mode is InterfaceBandwidth.CALC, f"{args.scalesim_cfg}: InterfaceBandwidth",
-                    "CALC with --timing scalesim (the mode whose numbers it reproduces)", mode.value)
-    return simulate_network(_workload(args), _arch(args), timing_mode=args.timing,
-                            requantize_shift=args.requantize)
+            require(
+                mode is InterfaceBandwidth.CALC,
+                f"{args.scalesim_cfg}: InterfaceBandwidth",
+                "CALC with --timing scalesim (the mode whose numbers it reproduces)",
+                mode.value,
+            )
+    return simulate_network(
+        _workload(args), _arch(args), timing_mode=args.timing, requantize_shift=args.requantize
+    )
 
 
 def _fmt_table(result) -> str:
-    head = f"{'layer':<28}{'MACs':>14}{'cycles':>12}{'util':>7}{'map.eff':>8}{'DRAM rd B':>13}" \
-           f"{'DRAM wr B':>12}{'dram stall':>11}{'fill/drain':>11}"
+    head = (
+        f"{'layer':<28}{'MACs':>14}{'cycles':>12}{'util':>7}{'map.eff':>8}{'DRAM rd B':>13}"
+        f"{'DRAM wr B':>12}{'dram stall':>11}{'fill/drain':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in result.layers:
-        lines.append(f"{r.name[:27]:<28}{r.macs:>14,}{r.cycles:>12,}{r.utilization:>7.1%}"
-                     f"{r.mapping_efficiency:>8.1%}{r.dram_read_bytes:>13,}{r.dram_write_bytes:>12,}"
-                     f"{r.breakdown['dram_stall'] / r.cycles:>11.1%}{r.breakdown['fill_drain'] / r.cycles:>11.1%}")
+        lines.append(
+            f"{r.name[:27]:<28}{r.macs:>14,}{r.cycles:>12,}{r.utilization:>7.1%}"
+            f"{r.mapping_efficiency:>8.1%}{r.dram_read_bytes:>13,}{r.dram_write_bytes:>12,}"
+            f"{r.breakdown['dram_stall'] / r.cycles:>11.1%}{r.breakdown['fill_drain'] / r.cycles:>11.1%}"
+        )
     t = result.totals
     lines.append("-" * len(head))
-    lines.append(f"{'total (' + str(t['layers']) + ' layers)':<28}{t['macs']:>14,}{t['cycles']:>12,}"
-                 f"{t['utilization']:>7.1%}{'':>8}{t['dram_read_bytes']:>13,}{t['dram_write_bytes']:>12,}"
-                 f"{t['breakdown']['dram_stall'] / t['cycles']:>11.1%}"
-                 f"{t['breakdown']['fill_drain'] / t['cycles']:>11.1%}")
+    lines.append(
+        f"{'total (' + str(t['layers']) + ' layers)':<28}{t['macs']:>14,}{t['cycles']:>12,}"
+        f"{t['utilization']:>7.1%}{'':>8}{t['dram_read_bytes']:>13,}{t['dram_write_bytes']:>12,}"
+        f"{t['breakdown']['dram_stall'] / t['cycles']:>11.1%}"
+        f"{t['breakdown']['fill_drain'] / t['cycles']:>11.1%}"
+    )
     a = result.arch
-    lines.append(f"arch {a['name']}: {a['array_rows']}x{a['array_cols']} {a['dataflow'].upper()}, "
-                 f"{a['dram_bytes_per_cycle']} B/cycle DRAM, {a['clock_mhz']:g} MHz -> "
-                 f"{t['time_us'] / 1000:.3f} ms, {t['energy_pj'] / 1e6:.1f} uJ; "
-                 f"timing: {result.layers[0].timing if result.layers else '-'}")
+    lines.append(
+        f"arch {a['name']}: {a['array_rows']}x{a['array_cols']} {a['dataflow'].upper()}, "
+        f"{a['dram_bytes_per_cycle']} B/cycle DRAM, {a['clock_mhz']:g} MHz -> "
+        f"{t['time_us'] / 1000:.3f} ms, {t['energy_pj'] / 1e6:.1f} uJ; "
+        f"timing: {result.layers[0].timing if result.layers else '-'}"
+    )
     return "\n".join(lines)
 
 
@@ -121,11 +143,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     layers = _workload(args)
-    print(f"{'#':>3} {'layer':<28}{'N':>3}{'M':>6}{'C':>6}{'H':>5}{'W':>5}{'R':>3}{'S':>3}{'U':>3}{'pad':>4}"
-          f"{'grp':>5}{'E':>5}{'F':>5}{'MACs':>15}")
+    print(
+        f"{'#':>3} {'layer':<28}{'N':>3}{'M':>6}{'C':>6}{'H':>5}{'W':>5}{'R':>3}{'S':>3}{'U':>3}{'pad':>4}"
+        f"{'grp':>5}{'E':>5}{'F':>5}{'MACs':>15}"
+    )
     for i, l in enumerate(layers):
-        print(f"{i:>3} {l.name[:27]:<28}{l.N:>3}{l.M:>6}{l.C:>6}{l.H:>5}{l.W:>5}{l.R:>3}{l.S:>3}{l.stride:>3}"
-              f"{l.pad:>4}{l.groups:>5}{l.E:>5}{l.F:>5}{l.macs:>15,}")
+        print(
+            f"{i:>3} {l.name[:27]:<28}{l.N:>3}{l.M:>6}{l.C:>6}{l.H:>5}{l.W:>5}{l.R:>3}{l.S:>3}{l.stride:>3}"
+            f"{l.pad:>4}{l.groups:>5}{l.E:>5}{l.F:>5}{l.macs:>15,}"
+        )
     print(f"total MACs {sum(l.macs for l in layers):,} in {len(layers)} layers")
     return 0
 
@@ -140,18 +166,27 @@ def cmd_cosim(args: argparse.Namespace) -> int:
         layer = layers[0]
     from accelsim.rtl.cosim import cosim_layer
 
-    res = cosim_layer(layer, _arch(args), sim=args.sim, seed=args.seed, waves=args.waves,
-                      requantize_shift=args.requantize)
-    doc = {"layer": layer.spec(), "outputs_match": res.outputs_match, "rtl_cycles": res.rtl_cycles,
-           "model_cycles": res.model_cycles, "macs": res.macs, "wall_seconds": res.wall_seconds,
-           "simulator": res.simulator}
+    res = cosim_layer(
+        layer, _arch(args), sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize
+    )
+    doc = {
+        "layer": layer.spec(),
+        "outputs_match": res.outputs_match,
+        "rtl_cycles": res.rtl_cycles,
+        "model_cycles": res.model_cycles,
+        "macs": res.macs,
+        "wall_seconds": res.wall_seconds,
+        "simulator": res.simulator,
+    }
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
         print(f"{layer.name}: {layer.spec()} on {args.sim}")
         print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
-        print(f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
-              f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}")
+        print(
+            f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
+            f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}"
+        )
         print(f"  {res.macs:,} MACs, {res.wall_seconds:.1f} s wall")
     return 0 if res.outputs_match and res.rtl_cycles == res.model_cycles else 1
 
@@ -171,8 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="cycles, stalls, traffic and utilization per layer")
     _add_workload(s)
     _add_arch(s)
-    s.add_argument("--timing", choices=["accelsim", "scalesim"], default="accelsim",
-                   help="our microarchitecture (default) or SCALE-Sim 3.0 compatible numbers")
+    s.add_argument(
+        "--timing",
+        choices=["accelsim", "scalesim"],
+        default="accelsim",
+        help="our microarchitecture (default) or SCALE-Sim 3.0 compatible numbers",
+    )
     s.add_argument("--requantize", type=int, metavar="SHIFT", help="store int8 outputs (shift right SHIFT)")
     s.add_argument("--json", action="store_true", help='print {"layers": [...], "totals": {...}}')
     s.set_defaults(func=cmd_simulate)

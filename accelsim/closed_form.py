@@ -133,12 +133,16 @@ def closed_form_breakdown(layer_fields: dict, arch_fields: dict, out_bytes: int 
     names = list(fields)
     arrays = np.broadcast_arrays(*fields.values())
     shape = arrays[0].shape
-    flat = {k: np.ascontiguousarray(a).reshape(-1).astype(np.int64) for k, a in zip(names, arrays, strict=True)}
+    flat = {k: np.ascontiguousarray(a).reshape(-1).astype(np.int64)
+            for k, a in zip(names, arrays, strict=True)}
     size = flat["N"].size
     out = {
-        "applies": np.zeros(size, bool), "regime": np.zeros(size, np.int64),
-        "total_cycles": np.zeros(size, np.int64), "ex_stream_cycles": np.zeros(size, np.int64),
-        "ex_fill_drain_cycles": np.zeros(size, np.int64), "ex_preload_cycles": np.zeros(size, np.int64),
+        "applies": np.zeros(size, bool),
+        "regime": np.zeros(size, np.int64),
+        "total_cycles": np.zeros(size, np.int64),
+        "ex_stream_cycles": np.zeros(size, np.int64),
+        "ex_fill_drain_cycles": np.zeros(size, np.int64),
+        "ex_preload_cycles": np.zeros(size, np.int64),
         "ex_idle_cycles": np.zeros((3, size), np.int64),
     }
     for code, dataflow in enumerate(Dataflow):
@@ -151,11 +155,14 @@ def closed_form_breakdown(layer_fields: dict, arch_fields: dict, out_bytes: int 
                 out[k][:, sel] = v
             else:
                 out[k][sel] = v
-    return ClosedForm(**{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape))
-                         for k, v in out.items()})
+    return ClosedForm(
+        **{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape)) for k, v in out.items()}
+    )
 
 
-def closed_form_cycles(layer_fields: dict, arch_fields: dict, out_bytes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def closed_form_cycles(
+    layer_fields: dict, arch_fields: dict, out_bytes: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """``(cycles, applies)``: total cycles (int64, meaningful where ``applies``) over broadcast arrays."""
     cf = closed_form_breakdown(layer_fields, arch_fields, out_bytes)
     return cf.total_cycles, cf.applies
@@ -178,10 +185,13 @@ def closed_form_schedule(layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4)
     cf = closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes)
     if not cf.applies[0]:
         return None
-    return Schedule(total_cycles=int(cf.total_cycles[0]), ex_stream_cycles=int(cf.ex_stream_cycles[0]),
-                    ex_fill_drain_cycles=int(cf.ex_fill_drain_cycles[0]),
-                    ex_preload_cycles=int(cf.ex_preload_cycles[0]),
-                    ex_idle_cycles=tuple(int(x) for x in cf.ex_idle_cycles[:, 0]))  # type: ignore[arg-type]
+    return Schedule(
+        total_cycles=int(cf.total_cycles[0]),
+        ex_stream_cycles=int(cf.ex_stream_cycles[0]),
+        ex_fill_drain_cycles=int(cf.ex_fill_drain_cycles[0]),
+        ex_preload_cycles=int(cf.ex_preload_cycles[0]),
+        ex_idle_cycles=tuple(int(x) for x in cf.ex_idle_cycles[:, 0]),
+    )  # type: ignore[arg-type]
 
 
 def closed_form(layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4) -> int | None:
@@ -191,6 +201,7 @@ def closed_form(layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4) -> int |
 
 
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict[str, np.ndarray]:
     ws, is_, os_ = (dataflow is d for d in (Dataflow.WS, Dataflow.IS, Dataflow.OS))
@@ -296,7 +307,7 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
     ex_a, ex_b = g(ex8, sa), g(ex8, sb)
     bS_a, bS_b = g(bS8, sa), g(bS8, sb)
     bC_a = g(bC8, sa)
-    ld1_a, ld1_b = g(ld1_8, sa), g(ld1_8, sb)
+    ld1_b = g(ld1_8, sb)
     c_b, kc_b = g(c8, sb), (sb % 2) == 1
     exmin, exmax, bCmin, bSmax, ld1min = kmin(ex8), kmax(ex8), kmin(bC8), kmax(bS8), kmin(ld1_8)
     ex_t = ex8.reshape(4, 2, -1)
@@ -312,7 +323,7 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
     k1 = 4 * o1 + 2 * i1 + kc1
     bS0, bT0, ex0 = g1(bS8, k0), g1(bT8, k0), g1(ex8, k0)
     bS1, bT1, ex1 = g1(bS8, k1), g1(bT8, k1), g1(ex8, k1)
-    q1, q2, q3, q4 = (Q == x for x in (1, 2, 3, 4))
+    q1, q2, q3, q4 = (x == Q for x in (1, 2, 3, 4))
     ninf = -np.inf
     ok = valid & (steps >= 3) & ((Q >= 2) | os_)
     sLS0 = 5 * HI + 1
@@ -322,7 +333,7 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
     DT0 = endLT0 + L
     dE0 = dLT0 + HI
     S0 = np.maximum(dE0 + 1, DT0)
-    load0 = DT0 >= dE0 + 1  # the first EX command's idle is charged to DRAM (else to the host)
+    load0 = dE0 + 1 <= DT0  # the first EX command's idle is charged to DRAM (else to the host)
     if os_:
         dCO0 = dE0
     else:
@@ -353,12 +364,13 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
     dST1 = np.maximum(dCO1 + HI, np.where(st0 & q1, X0, ninf) + 1)
     ok &= ~st1 | (dST1 + 1 <= X1)
     d = np.where(st1, dST1, dCO1)
-    dLS2 = np.maximum(d + HI, np.where(q1, sLT1, np.where(q2, endLT0, np.where(q3, sLT0,
-                                                                               np.where(q4, sLS0, ninf)))) + 1)
+    dLS2 = np.maximum(
+        d + HI, np.where(q1, sLT1, np.where(q2, endLT0, np.where(q3, sLT0, np.where(q4, sLS0, ninf)))) + 1
+    )
 
     # --- the common end ---
     bST_last = bST4[3]
-    ok &= HI <= bST_last + L + 1
+    ok &= bST_last + L + 1 >= HI
 
     # dispatch-chain block distances (steps back) and kinds, per queue
     odd = (Q % 2) == 1
@@ -416,14 +428,28 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
         co_blk = -(Qf - 1) * gmin - np.where(Q == 1, ex_a, exmin)
     else:
         dP, dC = dLSf, dLTf  # EX queue, 2 entries per step, same arithmetic as the LD queue
-        pre_blk = -(dP - 1) * gmin - np.where(odd, np.where(dP == 1, bC_a, bCmin),
-                                                np.where(dP == 1, ex_a, exmin))
-        co_blk = -(dC - 1) * gmin - np.where(odd, np.where(dC == 1, ex_a, exmin),
-                                               np.where(dC == 1, bC_a, bCmin))
+        pre_blk = -(dP - 1) * gmin - np.where(
+            odd, np.where(dP == 1, bC_a, bCmin), np.where(dP == 1, ex_a, exmin)
+        )
+        co_blk = -(dC - 1) * gmin - np.where(
+            odd, np.where(dC == 1, ex_a, exmin), np.where(dC == 1, bC_a, bCmin)
+        )
     st_blk = -(dQk - 1) * gmin
     zero = np.zeros_like(ex_a)
-    ex_cond, ex_slo, ex_shi = chain(rel_ls, rel_lt, zero, bS_b, -ex_a, pre_blk, co_blk, zero,
-                                    zero + (0.0 if os_ else bP), ex_b, st_blk, zero)
+    ex_cond, ex_slo, ex_shi = chain(
+        rel_ls,
+        rel_lt,
+        zero,
+        bS_b,
+        -ex_a,
+        pre_blk,
+        co_blk,
+        zero,
+        zero + (0.0 if os_ else bP),
+        ex_b,
+        st_blk,
+        zero,
+    )
     ex_ok = ok & ex_cond & np.all((ld1_b <= ex_a) | ~s_ok, axis=0)
     ex_ok &= np.all((g(bST4, ta) <= g(EXT4, tb)) | ~t_ok, axis=0)
     ex_ok &= endLT1 <= X0
@@ -442,8 +468,9 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
         co_blk = -(dLTf - 1) * lam + np.where(odd, 0.0, bP)
         dl_pre, dl_co = ld1_b, ld1_b + bP
     st_blk = -(dQk - 1) * lam + np.where(dQk == 1, ex_a, exmax)
-    ld_cond, ld_slo, ld_shi = chain(rel_ls, rel_lt, -L, bS_b - L, zero, pre_blk, co_blk, dl_pre, dl_co,
-                                    ld1_b + ex_b, st_blk, ld1_b - L)
+    ld_cond, ld_slo, ld_shi = chain(
+        rel_ls, rel_lt, -L, bS_b - L, zero, pre_blk, co_blk, dl_pre, dl_co, ld1_b + ex_b, st_blk, ld1_b - L
+    )
     ld_ok = ok & ld_cond & np.all((ld1_b >= ex_a + L) | ~s_ok, axis=0)
     exl = ex_t[:, 1]
     ld_ok &= np.all((g(bST4, ta) <= g(LDT4, tb) + g(exl, tb) - g(exl, ta)) | ~t_ok, axis=0)
@@ -468,16 +495,19 @@ def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict
     ex_ok &= X_ex > -1e20
     # LD: LS_0 + L + sum ld' + ex_last
     if ws:
-        sum_ld = (groups * p_tiles * K * _sum_tiles(m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW))
-                  + groups * m_tiles * P * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW)))
+        sum_ld = groups * p_tiles * K * _sum_tiles(
+            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
+        ) + groups * m_tiles * P * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
         sum_stream = groups * m_tiles * k_tiles * P
     elif is_:
-        sum_ld = (groups * m_tiles * K * _sum_tiles(p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW))
-                  + groups * p_tiles * Mg * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW)))
+        sum_ld = groups * m_tiles * K * _sum_tiles(
+            p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW)
+        ) + groups * p_tiles * Mg * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
         sum_stream = groups * p_tiles * k_tiles * Mg
     else:
-        sum_ld = (groups * p_tiles * K * _sum_tiles(m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW))
-                  + groups * m_tiles * K * _sum_tiles(p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW)))
+        sum_ld = groups * p_tiles * K * _sum_tiles(
+            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
+        ) + groups * m_tiles * K * _sum_tiles(p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW))
         sum_stream = groups * p_tiles * m_tiles * K
     sum_ld = sum_ld + 2 * steps
     X_ld = sLS0 + L + sum_ld.astype(fl) + ex8[7]

@@ -151,7 +151,8 @@ class Command:
     def unpack(cls, word: int) -> Command:
         op = Op((word >> FIELDS["op"][0]) & 0xF)
         probe = cls(op=op, operand=(word >> FIELDS["operand"][0]) & 1)
-        values = {name: (word >> FIELDS[name][0]) & ((1 << FIELDS[name][1]) - 1) for name in probe.used_fields()}
+        values = {name: (word >> FIELDS[name][0]) & ((1 << FIELDS[name][1]) - 1)
+                  for name in probe.used_fields()}
         values["op"] = op
         return cls(**values)
 

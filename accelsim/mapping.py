@@ -92,25 +92,42 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
                 arch.weight_spad_kib)
         K_T, P_T, M_T = min(AR, K), min(AC, P), min(Mg, buf.weight_rows, buf.acc_rows)
     else:
-        require(buf.acc_rows >= AR, f"{where}: acc_kib",
-                f">= {ceil_div(8 * AR * AC, 1024)} to hold one {AR}x{AC} output tile per buffer", arch.acc_kib)
-        require(min(buf.ifmap_rows, buf.weight_rows) >= 1, f"{where}: ifmap_spad_kib and weight_spad_kib",
-                "large enough for one row per buffer", (arch.ifmap_spad_kib, arch.weight_spad_kib))
+        require(
+            buf.acc_rows >= AR,
+            f"{where}: acc_kib",
+            f">= {ceil_div(8 * AR * AC, 1024)} to hold one {AR}x{AC} output tile per buffer",
+            arch.acc_kib,
+        )
+        require(
+            min(buf.ifmap_rows, buf.weight_rows) >= 1,
+            f"{where}: ifmap_spad_kib and weight_spad_kib",
+            "large enough for one row per buffer",
+            (arch.ifmap_spad_kib, arch.weight_spad_kib),
+        )
         P_T, M_T, K_T = min(AR, P), min(AC, Mg), min(K, buf.ifmap_rows, buf.weight_rows)
     x_bytes = layer.input_elems
     w_bytes = layer.weight_elems
     w_base = ceil_div(x_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     out_base = w_base + ceil_div(w_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     return Mapping(
-        layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
-        p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
-        x_base=0, w_base=w_base, out_base=out_base,
+        layer=layer,
+        dataflow=arch.dataflow,
+        P_T=P_T,
+        K_T=K_T,
+        M_T=M_T,
+        p_tiles=ceil_div(P, P_T),
+        k_tiles=ceil_div(K, K_T),
+        m_tiles=ceil_div(Mg, M_T),
+        x_base=0,
+        w_base=w_base,
+        out_base=out_base,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Tile:
-    """One output tile of group ``g``: pixels [p0, p0+P_t) x channels [m0, m0+M_t), reduced over all k-tiles."""
+    """One output tile of group ``g``: pixels [p0, p0+P_t) x channels [m0, m0+M_t), reduced over all
+    k-tiles."""
 
     index: int  # output tile index in loop order (accumulator buffer = index % 2)
     g: int
@@ -167,7 +184,9 @@ def group_signature(m: Mapping, g: int) -> tuple[int, int]:
 def tile_step(m: Mapping, tile: Tile, k: int) -> Step:
     """The k-th step (k-tile) of an output tile."""
     k0 = k * m.K_T
-    return Step(tile.index * m.k_tiles + k, tile, k0, min(m.K_T, m.layer.gemm_K - k0), k == 0, k == m.k_tiles - 1)
+    return Step(
+        tile.index * m.k_tiles + k, tile, k0, min(m.K_T, m.layer.gemm_K - k0), k == 0, k == m.k_tiles - 1
+    )
 
 
 def tile_steps(m: Mapping, tile: Tile) -> list[Step]:
@@ -203,11 +222,16 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
     vals = {
         ConfigReg.SHAPE0: config_value(ConfigReg.SHAPE0, N=L.N, C=L.C, H=L.H, W=L.W),
         ConfigReg.SHAPE1: config_value(ConfigReg.SHAPE1, M=L.M, R=L.R, S=L.S, E=L.E, F=L.F),
-        ConfigReg.SHAPE2: config_value(ConfigReg.SHAPE2, stride=L.stride, pad=L.pad, Cg=L.C // L.groups,
-                                       Mg=L.gemm_M, K=L.gemm_K),
+        ConfigReg.SHAPE2: config_value(
+            ConfigReg.SHAPE2, stride=L.stride, pad=L.pad, Cg=L.C // L.groups, Mg=L.gemm_M, K=L.gemm_K
+        ),
         ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base, w_base=m.w_base, out_base=m.out_base),
-        ConfigReg.MODE: config_value(ConfigReg.MODE, dataflow=list(Dataflow).index(m.dataflow),
-                                     requantize=int(requantize_shift is not None), shift=requantize_shift or 0),
+        ConfigReg.MODE: config_value(
+            ConfigReg.MODE,
+            dataflow=list(Dataflow).index(m.dataflow),
+            requantize=int(requantize_shift is not None),
+            shift=requantize_shift or 0,
+        ),
     }
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
@@ -216,8 +240,17 @@ def step_signature(m: Mapping, st: Step) -> tuple[int, ...]:
     """Everything that determines a step's commands' timing (sizes and dependency flags; see
     :func:`step_commands`): equal signatures give equal busy times and flags."""
     t = st.tile
-    return (t.P_t, t.M_t, st.K_t, st.first_k, st.last_k, min(st.index, 2), min(m.steps - 1 - st.index, 2),
-            min(t.index, 2), min(m.output_tiles - 1 - t.index, 2))
+    return (
+        t.P_t,
+        t.M_t,
+        st.K_t,
+        st.first_k,
+        st.last_k,
+        min(st.index, 2),
+        min(m.steps - 1 - st.index, 2),
+        min(t.index, 2),
+        min(m.output_tiles - 1 - t.index, 2),
+    )
 
 
 def step_commands(m: Mapping, st: Step) -> list[Command]:
@@ -237,11 +270,16 @@ def step_commands(m: Mapping, st: Step) -> list[Command]:
     load_x = {"operand": Operand.INPUT, "rows": x_rows, "lanes": x_lanes, **px, **red}
     load_w = {"operand": Operand.WEIGHT, "rows": w_rows, "lanes": w_lanes, "m0": mabs, "k0": st.k0}
     first, second = (load_x, load_w) if is_ else (load_w, load_x)  # the stationary operand first
-    out = [Command(Op.LOAD, buf=buf, pop_next=int(st.index >= 2), **first),
-           Command(Op.LOAD, buf=buf, push_next=1, **second)]
+    out = [
+        Command(Op.LOAD, buf=buf, pop_next=int(st.index >= 2), **first),
+        Command(Op.LOAD, buf=buf, push_next=1, **second),
+    ]
     stream = {Dataflow.WS: tile.P_t, Dataflow.IS: tile.M_t, Dataflow.OS: st.K_t}[m.dataflow]
     compute = {
-        "buf": buf, "acc_buf": acc_buf, "accumulate": int(not st.first_k), "rows": stream,
+        "buf": buf,
+        "acc_buf": acc_buf,
+        "accumulate": int(not st.first_k),
+        "rows": stream,
         "pop_next": int(st.first_k and tile.index >= 2),
         "push_prev": int(st.index + 2 < m.steps),
         "push_next": int(st.last_k),
@@ -253,8 +291,18 @@ def step_commands(m: Mapping, st: Step) -> list[Command]:
         out.append(Command(Op.COMPUTE, **compute))
     if st.last_k:
         s_rows, s_lanes = (tile.M_t, tile.P_t) if is_ else (tile.P_t, tile.M_t)
-        out.append(Command(Op.STORE, acc_buf=acc_buf, rows=s_rows, lanes=s_lanes, m0=mabs, **px, pop_prev=1,
-                           push_prev=int(tile.index + 2 < m.output_tiles)))
+        out.append(
+            Command(
+                Op.STORE,
+                acc_buf=acc_buf,
+                rows=s_rows,
+                lanes=s_lanes,
+                m0=mabs,
+                **px,
+                pop_prev=1,
+                push_prev=int(tile.index + 2 < m.output_tiles),
+            )
+        )
     return out
 
 

@@ -19,8 +19,15 @@ INT8_MIN, INT8_MAX = -128, 127
 
 def check_operands(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: int) -> tuple[int, ...]:
     """Validate ranks, dtypes and shapes; return (N, M, C, H, W, R, S, E, F)."""
-    require(isinstance(x, np.ndarray) and x.ndim == 4, "x", "a 4-D array (N, C, H, W)", getattr(x, "shape", x))
-    require(isinstance(w, np.ndarray) and w.ndim == 4, "w", "a 4-D array (M, C/groups, R, S)", getattr(w, "shape", w))
+    require(
+        isinstance(x, np.ndarray) and x.ndim == 4, "x", "a 4-D array (N, C, H, W)", getattr(x, "shape", x)
+    )
+    require(
+        isinstance(w, np.ndarray) and w.ndim == 4,
+        "w",
+        "a 4-D array (M, C/groups, R, S)",
+        getattr(w, "shape", w),
+    )
     require(x.dtype in (np.int8, np.float32), "x.dtype", "int8 or float32", str(x.dtype))
     require(w.dtype == x.dtype, "w.dtype", f"equal to x.dtype ({x.dtype})", str(w.dtype))
     for what, value in (("stride", stride), ("groups", groups)):
@@ -28,9 +35,15 @@ def check_operands(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: 
     require(isinstance(pad, (int, np.integer)) and pad >= 0, "pad", "a non-negative integer", pad)
     N, C, H, W = x.shape
     M, Cg, R, S = w.shape
-    for what, value in (("x.shape[0] (N)", N), ("x.shape[1] (C)", C), ("x.shape[2] (H)", H),
-                        ("x.shape[3] (W)", W), ("w.shape[0] (M)", M), ("w.shape[2] (R)", R),
-                        ("w.shape[3] (S)", S)):
+    for what, value in (
+        ("x.shape[0] (N)", N),
+        ("x.shape[1] (C)", C),
+        ("x.shape[2] (H)", H),
+        ("x.shape[3] (W)", W),
+        ("w.shape[0] (M)", M),
+        ("w.shape[2] (R)", R),
+        ("w.shape[3] (S)", S),
+    ):
         require(value > 0, what, "positive", value)
     require(C % groups == 0, "C", f"divisible by groups={groups}", C)
     require(M % groups == 0, "M", f"divisible by groups={groups}", M)
@@ -71,22 +84,24 @@ def conv2d(x: np.ndarray, w: np.ndarray, *, stride: int = 1, pad: int = 0, group
     return np.array(acc, dtype=np.float64).reshape(N, M, E, F).astype(np.float32)
 
 
-def conv2d_numpy(x: np.ndarray, w: np.ndarray, *, stride: int = 1, pad: int = 0, groups: int = 1) -> np.ndarray:
+def conv2d_numpy(
+    x: np.ndarray, w: np.ndarray, *, stride: int = 1, pad: int = 0, groups: int = 1
+) -> np.ndarray:
     """Vectorised oracle (same contract as :func:`conv2d`): exact int64 sums for int8, float64 for float32."""
     N, M, C, H, W, R, S, E, F = check_operands(x, w, stride, pad, groups)
     Cg, Mg = C // groups, M // groups
     is_int = x.dtype == np.int8
     wide = np.int64 if is_int else np.float64
     xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=wide)
-    xp[:, :, pad:pad + H, pad:pad + W] = x
+    xp[:, :, pad : pad + H, pad : pad + W] = x
     out = np.zeros((N, M, E, F), dtype=wide)
     for g in range(groups):
-        xg = xp[:, g * Cg:(g + 1) * Cg]
-        wg = w[g * Mg:(g + 1) * Mg].astype(wide)
+        xg = xp[:, g * Cg : (g + 1) * Cg]
+        wg = w[g * Mg : (g + 1) * Mg].astype(wide)
         for r in range(R):
             for s in range(S):
-                patch = xg[:, :, r:r + stride * (E - 1) + 1:stride, s:s + stride * (F - 1) + 1:stride]
-                out[:, g * Mg:(g + 1) * Mg] += np.einsum("nchw,mc->nmhw", patch, wg[:, :, r, s])
+                patch = xg[:, :, r : r + stride * (E - 1) + 1 : stride, s : s + stride * (F - 1) + 1 : stride]
+                out[:, g * Mg : (g + 1) * Mg] += np.einsum("nchw,mc->nmhw", patch, wg[:, :, r, s])
     return wrap_int32(out) if is_int else out.astype(np.float32)
 
 
@@ -97,7 +112,9 @@ def requantize(acc: np.ndarray, shift: int) -> np.ndarray:
     hardware, int64 here); ``q = clamp(acc, -128, 127)`` for shift == 0. The one definition used by the
     kernels, the model's functional mode and the RTL's requantize stage.
     """
-    require(isinstance(shift, (int, np.integer)) and 0 <= shift <= 31, "shift", "an integer in [0, 31]", shift)
+    require(
+        isinstance(shift, (int, np.integer)) and 0 <= shift <= 31, "shift", "an integer in [0, 31]", shift
+    )
     a = np.asarray(acc)
     require(a.dtype == np.int32, "acc.dtype", "int32", str(a.dtype))
     wide = a.astype(np.int64)

@@ -11,22 +11,45 @@ from accelsim.errors import AccelsimError
 from accelsim.result import BREAKDOWN_KEYS, NetworkResult
 
 CSV_COLUMNS = (
-    "name", "layer", "dataflow", "timing", "macs", "cycles", "utilization", "mapping_efficiency",
+    "name",
+    "layer",
+    "dataflow",
+    "timing",
+    "macs",
+    "cycles",
+    "utilization",
+    "mapping_efficiency",
     *(f"{k}_cycles" for k in BREAKDOWN_KEYS),
-    "dram_read_bytes", "dram_write_bytes", "ifmap_spad_reads", "ifmap_spad_writes", "weight_spad_reads",
-    "weight_spad_writes", "acc_reads", "acc_writes", "operational_intensity_macs_per_byte", "energy_pj", "time_us",
+    "dram_read_bytes",
+    "dram_write_bytes",
+    "ifmap_spad_reads",
+    "ifmap_spad_writes",
+    "weight_spad_reads",
+    "weight_spad_writes",
+    "acc_reads",
+    "acc_writes",
+    "operational_intensity_macs_per_byte",
+    "energy_pj",
+    "time_us",
 )
 PNG_METADATA = {"Software": None}
 
 
 def _row(r) -> dict[str, object]:
     row: dict[str, object] = {
-        "name": r.name, "layer": r.layer, "dataflow": r.dataflow, "timing": r.timing, "macs": r.macs,
-        "cycles": r.cycles, "utilization": f"{r.utilization:.6f}",
+        "name": r.name,
+        "layer": r.layer,
+        "dataflow": r.dataflow,
+        "timing": r.timing,
+        "macs": r.macs,
+        "cycles": r.cycles,
+        "utilization": f"{r.utilization:.6f}",
         "mapping_efficiency": f"{r.mapping_efficiency:.6f}",
-        "dram_read_bytes": r.dram_read_bytes, "dram_write_bytes": r.dram_write_bytes,
+        "dram_read_bytes": r.dram_read_bytes,
+        "dram_write_bytes": r.dram_write_bytes,
         "operational_intensity_macs_per_byte": f"{r.operational_intensity_macs_per_byte:.4f}",
-        "energy_pj": f"{r.energy_pj:.1f}", "time_us": f"{r.time_us:.3f}",
+        "energy_pj": f"{r.energy_pj:.1f}",
+        "time_us": f"{r.time_us:.3f}",
     }
     for k in BREAKDOWN_KEYS:
         row[f"{k}_cycles"] = f"{r.breakdown[k]:.2f}"
@@ -42,7 +65,9 @@ def write(result: NetworkResult, out_dir: str | Path) -> list[Path]:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise AccelsimError(f"--out must be a writable directory, not {str(out)!r} ({err.strerror})") from None
+        raise AccelsimError(
+            f"--out must be a writable directory, not {str(out)!r} ({err.strerror})"
+        ) from None
     paths = [out / "layers.csv", out / "summary.json", out / "report.md"]
     with open(paths[0], "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -72,14 +97,17 @@ def _markdown(result: NetworkResult) -> str:
         "![breakdown](breakdown.png)",
         "![roofline](roofline.png)",
         "",
-        "| layer | MACs | cycles | util | map. eff | " + " | ".join(k.replace("_", " ") for k in BREAKDOWN_KEYS)
+        "| layer | MACs | cycles | util | map. eff | "
+        + " | ".join(k.replace("_", " ") for k in BREAKDOWN_KEYS)
         + " | DRAM rd B | DRAM wr B |",
         "|---|" + "---:|" * (6 + len(BREAKDOWN_KEYS)),
     ]
     for r in result.layers:
         bd = " | ".join(f"{r.breakdown[k] / r.cycles:.1%}" for k in BREAKDOWN_KEYS)
-        lines.append(f"| {r.name} | {r.macs:,} | {r.cycles:,} | {r.utilization:.1%} | "
-                     f"{r.mapping_efficiency:.1%} | {bd} | {r.dram_read_bytes:,} | {r.dram_write_bytes:,} |")
+        lines.append(
+            f"| {r.name} | {r.macs:,} | {r.cycles:,} | {r.utilization:.1%} | "
+            f"{r.mapping_efficiency:.1%} | {bd} | {r.dram_read_bytes:,} | {r.dram_write_bytes:,} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -128,7 +156,7 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     oi = [r.operational_intensity_macs_per_byte for r in layers]
     perf = [r.macs / r.cycles for r in layers]
-    lo, hi = min(oi + [peak / bw]) / 4, max(oi + [peak / bw]) * 4
+    lo, hi = min([*oi, peak / bw]) / 4, max([*oi, peak / bw]) * 4
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     ax.loglog(grid, [min(peak, bw * g) for g in grid], "k-", label=f"roof: {peak} MACs/cycle, {bw} B/cycle")
     ax.loglog(oi, perf, "o", color="#e15759", markersize=4, label="layers")

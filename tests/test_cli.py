@@ -70,17 +70,32 @@ def test_scalesim_cfg_and_timing(tmp_path, capsys):
     cfg = tmp_path / "a.cfg"
     cfg.write_text(SCALESIM_CFG.format(mode="CALC"))
     layer = "M=16,C=8,H=12,W=12,R=3,S=3,stride=1,pad=0"
-    assert main(["simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--timing", "scalesim", "--json"]) == 0
+    assert (
+        main(["simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--timing", "scalesim", "--json"])
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
-    native = simulate_layer_scalesim(ConvLayer.parse(layer), ScaleSimConfig(
-        array_height=8, array_width=8, ifmap_sram_kib=64, filter_sram_kib=64, ofmap_sram_kib=32,
-        dataflow=Dataflow.OS))
+    native = simulate_layer_scalesim(
+        ConvLayer.parse(layer),
+        ScaleSimConfig(
+            array_height=8,
+            array_width=8,
+            ifmap_sram_kib=64,
+            filter_sram_kib=64,
+            ofmap_sram_kib=32,
+            dataflow=Dataflow.OS,
+        ),
+    )
     assert doc["layers"][0]["cycles"] == native.compute_cycles and doc["arch"]["name"] == "cli"
     assert main(["simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["layers"][0]["timing"] == "accelsim"
     cfg.write_text(SCALESIM_CFG.format(mode="USER"))
     r = run("simulate", "--layer", layer, "--scalesim-cfg", str(cfg), "--timing", "scalesim")
-    assert r.returncode == 2 and "InterfaceBandwidth must be CALC" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert (
+        r.returncode == 2
+        and "InterfaceBandwidth must be CALC" in r.stderr
+        and len(r.stderr.splitlines()) == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,7 +136,14 @@ def test_report_writes_every_file(tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["report", "--layer", LAYER, "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["breakdown.png", "layers.csv", "report.md", "roofline.png", "summary.json", "utilization.png"]
+    assert names == [
+        "breakdown.png",
+        "layers.csv",
+        "report.md",
+        "roofline.png",
+        "summary.json",
+        "utilization.png",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["macs"] == 64 * 64 * 9 * 56 * 56
     assert (out / "layers.csv").read_text().splitlines()[0].startswith("name,layer,dataflow")

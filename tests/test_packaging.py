@@ -13,20 +13,35 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_wheel_installs_and_imports_subpackages(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = (tmp_path / "dist").glob("accelsim-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     # Dependencies (numpy, numba, ...) come from the test venv, appended *after* the scratch site so the
     # editable accelsim there can never shadow the wheel (nested .pth files in it are not processed).
@@ -34,9 +49,12 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     probe = (
         "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.workloads;"
         "print(accelsim.__file__); print(accelsim.kernels.__file__); print(accelsim.rtl.__file__);"
-        "from importlib.resources import files; print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
+        "from importlib.resources import files; "
+        "print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
     )
-    out = subprocess.run([str(python), "-I", "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run(
+        [str(python), "-I", "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path
+    )
     lines = out.stdout.splitlines()
     for line in lines[:3]:
         assert line.startswith(str(site)), line

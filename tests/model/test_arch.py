@@ -48,7 +48,9 @@ def test_bad_config_is_one_clear_line(tmp_path, text, message):
 
 
 def test_unknown_preset_and_missing_file(tmp_path):
-    with pytest.raises(AccelsimError, match=r"preset must be one of \['eyeriss', 'gemmini', 'tpu_v1'\], not 'x'"):
+    with pytest.raises(
+        AccelsimError, match=r"preset must be one of \['eyeriss', 'gemmini', 'tpu_v1'\], not 'x'"
+    ):
         arch.preset("x")
     with pytest.raises(AccelsimError, match="arch file must be readable"):
         arch.load(tmp_path / "missing.toml")

@@ -62,7 +62,8 @@ def test_numpy_oracle_equals_seven_loops_float32(layer, seed):
 
 def test_requantize_rounds_half_up_and_saturates():
     acc = np.array([-300000, -24, -23, -8, -7, 7, 8, 23, 24, 300000], dtype=np.int32)
-    # shift 4: x/16 rounded half up: -24/16=-1.5 -> -1, -23/16 -> -1, -8/16=-0.5 -> 0, 8/16 -> 1, 24/16=1.5 -> 2
+    # shift 4: x/16 rounded half up: -24/16=-1.5 -> -1, -23/16 -> -1, -8/16=-0.5 -> 0, 8/16 -> 1,
+    # 24/16=1.5 -> 2
     assert requantize(acc, 4).tolist() == [-128, -1, -1, 0, 0, 0, 1, 1, 2, 127]
     assert requantize(np.array([200, -200, 5], dtype=np.int32), 0).tolist() == [127, -128, 5]
     big = np.array([2**31 - 1], dtype=np.int32)
@@ -73,12 +74,37 @@ def test_requantize_rounds_half_up_and_saturates():
     ("x", "w", "kw", "message"),
     [
         (np.zeros((1, 2, 3), np.int8), np.zeros((1, 2, 1, 1), np.int8), {}, "x must be a 4-D array"),
-        (np.zeros((1, 2, 3, 3), np.int16), np.zeros((1, 2, 1, 1), np.int16), {}, "x.dtype must be int8 or float32"),
+        (
+            np.zeros((1, 2, 3, 3), np.int16),
+            np.zeros((1, 2, 1, 1), np.int16),
+            {},
+            "x.dtype must be int8 or float32",
+        ),
         (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 1, 1), np.float32), {}, "w.dtype must be equal"),
-        (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 1, 1, 1), np.int8), {}, "w.shape[1] must be C/groups=2"),
-        (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 4, 1), np.int8), {}, "R must be <= H+2*pad=3, not 4"),
-        (np.zeros((1, 3, 3, 3), np.int8), np.zeros((2, 1, 1, 1), np.int8), {"groups": 2}, "C must be divisible"),
-        (np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 1, 1), np.int8), {"stride": 0}, "stride must be a positive"),
+        (
+            np.zeros((1, 2, 3, 3), np.int8),
+            np.zeros((1, 1, 1, 1), np.int8),
+            {},
+            "w.shape[1] must be C/groups=2",
+        ),
+        (
+            np.zeros((1, 2, 3, 3), np.int8),
+            np.zeros((1, 2, 4, 1), np.int8),
+            {},
+            "R must be <= H+2*pad=3, not 4",
+        ),
+        (
+            np.zeros((1, 3, 3, 3), np.int8),
+            np.zeros((2, 1, 1, 1), np.int8),
+            {"groups": 2},
+            "C must be divisible",
+        ),
+        (
+            np.zeros((1, 2, 3, 3), np.int8),
+            np.zeros((1, 2, 1, 1), np.int8),
+            {"stride": 0},
+            "stride must be a positive",
+        ),
     ],
 )
 def test_bad_operands(x, w, kw, message):

@@ -49,8 +49,13 @@ def test_more_dram_bandwidth_is_never_slower(layer, cfg):
 def test_faster_host_and_lower_latency_are_never_slower(layer, cfg):
     base = simulated(layer, cfg)
     assume(cfg.host_issue_cycles > 1)
-    assert simulate_layer(layer, replace(cfg, host_issue_cycles=cfg.host_issue_cycles - 1)).cycles <= base.cycles
-    assert simulate_layer(layer, replace(cfg, dram_latency_cycles=cfg.dram_latency_cycles // 2)).cycles <= base.cycles
+    assert (
+        simulate_layer(layer, replace(cfg, host_issue_cycles=cfg.host_issue_cycles - 1)).cycles <= base.cycles
+    )
+    assert (
+        simulate_layer(layer, replace(cfg, dram_latency_cycles=cfg.dram_latency_cycles // 2)).cycles
+        <= base.cycles
+    )
 
 
 @given(layers(), archs())

@@ -34,7 +34,14 @@ def test_single_step_layer_by_hand():
     layer = mapping.ConvLayer(M=4, C=4, H=2, W=2)  # P=4, K=4, M=4: one tile, one step
     m = mapping.lower(layer, cfg)
     prog = mapping.program(m)
-    assert [c.op for c in prog] == [Op.CONFIG] * 5 + [Op.LOAD, Op.LOAD, Op.PRELOAD, Op.COMPUTE, Op.STORE, Op.FENCE]
+    assert [c.op for c in prog] == [Op.CONFIG] * 5 + [
+        Op.LOAD,
+        Op.LOAD,
+        Op.PRELOAD,
+        Op.COMPUTE,
+        Op.STORE,
+        Op.FENCE,
+    ]
     s = timing.schedule(prog, cfg)
     ld_w, ld_x, pre, comp, st = s.cycles[5:10]
     assert ld_w == (10, 11, 11 + 1 + 4, 11 + 5 + 10)  # 4 rows x 1 beat
@@ -51,8 +58,12 @@ def test_fast_schedule_equals_full_schedule(layer, cfg):
     full = timing.schedule(mapping.program(m), cfg)
     fast = timing.schedule_fast(m, cfg)
     assert fast.total_cycles == full.total_cycles
-    assert (fast.ex_stream_cycles, fast.ex_fill_drain_cycles, fast.ex_preload_cycles, fast.ex_idle_cycles) == (
-        full.ex_stream_cycles, full.ex_fill_drain_cycles, full.ex_preload_cycles, full.ex_idle_cycles)
+    assert (
+        fast.ex_stream_cycles,
+        fast.ex_fill_drain_cycles,
+        fast.ex_preload_cycles,
+        fast.ex_idle_cycles,
+    ) == (full.ex_stream_cycles, full.ex_fill_drain_cycles, full.ex_preload_cycles, full.ex_idle_cycles)
 
 
 @pytest.mark.parametrize("preset", ["gemmini", "eyeriss", "tpu_v1"])
@@ -60,7 +71,9 @@ def test_fast_schedule_equals_full_schedule_on_real_layers(preset):
     cfg = arch.preset(preset)
     for layer in workloads.load("resnet18")[::4] + workloads.load("mobilenetv2")[1:4]:
         m = mapping.lower(layer, cfg)
-        assert timing.schedule_fast(m, cfg).total_cycles == timing.schedule(mapping.program(m), cfg).total_cycles
+        assert (
+            timing.schedule_fast(m, cfg).total_cycles == timing.schedule(mapping.program(m), cfg).total_cycles
+        )
 
 
 @given(layers(), archs())
