@@ -1,0 +1,60 @@
+"""PE: one int8 x int8 -> int32 multiply-accumulate cell of the weight-stationary systolic array.
+
+The cell holds a weight (the stationary operand), passes its activation to the right neighbour and its partial
+sum down, one cycle per hop (docs/microarchitecture.md, "Timing": PE (i, j) multiplies in cycle
+``tau + i + j``). In the cycle it *multiplies* it sees ``a_in`` (from its left neighbour's ``a_out`` or the
+array's skewed input) and ``psum_in`` (from the PE above, 0 at the top), and at the edge closing that cycle
+registers ``psum_out = psum_in + a_in * weight`` (int32, two's complement wrap) and ``a_out = a_in``.
+
+The weight is loaded by a shift-down chain during PRELOAD: at an edge where ``w_shift`` is high the cell
+takes ``w_in`` (the weight of the PE above, or the array's weight input in the top row); ``w_out`` is the held
+weight (feeds the PE below).
+
+Ports:
+    a_in : Signal(signed(8)), in        activation entering from the left
+    a_out : Signal(signed(8)), out      ``a_in`` delayed one cycle (to the right neighbour)
+    psum_in : Signal(signed(32)), in    partial sum from above
+    psum_out : Signal(signed(32)), out  ``psum_in + a_in * weight`` delayed one cycle (to the PE below)
+    w_in : Signal(signed(8)), in        weight shifted in from above
+    w_shift : Signal(1), in             shift the weight chain at the closing edge
+    w_out : Signal(signed(8)), out      the held weight
+
+Latency: ``a_out`` and ``psum_out`` 1 cycle after ``a_in``/``psum_in``; a weight shifted at the edge closing
+cycle t is used from cycle t+1.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+ACT_BITS = 8
+WEIGHT_BITS = 8
+PSUM_BITS = 32
+PE_LATENCY_CYCLES = 1  # one register per hop, rightwards and downwards
+
+
+class PE(wiring.Component):
+    def __init__(self) -> None:
+        super().__init__({
+            "a_in": In(signed(ACT_BITS)),
+            "a_out": Out(signed(ACT_BITS)),
+            "psum_in": In(signed(PSUM_BITS)),
+            "psum_out": Out(signed(PSUM_BITS)),
+            "w_in": In(signed(WEIGHT_BITS)),
+            "w_shift": In(1),
+            "w_out": Out(signed(WEIGHT_BITS)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        weight = Signal(signed(WEIGHT_BITS))
+        with m.If(self.w_shift):
+            m.d.sync += weight.eq(self.w_in)
+        m.d.comb += self.w_out.eq(weight)
+        m.d.sync += [
+            self.a_out.eq(self.a_in),
+            self.psum_out.eq(self.psum_in + self.a_in * weight),  # truncation to 32 bits = int32 wrap
+        ]
+        return m

@@ -1,0 +1,103 @@
+"""SystolicArray: an AR x AC weight-stationary grid of :class:`PE` with input skew and output de-skew in
+hardware (docs/microarchitecture.md, "Timing"; model: :func:`accelsim.timing.systolic_array_cycles`).
+
+Grid row i <-> reduction lane i (activation lane i), grid column j <-> output lane j. PE (i, j) holds weight
+``W[i][j]``; an input row ``a[0..AR-1]`` presented on ``in_data`` in cycle ``tau`` yields the output row
+``out[j] = sum_i a[i] * W[i][j]`` (int8 operands signed, int32 wrap) presented as a whole on ``out_data`` in
+cycle ``tau + AR + AC - 1``:
+
+- skew: lane i is delayed i cycles, so it enters PE (i, 0) in cycle ``tau + i``; activations move one
+  column right per cycle, so PE (i, j) multiplies in cycle ``tau + i + j``;
+- partial sums move one row down per cycle; column j's sum leaves the bottom row in ``tau + AR + j``;
+- de-skew: column j is delayed ``AC - 1 - j`` cycles, so every column is presented in ``tau + AR + AC - 1``.
+
+``in_valid`` travels alongside (a delay line of ``AR + AC - 1`` cycles) and comes out as ``out_valid``.
+Input rows may be presented back to back (one per cycle) or with gaps.
+
+Weights are shifted in from the top: at an edge where ``w_shift`` is high, grid row 0 takes ``w_in`` and every
+grid row i > 0 takes the weights of row i - 1. So AR shifts, bottom row first, load the whole grid; a row
+shifted at the edge closing cycle t is used from cycle t+1. Weights must not be shifted while rows are in
+flight (the execute unit runs one command at a time).
+
+Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``):
+    in_data : Signal(AR*8), in       activation row, lane i = int8 for grid row i
+    in_valid : Signal(1), in         marks a row (delayed to ``out_valid``; the grid computes every cycle)
+    out_data : Signal(AC*32), out    output row, lane j = int32 sum of column j
+    out_valid : Signal(1), out       ``in_valid`` delayed ``AR + AC - 1`` cycles
+    w_in : Signal(AC*8), in          weight row shifted into grid row 0, lane j = int8 for column j
+    w_shift : Signal(1), in          shift the weights down one row at the closing edge
+
+Latency: ``systolic_array_latency_cycles(AR, AC) = AR + AC - 1`` from ``in_data`` to ``out_data``.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from accelsim.errors import require
+
+from .pe import ACT_BITS, PE, PSUM_BITS, WEIGHT_BITS
+
+
+def systolic_array_latency_cycles(array_rows: int, array_cols: int) -> int:
+    """Cycles from an input row on ``in_data`` to its output row on ``out_data``: ``AR + AC - 1``."""
+    return array_rows + array_cols - 1
+
+
+def _delay(m: Module, sig, n: int, name: str):
+    """``sig`` delayed ``n`` cycles through a chain of registers (``n`` = 0 returns ``sig``)."""
+    for k in range(n):
+        reg = Signal.like(sig, name=f"{name}_d{k + 1}")
+        m.d.sync += reg.eq(sig)
+        sig = reg
+    return sig
+
+
+class SystolicArray(wiring.Component):
+    def __init__(self, array_rows: int, array_cols: int) -> None:
+        for what, v in (("array_rows", array_rows), ("array_cols", array_cols)):
+            require(isinstance(v, int) and v >= 1, what, "a positive integer", v)
+        self.array_rows = array_rows
+        self.array_cols = array_cols
+        super().__init__({
+            "in_data": In(array_rows * ACT_BITS),
+            "in_valid": In(1),
+            "out_data": Out(array_cols * PSUM_BITS),
+            "out_valid": Out(1),
+            "w_in": In(array_cols * WEIGHT_BITS),
+            "w_shift": In(1),
+        })
+
+    @property
+    def latency_cycles(self) -> int:
+        return systolic_array_latency_cycles(self.array_rows, self.array_cols)
+
+    def elaborate(self, platform):
+        m = Module()
+        AR, AC = self.array_rows, self.array_cols
+        pes = [[PE() for _ in range(AC)] for _ in range(AR)]
+        for i in range(AR):
+            for j in range(AC):
+                m.submodules[f"pe_{i}_{j}"] = pes[i][j]
+        for i in range(AR):
+            lane = Signal(signed(ACT_BITS), name=f"lane_{i}")
+            m.d.comb += lane.eq(self.in_data[i * ACT_BITS:(i + 1) * ACT_BITS])
+            m.d.comb += pes[i][0].a_in.eq(_delay(m, lane, i, f"skew_{i}"))
+            for j in range(1, AC):
+                m.d.comb += pes[i][j].a_in.eq(pes[i][j - 1].a_out)
+        for j in range(AC):
+            m.d.comb += [
+                pes[0][j].psum_in.eq(0),
+                pes[0][j].w_in.eq(self.w_in[j * WEIGHT_BITS:(j + 1) * WEIGHT_BITS]),
+            ]
+            for i in range(AR):
+                m.d.comb += pes[i][j].w_shift.eq(self.w_shift)
+                if i > 0:
+                    m.d.comb += [pes[i][j].psum_in.eq(pes[i - 1][j].psum_out),
+                                 pes[i][j].w_in.eq(pes[i - 1][j].w_out)]
+            out = _delay(m, pes[AR - 1][j].psum_out, AC - 1 - j, f"deskew_{j}")
+            m.d.comb += self.out_data[j * PSUM_BITS:(j + 1) * PSUM_BITS].eq(out)
+        m.d.comb += self.out_valid.eq(_delay(m, self.in_valid, AR + AC - 1, "valid"))
+        return m

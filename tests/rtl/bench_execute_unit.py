@@ -1,0 +1,241 @@
+"""cocotb bench: ExecuteUnit + two test spads (tests/rtl/test_execute_unit.py's ExecuteTop).
+
+Driver: random PRELOAD/COMPUTE sequences (random K_t <= AR, T, accumulate, buffers, acc_buf, push flags) with
+random idle gaps and back-pressure (a command is often presented while the unit is still busy and must wait
+for ``cmd_ready``); junk on ``cmd`` while ``cmd_valid`` is low; random store-side accumulator reads meanwhile.
+Two spad modes per sequence: *filled* (both spads written with random rows up front) and *pinned* (every row a
+command reads is written one cycle before the contract's read cycle and clobbered with junk in that very
+cycle, so a read one cycle early or late picks up junk; rows >= K_t of a PRELOAD hold junk that the unit must
+replace by zeros).
+Monitor: every cycle (after the falling edge, in ReadOnly) ``cmd_ready``, ``idle``, ``last``, ``push_prev``,
+``push_next``. Reference model: numpy (weights grid, accumulator rows, int32 wrap) and
+:func:`accelsim.timing.busy_cycles`. Checker: the measured busy cycles (accept -> ``cmd_ready`` again) equal
+``busy_cycles``; ``cmd_ready == idle``; pushes pulse exactly in ``end - 1`` per the command's flags; after
+each sequence every accumulator row read through ``acc_rd_*`` equals the model.
+
+Environment: ACCELSIM_PARAMS (AccelParams as JSON), ACCELSIM_SEEDS, ACCELSIM_SEQUENCES, ACCELSIM_SEED.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+
+from accelsim.commands import Command, Op
+from accelsim.timing import busy_cycles
+from tests.rtl.layers import small_arch
+
+
+def pack(values, bits: int) -> int:
+    mask = (1 << bits) - 1
+    return sum((int(v) & mask) << (bits * k) for k, v in enumerate(values))
+
+
+def unpack_u32(word: int, n: int) -> list[int]:
+    return [(word >> (32 * k)) & 0xFFFFFFFF for k in range(n)]
+
+
+class Model:
+    """Spad contents as the unit reads them, the weights in the grid, the accumulator (int64, wrapped)."""
+
+    def __init__(self, p: dict) -> None:
+        self.p = p
+        AR, AC = p["array_rows"], p["array_cols"]
+        self.ifmap = np.zeros((2 * p["ifmap_rows"], AR), np.int64)
+        self.weight = np.zeros((2 * p["weight_rows"], AC), np.int64)
+        self.grid = np.zeros((AR, AC), np.int64)  # weights reset to 0
+        self.acc = np.zeros((2 * p["acc_rows"], AC), np.int64)  # Memory init 0
+
+    def execute(self, c: Command) -> None:
+        p = self.p
+        AR = p["array_rows"]
+        if c.op == Op.PRELOAD:
+            base = c.buf * p["weight_rows"]
+            self.grid = self.weight[base:base + AR].copy()
+            self.grid[c.lanes:] = 0
+        else:
+            base, abase = c.buf * p["ifmap_rows"], c.acc_buf * p["acc_rows"]
+            new = self.ifmap[base:base + c.rows] @ self.grid
+            old = self.acc[abase:abase + c.rows] if c.accumulate else 0
+            self.acc[abase:abase + c.rows] = (old + new) & 0xFFFFFFFF
+
+
+class TB:
+    def __init__(self, dut, p: dict, rng: random.Random) -> None:
+        self.dut, self.p, self.rng = dut, p, rng
+        self.AR, self.AC = p["array_rows"], p["array_cols"]
+        self.arch = small_arch(rows=self.AR, cols=self.AC)
+        self.model = Model(p)
+        self.t = 0  # cycles since reset release
+        self.measured: dict[str, set[int]] = defaultdict(set)  # op -> distinct busy - stream length seen
+
+    def rand_row(self, lanes: int) -> np.ndarray:
+        return np.array([self.rng.randint(-128, 127) for _ in range(lanes)], np.int64)
+
+    def idle_ports(self) -> None:
+        dut = self.dut
+        for s in ("if", "wt"):
+            for w in "ab":
+                getattr(dut, f"{s}_w{w}_en").value = 0
+
+    async def reset(self) -> None:
+        dut = self.dut
+        dut.rst.value = 1
+        dut.cmd_valid.value = 0
+        dut.cmd.value = 0
+        dut.acc_rd_addr.value = 0
+        self.idle_ports()
+        for _ in range(3):
+            await RisingEdge(dut.clk)
+        dut.rst.value = 0
+
+    async def fill(self) -> None:
+        """Write every row of both spads with random data (port a), one row per spad per cycle."""
+        dut, p = self.dut, self.p
+        n_if, n_wt = 2 * p["ifmap_rows"], 2 * p["weight_rows"]
+        for r in range(max(n_if, n_wt)):
+            await FallingEdge(dut.clk)
+            self.idle_ports()
+            if r < n_if:
+                self.model.ifmap[r] = self.rand_row(self.AR)
+                dut.if_wa_en.value, dut.if_wa_addr.value = 1, r
+                dut.if_wa_data.value = pack(self.model.ifmap[r], 8)
+            if r < n_wt:
+                self.model.weight[r] = self.rand_row(self.AC)
+                dut.wt_wa_en.value, dut.wt_wa_addr.value = 1, r
+                dut.wt_wa_data.value = pack(self.model.weight[r], 8)
+        await FallingEdge(dut.clk)
+        self.idle_ports()
+
+    def random_command(self) -> Command:
+        rng, p = self.rng, self.p
+        flags = dict(push_prev=rng.randint(0, 1), push_next=rng.randint(0, 1), pop_prev=rng.randint(0, 1),
+                     pop_next=rng.randint(0, 1))
+        if rng.random() < 0.4:
+            lanes = rng.choice((self.AR, self.AR, rng.randint(0, self.AR)))
+            return Command(op=Op.PRELOAD, buf=rng.randint(0, 1), lanes=lanes, **flags)
+        rows = rng.choice((1, rng.randint(1, min(p["ifmap_rows"], p["acc_rows"])),
+                           min(p["ifmap_rows"], p["acc_rows"])))
+        return Command(op=Op.COMPUTE, buf=rng.randint(0, 1), acc_buf=rng.randint(0, 1),
+                       accumulate=rng.randint(0, 1), rows=rows, **flags)
+
+    def pinned_writes(self, c: Command, start: int, writes: dict) -> None:
+        """Fresh rows for every spad row ``c`` reads: correct data written in (read cycle - 1) through port a,
+        junk written in the read cycle through port b."""
+        p = self.p
+        if c.op == Op.PRELOAD:
+            spad, base = "wt", c.buf * p["weight_rows"]
+            order = [self.AR - 1 - q for q in range(self.AR)]  # cycle start+1+q reads row AR-1-q
+            mem, lanes = self.model.weight, self.AC
+        else:
+            spad, base = "if", c.buf * p["ifmap_rows"]
+            order = list(range(c.rows))
+            mem, lanes = self.model.ifmap, self.AR
+        for q, i in enumerate(order):
+            read_cycle = start + 1 + q
+            mem[base + i] = self.rand_row(lanes)
+            writes[read_cycle - 1].append((spad, "a", base + i, pack(mem[base + i], 8)))
+            writes[read_cycle].append((spad, "b", base + i, pack(self.rand_row(lanes), 8)))
+
+    def drive_writes(self, todo: list) -> None:
+        dut = self.dut
+        for spad, port, addr, data in todo:
+            getattr(dut, f"{spad}_w{port}_en").value = 1
+            getattr(dut, f"{spad}_w{port}_addr").value = addr
+            getattr(dut, f"{spad}_w{port}_data").value = data
+
+    async def run_sequence(self, cmds: list[Command], pinned: bool) -> None:
+        dut, rng = self.dut, self.rng
+        writes: dict[int, list] = defaultdict(list)
+        pending = list(cmds)
+        present_at = self.t + rng.randint(0, 3)
+        end = self.t  # the running command ends here (ready again)
+        cur = None  # (command, start, busy)
+        pushes: list[tuple[str, int]] = []
+        while pending or self.t <= end:
+            await FallingEdge(dut.clk)
+            t = self.t
+            self.idle_ports()
+            valid = bool(pending) and t >= present_at
+            dut.cmd_valid.value = int(valid)
+            dut.cmd.value = pending[0].pack() if valid else rng.getrandbits(128)
+            dut.acc_rd_addr.value = rng.randrange(2 * self.p["acc_rows"])
+            exp_ready = t >= end
+            accepting = valid and exp_ready
+            if accepting and pinned:
+                self.pinned_writes(pending[0], t, writes)
+            self.drive_writes(writes.pop(t, []))
+            await ReadOnly()
+            ready = int(dut.cmd_ready.value)
+            assert int(dut.idle.value) == ready, f"cycle {t}: idle {dut.idle.value} != cmd_ready {ready}"
+            if cur is not None and t == end:  # measure: accept -> cmd_ready high again
+                c, start, busy = cur
+                assert ready, f"{c.op.name} accepted in {start}: not ready at {t} (busy {busy} expected)"
+                want = [(n, end - 1) for n in ("push_prev", "push_next") if getattr(c, n)]
+                assert pushes == want, f"{c.op.name} start {start} end {end}: pushes {pushes} != {want}"
+                self.measured[c.op.name].add(t - start - (c.rows if c.op == Op.COMPUTE else 0))
+                cur, pushes = None, []
+            assert ready == int(exp_ready), f"cycle {t}: cmd_ready {ready}, expected {int(exp_ready)} " \
+                f"(running {cur and cur[0]}, ends {end})"
+            assert int(dut.last.value) == int(cur is not None and t == end - 1), f"cycle {t}: last"
+            for n in ("push_prev", "push_next"):
+                if int(getattr(dut, n).value):
+                    pushes.append((n, t))
+            if accepting:
+                c = pending.pop(0)
+                busy = busy_cycles(c, self.arch, 4)
+                cur, end = (c, t, busy), t + busy
+                self.model.execute(c)
+                gap = rng.choice((0, 0, 1, rng.randint(0, busy + 4)))
+                present_at = t + 1 + gap
+            self.t += 1
+        assert not writes, f"unapplied spad writes {sorted(writes)}"
+
+    async def check_acc(self) -> None:
+        dut = self.dut
+        n = 2 * self.p["acc_rows"]
+        for r in range(n + 1):
+            await FallingEdge(dut.clk)
+            self.idle_ports()
+            dut.cmd_valid.value = 0
+            dut.acc_rd_addr.value = r % n
+            await ReadOnly()
+            if r > 0:
+                got = unpack_u32(dut.acc_rd_data.value.to_unsigned(), self.AC)
+                want = [int(v) for v in self.model.acc[r - 1]]
+                assert got == want, f"acc row {r - 1}: rtl {got} != model {want}"
+            self.t += 1
+
+
+@cocotb.test()
+async def execute_unit_matches_model(dut):
+    p = json.loads(os.environ["ACCELSIM_PARAMS"])
+    seeds = int(os.environ.get("ACCELSIM_SEEDS", "2"))
+    sequences = int(os.environ.get("ACCELSIM_SEQUENCES", "3"))
+    base = int(os.environ.get("ACCELSIM_SEED", "1"))
+    Clock(dut.clk, 10, unit="ns").start()
+    tb = TB(dut, p, random.Random(base))
+    await tb.reset()
+    for s in range(seeds):
+        tb.rng = random.Random(base * 1000 + s)
+        for q in range(sequences):
+            pinned = q % 2 == 1
+            if not pinned:
+                await tb.fill()
+            cmds = [tb.random_command() for _ in range(tb.rng.randint(6, 14))]
+            await tb.run_sequence(cmds, pinned)
+            await tb.check_acc()
+            dut._log.info("seed %d sequence %d (%s): %d commands match", s, q,
+                          "pinned" if pinned else "filled", len(cmds))
+    AR, AC = p["array_rows"], p["array_cols"]
+    want = {"PRELOAD": {AR + 2}, "COMPUTE": {AR + AC + 2}}
+    got = {k: v for k, v in tb.measured.items()}
+    assert got == want, f"measured busy (COMPUTE: minus T) {got} != contract {want}"
+    dut._log.info("measured busy: PRELOAD %s, COMPUTE T + %s cycles", got["PRELOAD"], got["COMPUTE"])
