@@ -1,0 +1,310 @@
+"""LoadUnit: executes LOAD commands — the DMA read channel with the implicit im2col address generator.
+
+A LOAD moves ``rows`` rows of ``lanes`` int8 lanes from DRAM into buffer ``buf`` of the ifmap spad
+(operand INPUT, ``AR`` lanes) or the weight spad (operand WEIGHT, ``AC`` lanes); docs/microarchitecture.md,
+"Commands the units see":
+
+- INPUT: row ``i`` is pixel ``p0 + i`` (``(n0, e0, f0)``, then ``f+1`` wrapping at ``F`` -> ``e+1``
+  wrapping at ``E`` -> ``n+1``), lane ``l`` is reduction index ``(c0, r0, s0) + l`` (``s+1`` wrapping at
+  ``S`` -> ``r+1`` wrapping at ``R`` -> ``c+1``; ``c0`` absolute, so groups need nothing else). The lane reads
+  ``x_base + ((n*C + c)*H + h)*W + w`` with ``h = e*U + r - pad``, ``w = f*U + s - pad``; outside the input
+  (padding) its DRAM lane enable is low, so the DRAM returns 0 and the spad lane is written 0.
+- WEIGHT: row ``i`` is ``k = k0 + i``, lane ``l`` is ``m = m0 + l``: address ``w_base + (m0 + l)*K + k0 + i``.
+
+Address generation without per-lane multipliers: an address is ``row base + lane offset``. The row base
+walks the pixels incrementally (``+U`` per ``f``, ``+U*W - (F-1)*U`` when ``f`` wraps, ``+C*H*W - (E-1)*U*W
+- (F-1)*U`` when ``e`` wraps; ``+1`` per weight row) together with the padding window origins
+``hb = e*U - pad``, ``wb = f*U - pad``. The lane offsets ``c*H*W + r*W + s`` (weights: ``m*K``) of the
+beat's lanes are registers; the next beat's are the current beat's last lane advanced by a chain of
+``min(BW, max(AR, AC))`` one-step increments (``+1``, ``+W-(S-1)`` or ``+H*W-(R-1)*W-(S-1)``; weights
+``+K``), and every row starts again from the first beat's offsets (saved at accept). A command's start values
+need a handful of multiplications by the tile origin (``n0*C*H*W``, ``e0*U*W``, ``c0*H*W``, ``r0*W``,
+``m0*K``, ...), once per command in the accept cycle; the per-layer products (``H*W``, ``C*H*W``, ...) are
+registered from the layer registers, so the layer registers must be stable one cycle before a LOAD is
+accepted (the CONFIGs precede the LOADs of their layer by at least one dispatch cycle).
+
+Timing (:func:`accelsim.timing.load_unit_cycles`, identical to tests/rtl/fake_units.py ``FakeLoad``):
+accepts in ``start`` (``cmd_ready`` high when not busy), issues one read beat per cycle in
+``start+1 .. end-1`` with ``end = start + 1 + rows*ceil(lanes/BW)`` (row by row; beat ``j`` of a row carries
+lanes ``j*BW .. min(lanes, (j+1)*BW) - 1`` in DRAM lanes ``0..``; beats never straddle rows), and accepts the
+next command in ``end``. A beat's 32-bit tag carries (lsb first) the number of lanes it carries, its index in
+the row, the spad row and the spad select (:func:`tag_layout`); its response ``L`` cycles later writes the
+spad in the response cycle, so the last write is in ``end-1+L``, ``push_next`` (when the command's flag is
+set) pulses in ``end-1+L = done-1`` and ``idle`` is high again at ``done = end + L``. ``push_prev`` is 0.
+
+Ports (``BW`` = dram_bytes_per_cycle, ``AR``/``AC`` = array_rows/cols):
+    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out
+    push_prev : Signal(1), out (always 0); push_next : Signal(1), out; idle : Signal(1), out
+    regs : Signal(LayerRegs), in
+    rd_valid : Signal(1), out; rd_addr : Signal(BW*32), out; rd_lane_en : Signal(BW), out;
+    rd_tag : Signal(TAG_BITS), out
+    rsp_valid : Signal(1), in; rsp_data : Signal(BW*8), in; rsp_tag : Signal(TAG_BITS), in
+    if_w_en : Signal(1), out; if_w_addr : Signal(ifmap_addr_bits), out; if_w_data : Signal(AR*8), out;
+    if_w_mask : Signal(AR), out
+    wt_w_en : Signal(1), out; wt_w_addr : Signal(weight_addr_bits), out; wt_w_data : Signal(AC*8), out;
+    wt_w_mask : Signal(AC), out
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
+
+from accelsim.commands import Operand
+from accelsim.errors import require
+
+from .params import CMD_BITS, TAG_BITS, AccelParams, LayerRegs, field
+
+ADDR_BITS = 32
+LANE_COORD_BITS = 8  # r, s < 256 (the R and S fields are 8 bits)
+WINDOW_BITS = 28  # signed e*U - pad, f*U - pad (16-bit coordinate x 8-bit stride) plus r/s and a sign
+
+
+def tag_layout(params: AccelParams) -> dict[str, tuple[int, int]]:
+    """The read tag, name -> (lsb, width): lanes carried, beat index in the row, spad row, spad select."""
+    BW = params.dram_bytes_per_cycle
+    max_lanes = max(params.array_rows, params.array_cols)
+    widths = {
+        "count": bits_for(min(BW, max_lanes)),
+        "beat": max(1, bits_for(-(-max_lanes // BW) - 1)),
+        "row": max(params.ifmap_addr_bits, params.weight_addr_bits),
+        "weight": 1,
+    }
+    out, lsb = {}, 0
+    for name, width in widths.items():
+        out[name] = (lsb, width)
+        lsb += width
+    require(lsb <= TAG_BITS, "LoadUnit tag", f"at most {TAG_BITS} bits", lsb)
+    return out
+
+
+class LoadUnit(wiring.Component):
+    def __init__(self, params: AccelParams) -> None:
+        self.params = params
+        self.tag = tag_layout(params)
+        AR, AC, BW = params.array_rows, params.array_cols, params.dram_bytes_per_cycle
+        super().__init__({
+            "cmd": In(CMD_BITS),
+            "cmd_valid": In(1),
+            "cmd_ready": Out(1),
+            "push_prev": Out(1),
+            "push_next": Out(1),
+            "idle": Out(1),
+            "regs": In(LayerRegs),
+            "rd_valid": Out(1),
+            "rd_addr": Out(BW * 32),
+            "rd_lane_en": Out(BW),
+            "rd_tag": Out(TAG_BITS),
+            "rsp_valid": In(1),
+            "rsp_data": In(BW * 8),
+            "rsp_tag": In(TAG_BITS),
+            "if_w_en": Out(1),
+            "if_w_addr": Out(params.ifmap_addr_bits),
+            "if_w_data": Out(AR * 8),
+            "if_w_mask": Out(AR),
+            "wt_w_en": Out(1),
+            "wt_w_addr": Out(params.weight_addr_bits),
+            "wt_w_data": Out(AC * 8),
+            "wt_w_mask": Out(AC),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        AR, AC, BW, L = p.array_rows, p.array_cols, p.dram_bytes_per_cycle, p.dram_latency_cycles
+        NL = min(BW, max(AR, AC))  # DRAM lanes that can ever carry data
+        regs = self.regs
+
+        def u32(value, name):
+            sig = Signal(ADDR_BITS, name=name)
+            m.d.comb += sig.eq(value)
+            return sig
+
+        # ---- per-layer constants (registered from the layer registers)
+        W, H, C, S, R = (u32(getattr(regs, n), f"reg_{n}") for n in ("W", "H", "C", "S", "R"))
+        U, pad, E, F, K = (u32(getattr(regs, n), f"reg_{n}") for n in ("stride", "pad", "E", "F", "K"))
+        hw, chw, uw, fu = (Signal(ADDR_BITS, name=n) for n in ("hw", "chw", "uw", "fu"))
+        d_e, d_n, d_r, d_c, pad_off = (Signal(ADDR_BITS, name=n)
+                                       for n in ("d_e", "d_n", "d_r", "d_c", "pad_off"))
+        hw_c, uw_c, fu_c = u32(H * W, "hw_c"), u32(U * W, "uw_c"), u32((F - 1) * U, "fu_c")
+        m.d.sync += [
+            hw.eq(hw_c), chw.eq(C * hw_c), uw.eq(uw_c), fu.eq(fu_c),
+            d_e.eq(uw_c - fu_c),                              # f wraps: e+1, f=0
+            d_n.eq(C * hw_c - (E - 1) * uw_c - fu_c),         # e wraps too: n+1, e=0, f=0
+            d_r.eq(W - (S - 1)),                              # s wraps: r+1, s=0
+            d_c.eq(hw_c - (R - 1) * W - (S - 1)),             # r wraps too: c+1, r=0, s=0
+            pad_off.eq(pad * W + pad),
+        ]
+
+        # ---- command fields
+        cmd = self.cmd
+        accept = Signal()
+        busy = Signal()
+        m.d.comb += [self.cmd_ready.eq(~busy), accept.eq(self.cmd_valid & ~busy), self.push_prev.eq(0)]
+        c_weight = field(cmd, "operand") == Operand.WEIGHT
+
+        # ---- state
+        weight = Signal()  # the command in progress loads weights
+        push_flag = Signal()
+        rows_left = Signal(16)
+        lanes_left = Signal(16)  # lanes of the current row not yet issued (this beat included)
+        row_lanes = Signal(12)
+        beat = Signal(self.tag["beat"][1])
+        spad_row = Signal(self.tag["row"][1])
+        row_base = Signal(ADDR_BITS)
+        e, f = Signal(16), Signal(16)
+        hb, wb = Signal(signed(WINDOW_BITS)), Signal(signed(WINDOW_BITS))
+        cur_off = [Signal(ADDR_BITS, name=f"cur_off_{b}") for b in range(NL)]
+        cur_r = [Signal(LANE_COORD_BITS, name=f"cur_r_{b}") for b in range(NL)]
+        cur_s = [Signal(LANE_COORD_BITS, name=f"cur_s_{b}") for b in range(NL)]
+        first_off = [Signal(ADDR_BITS, name=f"first_off_{b}") for b in range(NL)]
+        first_r = [Signal(LANE_COORD_BITS, name=f"first_r_{b}") for b in range(NL)]
+        first_s = [Signal(LANE_COORD_BITS, name=f"first_s_{b}") for b in range(NL)]
+
+        # ---- lane chain: NL consecutive reduction lanes (or weight lanes) from a first one
+        chain_weight = Signal()
+        m.d.comb += chain_weight.eq(Mux(accept, c_weight, weight))
+
+        def advance(off, r, s, name):
+            """One lane further: (c, r, s) + 1 with the offset c*H*W + r*W + s (weights: m+1, offset + K)."""
+            s_wrap, r_wrap = s == S - 1, r == R - 1
+            n_off = Signal(ADDR_BITS, name=f"{name}_off")
+            n_r = Signal(LANE_COORD_BITS, name=f"{name}_r")
+            n_s = Signal(LANE_COORD_BITS, name=f"{name}_s")
+            step = Mux(chain_weight, K, Mux(~s_wrap, 1, Mux(~r_wrap, d_r, d_c)))
+            m.d.comb += [
+                n_off.eq(off + step),
+                n_s.eq(Mux(s_wrap, 0, s + 1)),
+                n_r.eq(Mux(s_wrap, Mux(r_wrap, 0, r + 1), r)),
+            ]
+            return n_off, n_r, n_s
+
+        c_c0, c_r0, c_s0 = u32(field(cmd, "c0"), "c_c0"), u32(field(cmd, "r0"), "c_r0"), field(cmd, "s0")
+        c_m0, c_k0 = u32(field(cmd, "m0"), "c_m0"), u32(field(cmd, "k0"), "c_k0")
+        c_n0, c_e0, c_f0 = (u32(field(cmd, n), f"c_{n}") for n in ("n0", "e0", "f0"))
+        lane0_off = Signal(ADDR_BITS)
+        with m.If(c_weight):
+            m.d.comb += lane0_off.eq(c_m0 * K)
+        with m.Else():
+            m.d.comb += lane0_off.eq(c_c0 * hw + c_r0 * W + c_s0)
+        chain = [(Signal(ADDR_BITS, name="chain_off_0"), Signal(LANE_COORD_BITS, name="chain_r_0"),
+                  Signal(LANE_COORD_BITS, name="chain_s_0"))]
+        with m.If(accept):
+            m.d.comb += [chain[0][0].eq(lane0_off), chain[0][1].eq(field(cmd, "r0")),
+                         chain[0][2].eq(field(cmd, "s0"))]
+        with m.Else():
+            m.d.comb += [x.eq(y) for x, y in zip(chain[0], advance(cur_off[-1], cur_r[-1], cur_s[-1], "adv"),
+                                                  strict=True)]
+        for b in range(1, NL):
+            chain.append(advance(*chain[b - 1], f"chain_{b}"))
+
+        # ---- accept: latch the command and the first beat
+        with m.If(accept):
+            rows_per_buffer = Mux(c_weight, p.weight_rows, p.ifmap_rows)
+            m.d.sync += [
+                busy.eq(1),
+                weight.eq(c_weight),
+                push_flag.eq(field(cmd, "push_next")),
+                rows_left.eq(field(cmd, "rows")),
+                lanes_left.eq(field(cmd, "lanes")),
+                row_lanes.eq(field(cmd, "lanes")),
+                beat.eq(0),
+                spad_row.eq(Mux(field(cmd, "buf"), rows_per_buffer, 0)),
+                e.eq(c_e0), f.eq(c_f0),
+                hb.eq(c_e0 * U - pad), wb.eq(c_f0 * U - pad),
+            ]
+            m.d.sync += [x.eq(y[0]) for x, y in zip(cur_off + first_off, chain + chain, strict=True)]
+            m.d.sync += [x.eq(y[1]) for x, y in zip(cur_r + first_r, chain + chain, strict=True)]
+            m.d.sync += [x.eq(y[2]) for x, y in zip(cur_s + first_s, chain + chain, strict=True)]
+            with m.If(c_weight):
+                m.d.sync += row_base.eq(self.regs.w_base + c_k0)
+            with m.Else():
+                m.d.sync += row_base.eq(self.regs.x_base + c_n0 * chw + c_e0 * uw + c_f0 * U - pad_off)
+
+        # ---- issue: one beat per busy cycle
+        last_beat_of_row = Signal()
+        last = Signal()  # the command's last beat (cycle end-1)
+        m.d.comb += [last_beat_of_row.eq(lanes_left <= BW),
+                     last.eq(busy & last_beat_of_row & (rows_left == 1))]
+        count = Signal(self.tag["count"][1])
+        m.d.comb += count.eq(Mux(lanes_left >= BW, BW, lanes_left))
+        addrs, enables = [], []
+        for b in range(BW):
+            if b >= NL:
+                addrs.append(Const(0, ADDR_BITS))
+                enables.append(Const(0, 1))
+                continue
+            h = Signal(signed(WINDOW_BITS + 1), name=f"h_{b}")
+            w = Signal(signed(WINDOW_BITS + 1), name=f"w_{b}")
+            inside = Signal(name=f"inside_{b}")
+            a = Signal(ADDR_BITS, name=f"addr_{b}")
+            m.d.comb += [
+                h.eq(hb + cur_r[b]), w.eq(wb + cur_s[b]),
+                inside.eq((h >= 0) & (h < regs.H) & (w >= 0) & (w < regs.W)),
+                a.eq(row_base + cur_off[b]),
+            ]
+            addrs.append(a)
+            enables.append((lanes_left > b) & (weight | inside))
+        m.d.comb += [
+            self.rd_valid.eq(busy),
+            self.rd_addr.eq(Cat(*addrs)),
+            self.rd_lane_en.eq(Mux(busy, Cat(*enables), 0)),
+            self.rd_tag.eq(Cat(count, beat, spad_row, weight)),
+        ]
+        with m.If(busy):
+            with m.If(last_beat_of_row):
+                m.d.sync += [
+                    rows_left.eq(rows_left - 1), lanes_left.eq(row_lanes), beat.eq(0),
+                    spad_row.eq(spad_row + 1),
+                ]
+                m.d.sync += [x.eq(y) for x, y in zip(cur_off + cur_r + cur_s, first_off + first_r + first_s,
+                                                      strict=True)]
+                with m.If(weight):
+                    m.d.sync += row_base.eq(row_base + 1)
+                with m.Elif(f == F - 1):
+                    m.d.sync += [f.eq(0), wb.eq(-pad)]
+                    with m.If(e == E - 1):
+                        m.d.sync += [e.eq(0), hb.eq(-pad), row_base.eq(row_base + d_n)]
+                    with m.Else():
+                        m.d.sync += [e.eq(e + 1), hb.eq(hb + U), row_base.eq(row_base + d_e)]
+                with m.Else():
+                    m.d.sync += [f.eq(f + 1), wb.eq(wb + U), row_base.eq(row_base + U)]
+            with m.Else():
+                m.d.sync += [lanes_left.eq(lanes_left - BW), beat.eq(beat + 1)]
+                m.d.sync += [x.eq(y[0]) for x, y in zip(cur_off, chain, strict=True)]
+                m.d.sync += [x.eq(y[1]) for x, y in zip(cur_r, chain, strict=True)]
+                m.d.sync += [x.eq(y[2]) for x, y in zip(cur_s, chain, strict=True)]
+        with m.If(last):
+            m.d.sync += busy.eq(0)
+
+        # ---- in flight: beats issued in the last L cycles; the push lands with the last beat
+        in_flight = Signal(L)  # bit k: a beat was issued k+1 cycles ago
+        landing_push = Signal(L)
+        m.d.sync += [
+            in_flight.eq(Cat(busy, in_flight[:-1])),
+            landing_push.eq(Cat(last & push_flag, landing_push[:-1])),
+        ]
+        m.d.comb += [self.push_next.eq(landing_push[L - 1]), self.idle.eq(~busy & (in_flight == 0))]
+
+        # ---- response: write the spad row named by the tag, lanes of the beat only
+        def tag(name):
+            lsb, width = self.tag[name]
+            return self.rsp_tag[lsb:lsb + width]
+
+        for lanes, en, addr, data, mask, is_weight in (
+            (AR, self.if_w_en, self.if_w_addr, self.if_w_data, self.if_w_mask, 0),
+            (AC, self.wt_w_en, self.wt_w_addr, self.wt_w_data, self.wt_w_mask, 1),
+        ):
+            m.d.comb += [
+                en.eq(self.rsp_valid & (tag("weight") == is_weight)),
+                addr.eq(tag("row")),
+                data.eq(Cat(*(self.rsp_data[8 * (lane % BW):8 * (lane % BW) + 8] for lane in range(lanes)))),
+                mask.eq(Cat(*((tag("beat") == lane // BW) & (tag("count") > lane % BW)
+                              for lane in range(lanes)))),
+            ]
+        return m
+
+
+__all__ = ["LoadUnit", "tag_layout"]
