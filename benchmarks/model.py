@@ -208,9 +208,9 @@ def closed_form_sweep(layers, sample: int, seed: int = 0) -> None:
     parts = [closed_form_breakdown({k: v[i:i + 1] for k, v in lf.items()}, arch_f)
              for i in range(len(layers))]
     seconds = time.process_time() - start
-    fields = ("applies", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles",
+    cf_fields = ("applies", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles",
               "ex_idle_cycles")
-    cat = {f: np.concatenate([getattr(p, f) for p in parts], axis=-2) for f in fields}
+    cat = {f: np.concatenate([getattr(p, f) for p in parts], axis=-2) for f in cf_fields}
     applies = cat["applies"]
     print(f"(4) closed form, ResNet-50 {len(layers)} layers x {len(combos)} configs = {points} evaluations: "
           f"{seconds:.2f} s CPU, {points / seconds:,.0f} evaluations/s (one process, one core); "
