@@ -11,8 +11,8 @@ from accelsim.kernels.executed import execute_mapping, program_tables, run_progr
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from accelsim import AccelsimError, mapping, memory
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim import AccelsimError, mapping, memory, workloads
+from accelsim.arch import ArchConfig, Dataflow, preset
 from accelsim.commands import Op
 from accelsim.layer import ConvLayer
 from accelsim.reference import conv2d_numpy, requantize
@@ -88,6 +88,13 @@ def test_executed_mapping_tiled_along_every_dimension(dataflow, shift):
     layer, fields = TILED[dataflow]
     m = check_executed(layer, ArchConfig(dataflow=dataflow, **fields), shift, seed=11)
     assert min(m.p_tiles, m.k_tiles, m.m_tiles, m.layer.groups) > 1
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
+def test_executed_mapping_resnet50_layer_on_the_default_preset(dataflow):
+    """A real layer on the shipped buffers (128 KiB spads, 64 KiB accumulator): 800-7000 steps."""
+    (layer,) = [layer for layer in workloads.load("resnet50") if layer.name == "layer1.0.conv2"]
+    check_executed(layer, preset().with_dataflow(dataflow), None, seed=1)
 
 
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
