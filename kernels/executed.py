@@ -23,7 +23,8 @@ and reads (elements preloaded or streamed into the grid), accumulator element wr
 COMPUTEs and STOREs), DRAM bytes written, and MACs (PE operations whose two operands are both valid). Valid
 means written by the LOAD that filled the buffer: every buffer remembers the rows x lanes its last LOAD
 wrote, and consuming rows or lanes that were not loaded is an error. tests/kernels/test_executed.py holds
-these counts equal to :func:`accelsim.memory.traffic` and the outputs to :func:`accelsim.reference.conv2d`.
+these counts equal to :func:`accelsim.memory.traffic` and the outputs to
+:func:`accelsim.reference.conv2d_numpy`.
 
 This is a checker, not a fast kernel: it runs every command, the full grid included.
 """
