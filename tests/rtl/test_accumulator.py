@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Accumulator: read-modify-write (old read in X, written at the edge closing X+1) and the store read port."""
 
 from __future__ import annotations

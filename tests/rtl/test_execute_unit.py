@@ -25,6 +25,10 @@ CONFIGS = {
 def params_of(config: str):
     from accelsim.rtl.params import AccelParams
 
+    from tests.rtl.layers import small_arch
+
+    if config == "arch3x2":  # the buffer sizes the accelerator really gets from a 1 KiB configuration
+        return AccelParams.from_arch(small_arch(rows=3, cols=2))
     return AccelParams(dram_bytes_per_cycle=4, dram_latency_cycles=3, queue_depth=2, host_issue_cycles=1,
                        **CONFIGS[config])
 
@@ -106,7 +110,7 @@ def _run(tmp_path: Path, sim: str, config: str, seeds: int, sequences: int) -> N
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("config", [*CONFIGS, "arch3x2"])
 def test_execute_unit_icarus(tmp_path, config):
     _run(tmp_path, "icarus", config, seeds=3, sequences=3)
 

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """SystolicArray: weight shift-in, skewed rows reach PE (i, j) in tau+i+j, whole output rows AR+AC-1 cycles
 after their input (the latency inside accelsim.timing.systolic_array_cycles)."""
 
