@@ -1,0 +1,75 @@
+"""Dram: elaborates, converts, answers every read exactly L cycles later with its tag and the bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from accelsim.rtl.sim import run_bench
+
+from tests.rtl.layers import small_arch
+
+ROOT = Path(__file__).resolve().parents[2]
+DRAM_BYTES = 512
+
+# (BW, L): BW = 1, a typical one, wide with a long latency, L = 1
+CONFIGS = {"b1l2": (1, 2), "b4l4": (4, 4), "b16l9": (16, 9), "b2l1": (2, 1)}
+
+
+def _params(config: str):
+    from accelsim.rtl.params import AccelParams
+
+    bw, lat = CONFIGS[config]
+    return small_arch(dram_bytes_per_cycle=bw, dram_latency_cycles=lat), AccelParams.from_arch(
+        small_arch(dram_bytes_per_cycle=bw, dram_latency_cycles=lat))
+
+
+@pytest.mark.rtl
+def test_dram_ports_and_errors():
+    from accelsim.rtl.dram import Dram
+    from amaranth.back import verilog
+
+    from accelsim.errors import AccelsimError
+
+    for config in CONFIGS:
+        _, p = _params(config)
+        text = verilog.convert(Dram(p, size_bytes=DRAM_BYTES), name="dram")
+        for port in ("rd_valid", "rd_addr", "rd_lane_en", "rd_tag", "rsp_valid", "rsp_data", "rsp_tag",
+                     "wr_valid", "wr_addr", "wr_data", "wr_lane_en"):
+            assert port in text
+    with pytest.raises(AccelsimError, match="size_bytes must be a power of two"):
+        Dram(p, size_bytes=1000)
+
+
+@pytest.mark.rtl
+def test_dram_has_the_fake_drams_ports():
+    from accelsim.rtl.dram import Dram
+
+    from tests.rtl.fake_units import FakeDram
+
+    _, p = _params("b4l4")
+    real, fake = Dram(p, size_bytes=DRAM_BYTES), FakeDram(p, size_bytes=DRAM_BYTES)
+    assert real.signature == fake.signature
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim, config", [
+    *[("icarus", name) for name in CONFIGS],
+    pytest.param("verilator", "b4l4", marks=pytest.mark.slow),
+])
+def test_dram_bench(tmp_path, sim, config):
+    from accelsim.rtl.dram import Dram
+    from amaranth.back import verilog
+
+    arch, p = _params(config)
+    src = tmp_path / "src" / "dram.v"
+    src.parent.mkdir(parents=True)
+    src.write_text(verilog.convert(Dram(p, size_bytes=DRAM_BYTES), name="dram"))
+    tests, failed = run_bench(
+        sim=sim, verilog_sources=[src], toplevel="dram", test_module="tests.rtl.bench_dram",
+        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
+        extra_env={"ACCELSIM_ARCH": json.dumps(arch.to_dict()), "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),
+                   "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    )
+    assert (tests, failed) == (1, 0)
