@@ -10,8 +10,10 @@ replace by zeros).
 Monitor: every cycle (after the falling edge, in ReadOnly) ``cmd_ready``, ``idle``, ``last``, ``push_prev``,
 ``push_next``. Reference model: numpy (weights grid, accumulator rows, int32 wrap) and
 :func:`accelsim.timing.busy_cycles`. Checker: the measured busy cycles (accept -> ``cmd_ready`` again) equal
-``busy_cycles``; ``cmd_ready == idle``; pushes pulse exactly in ``end - 1`` per the command's flags; after
-each sequence every accumulator row read through ``acc_rd_*`` equals the model.
+``busy_cycles``; ``cmd_ready == idle``; pushes pulse exactly in ``end - 1`` per the command's flags; every
+store-port read made while commands run equals the model, with row t of a COMPUTE switching from old to
+new exactly at the edge closing ``start + t + AR + AC + 2`` (the contract's write cycle); after each sequence
+every accumulator row read through ``acc_rd_*`` equals the model.
 
 Environment: ACCELSIM_PARAMS (AccelParams as JSON), ACCELSIM_SEEDS, ACCELSIM_SEQUENCES, ACCELSIM_SEED.
 """
@@ -75,6 +77,7 @@ class TB:
         self.model = Model(p)
         self.t = 0  # cycles since reset release
         self.measured: dict[str, set[int]] = defaultdict(set)  # op -> distinct busy - stream length seen
+        self.acc_reads = 0  # store-port reads checked while commands run
 
     def rand_row(self, lanes: int) -> np.ndarray:
         return np.array([self.rng.randint(-128, 127) for _ in range(lanes)], np.int64)
@@ -158,6 +161,8 @@ class TB:
         present_at = self.t + rng.randint(0, 3)
         end = self.t  # the running command ends here (ready again)
         cur = None  # (command, start, busy)
+        switch: dict[int, tuple] = {}  # acc row of the latest COMPUTE -> (old, new, first cycle it reads new)
+        rd_expect = None  # (row, value) addressed on the store read port in the previous cycle
         pushes: list[tuple[str, int]] = []
         while pending or self.t <= end:
             await FallingEdge(dut.clk)
@@ -166,13 +171,24 @@ class TB:
             valid = bool(pending) and t >= present_at
             dut.cmd_valid.value = int(valid)
             dut.cmd.value = pending[0].pack() if valid else rng.getrandbits(128)
-            dut.acc_rd_addr.value = rng.randrange(2 * self.p["acc_rows"])
+            rd_addr = rng.randrange(2 * self.p["acc_rows"])
+            dut.acc_rd_addr.value = rd_addr
             exp_ready = t >= end
             accepting = valid and exp_ready
             if accepting and pinned:
                 self.pinned_writes(pending[0], t, writes)
             self.drive_writes(writes.pop(t, []))
             await ReadOnly()
+            if rd_expect is not None:  # the store port, concurrently with the unit's own updates
+                got = unpack_u32(dut.acc_rd_data.value.to_unsigned(), self.AC)
+                assert got == rd_expect[1], f"cycle {t}: acc row {rd_expect[0]} addressed in {t - 1}: " \
+                    f"rtl {got} != model {rd_expect[1]}"
+                self.acc_reads += 1
+            if rd_addr in switch:  # a row of the running COMPUTE: old until its write edge, then new
+                old, new, when = switch[rd_addr]
+                rd_expect = (rd_addr, new if t >= when else old)
+            else:
+                rd_expect = (rd_addr, [int(v) for v in self.model.acc[rd_addr]])
             ready = int(dut.cmd_ready.value)
             assert int(dut.idle.value) == ready, f"cycle {t}: idle {dut.idle.value} != cmd_ready {ready}"
             if cur is not None and t == end:  # measure: accept -> cmd_ready high again
@@ -192,7 +208,16 @@ class TB:
                 c = pending.pop(0)
                 busy = busy_cycles(c, self.arch, 4)
                 cur, end = (c, t, busy), t + busy
+                before = self.model.acc.copy()
                 self.model.execute(c)
+                if c.op == Op.COMPUTE:
+                    # row r enters the array in start+2+r, is presented AR+AC-1 cycles later (X) and written
+                    # at the edge closing X+1: a store read addressed from X+2 = start+r+AR+AC+3 on sees it
+                    base = c.acc_buf * self.p["acc_rows"]
+                    switch = {base + r: ([int(v) for v in before[base + r]],
+                                         [int(v) for v in self.model.acc[base + r]],
+                                         t + r + self.AR + self.AC + 3)
+                              for r in range(c.rows)}
                 gap = rng.choice((0, 0, 1, rng.randint(0, busy + 4)))
                 present_at = t + 1 + gap
             self.t += 1
@@ -238,4 +263,5 @@ async def execute_unit_matches_model(dut):
     want = {"PRELOAD": {AR + 2}, "COMPUTE": {AR + AC + 2}}
     got = {k: v for k, v in tb.measured.items()}
     assert got == want, f"measured busy (COMPUTE: minus T) {got} != contract {want}"
-    dut._log.info("measured busy: PRELOAD %s, COMPUTE T + %s cycles", got["PRELOAD"], got["COMPUTE"])
+    dut._log.info("measured busy: PRELOAD %s, COMPUTE T + %s cycles; %d store-port reads checked in flight",
+                  got["PRELOAD"], got["COMPUTE"], tb.acc_reads)
