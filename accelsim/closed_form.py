@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch import ArchConfig, Dataflow
+from accelsim.errors import require
 from accelsim.layer import ConvLayer
 from accelsim.timing import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST, Schedule
 
@@ -119,10 +120,35 @@ def _sum_tiles(n, full, last):
     return (n - 1) * full + last
 
 
-def closed_form_breakdown(layer_fields: dict, arch_fields: dict, out_bytes: int = 4) -> ClosedForm:
+def _numba_points():
+    """accelsim.kernels.closed_form.closed_form_points, imported on first use (it imports Numba, which the
+    model package never does at module top), or None where accelsim.kernels cannot be imported."""
+    global _NUMBA_POINTS
+    if _NUMBA_POINTS is None:
+        try:
+            from accelsim.kernels.closed_form import closed_form_points
+        except ImportError:
+            closed_form_points = False
+        _NUMBA_POINTS = closed_form_points
+    return _NUMBA_POINTS or None
+
+
+_NUMBA_POINTS = None
+ENGINES = ("auto", "numba", "numpy")
+
+
+def closed_form_breakdown(
+    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: str = "auto"
+) -> ClosedForm:
     """The closed form over arrays of layers x configs (numpy broadcasting of every field; ``dataflow`` as
     :data:`DATAFLOW_CODE` or :class:`Dataflow`). Points where ``mapping.lower`` would reject the
-    configuration do not apply."""
+    configuration do not apply.
+
+    ``engine``: ``"numpy"`` evaluates :func:`_solve` below (the documented form) over whole arrays;
+    ``"numba"`` runs the same arithmetic point by point, compiled (:mod:`accelsim.kernels.closed_form`,
+    field for field equal, several times faster); ``"auto"`` is Numba when accelsim.kernels imports, else
+    numpy."""
+    require(engine in ENGINES, "engine", f"one of {list(ENGINES)}", engine)
     fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}
     arch = dict(arch_fields)
     df = arch["dataflow"]
@@ -136,6 +162,18 @@ def closed_form_breakdown(layer_fields: dict, arch_fields: dict, out_bytes: int 
     flat = {k: np.ascontiguousarray(a).reshape(-1).astype(np.int64)
             for k, a in zip(names, arrays, strict=True)}
     size = flat["N"].size
+    points = _numba_points() if engine != "numpy" else None
+    require(points is not None or engine != "numba", "engine", "'numpy' or 'auto' where accelsim.kernels "
+            "(Numba) cannot be imported", engine)
+    if points is not None:
+        res = {"applies": np.empty(size, bool), "ex_idle_cycles": np.empty((3, size), np.int64)}
+        for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles"):
+            res[k] = np.empty(size, np.int64)
+        points(*(flat[k] for k in (*LAYER_FIELDS, *ARCH_FIELDS)), int(out_bytes), res["applies"],
+               res["regime"], res["total_cycles"], res["ex_stream_cycles"], res["ex_fill_drain_cycles"],
+               res["ex_preload_cycles"], res["ex_idle_cycles"])
+        return ClosedForm(**{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape))
+                             for k, v in res.items()})
     out = {
         "applies": np.zeros(size, bool),
         "regime": np.zeros(size, np.int64),
@@ -161,10 +199,10 @@ def closed_form_breakdown(layer_fields: dict, arch_fields: dict, out_bytes: int 
 
 
 def closed_form_cycles(
-    layer_fields: dict, arch_fields: dict, out_bytes: int = 4
+    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(cycles, applies)``: total cycles (int64, meaningful where ``applies``) over broadcast arrays."""
-    cf = closed_form_breakdown(layer_fields, arch_fields, out_bytes)
+    cf = closed_form_breakdown(layer_fields, arch_fields, out_bytes, engine)
     return cf.total_cycles, cf.applies
 
 
@@ -180,9 +218,11 @@ def arch_fields(archs) -> dict[str, np.ndarray]:
     return out
 
 
-def closed_form_schedule(layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4) -> Schedule | None:
+def closed_form_schedule(
+    layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4, engine: str = "auto"
+) -> Schedule | None:
     """The scalar form with the breakdown, as a :class:`timing.Schedule` (no per-command cycles), or None."""
-    cf = closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes)
+    cf = closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes, engine)
     if not cf.applies[0]:
         return None
     return Schedule(

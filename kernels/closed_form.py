@@ -1,0 +1,472 @@
+"""The closed-form layer cycles of :mod:`accelsim.closed_form`, one point at a time, compiled by Numba.
+
+The math and its conditions are documented once, in :mod:`accelsim.closed_form` (the numpy engine, the
+authority); this module is the same arithmetic written as scalar loops, section by section in the same
+order and with the same names, so a reader can hold the two side by side. Only the bookkeeping differs:
+
+* the numpy engine evaluates every step kind, transition and max-plus power for every point over
+  broadcast arrays (hundreds of array passes per point); here one point lives in registers and a few
+  scratch rows, and a point whose common conditions (``ok``) already fail skips the transitions and the
+  max-plus products (its outputs are zero, as the numpy engine's masking makes them);
+* the per-kind quantities (8 step kinds ``4*o + 2*i + k``, 4 tile kinds ``2*o + i``) and the 15 step / 7 tile
+  transitions are small arrays allocated once per call and refilled per point;
+* float64 and int64 are used exactly where the numpy engine uses them, in the same order of operations
+  (cycle counts are integers far below 2**53, so every float sum is exact; ``NEG`` is the same max-plus
+  -inf), and ``error_model="numpy"`` gives integer division numpy's semantics (no exception, no check).
+
+:func:`closed_form_points` writes into caller-allocated arrays;
+:func:`accelsim.closed_form.closed_form_breakdown` with ``engine="numba"`` (or ``"auto"``) broadcasts and
+flattens the fields and calls it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from accelsim.closed_form import NEG, REGIME_EX, REGIME_LD, REGIME_NONE
+from accelsim.timing import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST
+
+# scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
+_BS, _BT, _EX, _LD1, _BC, _C, _OK = range(7)
+_N_KIND_ROWS = 7
+_INF = math.inf
+
+
+@njit(cache=True, error_model="numpy")
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_tiles(n, full, last):
+    return (n - 1) * full + last
+
+
+@njit(cache=True, error_model="numpy")
+def _mx(a, b):
+    """np.maximum of two floats (NaN-propagating, as numpy's)."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True, error_model="numpy")
+def _mn(a, b):
+    """np.minimum of two floats."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True, error_model="numpy")
+def _mp_mul(a0, a1, a2, a3, b0, b1, b2, b3):
+    """Max-plus 2x2 product, as accelsim.closed_form._mp_mul."""
+    return (_mx(a0 + b0, a1 + b2), _mx(a0 + b1, a1 + b3), _mx(a2 + b0, a3 + b2), _mx(a2 + b1, a3 + b3))
+
+
+@njit(cache=True, error_model="numpy")
+def _mp_pow(a, b, c, d, n):
+    """``A^n`` of the max-plus 2x2 matrix (a, b, c, d), float ``n >= 0``, as accelsim.closed_form._mp_pow."""
+    m = _mx(a, d)
+    bc = b + c
+    up = bc >= 2 * m
+    half, half1 = math.floor(n / 2), math.floor((n - 1) / 2)
+    z = half if up else 1.0
+    cyc = bc * z + m * (n - 2 * z)
+    two = n >= 2
+    p00 = _mx(a * n, cyc) if two else a * n
+    p11 = _mx(d * n, cyc) if two else d * n
+    w = half1 if up else 0.0
+    off = bc * w + m * (n - 1 - 2 * w)
+    if n == 0:
+        return 0.0, NEG, NEG, 0.0
+    return p00, b + off, c + off, p11
+
+
+@njit(cache=True, error_model="numpy")
+def _tile(kin, t, L, kf):
+    """tiles[t] = M_last_k (x) M_k^(k_tiles-1) for tile kind t, step matrices [[ex, ld + ex], [0, NEG]]."""
+    f0, f1 = kin[_EX, 2 * t], kin[_EX, 2 * t + 1]
+    l0, l1 = kin[_LD1, 2 * t] + L, kin[_LD1, 2 * t + 1] + L
+    p0, p1, p2, p3 = _mp_pow(f0, l0 + f0, 0.0, NEG, kf - 1)
+    return _mp_mul(f1, l1 + f1, 0.0, NEG, p0, p1, p2, p3)
+
+
+@njit(cache=True, error_model="numpy")
+def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre_blk, co_blk, dl_pre, dl_co,
+           dl_st, st_blk, dl_next):
+    """accelsim.closed_form._solve.chain for one transition (a -> b): (s-free condition, s_lo, s_hi).
+    ``has_pre`` is False for OS (no PRELOAD; ``pre_blk`` and ``dl_pre`` unused)."""
+    cond = True
+    s_hi = -rel_ls - 2 + unit
+    s_lo = HI - bS_b
+    bc = _mx(rel_ls + 1 + HI, rel_lt + 1)
+    cond = cond and (bc + 1 <= dl_lt)
+    bc = bc + to_ex
+    anchor = to_ex + unit - 1
+    if has_pre:
+        bc = _mx(bc + HI, pre_blk + 1)
+        cond = cond and (bc + 1 <= dl_pre)
+        s_lo = _mx(s_lo, anchor + 2 * HI + 1 - dl_pre)
+        r_co = 3
+    else:
+        r_co = 2
+    bc = _mx(bc + HI, co_blk + 1)
+    cond = cond and (bc + 1 <= dl_co)
+    s_lo = _mx(s_lo, anchor + r_co * HI + 1 - dl_co)
+    bst = _mx(bc + HI, st_blk + 1)
+    cond = cond and ((not kc_b) or (bst + 1 <= dl_st))
+    s_lo = _mx(s_lo, (anchor + (r_co + 1) * HI + 1 - dl_st) if kc_b else -_INF)
+    if kc_b:
+        bc = bst
+    s_hi = _mn(s_hi, dl_next - bc - HI - 1)
+    cond = cond and (anchor + c_b * HI + 1 <= dl_next)
+    return cond, s_lo, s_hi
+
+
+@njit(cache=True, error_model="numpy")
+def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L_i,
+                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, idle):
+    """One (layer, config) point (int64 fields in the order of LAYER_FIELDS + ARCH_FIELDS, ``df`` the
+    DATAFLOW_CODE). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
+    ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload) with
+    regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
+    idle[0] = idle[1] = idle[2] = 0
+    ws, os_, is_ = df == 0, df == 1, df == 2
+    if not (ws or os_ or is_):
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- mapping.lower ---
+    E = (H + 2 * pad - R) // stride + 1
+    F = (W + 2 * pad - S) // stride + 1
+    P = N * E * F
+    K = (C // groups) * R * S
+    Mg = M // groups
+    if is_:
+        if_lanes, w_lanes = AC, AR
+    else:
+        if_lanes, w_lanes = AR, AC
+    if_rows = if_kib * 1024 // if_lanes // 2
+    w_rows = w_kib * 1024 // w_lanes // 2
+    acc_rows = acc_kib * 1024 // (4 * AC) // 2
+    valid = acc_rows >= 1
+    if ws:
+        valid = valid and w_rows >= AR and if_rows >= 1
+        K_T, M_T, P_T = min(AR, K), min(AC, Mg), min(P, min(if_rows, acc_rows))
+    elif is_:
+        valid = valid and if_rows >= AR and w_rows >= 1
+        K_T, P_T, M_T = min(AR, K), min(AC, P), min(Mg, min(w_rows, acc_rows))
+    else:
+        valid = valid and acc_rows >= AR and if_rows >= 1 and w_rows >= 1
+        P_T, M_T, K_T = min(AR, P), min(AC, Mg), min(K, min(if_rows, w_rows))
+    P_T, M_T, K_T = max(P_T, 1), max(M_T, 1), max(K_T, 1)
+    p_tiles, m_tiles, k_tiles = _cdiv(P, P_T), _cdiv(Mg, M_T), _cdiv(K, K_T)
+    P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
+    steps = groups * p_tiles * m_tiles * k_tiles
+    # the common conditions that need no per-kind table
+    ok = valid and steps >= 3 and (Q >= 2 or os_)
+    if not ok:
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- per step kind 4*o + 2*i + k (0 full / 1 last on each axis); WS/OS outer = p, IS outer = m ---
+    if is_:
+        n_outer, n_inner = m_tiles, p_tiles
+    else:
+        n_outer, n_inner = p_tiles, m_tiles
+    bP_i = 0 if os_ else AR + 2
+    fd_i = 1 + AR + AC + 1 + (AR if os_ else 0)
+    n_base = 3 if os_ else 4
+    o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
+    fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
+    for o in range(2):
+        for i in range(2):
+            pl = (i if is_ else o) == 1
+            ml = (o if is_ else i) == 1
+            Pk = P_L if pl else P_T
+            Mk = M_L if ml else M_T
+            if ws:
+                rO, lO = Pk, Mk
+            elif is_:
+                rO, lO = Mk, Pk
+            else:
+                rO, lO = Pk, Mk
+            bST4[2 * o + i] = float(2 + rO * _cdiv(lO * out_bytes, BW))
+            tv = (o2 or o == 1) and (i2 or i == 1)
+            for k in range(2):
+                Kk = K_L if k == 1 else K_T
+                if ws:
+                    rS, lS, rT, lT, stream = Kk, Mk, Pk, Kk, Pk
+                elif is_:
+                    rS, lS, rT, lT, stream = Kk, Pk, Mk, Kk, Mk
+                else:
+                    rS, lS, rT, lT, stream = Kk, Mk, Kk, Pk, Kk
+                j = 4 * o + 2 * i + k
+                kin[_BS, j] = float(1 + rS * _cdiv(lS, BW))
+                kin[_BT, j] = float(1 + rT * _cdiv(lT, BW))
+                kin[_EX, j] = float(stream + fd_i + bP_i)
+                kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
+                kin[_BC, j] = kin[_EX, j] - bP_i
+                kin[_C, j] = float(n_base + k)
+                kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
+
+    HI, L, bP = float(HI_i), float(L_i), float(bP_i)
+    Qf, kf = float(Q), float(k_tiles)
+
+    # --- transitions: 7 tile kinds (u -> v), 15 step kinds (a -> b), each with a validity flag ---
+    for o in range(2):
+        tv0 = o2 or o == 1  # tv(o, 0)
+        ta[o], tb[o], t_ok[o] = 2 * o, 2 * o, n_inner >= 3 and tv0 and i2
+        ta[2 + o], tb[2 + o], t_ok[2 + o] = 2 * o, 2 * o + 1, i2 and tv0
+    ta[4], tb[4], t_ok[4] = 1, fi, n_outer >= 3
+    ta[5], tb[5], t_ok[5] = 1, 2 + fi, o2
+    ta[6], tb[6], t_ok[6] = 3, 2 * fo + fi, groups >= 2
+    for t in range(4):
+        tvt = (o2 or t // 2 == 1) and (i2 or t % 2 == 1)
+        sa[t], sb[t], s_ok[t] = 2 * t, 2 * t, k_tiles >= 3 and tvt
+        sa[4 + t], sb[4 + t], s_ok[4 + t] = 2 * t, 2 * t + 1, k2 and tvt
+    for u in range(7):
+        sa[8 + u], sb[8 + u], s_ok[8 + u] = 2 * ta[u] + 1, 2 * tb[u] + fk, t_ok[u]
+
+    exmin, exmax, bCmin, bSmax, ld1min = _INF, -_INF, _INF, -_INF, _INF
+    for j in range(8):
+        if kin[_OK, j] != 0.0:
+            exmin = _mn(exmin, kin[_EX, j])
+            exmax = _mx(exmax, kin[_EX, j])
+            bCmin = _mn(bCmin, kin[_BC, j])
+            bSmax = _mx(bSmax, kin[_BS, j])
+            ld1min = _mn(ld1min, kin[_LD1, j])
+
+    # --- the first commands, exactly: CONFIG x5, step 0, step 1, dispatch of LS_2 ---
+    k0 = 4 * fo + 2 * fi + fk
+    if k2 or i2:
+        o1 = fo
+    elif o2:
+        o1 = 0 if n_outer >= 3 else 1
+    else:
+        o1 = 1
+    if k2:
+        i1 = fi
+    elif i2:
+        i1 = 0 if n_inner >= 3 else 1
+    else:
+        i1 = 1
+    kc1 = (0 if k_tiles >= 3 else 1) if k2 else 1
+    k1 = 4 * o1 + 2 * i1 + kc1
+    bS0, bT0, ex0 = kin[_BS, k0], kin[_BT, k0], kin[_EX, k0]
+    bS1, bT1, ex1 = kin[_BS, k1], kin[_BT, k1], kin[_EX, k1]
+    q1, q2, q3, q4 = Q == 1, Q == 2, Q == 3, Q == 4
+    ninf = -_INF
+    sLS0 = 5 * HI + 1
+    dLT0 = _mx(6 * HI, 5 * HI + 2) if q1 else 6 * HI
+    sLT0 = _mx(dLT0 + 1, sLS0 + bS0)
+    endLT0 = sLT0 + bT0
+    DT0 = endLT0 + L
+    dE0 = dLT0 + HI
+    S0 = _mx(dE0 + 1, DT0)
+    load0 = dE0 + 1 <= DT0
+    if os_:
+        dCO0 = dE0
+    else:
+        dCO0 = _mx(dE0 + HI, S0 + 1) if q1 else dE0 + HI
+        ok = ok and dCO0 + 1 <= S0 + bP
+    X0 = S0 + ex0
+    st0 = k_tiles == 1
+    dST0 = dCO0 + HI
+    ok = ok and ((not st0) or dST0 + 1 <= X0)
+    d = dST0 if st0 else dCO0
+    dLS1 = _mx(d + HI, (sLT0 if q1 else (sLS0 if q2 else ninf)) + 1)
+    ok = ok and dLS1 + 1 <= endLT0
+    sLT1 = endLT0 + bS1
+    dLT1 = _mx(dLS1 + HI, (endLT0 if q1 else (sLT0 if q2 else (sLS0 if q3 else ninf))) + 1)
+    ok = ok and dLT1 + 1 <= sLT1
+    endLT1 = sLT1 + bT1
+    Y1 = _mx(X0, endLT1 + L)
+    if os_:
+        dCO1 = _mx(dLT1 + HI, (S0 if q1 else ninf) + 1)
+        ok = ok and dCO1 + 1 <= Y1
+    else:
+        dPRE1 = _mx(dLT1 + HI, ((S0 + bP) if q1 else (S0 if q2 else ninf)) + 1)
+        ok = ok and dPRE1 + 1 <= Y1
+        dCO1 = _mx(dPRE1 + HI, (Y1 if q1 else ((S0 + bP) if q2 else (S0 if q3 else ninf))) + 1)
+        ok = ok and dCO1 + 1 <= Y1 + bP
+    X1 = Y1 + ex1
+    st1 = kc1 == 1
+    dST1 = _mx(dCO1 + HI, (X0 if (st0 and q1) else ninf) + 1)
+    ok = ok and ((not st1) or dST1 + 1 <= X1)
+    d = dST1 if st1 else dCO1
+    dLS2 = _mx(d + HI, (sLT1 if q1 else (endLT0 if q2 else (sLT0 if q3 else (sLS0 if q4 else ninf)))) + 1)
+
+    # --- the common end ---
+    bST_last = bST4[3]
+    ok = ok and bST_last + L + 1 >= HI
+    if not ok:
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # dispatch-chain block distances (steps back) and kinds, per queue
+    odd = (Q % 2) == 1
+    dLS, dLT = (Q + 1) // 2, Q // 2
+    dLSf, dLTf = float(dLS), float(dLT)
+    dQk = float(Q * k_tiles)
+
+    # --- EX regime: relative to X_{j-2} (LOADs) and X_{j-1} (the rest), over the valid transitions ---
+    gmin = exmin
+    eff_ls = dLSf - 1 if dLSf >= 2 else dLSf
+    eff_lt = dLTf - 1 if dLTf >= 2 else dLTf
+    st_blk = -(dQk - 1) * gmin
+    ex_ok = endLT1 <= X0
+    ex_slo, ex_shi = -_INF, _INF
+    for x in range(15):
+        if not ex_ok:
+            break
+        if not s_ok[x]:
+            continue
+        a, b = sa[x], sb[x]
+        ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
+        bC_a, ld1_b, c_b, kc_b = kin[_BC, a], kin[_LD1, b], kin[_C, b], b % 2 == 1
+        if not ld1_b <= ex_a:
+            ex_ok = False
+            break
+        rel_ls = -eff_ls * gmin + (((bS_a if dLS == 1 else bSmax)) if odd else 0.0)
+        rel_lt = -eff_lt * gmin + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
+        if os_:
+            pre_blk = 0.0
+            co_blk = -(Qf - 1) * gmin - (ex_a if Q == 1 else exmin)
+        else:
+            dP, dC = dLSf, dLTf
+            if odd:
+                pre_blk = -(dP - 1) * gmin - (bC_a if dP == 1 else bCmin)
+                co_blk = -(dC - 1) * gmin - (ex_a if dC == 1 else exmin)
+            else:
+                pre_blk = -(dP - 1) * gmin - (ex_a if dP == 1 else exmin)
+                co_blk = -(dC - 1) * gmin - (bC_a if dC == 1 else bCmin)
+        cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, -ex_a, not os_, pre_blk,
+                                  co_blk, 0.0, 0.0 + (0.0 if os_ else bP), ex_b, st_blk, 0.0)
+        if not cond:
+            ex_ok = False
+            break
+        ex_slo, ex_shi = _mx(ex_slo, s_lo), _mn(ex_shi, s_hi)
+    if ex_ok:
+        for x in range(7):
+            if t_ok[x]:
+                u, v = ta[x], tb[x]
+                EXT_v = (kf - 1) * kin[_EX, 2 * v] + kin[_EX, 2 * v + 1]
+                if not bST4[u] <= EXT_v:
+                    ex_ok = False
+                    break
+    ex_ok = ex_ok and _mx(0.0, ex_slo) <= _mn(ex_shi, X0 - 1 - dLS2)
+
+    # --- X_{J-1}, EX: nested max-plus products from the virtual state (X_{-1}, X_{-2}) ---
+    X_ex = 0.0
+    if ex_ok:
+        a0, a1, a2, a3 = _tile(kin, 0, L, kf)
+        b0, b1, b2, b3 = _tile(kin, 1, L, kf)
+        c0, c1, c2, c3 = _tile(kin, 2, L, kf)
+        e0, e1, e2, e3 = _tile(kin, 3, L, kf)
+        n_in, n_out = float(n_inner), float(n_outer)
+        p0, p1, p2, p3 = _mp_pow(a0, a1, a2, a3, n_in - 1)  # rows[o] = tiles[2o+1] (x) tiles[2o]^(inner-1)
+        r00, r01, r02, r03 = _mp_mul(b0, b1, b2, b3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = _mp_pow(c0, c1, c2, c3, n_in - 1)
+        r10, r11, r12, r13 = _mp_mul(e0, e1, e2, e3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = _mp_pow(r00, r01, r02, r03, n_out - 1)
+        g0, g1, g2, g3 = _mp_mul(r10, r11, r12, r13, p0, p1, p2, p3)
+        lay = _mp_pow(g0, g1, g2, g3, float(groups))
+        xm1, xm2 = endLT0, S0 - (kin[_LD1, k0] + L)
+        X_ex = _mx(lay[0] + xm1, lay[1] + xm2)
+        ex_ok = X_ex > -1e20
+
+    # --- LD regime (only where EX does not hold: both exact where both hold; EX is reported) ---
+    ld_ok = not ex_ok
+    if ld_ok:
+        ld_ok = (dLT0 + 1 <= sLS0 + bS0) and (dE0 + 1 <= DT0)
+    lam = ld1min
+    ld_slo, ld_shi = -_INF, _INF
+    if ld_ok:
+        if os_:
+            pre_blk = 0.0
+            co_blk = -(Qf - 1) * lam + 0.0
+        else:
+            pre_blk = -(dLSf - 1) * lam + (bP if odd else 0.0)
+            co_blk = -(dLTf - 1) * lam + (0.0 if odd else bP)
+        for x in range(15):
+            if not s_ok[x]:
+                continue
+            a, b = sa[x], sb[x]
+            ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
+            ld1_b, c_b, kc_b = kin[_LD1, b], kin[_C, b], b % 2 == 1
+            if not ld1_b >= ex_a + L:
+                ld_ok = False
+                break
+            rel_ls = -dLSf * lam - L + ((bS_a if dLS == 1 else bSmax) if odd else 0.0)
+            rel_lt = -dLTf * lam - L + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
+            st_blk = -(dQk - 1) * lam + (ex_a if dQk == 1 else exmax)
+            dl_co = ld1_b if os_ else ld1_b + bP
+            cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, -L, bS_b - L, 0.0, not os_,
+                                      pre_blk, co_blk, ld1_b, dl_co, ld1_b + ex_b, st_blk, ld1_b - L)
+            if not cond:
+                ld_ok = False
+                break
+            ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
+    if ld_ok:
+        for x in range(7):
+            if t_ok[x]:
+                u, v = ta[x], tb[x]
+                LDT_v = (kf - 1) * kin[_LD1, 2 * v] + kin[_LD1, 2 * v + 1]
+                if not bST4[u] <= LDT_v + kin[_EX, 2 * v + 1] - kin[_EX, 2 * u + 1]:
+                    ld_ok = False
+                    break
+    ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
+    if not (ex_ok or ld_ok):
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- X_{J-1}, LD: LS_0 + L + sum ld' + ex_last; the stream sums ---
+    if ws:
+        sum_ld = groups * p_tiles * K * _sum_tiles(
+            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
+        ) + groups * m_tiles * P * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
+        sum_stream = groups * m_tiles * k_tiles * P
+    elif is_:
+        sum_ld = groups * m_tiles * K * _sum_tiles(
+            p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW)
+        ) + groups * p_tiles * Mg * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
+        sum_stream = groups * p_tiles * k_tiles * Mg
+    else:
+        sum_ld = groups * p_tiles * K * _sum_tiles(
+            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
+        ) + groups * m_tiles * K * _sum_tiles(p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW))
+        sum_stream = groups * p_tiles * m_tiles * K
+    sum_ld = sum_ld + 2 * steps
+
+    # --- results ---
+    if ex_ok:
+        X_last = X_ex
+        regime = REGIME_EX
+    else:
+        X_last = sLS0 + L + float(sum_ld) + kin[_EX, 7]
+        regime = REGIME_LD
+    total = X_last + bST_last + L
+    sum_ex = float(sum_stream + steps * (fd_i + bP_i))
+    idle_host = 0.0 if load0 else S0
+    idle[CAUSE_DRAM_LOAD] = np.int64(X_last - sum_ex - idle_host)
+    idle[CAUSE_DRAM_STORE] = np.int64(total - X_last)
+    idle[CAUSE_HOST] = np.int64(idle_host)
+    return regime, np.int64(total), sum_stream, steps * fd_i, steps * bP_i
+
+
+@njit(cache=True, error_model="numpy")
+def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L,
+                       Q, HI, out_bytes, applies, regime, total, stream, fill_drain, preload, idle):
+    """The closed form at every point ``i`` of the 1-D int64 field arrays (LAYER_FIELDS then ARCH_FIELDS,
+    ``df`` = dataflow code), into caller-allocated ``applies`` (bool), ``regime``, ``total``, ``stream``,
+    ``fill_drain``, ``preload`` (int64, n) and ``idle`` (int64, (3, n))."""
+    kin = np.zeros((_N_KIND_ROWS, 8))
+    bST4 = np.zeros(4)
+    sa, sb, s_ok = np.zeros(15, np.int64), np.zeros(15, np.int64), np.zeros(15, np.bool_)
+    ta, tb, t_ok = np.zeros(7, np.int64), np.zeros(7, np.int64), np.zeros(7, np.bool_)
+    one = np.zeros(3, np.int64)
+    for i in range(N.size):
+        r, tot, st, fd, pre = closed_form_point(
+            N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
+            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes,
+            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, one)
+        applies[i] = r != REGIME_NONE
+        regime[i], total[i], stream[i], fill_drain[i], preload[i] = r, tot, st, fd, pre
+        idle[0, i], idle[1, i], idle[2, i] = one[0], one[1], one[2]
