@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from dataclasses import replace
 
 import cocotb
 import numpy as np
@@ -33,11 +34,21 @@ from cocotb.triggers import FallingEdge
 
 from accelsim.arch import from_dict
 from accelsim.commands import ConfigReg, Op, Operand, config_fields
-from accelsim.mapping import lower, program
+from accelsim.layer import ConvLayer
+from accelsim.mapping import config_commands, lower, program, step_commands, tile_step
+from accelsim.mapping import rows as tile_rows
 from accelsim.timing import load_unit_cycles
 from tests.rtl.layers import random_layer
 
 MAX_LOADS_PER_LAYER = 24
+BIG_STEPS = 4
+BIG_LAYERS = (  # network-sized shapes: 7x7/2 pad 3 stem, 3x3 pad 1 with N=2, depthwise stride 2, FC, odd ones
+    ConvLayer(N=1, M=64, C=3, H=224, W=224, R=7, S=7, stride=2, pad=3, name="stem"),
+    ConvLayer(N=2, M=64, C=64, H=56, W=56, R=3, S=3, stride=1, pad=1, name="3x3"),
+    ConvLayer(N=1, M=96, C=96, H=112, W=112, R=3, S=3, stride=2, pad=1, groups=96, name="dw"),
+    ConvLayer(N=4, M=1000, C=2048, H=1, W=1, name="fc"),
+    ConvLayer(N=3, M=32, C=16, H=27, W=13, R=5, S=3, stride=3, pad=2, groups=2, name="odd"),
+)
 
 
 def uval(sig) -> int:
@@ -46,9 +57,9 @@ def uval(sig) -> int:
     return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
 
 
-def regs_value(prog) -> int:
+def regs_value(configs) -> int:
     vals = {}
-    for c in prog:
+    for c in configs:
         if c.op == Op.CONFIG:
             vals |= config_fields(ConfigReg(c.reg), c.value)
     word = 0
@@ -58,22 +69,39 @@ def regs_value(prog) -> int:
 
 
 class Model:
-    """Expected beats and spad rows of LOAD commands of one layer."""
+    """Expected beats and spad rows of LOAD commands of one layer.
 
-    def __init__(self, layer, mapping, x: np.ndarray, w: np.ndarray, params: AccelParams) -> None:
-        self.layer, self.map, self.p = layer, mapping, params
-        pad = layer.pad
-        self.xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        self.wflat = w.reshape(layer.M, -1)  # [M][K]
+    Small layers: the values come from the implicit im2col ``A`` (numpy, from the padded input) and the weight
+    matrix, and must also be what the DRAM image holds at the lane's address. Big layers (``x is None``: the
+    tensors do not fit the bench's DRAM, which takes addresses modulo its size) take the image's byte at the
+    address.
+    """
+
+    def __init__(self, layer, mapping, params: AccelParams, image: np.ndarray, x=None, w=None) -> None:
+        self.layer, self.map, self.p, self.image = layer, mapping, params, image
+        self.x = x
+        if x is not None:
+            pad = layer.pad
+            self.xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).view(np.uint8)
+            self.wflat = w.reshape(layer.M, -1).view(np.uint8)  # [M][K]
+
+    def _value(self, addr: int, reference: int | None) -> int:
+        byte = int(self.image[addr % len(self.image)])
+        if reference is not None:
+            assert byte == reference, f"bench: DRAM image byte {byte} at {addr} != tensor value {reference}"
+        return byte
 
     def rows(self, cmd):
         """[(spad, row, [(lane value, dram address or None for padding)])] in issue order."""
-        L, mp = self.layer, self.map
+        L, mp, small = self.layer, self.map, self.x is not None
         out = []
         if cmd.operand == Operand.WEIGHT:
             for i in range(cmd.rows):
-                lanes = [(int(self.wflat[cmd.m0 + lane, cmd.k0 + i]), mp.w_base + (cmd.m0 + lane) * L.gemm_K
-                          + cmd.k0 + i) for lane in range(cmd.lanes)]
+                lanes = []
+                for lane in range(cmd.lanes):
+                    addr = mp.w_base + (cmd.m0 + lane) * L.gemm_K + cmd.k0 + i
+                    ref = int(self.wflat[cmd.m0 + lane, cmd.k0 + i]) if small else None
+                    lanes.append((self._value(addr, ref), addr))
                 out.append(("wt", cmd.buf * self.p.weight_rows + i, lanes))
             return out
         RS = L.R * L.S
@@ -88,19 +116,23 @@ class Model:
                 r, s = divmod(rem2, L.S)
                 hp, wp = e * L.stride + r, f * L.stride + s  # padded coordinates
                 h, w_ = hp - L.pad, wp - L.pad
-                inside = 0 <= h < L.H and 0 <= w_ < L.W
-                addr = mp.x_base + ((n * L.C + c) * L.H + h) * L.W + w_ if inside else None
-                lanes.append((int(self.xp[n, c, hp, wp]), addr))
+                if 0 <= h < L.H and 0 <= w_ < L.W:
+                    addr = mp.x_base + ((n * L.C + c) * L.H + h) * L.W + w_
+                    lanes.append((self._value(addr, int(self.xp[n, c, hp, wp]) if small else None), addr))
+                else:
+                    assert not small or self.xp[n, c, hp, wp] == 0
+                    lanes.append((0, None))
             out.append(("if", cmd.buf * self.p.ifmap_rows + i, lanes))
         return out
 
 
 class TB:
-    def __init__(self, dut, arch, params: AccelParams, rng: random.Random) -> None:
+    def __init__(self, dut, arch, params: AccelParams, rng: random.Random, dram_bytes: int) -> None:
         self.dut, self.arch, self.p, self.rng = dut, arch, params, rng
         self.BW, self.L = params.dram_bytes_per_cycle, params.dram_latency_cycles
         self.spad = {"if": np.zeros((2 * params.ifmap_rows, params.array_rows), np.uint8),
                      "wt": np.zeros((2 * params.weight_rows, params.array_cols), np.uint8)}
+        self.image = np.zeros(dram_bytes, np.uint8)  # the DRAM's contents
         self.t = 0  # cycle counter (falling edges)
         self.latencies: list[tuple] = []
 
@@ -127,6 +159,7 @@ class TB:
             chunk, todo = todo[:BW], todo[BW:]
             addr = data_word = en = 0
             for b, i in enumerate(chunk):
+                self.image[(base + i) % len(self.image)] = data[i]
                 addr |= (base + i) << (32 * b)
                 data_word |= int(data[i]) << (8 * b)
                 en |= 1 << b
@@ -235,6 +268,15 @@ class TB:
                 await self.cycle()
 
 
+async def run_layer(tb: TB, layer, mapping, loads, model: Model, what: str) -> None:
+    # the layer registers change as late as the controller allows: a cycle before the first accept
+    tb.dut.regs.value = regs_value(config_commands(mapping))
+    await tb.run_loads(loads, model)
+    await tb.readback()
+    tb.dut._log.info("%s: %s, x_base %d w_base %d, %d LOADs match", what, layer.spec(), mapping.x_base,
+                     mapping.w_base, len(loads))
+
+
 @cocotb.test()
 async def load_unit_moves_im2col_rows(dut):
     arch = from_dict(json.loads(os.environ["ACCELSIM_ARCH"]))
@@ -243,16 +285,17 @@ async def load_unit_moves_im2col_rows(dut):
     dram_bytes = int(os.environ["ACCELSIM_DRAM_BYTES"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
     Clock(dut.clk, 10, unit="ns").start()
-    tb = TB(dut, arch, params, rng)
+    tb = TB(dut, arch, params, rng, dram_bytes)
     await tb.reset()
     done = 0
-    while done < n_layers:
+    while done < n_layers:  # small random layers, the real LOADs of their program
         layer = random_layer(rng, max_hw=rng.choice((4, 6, 8)))
-        mapping = lower(layer, arch)
-        if mapping.out_base > dram_bytes:
+        x_base = rng.randrange(256)
+        w_base = x_base + layer.input_elems + rng.randrange(64)
+        if w_base + layer.weight_elems > dram_bytes:
             continue
-        prog = program(mapping)
-        loads = [c for c in prog if c.op == Op.LOAD]
+        mapping = replace(lower(layer, arch), x_base=x_base, w_base=w_base)
+        loads = [c for c in program(mapping) if c.op == Op.LOAD]
         if len(loads) > MAX_LOADS_PER_LAYER:
             keep = sorted(rng.sample(range(len(loads)), MAX_LOADS_PER_LAYER))
             loads = [loads[i] for i in keep]
@@ -261,12 +304,19 @@ async def load_unit_moves_im2col_rows(dut):
         w = nprng.integers(-128, 128, (layer.M, layer.C // layer.groups, layer.R, layer.S), dtype=np.int8)
         await tb.host_write(mapping.x_base, x.reshape(-1).view(np.uint8))
         await tb.host_write(mapping.w_base, w.reshape(-1).view(np.uint8))
-        # the layer registers change as late as the controller allows: a cycle before the first accept
-        dut.regs.value = regs_value(prog)
-        await tb.run_loads(loads, Model(layer, mapping, x, w, params))
-        await tb.readback()
         done += 1
-        dut._log.info("layer %d: %s, %d LOADs match", done, layer.spec(), len(loads))
+        model = Model(layer, mapping, params, tb.image, x, w)
+        await run_layer(tb, layer, mapping, loads, model, f"layer {done}")
+    # network-sized layers: random steps' LOADs; the DRAM (addresses modulo its size) is random bytes
+    await tb.host_write(0, np.frombuffer(rng.randbytes(dram_bytes), np.uint8))
+    for layer in BIG_LAYERS[:int(os.environ.get("ACCELSIM_BIG_LAYERS", str(len(BIG_LAYERS))))]:
+        mapping = replace(lower(layer, arch), x_base=rng.randrange(1 << 30), w_base=rng.randrange(1 << 30))
+        tiles = [t for row in tile_rows(mapping) for t in row]
+        loads = []
+        for _ in range(BIG_STEPS):
+            st = tile_step(mapping, rng.choice(tiles), rng.randrange(mapping.k_tiles))
+            loads += [c for c in step_commands(mapping, st) if c.op == Op.LOAD]
+        await run_layer(tb, layer, mapping, loads, Model(layer, mapping, params, tb.image), "big layer")
     seen = sorted(set(tb.latencies))
     dut._log.info("measured (operand, rows, lanes, start->end, start->push, start->done): %s", seen[:12])
     dut._log.info("every LOAD: end - start = 1 + rows*ceil(lanes/%d), done - end = L = %d",
