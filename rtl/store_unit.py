@@ -121,6 +121,8 @@ class StoreUnit(wiring.Component):
             self.push_next.eq(0),
         ]
         cmd = self.cmd
+        ef_now = Signal(32)
+        m.d.comb += ef_now.eq(regs.E * regs.F)
         with m.If(accept):
             lanes = field(cmd, "lanes")
             nbytes = Mux(regs.requantize, lanes, lanes << 2)
@@ -137,8 +139,8 @@ class StoreUnit(wiring.Component):
                 acc_row.eq(Mux(field(cmd, "acc_buf"), p.acc_rows, 0)),
                 e_cnt.eq(field(cmd, "e0")),
                 f_cnt.eq(field(cmd, "f0")),
-                ef.eq(regs.E * regs.F),
-                cs.eq(Mux(regs.requantize, regs.E * regs.F, (regs.E * regs.F) << 2)),
+                ef.eq(ef_now),
+                cs.eq(Mux(regs.requantize, ef_now, ef_now << 2)),
                 pix.eq(field(cmd, "e0") * regs.F + field(cmd, "f0")),
                 nm.eq(field(cmd, "n0") * regs.M + field(cmd, "m0")),
             ]

@@ -17,12 +17,14 @@ from tests.rtl.layers import small_arch
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# BW = 1 (every row wider than a beat), BW = 6 (not a multiple of ob = 4: beats start mid-value),
-# BW = 4, BW = 16 with AC = 8 (int32 rows of 32 bytes > BW, int8 rows of <= 8 bytes < BW), long/short L.
+# BW = 1 (every row wider than a beat), BW = 4, BW = 6 and BW = 3 (not multiples of ob = 4: beats start
+# inside an int32, at phases 0/2 and 0/3/2/1), BW = 16 with AC = 8 (int32 rows of 4..32 bytes, int8 rows of
+# 1..8 bytes: narrower and wider than a beat); long and short L.
 CONFIGS = {
     "b1l3c4": dict(dram_bytes_per_cycle=1, dram_latency_cycles=3, cols=4),
     "b4l5c4": dict(dram_bytes_per_cycle=4, dram_latency_cycles=5, cols=4),
-    "b6l1c3": dict(dram_bytes_per_cycle=6, dram_latency_cycles=1, cols=3, rows=2),
+    "b6l1c5": dict(dram_bytes_per_cycle=6, dram_latency_cycles=1, cols=5, rows=2),
+    "b3l2c5": dict(dram_bytes_per_cycle=3, dram_latency_cycles=2, cols=5, rows=3),
     "b16l7c8": dict(dram_bytes_per_cycle=16, dram_latency_cycles=7, cols=8, rows=3),
 }
 
@@ -83,7 +85,8 @@ def test_store_unit_elaborates_and_converts():
     from accelsim.rtl.store_unit import StoreUnit
     from amaranth.back import verilog
 
-    for cfg in CONFIGS.values():
+    odd = [dict(dram_bytes_per_cycle=bw, cols=cols) for bw, cols in ((2, 1), (5, 7), (7, 2), (64, 16))]
+    for cfg in [*CONFIGS.values(), *odd]:
         text = verilog.convert(StoreUnit(AccelParams.from_arch(small_arch(**cfg))), name="store_unit")
         assert "module store_unit" in text
         for port in ("cmd_ready", "push_prev", "idle", "acc_rd_addr", "acc_rd_data", "wr_lane_en", "wr_addr"):
@@ -92,8 +95,8 @@ def test_store_unit_elaborates_and_converts():
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim, config, programs, direct", [
-    *[("icarus", name, 2, 24) for name in CONFIGS],
-    pytest.param("verilator", "b6l1c3", 6, 80, marks=pytest.mark.slow),
+    *[("icarus", name, 3, 32) for name in CONFIGS],
+    pytest.param("verilator", "b6l1c5", 12, 200, marks=pytest.mark.slow),
 ])
 def test_store_unit_matches_contract(tmp_path, sim, config, programs, direct):
     arch = small_arch(**CONFIGS[config])
