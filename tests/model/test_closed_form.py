@@ -1,16 +1,20 @@
-"""The closed-form fast path equals the command-level scheduler wherever it claims to apply."""
+"""The closed-form fast path equals the command-level scheduler wherever it claims to apply, with both
+engines (numpy over arrays, Numba point by point; tests/kernels/test_closed_form_numba.py checks that the
+two agree field for field)."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim import workloads
 from accelsim.arch import ArchConfig, Dataflow, preset
 from accelsim.closed_form import (
+    ENGINES,
     arch_fields,
     closed_form_breakdown,
     closed_form_schedule,
@@ -20,6 +24,8 @@ from accelsim.errors import AccelsimError
 from accelsim.mapping import lower
 from accelsim.timing import schedule_fast
 from tests.strategies import archs, layers
+
+BOTH = tuple(e for e in ENGINES if e != "auto")  # numba, numpy
 
 
 def _scheduled(layer, arch, out_bytes=4):
@@ -41,12 +47,13 @@ def _same(closed, sched):
 @settings(max_examples=300)
 @given(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8), st.sampled_from([1, 4]))
 def test_equals_scheduler_where_it_applies(layer, arch, out_bytes):
-    closed = closed_form_schedule(layer, arch, out_bytes)
     sched = _scheduled(layer, arch, out_bytes)
-    if sched is None:  # lowering rejects the configuration: so must the closed form
-        assert closed is None
-    elif closed is not None:
-        _same(closed, sched)
+    for engine in BOTH:
+        closed = closed_form_schedule(layer, arch, out_bytes, engine)
+        if sched is None:  # lowering rejects the configuration: so must the closed form
+            assert closed is None
+        elif closed is not None:
+            _same(closed, sched)
 
 
 def test_applies_to_most_of_resnet50_on_the_presets():
@@ -56,14 +63,18 @@ def test_applies_to_most_of_resnet50_on_the_presets():
     for name in ("gemmini", "eyeriss", "tpu_v1"):
         arch = preset(name)
         for layer in net:
-            closed = closed_form_schedule(layer, arch)
-            if closed is not None:
+            closed = {engine: closed_form_schedule(layer, arch, engine=engine) for engine in BOTH}
+            assert (closed["numba"] is None) == (closed["numpy"] is None)
+            if closed["numpy"] is not None:
                 covered += 1
-                _same(closed, schedule_fast(lower(layer, arch), arch))
+                sched = schedule_fast(lower(layer, arch), arch)
+                for engine in BOTH:
+                    _same(closed[engine], sched)
     assert covered >= len(net)  # at least a third of the 3 x 54 (layer, preset) points
 
 
-def test_vectorised_equals_scalar():
+@pytest.mark.parametrize("engine", BOTH)
+def test_vectorised_equals_scalar(engine):
     rng = random.Random(3)
     net = workloads.load("resnet18")
     pts = [(rng.choice(net), ArchConfig(
@@ -72,10 +83,11 @@ def test_vectorised_equals_scalar():
         weight_spad_kib=rng.choice([16, 64, 256]), acc_kib=rng.choice([16, 64]),
         dram_bytes_per_cycle=rng.choice([4, 16, 64]), dram_latency_cycles=rng.choice([10, 100]),
         queue_depth=rng.choice([2, 4, 8]), host_issue_cycles=rng.choice([1, 8]))) for _ in range(200)]
-    cf = closed_form_breakdown(layer_fields([p[0] for p in pts]), arch_fields([p[1] for p in pts]))
+    cf = closed_form_breakdown(layer_fields([p[0] for p in pts]), arch_fields([p[1] for p in pts]),
+                               engine=engine)
     assert cf.applies.any()
     for i, (layer, arch) in enumerate(pts):
-        one = closed_form_schedule(layer, arch)
+        one = closed_form_schedule(layer, arch, engine=engine)
         assert (one is not None) == bool(cf.applies[i])
         if one is not None:
             assert one.total_cycles == int(cf.total_cycles[i])
