@@ -18,10 +18,11 @@ walks the pixels incrementally (``+U`` per ``f``, ``+U*W - (F-1)*U`` when ``f`` 
 beat's lanes are registers; the next beat's are the current beat's last lane advanced by a chain of
 ``min(BW, max(AR, AC))`` one-step increments (``+1``, ``+W-(S-1)`` or ``+H*W-(R-1)*W-(S-1)``; weights
 ``+K``), and every row starts again from the first beat's offsets (saved at accept). A command's start values
-need a handful of multiplications by the tile origin (``n0*C*H*W``, ``e0*U*W``, ``c0*H*W``, ``r0*W``,
-``m0*K``, ...), once per command in the accept cycle; the per-layer products (``H*W``, ``C*H*W``, ...) are
-registered from the layer registers, so the layer registers must be stable one cycle before a LOAD is
-accepted (the CONFIGs precede the LOADs of their layer by at least one dispatch cycle).
+take six multipliers, used once per command in the accept cycle (``n0*C*H*W``, ``e0*U*W``, ``e0*U``,
+``f0*U``, ``r0*W`` and ``c0*H*W`` or ``m0*K``); seven more form the per-layer products (``H*W``, ``C*H*W``,
+``U*W``, ``(F-1)*U``, ``(E-1)*U*W``, ``(R-1)*W``, ``pad*W``), registered from the layer registers, so those
+must be stable from the cycle before a LOAD is accepted (the controller guarantees it: a CONFIG dispatched in
+``d`` is visible at ``d+1`` and a later LOAD starts at ``d+2`` at the earliest).
 
 Timing (:func:`accelsim.timing.load_unit_cycles`, identical to tests/rtl/fake_units.py ``FakeLoad``):
 accepts in ``start`` (``cmd_ready`` high when not busy), issues one read beat per cycle in
@@ -52,7 +53,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from accelsim.commands import Operand
+from accelsim.commands import FIELDS, Operand
 from accelsim.errors import require
 
 from .params import CMD_BITS, TAG_BITS, AccelParams, LayerRegs, field
@@ -129,10 +130,11 @@ class LoadUnit(wiring.Component):
         d_e, d_n, d_r, d_c, pad_off = (Signal(ADDR_BITS, name=n)
                                        for n in ("d_e", "d_n", "d_r", "d_c", "pad_off"))
         hw_c, uw_c, fu_c = u32(H * W, "hw_c"), u32(U * W, "uw_c"), u32((F - 1) * U, "fu_c")
+        chw_c = u32(C * hw_c, "chw_c")
         m.d.sync += [
-            hw.eq(hw_c), chw.eq(C * hw_c), uw.eq(uw_c), fu.eq(fu_c),
+            hw.eq(hw_c), chw.eq(chw_c), uw.eq(uw_c), fu.eq(fu_c),
             d_e.eq(uw_c - fu_c),                              # f wraps: e+1, f=0
-            d_n.eq(C * hw_c - (E - 1) * uw_c - fu_c),         # e wraps too: n+1, e=0, f=0
+            d_n.eq(chw_c - (E - 1) * uw_c - fu_c),            # e wraps too: n+1, e=0, f=0
             d_r.eq(W - (S - 1)),                              # s wraps: r+1, s=0
             d_c.eq(hw_c - (R - 1) * W - (S - 1)),             # r wraps too: c+1, r=0, s=0
             pad_off.eq(pad * W + pad),
@@ -182,13 +184,14 @@ class LoadUnit(wiring.Component):
             return n_off, n_r, n_s
 
         c_c0, c_r0, c_s0 = u32(field(cmd, "c0"), "c_c0"), u32(field(cmd, "r0"), "c_r0"), field(cmd, "s0")
-        c_m0, c_k0 = u32(field(cmd, "m0"), "c_m0"), u32(field(cmd, "k0"), "c_k0")
+        c_k0 = u32(field(cmd, "k0"), "c_k0")
         c_n0, c_e0, c_f0 = (u32(field(cmd, n), f"c_{n}") for n in ("n0", "e0", "f0"))
+        c_eu, c_fu = u32(c_e0 * U, "c_eu"), u32(c_f0 * U, "c_fu")  # e0*U, f0*U
+        # the first lane's offset: m0*K or c0*H*W + r0*W + s0 (m0 and c0 share their command bits)
+        assert FIELDS["m0"] == FIELDS["c0"]
+        lane0_scaled = u32(c_c0 * Mux(c_weight, K, hw), "lane0_scaled")
         lane0_off = Signal(ADDR_BITS)
-        with m.If(c_weight):
-            m.d.comb += lane0_off.eq(c_m0 * K)
-        with m.Else():
-            m.d.comb += lane0_off.eq(c_c0 * hw + c_r0 * W + c_s0)
+        m.d.comb += lane0_off.eq(Mux(c_weight, lane0_scaled, lane0_scaled + c_r0 * W + c_s0))
         chain = [(Signal(ADDR_BITS, name="chain_off_0"), Signal(LANE_COORD_BITS, name="chain_r_0"),
                   Signal(LANE_COORD_BITS, name="chain_s_0"))]
         with m.If(accept):
@@ -213,7 +216,7 @@ class LoadUnit(wiring.Component):
                 beat.eq(0),
                 spad_row.eq(Mux(field(cmd, "buf"), rows_per_buffer, 0)),
                 e.eq(c_e0), f.eq(c_f0),
-                hb.eq(c_e0 * U - pad), wb.eq(c_f0 * U - pad),
+                hb.eq(c_eu - pad), wb.eq(c_fu - pad),
             ]
             m.d.sync += [x.eq(y[0]) for x, y in zip(cur_off + first_off, chain + chain, strict=True)]
             m.d.sync += [x.eq(y[1]) for x, y in zip(cur_r + first_r, chain + chain, strict=True)]
@@ -221,7 +224,7 @@ class LoadUnit(wiring.Component):
             with m.If(c_weight):
                 m.d.sync += row_base.eq(self.regs.w_base + c_k0)
             with m.Else():
-                m.d.sync += row_base.eq(self.regs.x_base + c_n0 * chw + c_e0 * uw + c_f0 * U - pad_off)
+                m.d.sync += row_base.eq(self.regs.x_base + c_n0 * chw + c_e0 * uw + c_fu - pad_off)
 
         # ---- issue: one beat per busy cycle
         last_beat_of_row = Signal()
