@@ -82,6 +82,8 @@ class TB:
         self.measured: dict[str, set] = {"busy": set(), "tail": set()}
         self.stores = 0
         self.writes = 0  # bytes written in the current run
+        self.back_to_back = 0  # STOREs accepted in the end cycle of the previous one
+        self.last_end = None
 
     # ---- reference model -----------------------------------------------------------------------------------
     def expected(self, job: Job, regs: dict) -> None:
@@ -166,6 +168,7 @@ class TB:
                 assert got == active.busy, f"STORE {active.cmd}: busy {got} != accelsim.timing {active.busy}"
                 self.measured["busy"].add((active.cmd.rows, active.cmd.lanes, active.ob, got))
                 tail_watch, active = active, None
+                self.last_end = t
                 done += 1
             expect_beat = None
             if active is not None:
@@ -235,6 +238,7 @@ class TB:
                 job = jobs[offer]
                 self.expected(job, regs)
                 job.start = t
+                self.back_to_back += int(t == self.last_end)
                 active = job
                 tail_watch = None
                 offer, offer_from = offer + 1, None
@@ -321,6 +325,8 @@ async def store_unit_matches_contract(dut):
             jobs.append(Job(cmd, ob, tb.gap()))
         await tb.run(regs, jobs, shift)
         left -= len(jobs)
-    dut._log.info("%d STOREs checked over %d cycles; busy (rows, lanes, ob, cycles) seen: %d kinds, tails %s",
-                  tb.stores, tb.t, len(tb.measured["busy"]), sorted(tb.measured["tail"]))
+    dut._log.info("%d STOREs (%d back to back) checked over %d cycles; busy (rows, lanes, ob, cycles) seen: "
+                  "%d kinds, tails %s", tb.stores, tb.back_to_back, tb.t, len(tb.measured["busy"]),
+                  sorted(tb.measured["tail"]))
+    assert tb.back_to_back > 0, "no STORE was accepted in the end cycle of the previous one"
     assert tb.measured["tail"] == {arch.dram_latency_cycles}, "no STORE tail was measured"
