@@ -14,8 +14,10 @@ and the closed form's sweep rate, all in one run.
    are measured inside that process around ``run_scale`` and set against ours for the same layer;
    its report numbers are checked against ours. Without it, the figure from the issue is printed, marked
    as not measured in this run.
-4. :func:`accelsim.closed_form.closed_form_breakdown` over ResNet-50 layers x a grid of configs: evaluations
-   per second of one process (numpy elementwise, one core), and a random sample of the points where the
+4. :func:`accelsim.closed_form.closed_form_breakdown` over ResNet-50 layers x a grid of configs, one layer per
+   call: evaluations per second of one process on one core, best of ``--reps``, for the Numba engine (after a
+   warm-up call that loads or compiles it) and the numpy engine, their ratio, a check that the two agree on
+   every point and field, the rate of the compiled kernel alone; and a random sample of the points where the
    closed form applies checked against :func:`accelsim.timing.schedule_fast` (every field of the schedule).
 """
 
@@ -38,7 +40,13 @@ import numpy as np  # noqa: E402
 
 from accelsim import mapping, sim, timing, workloads  # noqa: E402
 from accelsim.arch import ArchConfig, Dataflow, preset  # noqa: E402
-from accelsim.closed_form import DATAFLOW_CODE, closed_form_breakdown, layer_fields  # noqa: E402
+from accelsim.closed_form import (  # noqa: E402
+    ARCH_FIELDS,
+    DATAFLOW_CODE,
+    LAYER_FIELDS,
+    closed_form_breakdown,
+    layer_fields,
+)
 from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -195,26 +203,44 @@ def scalesim_itself(layers, network_seconds: float, ours: dict[str, float], n_la
           f"ours {network_seconds * 1e3:.1f} ms for all {len(layers)} layers)")
 
 
-def closed_form_sweep(layers, sample: int, seed: int = 0) -> None:
+def closed_form_sweep(layers, sample: int, reps: int, seed: int = 0) -> None:
     names = list(SWEEP)
     combos = np.array(list(itertools.product(*SWEEP.values())), np.int64)
     arch_f = {k: combos[:, i][None, :] for i, k in enumerate(names)}
     lf = {k: v[:, None] for k, v in layer_fields(layers).items()}
     points = len(layers) * len(combos)
-    closed_form_breakdown({k: v[:1] for k, v in lf.items()}, arch_f)  # warm up
-    # One layer x every config per call: 14400 points keep the temporaries in cache (the whole sweep at
-    # once is ~2x slower, most of it page faults).
-    start = time.process_time()
-    parts = [closed_form_breakdown({k: v[i:i + 1] for k, v in lf.items()}, arch_f)
-             for i in range(len(layers))]
-    seconds = time.process_time() - start
-    cf_fields = ("applies", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles",
-              "ex_idle_cycles")
-    cat = {f: np.concatenate([getattr(p, f) for p in parts], axis=-2) for f in cf_fields}
+    warm = {}
+    for engine in ("numba", "numpy"):  # warm up: Numba loads its cached machine code (or compiles it)
+        start = time.perf_counter()
+        closed_form_breakdown({k: v[:1] for k, v in lf.items()}, arch_f, engine=engine)
+        warm[engine] = time.perf_counter() - start
+    # One layer x every config per call: 14400 points keep the numpy engine's temporaries in cache (the
+    # whole sweep at once is ~2x slower for it, most of it page faults); the Numba engine gets the same calls.
+    seconds, parts = {}, {}
+    for engine in ("numba", "numpy"):
+        def run(engine=engine):
+            parts[engine] = [
+                closed_form_breakdown({k: v[i:i + 1] for k, v in lf.items()}, arch_f, engine=engine)
+                for i in range(len(layers))
+            ]
+        seconds[engine] = best_cpu(run, reps)
+    cf_fields = ("applies", "regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
+                 "ex_preload_cycles", "ex_idle_cycles")
+    cats = {e: {f: np.concatenate([getattr(p, f) for p in parts[e]], axis=-2) for f in cf_fields}
+            for e in parts}
+    cat = cats["numba"]
     applies = cat["applies"]
-    print(f"(4) closed form, ResNet-50 {len(layers)} layers x {len(combos)} configs = {points} evaluations: "
-          f"{seconds:.2f} s CPU, {points / seconds:,.0f} evaluations/s (one process, one core); "
-          f"applies to {applies.mean():.1%}")
+    differ = [f for f in cf_fields if not np.array_equal(cat[f], cats["numpy"][f])]
+    rate = {e: points / seconds[e] for e in seconds}
+    print(f"(4) closed form, ResNet-50 {len(layers)} layers x {len(combos)} configs = {points} evaluations, "
+          f"one layer per call, best of {reps}, one process, one core; applies to {applies.mean():.1%}:")
+    print(f"    Numba engine: {seconds['numba']:.3f} s CPU, {rate['numba']:,.0f} evaluations/s "
+          f"(warm-up call {warm['numba']:.2f} s: cached machine code loaded or compiled)")
+    print(f"    numpy engine: {seconds['numpy']:.3f} s CPU, {rate['numpy']:,.0f} evaluations/s")
+    print(f"    Numba/numpy: {rate['numba'] / rate['numpy']:.1f}x the rate; the two engines agree on "
+          f"{'every field' if not differ else 'NOT ' + ', '.join(differ)} of all {points} points")
+    print(f"    (the compiled kernel alone on the same calls, fields already flat int64, outputs allocated: "
+          f"{closed_form_kernel_rate(lf, arch_f, reps):,.0f} evaluations/s)")
 
     # Check a random sample of the applicable points against the command-level scheduler.
     rng = np.random.default_rng(seed)
@@ -241,9 +267,28 @@ def closed_form_sweep(layers, sample: int, seed: int = 0) -> None:
     print(f"    sample of {len(pick)} applicable points vs timing.schedule_fast (total cycles and "
           f"breakdown): {len(pick) - len(mismatches)} equal, {len(mismatches)} differ; the scheduler took "
           f"{sched_seconds / len(pick) * 1e3:.2f} ms CPU per point, the closed form "
-          f"{seconds / points * 1e6:.2f} us")
+          f"{seconds['numba'] / points * 1e6:.3f} us (Numba) / "
+          f"{seconds['numpy'] / points * 1e6:.2f} us (numpy)")
     for m in mismatches[:5]:
         print(f"    MISMATCH {m}")
+
+
+def closed_form_kernel_rate(lf, arch_f, reps: int) -> float:
+    """Evaluations/s of accelsim.kernels.closed_form.closed_form_points on the same per-layer chunks, their
+    fields flattened to int64 and the outputs allocated beforehand: the compiled arithmetic without
+    closed_form_breakdown's per-call numpy bookkeeping (broadcast, flatten, allocate, reshape)."""
+    from accelsim.kernels.closed_form import closed_form_points
+
+    calls = []
+    for i in range(next(iter(lf.values())).shape[0]):
+        both = {**{k: v[i:i + 1] for k, v in lf.items()}, **arch_f}
+        arrays = np.broadcast_arrays(*(both[k] for k in (*LAYER_FIELDS, *ARCH_FIELDS)))
+        flat = [np.ascontiguousarray(a, np.int64).reshape(-1) for a in arrays]
+        n = flat[0].size
+        outs = [np.empty(n, bool), *(np.empty(n, np.int64) for _ in range(5)), np.empty((3, n), np.int64)]
+        calls.append((flat, outs))
+    seconds = best_cpu(lambda: [closed_form_points(*flat, 4, *outs) for flat, outs in calls], reps)
+    return sum(flat[0].size for flat, _ in calls) / seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     command_level(layers, args.reps)
     network_seconds, ours = scalesim_compat(layers, args.reps)
     scalesim_itself(layers, network_seconds, ours, args.scalesim_layers)
-    closed_form_sweep(layers, args.sweep_sample)
+    closed_form_sweep(layers, args.sweep_sample, args.reps)
     return 0
 
 
