@@ -43,6 +43,13 @@ transition, each with a validity mask):
 
 WS and IS with ``queue_depth == 1`` never apply (the COMPUTE of step j waits in the dispatcher for its
 PRELOAD to start, which holds back the next step's loads); neither do layers of fewer than 3 steps.
+
+Two engines evaluate it (``closed_form_breakdown(..., engine=)``). :func:`_solve` below is the documented
+form: numpy over whole arrays of points, every step kind, transition and max-plus power as an array pass.
+:mod:`accelsim.kernels.closed_form` is the same arithmetic, section by section, as a Numba loop over points
+(imported on first use, since this package never imports Numba at module top); it is equal field for field
+(tests/kernels/test_closed_form_numba.py) and ~7x faster (benchmarks/model.py, step 4), and ``"auto"``
+uses it wherever accelsim.kernels imports. A change to the math here must be made there too.
 """
 
 from __future__ import annotations
