@@ -15,6 +15,7 @@ reuses the simulator build (DRAM and command memory sizes are rounded up to powe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -87,7 +88,9 @@ def layer_data(layer: ConvLayer, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, w
 
 
+@functools.lru_cache(maxsize=16)
 def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str:
+    """The Harness's Verilog (memoised: a campaign converts each configuration once per process)."""
     from amaranth.back import verilog
 
     from .harness import Harness
@@ -157,7 +160,7 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src], toplevel="harness", test_module=BENCH_MODULE, build_dir=build_dir,
             extra_env={"ACCELSIM_COSIM_JOB": str(job_file), "ACCELSIM_COSIM_RESULT": str(result)},
-            waves=waves is not None, seed=seed,
+            waves=waves is not None, seed=seed, quiet=True,
         )
         if failed or not result.exists():
             raise AccelsimError(f"co-simulation bench must pass, not fail ({failed} of {tests} failed; "

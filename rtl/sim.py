@@ -64,9 +64,11 @@ def run_bench(
     waves: bool = False,
     testcase: str | None = None,
     python_path: Sequence[Path] = (),
+    quiet: bool = False,
 ) -> tuple[int, int]:
     """Build (if needed) and run a cocotb module; return (tests, failed). Raises AccelsimError when the
-    simulator is missing and RuntimeError when no test ran."""
+    simulator is missing and RuntimeError when no test ran. ``quiet`` sends the simulator's output to
+    ``build.log`` / ``test.log`` in ``build_dir`` instead of the terminal."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -86,13 +88,14 @@ def run_bench(
         if sim == "verilator" and waves:
             build_args.append("--trace-fst")
         runner.build(
-            verilog_sources=[Path(p).resolve() for p in verilog_sources],
+            sources=[Path(p).resolve() for p in verilog_sources],
             hdl_toplevel=toplevel,
             build_dir=build_dir,
             build_args=build_args,
             timescale=("1ns", "1ps"),
             waves=waves,
             always=False,
+            log_file=build_dir / "build.log" if quiet else None,
         )
         results = build_dir / f"results_{test_module.rsplit('.', 1)[-1]}_{seed}.xml"
         results.unlink(missing_ok=True)
@@ -108,6 +111,7 @@ def run_bench(
                 results_xml=str(results),
                 testcase=testcase,
                 timescale=("1ns", "1ps"),
+                log_file=build_dir / "test.log" if quiet else None,
             )
         except SystemExit as exit_:
             if not results.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_harness_verilog(arch, job) -> str:
-    from amaranth.back import verilog
-
     from accelsim.rtl.harness import Harness
     from accelsim.rtl.params import AccelParams
+    from amaranth.back import verilog
+
     from tests.rtl.fake_units import FakeAccelerator, FakeDram
 
     p = AccelParams.from_arch(arch)
@@ -44,3 +45,95 @@ def test_harness_plumbing_with_fake_units(tmp_path, sim):
         got, cycles, _ = run_harness(text, job, arch, sim=sim, build_root=tmp_path)
         assert cycles == job.model_cycles
         assert np.array_equal(got, job.image[:layer.input_elems])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The campaign: whole layers on the real RTL, outputs bit-exact vs accelsim.kernels and cycles equal to
+# the model
+
+# (array shape, DRAM bandwidth) points: square and non-square grids, narrow and wide DRAM, short and long
+# latency,
+# queue pressure and a slow host.
+CAMPAIGN_ARCHS = {
+    "4x4b4": dict(
+        rows=4, cols=4, dram_bytes_per_cycle=4, dram_latency_cycles=4, queue_depth=2, host_issue_cycles=1
+    ),
+    "3x5b16": dict(
+        rows=3, cols=5, dram_bytes_per_cycle=16, dram_latency_cycles=9, queue_depth=3, host_issue_cycles=2
+    ),
+    "4x4b1": dict(
+        rows=4, cols=4, dram_bytes_per_cycle=1, dram_latency_cycles=2, queue_depth=4, host_issue_cycles=3
+    ),
+    "2x3b2": dict(
+        rows=2, cols=3, dram_bytes_per_cycle=2, dram_latency_cycles=6, queue_depth=1, host_issue_cycles=1
+    ),
+}
+
+# Hand-picked shapes every configuration runs: stride 2, padding, 1x1, depthwise, grouped, FC-like, N > 1,
+# K and M not multiples of the array, rectangular filters.
+FIXED_LAYERS = (
+    ConvLayer(N=1, M=6, C=5, H=7, W=6, R=3, S=3, stride=2, pad=1, name="s2p1"),
+    ConvLayer(N=2, M=7, C=3, H=5, W=5, R=1, S=1, name="1x1n2"),
+    ConvLayer(N=1, M=4, C=4, H=6, W=5, R=3, S=3, stride=1, pad=1, groups=4, name="depthwise"),
+    ConvLayer(N=1, M=6, C=4, H=5, W=4, R=2, S=3, stride=1, pad=0, groups=2, name="grouped"),
+    ConvLayer(N=1, M=9, C=11, H=1, W=1, R=1, S=1, name="fc"),
+    ConvLayer(N=1, M=5, C=3, H=9, W=8, R=3, S=2, stride=2, pad=1, name="rect"),
+)
+RANDOM_LAYERS = 3  # more per configuration, drawn from a seed per (config, index)
+
+
+def _campaign_cases():
+    import random
+
+    from tests.rtl.layers import random_layer
+
+    for cfg in CAMPAIGN_ARCHS:
+        for layer in FIXED_LAYERS:
+            yield cfg, layer
+        rng = random.Random(f"campaign-{cfg}")
+        for i in range(RANDOM_LAYERS):
+            yield cfg, random_layer(rng, max_hw=7, max_ch=8, name=f"rand{i}")
+
+
+CASES = list(_campaign_cases())
+
+
+@pytest.fixture(scope="session")
+def cosim_builds(tmp_path_factory):
+    return tmp_path_factory.mktemp("cosim-builds")
+
+
+def _check(layer, arch, sim, builds, seed=0, requantize_shift=None):
+    from accelsim.rtl.cosim import cosim_layer
+
+    res = cosim_layer(layer, arch, sim=sim, seed=seed, build_root=builds, requantize_shift=requantize_shift)
+    assert res.outputs_match, f"{res.mismatches} output mismatches on {layer.spec()}"
+    assert res.rtl_cycles == res.model_cycles, layer.spec()
+    return res
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("cfg", "layer"), CASES, ids=[f"{c}-{layer.name}" for c, layer in CASES])
+def test_campaign_icarus(cfg, layer, cosim_builds):
+    _check(
+        layer,
+        small_arch(**CAMPAIGN_ARCHS[cfg]),
+        "icarus",
+        cosim_builds,
+        seed=zlib.crc32(layer.spec().encode()) % 1000,
+    )
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize(("cfg", "layer"), CASES, ids=[f"{c}-{layer.name}" for c, layer in CASES])
+def test_campaign_verilator(cfg, layer, cosim_builds):
+    _check(layer, small_arch(**CAMPAIGN_ARCHS[cfg]), "verilator", cosim_builds, seed=7)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+def test_requantized_outputs(sim, cosim_builds):
+    arch = small_arch(**CAMPAIGN_ARCHS["3x5b16"])
+    for shift, layer in ((0, FIXED_LAYERS[0]), (9, FIXED_LAYERS[2]), (31, FIXED_LAYERS[4])):
+        _check(layer, arch, sim, cosim_builds, seed=shift, requantize_shift=shift)

@@ -1,0 +1,93 @@
+"""Accelerator: the synthesizable top (docs/microarchitecture.md, "Blocks").
+
+Controller (dispatcher, LD/EX/ST queues, token counters, layer registers, FENCE) + LoadUnit (DMA read channel,
+implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + ExecuteUnit (PRELOAD/COMPUTE on the
+SystolicArray, Accumulator inside) + StoreUnit (requantize, DMA write channel). No simulation-only constructs:
+the DRAM and the command source are outside (see :class:`~accelsim.rtl.harness.Harness`).
+
+Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.timing.schedule` computes
+(the units keep the busy/tail formulas of the contract, the controller the dispatch and token rules); the
+layer's cycle count is the FENCE's release, visible on ``done``.
+
+Ports (``BW`` = dram_bytes_per_cycle, ``TAG_BITS`` = 32):
+    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out   command port
+    done : Signal(1), out                       a FENCE has released (every earlier command is done)
+    rd_valid : Signal(1), out; rd_addr : Signal(BW*32), out; rd_lane_en : Signal(BW), out;
+    rd_tag : Signal(TAG_BITS), out              DRAM read requests (one byte address per lane)
+    rsp_valid : Signal(1), in; rsp_data : Signal(BW*8), in; rsp_tag : Signal(TAG_BITS), in
+                                                DRAM read responses, ``L`` cycles after their request
+    wr_valid : Signal(1), out; wr_addr : Signal(BW*32), out; wr_data : Signal(BW*8), out;
+    wr_lane_en : Signal(BW), out                DRAM writes (acknowledged ``L`` cycles later, implicitly)
+"""
+
+from __future__ import annotations
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .controller import Controller
+from .execute_unit import ExecuteUnit
+from .load_unit import LoadUnit
+from .params import CMD_BITS, TAG_BITS, AccelParams
+from .scratchpad import Scratchpad
+from .store_unit import StoreUnit
+
+UNIT_PORTS = ("push_prev", "push_next", "idle")
+
+
+class Accelerator(wiring.Component):
+    def __init__(self, params: AccelParams) -> None:
+        self.params = params
+        BW = params.dram_bytes_per_cycle
+        super().__init__({
+            "cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
+            "rd_valid": Out(1), "rd_addr": Out(BW * 32), "rd_lane_en": Out(BW), "rd_tag": Out(TAG_BITS),
+            "rsp_valid": In(1), "rsp_data": In(BW * 8), "rsp_tag": In(TAG_BITS),
+            "wr_valid": Out(1), "wr_addr": Out(BW * 32), "wr_data": Out(BW * 8), "wr_lane_en": Out(BW),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        ctrl = m.submodules.controller = Controller(p)
+        ld = m.submodules.load_unit = LoadUnit(p)
+        ex = m.submodules.execute_unit = ExecuteUnit(p)
+        st = m.submodules.store_unit = StoreUnit(p)
+        ifmap = m.submodules.ifmap_spad = Scratchpad(p.array_rows, p.ifmap_rows)
+        weight = m.submodules.weight_spad = Scratchpad(p.array_cols, p.weight_rows)
+
+        m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
+                     self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done)]
+        for name, unit in (("ld", ld), ("ex", ex), ("st", st)):
+            m.d.comb += [
+                unit.cmd.eq(getattr(ctrl, f"{name}_cmd")),
+                unit.cmd_valid.eq(getattr(ctrl, f"{name}_cmd_valid")),
+                getattr(ctrl, f"{name}_cmd_ready").eq(unit.cmd_ready),
+                unit.regs.eq(ctrl.regs),
+                *(getattr(ctrl, f"{name}_{port}").eq(getattr(unit, port)) for port in UNIT_PORTS),
+            ]
+
+        # load unit: DMA read channel -> scratchpad write ports
+        m.d.comb += [
+            self.rd_valid.eq(ld.rd_valid), self.rd_addr.eq(ld.rd_addr), self.rd_lane_en.eq(ld.rd_lane_en),
+            self.rd_tag.eq(ld.rd_tag),
+            ld.rsp_valid.eq(self.rsp_valid), ld.rsp_data.eq(self.rsp_data), ld.rsp_tag.eq(self.rsp_tag),
+        ]
+        for spad, prefix in ((ifmap, "if"), (weight, "wt")):
+            m.d.comb += [getattr(spad, f"w_{x}").eq(getattr(ld, f"{prefix}_w_{x}"))
+                         for x in ("en", "addr", "data", "mask")]
+            # execute unit: scratchpad read ports (synchronous, one cycle)
+            m.d.comb += [spad.r_addr.eq(getattr(ex, f"{prefix}_r_addr")),
+                         getattr(ex, f"{prefix}_r_data").eq(spad.r_data)]
+
+        # store unit: accumulator read port -> DMA write channel
+        m.d.comb += [
+            ex.acc_rd_addr.eq(st.acc_rd_addr), st.acc_rd_data.eq(ex.acc_rd_data),
+            self.wr_valid.eq(st.wr_valid), self.wr_addr.eq(st.wr_addr), self.wr_data.eq(st.wr_data),
+            self.wr_lane_en.eq(st.wr_lane_en),
+        ]
+        return m
+
+
+__all__ = ["Accelerator"]
