@@ -28,7 +28,7 @@ def generate_verilog(arch: ArchConfig, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     v = out / f"{TOP_NAME}.v"
     v.write_text(text)
-    ports = {name: {"dir": member.flow.value, "width": Shape.cast(member.shape).width}
+    ports = {name: {"dir": member.flow.value.lower(), "width": Shape.cast(member.shape).width}
              for name, member in top.signature.members.items()}
     manifest = {"top": TOP_NAME, "arch": arch.to_dict(), "params": asdict(params), "ports": ports,
                 "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)"}

@@ -137,3 +137,87 @@ def test_requantized_outputs(sim, cosim_builds):
     arch = small_arch(**CAMPAIGN_ARCHS["3x5b16"])
     for shift, layer in ((0, FIXED_LAYERS[0]), (9, FIXED_LAYERS[2]), (31, FIXED_LAYERS[4])):
         _check(layer, arch, sim, cosim_builds, seed=shift, requantize_shift=shift)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# `accelsim cosim` as users run it
+
+
+def _cli(*args, env=None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "accelsim.cli", "cosim", *args], capture_output=True, text=True, env=env
+    )
+
+
+SMALL_TOML = (
+    'name = "small"\narray_rows = 4\narray_cols = 4\ndataflow = "ws"\nifmap_spad_kib = 1\n'
+    "weight_spad_kib = 1\nacc_kib = 1\ndram_bytes_per_cycle = 4\ndram_latency_cycles = 4\n"
+    "queue_depth = 2\nhost_issue_cycles = 1\n"
+)
+
+
+@pytest.mark.rtl
+def test_cli_cosim_json(tmp_path):
+    import json
+
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    r = _cli(
+        "--layer",
+        "N=1,M=5,C=3,H=6,W=5,R=3,S=3,stride=2,pad=1,groups=1",
+        "--arch",
+        str(toml),
+        "--sim",
+        "icarus",
+        "--seed",
+        "3",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert set(doc) >= {"outputs_match", "rtl_cycles", "model_cycles", "macs", "wall_seconds", "simulator"}
+    assert doc["outputs_match"] is True and doc["rtl_cycles"] == doc["model_cycles"] > 0
+    assert doc["simulator"] == "icarus" and doc["macs"] == 5 * 3 * 9 * 3 * 3
+
+
+@pytest.mark.rtl
+def test_cli_cosim_network_index(tmp_path):
+    toml = tmp_path / "small.toml"
+    toml.write_text(SMALL_TOML)
+    r = _cli("--network", "resnet18", "--index", "99", "--arch", str(toml))
+    assert r.returncode == 2 and "--index must be in [0, 21), not 99" in r.stderr
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--preset", "eyeriss"], "dataflow must be ws (the only RTL-verified dataflow)"),
+        (["--preset", "tpu_v1"], "at most 64 x 64 PEs to build in simulation"),
+        (
+            ["--sim", "icarus", "--arch", "TINY"],
+            "weight_spad_kib must be >= 2 to hold one 32x32 weight tile per buffer, not 1",
+        ),
+        (["--sim", "icarus", "--arch", "SMALL", "--requantize", "40"], "requantize shift must be in [0, 31]"),
+        (["--sim", "icarus", "--arch", "SMALL", "--no-icarus"], "simulator icarus must be installed"),
+    ],
+)
+def test_cli_cosim_bad_input_is_one_line(tmp_path, extra, message):
+    import os
+    import sys
+
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("array_rows = 32\narray_cols = 32\nweight_spad_kib = 1\n")
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL_TOML)
+    env = None
+    if "--no-icarus" in extra:  # a PATH with the venv's tools but no iverilog/vvp
+        extra = [e for e in extra if e != "--no-icarus"]
+        env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    extra = [str(tiny) if e == "TINY" else str(small) if e == "SMALL" else e for e in extra]
+    r = _cli("--layer", "M=4,C=4,H=4,W=4,R=3,S=3,pad=1", *extra, env=env)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

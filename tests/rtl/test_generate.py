@@ -1,0 +1,43 @@
+"""`accelsim rtl generate`: the Accelerator's Verilog and manifest for a configuration, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from accelsim.cli import main
+
+
+@pytest.mark.rtl
+def test_generate_writes_verilog_and_manifest(tmp_path, capsys):
+    toml = tmp_path / "a.toml"
+    toml.write_text('name = "g"\narray_rows = 3\narray_cols = 5\ndataflow = "ws"\nifmap_spad_kib = 1\n'
+                    'weight_spad_kib = 1\nacc_kib = 1\ndram_bytes_per_cycle = 4\n')
+    assert main(["rtl", "generate", "--arch", str(toml), "--out", str(tmp_path / "v")]) == 0
+    v, j = tmp_path / "v" / "accelerator.v", tmp_path / "v" / "accelerator.json"
+    assert capsys.readouterr().out.split() == [str(v), str(j)]
+    text = v.read_text()
+    assert "module accelerator(" in text.replace(" (", "(")
+    for port in ("cmd", "cmd_valid", "cmd_ready", "done", "rd_addr", "rsp_data", "wr_lane_en"):
+        assert f" {port}" in text
+    manifest = json.loads(j.read_text())
+    assert manifest["params"]["array_rows"] == 3 and manifest["params"]["array_cols"] == 5
+    assert manifest["ports"]["rd_addr"] == {"dir": "out", "width": 4 * 32}
+    assert manifest["ports"]["cmd"] == {"dir": "in", "width": 128}
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("args", "message"), [
+    (["--preset", "eyeriss"], "dataflow must be ws (the only RTL-verified dataflow), not 'os'"),
+    (["--preset", "tpu_v1"], "array_rows x array_cols must be at most 64 x 64 PEs"),
+])
+def test_generate_rejects_what_it_cannot_build(tmp_path, args, message):
+    r = subprocess.run(
+        [sys.executable, "-m", "accelsim.cli", "rtl", "generate", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
