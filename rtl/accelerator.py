@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In, Out
 from .controller import Controller
 from .execute_unit import ExecuteUnit
 from .load_unit import LoadUnit
-from .params import CMD_BITS, TAG_BITS, AccelParams
+from .params import CMD_BITS, AccelParams, dram_read_members, dram_write_members
 from .scratchpad import Scratchpad
 from .store_unit import StoreUnit
 
@@ -40,12 +40,8 @@ class Accelerator(wiring.Component):
     def __init__(self, params: AccelParams) -> None:
         self.params = params
         BW = params.dram_bytes_per_cycle
-        super().__init__({
-            "cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
-            "rd_valid": Out(1), "rd_addr": Out(BW * 32), "rd_lane_en": Out(BW), "rd_tag": Out(TAG_BITS),
-            "rsp_valid": In(1), "rsp_data": In(BW * 8), "rsp_tag": In(TAG_BITS),
-            "wr_valid": Out(1), "wr_addr": Out(BW * 32), "wr_data": Out(BW * 8), "wr_lane_en": Out(BW),
-        })
+        super().__init__({"cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
+                          **dram_read_members(BW), **dram_write_members(BW)})
 
     def elaborate(self, platform):
         m = Module()

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
-from amaranth.lib.wiring import In, Out
 
 from accelsim.errors import require
 
-from .params import TAG_BITS, AccelParams
+from .params import TAG_BITS, AccelParams, dram_read_members, dram_write_members, flipped
 
 
 def dram_read_latency_cycles(params: AccelParams) -> int:
@@ -49,11 +48,7 @@ class Dram(wiring.Component):
         self.params = params
         self.size_bytes = size_bytes
         BW = params.dram_bytes_per_cycle
-        super().__init__({
-            "rd_valid": In(1), "rd_addr": In(BW * 32), "rd_lane_en": In(BW), "rd_tag": In(TAG_BITS),
-            "rsp_valid": Out(1), "rsp_data": Out(BW * 8), "rsp_tag": Out(TAG_BITS),
-            "wr_valid": In(1), "wr_addr": In(BW * 32), "wr_data": In(BW * 8), "wr_lane_en": In(BW),
-        })
+        super().__init__(flipped(dram_read_members(BW) | dram_write_members(BW)))
 
     def elaborate(self, platform):
         m = Module()

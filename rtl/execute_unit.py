@@ -49,7 +49,7 @@ from amaranth.utils import ceil_log2
 from accelsim.commands import FIELDS, Op
 
 from .accumulator import Accumulator
-from .params import CMD_BITS, AccelParams, LayerRegs, field
+from .params import AccelParams, field, unit_members
 from .systolic_array import SystolicArray
 
 
@@ -58,13 +58,7 @@ class ExecuteUnit(wiring.Component):
         self.params = params
         AR, AC = params.array_rows, params.array_cols
         super().__init__({
-            "cmd": In(CMD_BITS),
-            "cmd_valid": In(1),
-            "cmd_ready": Out(1),
-            "push_prev": Out(1),
-            "push_next": Out(1),
-            "idle": Out(1),
-            "regs": In(LayerRegs),
+            **unit_members(),
             "last": Out(1),
             "if_r_addr": Out(params.ifmap_addr_bits),
             "if_r_data": In(AR * 8),

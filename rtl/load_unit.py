@@ -50,13 +50,13 @@ from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 from amaranth.utils import bits_for
 
 from accelsim.commands import FIELDS, Operand
 from accelsim.errors import require
 
-from .params import CMD_BITS, TAG_BITS, AccelParams, LayerRegs, field
+from .params import TAG_BITS, AccelParams, dram_read_members, field, unit_members
 
 ADDR_BITS = 32
 LANE_COORD_BITS = 8  # r, s < 256 (the R and S fields are 8 bits)
@@ -87,20 +87,8 @@ class LoadUnit(wiring.Component):
         self.tag = tag_layout(params)
         AR, AC, BW = params.array_rows, params.array_cols, params.dram_bytes_per_cycle
         super().__init__({
-            "cmd": In(CMD_BITS),
-            "cmd_valid": In(1),
-            "cmd_ready": Out(1),
-            "push_prev": Out(1),
-            "push_next": Out(1),
-            "idle": Out(1),
-            "regs": In(LayerRegs),
-            "rd_valid": Out(1),
-            "rd_addr": Out(BW * 32),
-            "rd_lane_en": Out(BW),
-            "rd_tag": Out(TAG_BITS),
-            "rsp_valid": In(1),
-            "rsp_data": In(BW * 8),
-            "rsp_tag": In(TAG_BITS),
+            **unit_members(),
+            **dram_read_members(BW),
             "if_w_en": Out(1),
             "if_w_addr": Out(params.ifmap_addr_bits),
             "if_w_data": Out(AR * 8),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amaranth import Value, unsigned
-from amaranth.lib import data
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from accelsim.arch import ArchConfig, Dataflow
@@ -85,3 +86,27 @@ def _layer_regs_layout() -> data.StructLayout:
 LayerRegs = _layer_regs_layout()
 
 CMD_BITS = COMMAND_BITS
+
+
+def unit_members() -> dict[str, wiring.Member]:
+    """The command interface every unit (LoadUnit, ExecuteUnit, StoreUnit) shares with the Controller:
+    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out; push_prev, push_next :
+    Signal(1), out (token pulses); idle : Signal(1), out; regs : Signal(LayerRegs), in."""
+    return {"cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "push_prev": Out(1),
+            "push_next": Out(1), "idle": Out(1), "regs": In(LayerRegs)}
+
+
+def dram_read_members(bw: int) -> dict[str, wiring.Member]:
+    """The DMA read channel as its requester sees it (flip it for the DRAM side): one byte address per
+    lane."""
+    return {"rd_valid": Out(1), "rd_addr": Out(bw * 32), "rd_lane_en": Out(bw), "rd_tag": Out(TAG_BITS),
+            "rsp_valid": In(1), "rsp_data": In(bw * 8), "rsp_tag": In(TAG_BITS)}
+
+
+def dram_write_members(bw: int) -> dict[str, wiring.Member]:
+    """The DMA write channel as its requester sees it (flip it for the DRAM side)."""
+    return {"wr_valid": Out(1), "wr_addr": Out(bw * 32), "wr_data": Out(bw * 8), "wr_lane_en": Out(bw)}
+
+
+def flipped(members: dict[str, wiring.Member]) -> dict[str, wiring.Member]:
+    return {name: member.flip() for name, member in members.items()}

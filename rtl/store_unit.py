@@ -55,7 +55,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import CMD_BITS, AccelParams, LayerRegs, field
+from .params import AccelParams, dram_write_members, field, unit_members
 from .requantize import Requantize
 
 
@@ -68,19 +68,10 @@ class StoreUnit(wiring.Component):
         self.params = params
         BW, AC = params.dram_bytes_per_cycle, params.array_cols
         super().__init__({
-            "cmd": In(CMD_BITS),
-            "cmd_valid": In(1),
-            "cmd_ready": Out(1),
-            "push_prev": Out(1),
-            "push_next": Out(1),
-            "idle": Out(1),
-            "regs": In(LayerRegs),
+            **unit_members(),
             "acc_rd_addr": Out(params.acc_addr_bits),
             "acc_rd_data": In(AC * 32),
-            "wr_valid": Out(1),
-            "wr_addr": Out(BW * 32),
-            "wr_data": Out(BW * 8),
-            "wr_lane_en": Out(BW),
+            **dram_write_members(BW),
         })
 
     def elaborate(self, platform):

@@ -20,7 +20,15 @@ from __future__ import annotations
 
 from accelsim.rtl.controller import Controller
 from accelsim.rtl.fetcher import Fetcher
-from accelsim.rtl.params import CMD_BITS, AccelParams, LayerRegs, field
+from accelsim.rtl.params import (
+    CMD_BITS,
+    AccelParams,
+    LayerRegs,
+    dram_read_members,
+    dram_write_members,
+    field,
+    unit_members,
+)
 from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -29,17 +37,7 @@ from accelsim.commands import Op
 
 
 def _unit_ports() -> dict:
-    return {
-        "cmd": In(CMD_BITS),
-        "cmd_valid": In(1),
-        "cmd_ready": Out(1),
-        "push_prev": Out(1),
-        "push_next": Out(1),
-        "idle": Out(1),
-        "regs": In(LayerRegs),
-        "last": Out(1),
-        "retire": Out(1),
-    }
+    return {**unit_members(), "last": Out(1), "retire": Out(1)}
 
 
 class _Beats:
@@ -236,16 +234,10 @@ class FakeAccelerator(wiring.Component):
     cosim flow be checked for cycles and plumbing without the datapath."""
 
     def __init__(self, params: AccelParams) -> None:
-        from accelsim.rtl.params import TAG_BITS
-
         self.params = params
         BW = params.dram_bytes_per_cycle
-        super().__init__({
-            "cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
-            "rd_valid": Out(1), "rd_addr": Out(BW * 32), "rd_lane_en": Out(BW), "rd_tag": Out(TAG_BITS),
-            "rsp_valid": In(1), "rsp_data": In(BW * 8), "rsp_tag": In(TAG_BITS),
-            "wr_valid": Out(1), "wr_addr": Out(BW * 32), "wr_data": Out(BW * 8), "wr_lane_en": Out(BW),
-        })
+        super().__init__({"cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
+                          **dram_read_members(BW), **dram_write_members(BW)})
 
     def elaborate(self, platform):
         m = Module()
@@ -263,47 +255,4 @@ class FakeAccelerator(wiring.Component):
                 getattr(ctrl, f"{u}_idle").eq(unit.idle),
                 unit.regs.eq(ctrl.regs),
             ]
-        return m
-
-
-class FakeDram(wiring.Component):
-    """A byte-addressed memory with the DRAM interface of the shared conventions: BW lanes, each with its own
-    address, reads answered exactly L cycles later with their tag, writes with per-lane enables."""
-
-    def __init__(self, params: AccelParams, *, size_bytes: int) -> None:
-        from accelsim.rtl.params import TAG_BITS
-
-        self.params = params
-        self.size_bytes = size_bytes
-        BW = params.dram_bytes_per_cycle
-        super().__init__({
-            "rd_valid": In(1), "rd_addr": In(BW * 32), "rd_lane_en": In(BW), "rd_tag": In(TAG_BITS),
-            "rsp_valid": Out(1), "rsp_data": Out(BW * 8), "rsp_tag": Out(TAG_BITS),
-            "wr_valid": In(1), "wr_addr": In(BW * 32), "wr_data": In(BW * 8), "wr_lane_en": In(BW),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        BW, L = self.params.dram_bytes_per_cycle, self.params.dram_latency_cycles
-        aw = max(1, (self.size_bytes - 1).bit_length())
-        mem = m.submodules.mem = memory.Memory(shape=8, depth=self.size_bytes, init=[])
-        data = []
-        for b in range(BW):
-            wp = mem.write_port()
-            m.d.comb += [wp.addr.eq(self.wr_addr[32 * b:32 * b + aw]),
-                         wp.data.eq(self.wr_data[8 * b:8 * b + 8]),
-                         wp.en.eq(self.wr_valid & self.wr_lane_en[b])]
-            rp = mem.read_port()
-            en = Signal(name=f"rd_en_{b}")
-            m.d.comb += rp.addr.eq(self.rd_addr[32 * b:32 * b + aw])
-            m.d.sync += en.eq(self.rd_valid & self.rd_lane_en[b])
-            data.append(rp.data & en.replicate(8))
-        valid, tag, word = Signal(), Signal.like(self.rd_tag), Signal(BW * 8)
-        m.d.sync += [valid.eq(self.rd_valid), tag.eq(self.rd_tag)]
-        m.d.comb += word.eq(Cat(*data))
-        for _ in range(L - 1):
-            v2, t2, w2 = Signal(), Signal.like(tag), Signal.like(word)
-            m.d.sync += [v2.eq(valid), t2.eq(tag), w2.eq(word)]
-            valid, tag, word = v2, t2, w2
-        m.d.comb += [self.rsp_valid.eq(valid), self.rsp_tag.eq(tag), self.rsp_data.eq(word)]
         return m

@@ -16,15 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_harness_verilog(arch, job) -> str:
+    from accelsim.rtl.dram import Dram
     from accelsim.rtl.harness import Harness
     from accelsim.rtl.params import AccelParams
     from amaranth.back import verilog
 
-    from tests.rtl.fake_units import FakeAccelerator, FakeDram
+    from tests.rtl.fake_units import FakeAccelerator
 
     p = AccelParams.from_arch(arch)
     top = Harness(p, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth, core=FakeAccelerator(p),
-                  dram=FakeDram(p, size_bytes=job.dram_bytes))
+                  dram=Dram(p, size_bytes=job.dram_bytes))
     return verilog.convert(top, name="harness")
 
 
@@ -221,3 +222,20 @@ def test_cli_cosim_bad_input_is_one_line(tmp_path, extra, message):
     r = _cli("--layer", "M=4,C=4,H=4,W=4,R=3,S=3,pad=1", *extra, env=env)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_resnet18_layer_on_16x16_verilator(cosim_builds):
+    """A whole network layer on a full-size array: ResNet-18 layer2.0.conv2 (C = M = 128, 28x28, 3x3; 115.6 M
+    MACs, ~570 k cycles) on a 16x16 WS array with a 16 B/cycle DRAM (benchmarks/cosim.py times it)."""
+    from accelsim import workloads
+    from accelsim.arch import ArchConfig
+
+    layer = workloads.load("resnet18")[6]
+    assert (layer.C, layer.M, layer.H, layer.R) == (128, 128, 28, 3)
+    arch = ArchConfig(name="cosim16", array_rows=16, array_cols=16, ifmap_spad_kib=16, weight_spad_kib=16,
+                      acc_kib=32, dram_bytes_per_cycle=16, dram_latency_cycles=32, queue_depth=4,
+                      host_issue_cycles=4)
+    res = _check(layer, arch, "verilator", cosim_builds, seed=18)
+    assert res.rtl_cycles > 500_000

@@ -43,14 +43,15 @@ def test_dram_ports_and_errors():
 
 
 @pytest.mark.rtl
-def test_dram_has_the_fake_drams_ports():
+def test_dram_ports_are_the_accelerators_flipped():
     from accelsim.rtl.dram import Dram
-
-    from tests.rtl.fake_units import FakeDram
+    from accelsim.rtl.params import dram_read_members, dram_write_members
+    from amaranth.lib import wiring
 
     _, p = _params("b4l4")
-    real, fake = Dram(p, size_bytes=DRAM_BYTES), FakeDram(p, size_bytes=DRAM_BYTES)
-    assert real.signature == fake.signature
+    BW = p.dram_bytes_per_cycle
+    requester = wiring.Signature(dram_read_members(BW) | dram_write_members(BW))
+    assert Dram(p, size_bytes=DRAM_BYTES).signature == requester.flip()
 
 
 @pytest.mark.rtl
