@@ -100,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     for a, b in itertools.pairwise(rows):
         added = b["size"] ** 2 - a["size"] ** 2  # type: ignore[operator]
         luts, ffs = (b["luts"] - a["luts"]) / added, (b["ffs"] - a["ffs"]) / added  # type: ignore[operator]
-        lines.append(f"\nFrom {a['size']}x{a['size']} to {b['size']}x{b['size']}: {luts:.0f} LUT4 and {ffs:.0f} FF "
-                     "per added PE (the PE's LUT-built 8x8 multiplier and 32-bit adder, its registers, the wider "
-                     "skew/de-skew and buffer ports); the rest is the fixed cost of the controller, queues and DMA "
-                     "address generators.")
+        span = f"{a['size']}x{a['size']} to {b['size']}x{b['size']}"
+        lines.append(
+            f"\nFrom {span}: {luts:.0f} LUT4 and {ffs:.0f} FF per added PE (the PE's LUT-built 8x8 "
+            "multiplier and 32-bit adder, its registers, the wider skew/de-skew and buffer ports); the rest "
+            "is the fixed cost of the controller, queues and DMA address generators.")
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)
     print(text)
