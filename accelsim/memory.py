@@ -17,7 +17,8 @@ def valid_positions(out_size: int, in_size: int, filt: int, stride: int, pad: in
     """Sum over filter taps of the outputs whose tap lands inside the input (not in the padding)."""
     total = 0
     for r in range(filt):
-        # 0 <= stride*e + r - pad < in_size  <=>  e in [ceil((pad - r)/stride), floor((in_size - 1 + pad - r)/stride)]
+        # 0 <= stride*e + r - pad < in_size
+        #   <=>  e in [ceil((pad - r)/stride), floor((in_size - 1 + pad - r)/stride)]
         lo = max(0, -(-(pad - r) // stride))
         hi = min(out_size - 1, (in_size - 1 + pad - r) // stride)
         total += max(0, hi - lo + 1)

@@ -33,7 +33,7 @@ def test_scratchpad_ports_and_errors():
 
     spad = Scratchpad(13, 5)
     assert (spad.depth, spad.addr_bits) == (10, 4)
-    assert spad.w_data.width == 13 * 8 and spad.w_mask.width == 13 and spad.r_addr.width == 4
+    assert len(spad.w_data) == 13 * 8 and len(spad.w_mask) == 13 and len(spad.r_addr) == 4
     text = verilog.convert(spad, name="scratchpad")
     for port in ("w_en", "w_addr", "w_data", "w_mask", "r_addr", "r_data"):
         assert port in text
