@@ -143,9 +143,10 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
                 ) -> tuple[np.ndarray, int, float]:
     """Build (cached by the Verilog's hash) and run a harness; return (read-back bytes, cycles, seconds
     from start to done)."""
-    from .sim import run_bench
+    from .sim import VERILATOR_BUILD_ARGS, run_bench
 
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    flags = repr(VERILATOR_BUILD_ARGS) if sim == "verilator" else ""
+    digest = hashlib.sha256((text + flags).encode()).hexdigest()[:16]
     build_dir = Path(build_root or default_build_root()) / f"{sim}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / "harness.v"
@@ -160,7 +161,7 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src], toplevel="harness", test_module=BENCH_MODULE, build_dir=build_dir,
             extra_env={"ACCELSIM_COSIM_JOB": str(job_file), "ACCELSIM_COSIM_RESULT": str(result)},
-            waves=waves is not None, seed=seed, quiet=True,
+            waves=waves is not None, seed=seed, quiet=True, public_internals=False,
         )
         if failed or not result.exists():
             raise AccelsimError(f"co-simulation bench must pass, not fail ({failed} of {tests} failed; "
