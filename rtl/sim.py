@@ -7,6 +7,7 @@ Amaranth's width warnings. A missing simulator raises AccelsimError; it never sk
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -108,6 +109,8 @@ def run_bench(
     os.environ.update(env)
     try:
         runner = _runner(sim, public_internals)
+        if quiet:  # its "Skipping compilation" notice on a cached build, too
+            runner.log.setLevel(logging.ERROR)
         build_dir = Path(build_dir).resolve()
         build_args = list(VERILATOR_BUILD_ARGS) if sim == "verilator" else []
         if sim == "verilator" and waves:
