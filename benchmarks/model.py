@@ -50,7 +50,7 @@ from accelsim.closed_form import (  # noqa: E402
 from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scalesim_golden import accelsim_numbers, config_text, topology_text  # noqa: E402
+from scalesim_golden import DRIVER, accelsim_numbers, config_text, topology_text  # noqa: E402
 
 ENV_SCALESIM = "ACCELSIM_SCALESIM_PYTHON"
 # The issue's measurement (not repeated by this script unless SCALE-Sim is installed): SCALE-Sim 3.0,
@@ -74,46 +74,6 @@ SWEEP = {
     "queue_depth": (2, 8),
     "host_issue_cycles": (1, 8),
 }
-
-# SCALE-Sim in its own venv: one JSON job per stdin line, one JSON result per stdout line (as in
-# scalesim_golden.DRIVER, timing CPU seconds as well as wall seconds).
-DRIVER = r"""
-import contextlib, io, json, os, sys, tempfile, time, traceback
-from scalesim.scale_sim import scalesim
-
-def numbers(path):
-    with open(path) as f:
-        lines = [l for l in f.read().splitlines() if l.strip()]
-    out = []
-    for cell in lines[1].split(",")[1:]:
-        cell = cell.strip()
-        if cell:
-            value = float(cell)
-            out.append(int(value) if value.is_integer() and "." not in cell and "e" not in cell else value)
-    return out
-
-for line in sys.stdin:
-    job = json.loads(line)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg, topo = os.path.join(tmp, "scale.cfg"), os.path.join(tmp, "topo.csv")
-        layout = os.path.join(tmp, "layout.csv")
-        open(cfg, "w").write(job["cfg"])
-        open(topo, "w").write(job["topology"])
-        open(layout, "w").write("Layer name, unused,\n")
-        try:
-            cpu, wall = time.process_time(), time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):
-                sim = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout)
-                sim.run_scale(top_path=os.path.join(tmp, "out"))
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            run = os.path.join(tmp, "out", "golden")
-            result = {"compute": numbers(os.path.join(run, "COMPUTE_REPORT.csv")),
-                      "detail": numbers(os.path.join(run, "DETAILED_ACCESS_REPORT.csv")),
-                      "cpu_seconds": cpu, "wall_seconds": wall}
-        except Exception:
-            result = {"error": traceback.format_exc(limit=3)[-600:]}
-    print(json.dumps(result), flush=True)
-"""
 
 
 def best_cpu(fn, reps: int, setup=None) -> float:
