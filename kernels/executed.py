@@ -31,7 +31,7 @@ This is a checker, not a fast kernel: it runs every command, the full grid inclu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numba import njit
@@ -58,10 +58,11 @@ REGS = ("N", "C", "H", "W", "M", "R", "S", "E", "F", "stride", "pad", "Cg", "Mg"
  _RSHIFT) = range(len(REGS))
 _WS, _OS, _IS = (list(Dataflow).index(d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS))  # MODE encoding
 
-# Counters, in the order of the counts vector (the field names of Counts).
+# Counters, in the order of the counts vector: MACs, then accelsim.memory.Traffic's fields in order.
 COUNTS = ("macs", "dram_input_read_bytes", "dram_weight_read_bytes", "dram_write_bytes", "ifmap_spad_reads",
           "ifmap_spad_writes", "weight_spad_reads", "weight_spad_writes", "acc_reads", "acc_writes")
 (_MACS, _DRAM_X, _DRAM_W, _DRAM_OUT, _IF_R, _IF_W, _W_R, _W_W, _ACC_R, _ACC_W) = range(len(COUNTS))
+assert COUNTS[1:] == tuple(f.name for f in fields(Traffic))
 
 # Token counters; which one each flag of each unit pops/pushes (docs: "Dependency tokens").
 _L2E, _E2L, _E2S, _S2E = range(4)
@@ -81,26 +82,22 @@ ERRORS = {
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """What executing a layer's commands moved and computed (elements; bytes where named ``_bytes``)."""
+    """What executing a layer's commands computed (MACs) and moved (the model's own :class:`Traffic`
+    record, counted here instead of derived)."""
 
     macs: int
-    dram_input_read_bytes: int
-    dram_weight_read_bytes: int
-    dram_write_bytes: int
-    ifmap_spad_reads: int
-    ifmap_spad_writes: int
-    weight_spad_reads: int
-    weight_spad_writes: int
-    acc_reads: int
-    acc_writes: int
+    moved: Traffic
+
+    def traffic(self) -> Traffic:
+        return self.moved
 
     @property
     def dram_read_bytes(self) -> int:
-        return self.dram_input_read_bytes + self.dram_weight_read_bytes
+        return self.moved.dram_read_bytes
 
-    def traffic(self) -> Traffic:
-        """The counts as the model's :class:`accelsim.memory.Traffic` (everything but MACs)."""
-        return Traffic(**{name: getattr(self, name) for name in COUNTS if name != "macs"})
+    @property
+    def dram_write_bytes(self) -> int:
+        return self.moved.dram_write_bytes
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -452,7 +449,8 @@ def execute_mapping(x: np.ndarray, w: np.ndarray, m: mapping.Mapping, arch: Arch
         raise AssertionError(f"command {idx} {fields}: expected {ERRORS[status]}")
     raw = state["dram"][m.out_base:m.out_base + layer.output_elems * ob]
     out = raw.view("<i4" if ob == 4 else np.int8).astype(np.int32 if ob == 4 else np.int8)
-    return out.reshape(N, M, E, F), Counts(*(int(v) for v in counts))
+    values = [int(v) for v in counts]
+    return out.reshape(N, M, E, F), Counts(values[_MACS], Traffic(*values[_MACS + 1:]))
 
 
 __all__ = ["COUNTS", "Counts", "execute_mapping", "program_tables", "run_program"]
