@@ -26,14 +26,12 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .controller import Controller
+from .controller import Controller, unit_connections
 from .execute_unit import ExecuteUnit
 from .load_unit import LoadUnit
 from .params import CMD_BITS, AccelParams, dram_read_members, dram_write_members
 from .scratchpad import Scratchpad
 from .store_unit import StoreUnit
-
-UNIT_PORTS = ("push_prev", "push_next", "idle")
 
 
 class Accelerator(wiring.Component):
@@ -56,13 +54,7 @@ class Accelerator(wiring.Component):
         m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
                      self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done)]
         for name, unit in (("ld", ld), ("ex", ex), ("st", st)):
-            m.d.comb += [
-                unit.cmd.eq(getattr(ctrl, f"{name}_cmd")),
-                unit.cmd_valid.eq(getattr(ctrl, f"{name}_cmd_valid")),
-                getattr(ctrl, f"{name}_cmd_ready").eq(unit.cmd_ready),
-                unit.regs.eq(ctrl.regs),
-                *(getattr(ctrl, f"{name}_{port}").eq(getattr(unit, port)) for port in UNIT_PORTS),
-            ]
+            m.d.comb += unit_connections(ctrl, name, unit)
 
         # load unit: DMA read channel -> scratchpad write ports
         m.d.comb += [

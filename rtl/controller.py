@@ -165,5 +165,18 @@ class Controller(wiring.Component):
                         lsb += width
 
 
-__all__ = ["TOKEN_BITS", "Controller"]
+def unit_connections(ctrl: Controller, name: str, unit) -> list:
+    """The statements that attach a unit (``params.unit_members`` ports) to the controller's ``<name>_*``
+    ports: its queue head and handshake, token pushes, idle, and the layer registers."""
+    return [
+        unit.cmd.eq(getattr(ctrl, f"{name}_cmd")),
+        unit.cmd_valid.eq(getattr(ctrl, f"{name}_cmd_valid")),
+        getattr(ctrl, f"{name}_cmd_ready").eq(unit.cmd_ready),
+        *(getattr(ctrl, f"{name}_{port}").eq(getattr(unit, port))
+          for port in ("push_prev", "push_next", "idle")),
+        unit.regs.eq(ctrl.regs),
+    ]
+
+
+__all__ = ["TOKEN_BITS", "Controller", "unit_connections"]
 

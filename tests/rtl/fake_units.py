@@ -18,7 +18,7 @@ Each fake also exposes ``last`` (a pulse in cycle ``end-1``) and the LD/ST fakes
 
 from __future__ import annotations
 
-from accelsim.rtl.controller import Controller
+from accelsim.rtl.controller import Controller, unit_connections
 from accelsim.rtl.fetcher import Fetcher
 from accelsim.rtl.params import (
     CMD_BITS,
@@ -214,13 +214,7 @@ class FakeTop(wiring.Component):
         ]
         for u, unit in units.items():
             m.d.comb += [
-                unit.cmd.eq(getattr(ctrl, f"{u}_cmd")),
-                unit.cmd_valid.eq(getattr(ctrl, f"{u}_cmd_valid")),
-                getattr(ctrl, f"{u}_cmd_ready").eq(unit.cmd_ready),
-                getattr(ctrl, f"{u}_push_prev").eq(unit.push_prev),
-                getattr(ctrl, f"{u}_push_next").eq(unit.push_next),
-                getattr(ctrl, f"{u}_idle").eq(unit.idle),
-                unit.regs.eq(ctrl.regs),
+                *unit_connections(ctrl, u, unit),
                 getattr(self, f"{u}_start").eq(unit.cmd_valid & unit.cmd_ready),
                 getattr(self, f"{u}_last").eq(unit.last),
                 getattr(self, f"{u}_retire").eq(unit.retire),
@@ -246,13 +240,5 @@ class FakeAccelerator(wiring.Component):
                      self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done)]
         for u, cls in (("ld", FakeLoad), ("ex", FakeExecute), ("st", FakeStore)):
             unit = m.submodules[u] = cls(self.params)
-            m.d.comb += [
-                unit.cmd.eq(getattr(ctrl, f"{u}_cmd")),
-                unit.cmd_valid.eq(getattr(ctrl, f"{u}_cmd_valid")),
-                getattr(ctrl, f"{u}_cmd_ready").eq(unit.cmd_ready),
-                getattr(ctrl, f"{u}_push_prev").eq(unit.push_prev),
-                getattr(ctrl, f"{u}_push_next").eq(unit.push_next),
-                getattr(ctrl, f"{u}_idle").eq(unit.idle),
-                unit.regs.eq(ctrl.regs),
-            ]
+            m.d.comb += unit_connections(ctrl, u, unit)
         return m
