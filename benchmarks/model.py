@@ -28,15 +28,16 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # one core, as reported
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+
+# A sibling script: Python puts this script's folder first on sys.path when it runs it.
+from scalesim_golden import DRIVER, accelsim_numbers, config_text, topology_text  # noqa: E402
 
 from accelsim import mapping, sim, timing, workloads  # noqa: E402
 from accelsim.arch import ArchConfig, Dataflow, preset  # noqa: E402
@@ -48,9 +49,6 @@ from accelsim.closed_form import (  # noqa: E402
     layer_fields,
 )
 from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scalesim_golden import DRIVER, accelsim_numbers, config_text, topology_text  # noqa: E402
 
 ENV_SCALESIM = "ACCELSIM_SCALESIM_PYTHON"
 # The measurement (not repeated by this script unless SCALE-Sim is installed): SCALE-Sim 3.0,
