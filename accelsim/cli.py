@@ -63,7 +63,8 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
     if getattr(args, "scalesim_cfg", None) is not None:
         from accelsim.scalesim_compat import arch_from_scalesim_cfg
 
-        cfg = arch_from_scalesim_cfg(args.scalesim_cfg)
+        cfg = arch_from_scalesim_cfg(args.scalesim_cfg,
+                                     for_scalesim_timing=getattr(args, "timing", None) == "scalesim")
     elif args.arch is not None:
         cfg = arch_mod.load(args.arch)
     else:
@@ -76,16 +77,6 @@ def _simulate(args: argparse.Namespace):
 
     if args.timing == "scalesim":
         require(args.requantize is None, "--requantize", "unset with --timing scalesim", args.requantize)
-        if getattr(args, "scalesim_cfg", None) is not None:
-            from accelsim.scalesim_compat import InterfaceBandwidth, parse_scalesim_cfg
-
-            mode = parse_scalesim_cfg(args.scalesim_cfg).interface_bandwidth
-            require(
-                mode is InterfaceBandwidth.CALC,
-                f"{args.scalesim_cfg}: InterfaceBandwidth",
-                "CALC with --timing scalesim (the mode whose numbers it reproduces)",
-                mode.value,
-            )
     return simulate_network(
         _workload(args), _arch(args), timing_mode=args.timing, requantize_shift=args.requantize
     )

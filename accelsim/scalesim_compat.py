@@ -956,15 +956,20 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
 # ------------------------------------------------------------------ bridges to accelsim's own types
 
 
-def arch_from_scalesim_cfg(path: str | Path) -> ArchConfig:
+def arch_from_scalesim_cfg(path: str | Path, *, for_scalesim_timing: bool = False) -> ArchConfig:
     """An :class:`ArchConfig` for a SCALE-Sim ``.cfg`` (``accelsim simulate --scalesim-cfg``).
 
     ArrayHeight/ArrayWidth -> array_rows/array_cols, Dataflow -> dataflow, IfmapSramSzkB/FilterSramSzkB
     -> ifmap_spad_kib/weight_spad_kib, OfmapSramSzkB -> acc_kib, run_name -> name, and in USER bandwidth
     mode the first Bandwidth entry (words = bytes) -> dram_bytes_per_cycle; everything else keeps
-    accelsim's defaults. ``--timing scalesim`` maps these fields back (:func:`scalesim_config`).
+    accelsim's defaults. ``--timing scalesim`` maps these fields back (:func:`scalesim_config`), so
+    ``for_scalesim_timing`` requires the CALC bandwidth mode, the one whose numbers it reproduces.
     """
     cfg = parse_scalesim_cfg(path)
+    if for_scalesim_timing:
+        require(cfg.interface_bandwidth is InterfaceBandwidth.CALC, f"{path}: InterfaceBandwidth",
+                "CALC with --timing scalesim (the mode whose numbers it reproduces)",
+                cfg.interface_bandwidth.value)
     extra: dict[str, object] = {}
     if cfg.interface_bandwidth is not InterfaceBandwidth.CALC and cfg.bandwidth_words_per_cycle:
         extra["dram_bytes_per_cycle"] = cfg.bandwidth_words_per_cycle[0]
