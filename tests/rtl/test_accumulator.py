@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 SHAPES = [(3, 5), (4, 8), (1, 3), (5, 1)]  # (AC, acc_rows)
 
@@ -27,14 +26,10 @@ def test_accumulator_rejects_bad_parameters():
 
 def _run(tmp_path: Path, sim: str, AC: int, acc_rows: int, seed: int) -> None:
     from accelsim.rtl.accumulator import Accumulator
-    from amaranth.back import verilog
 
-    src = tmp_path / "accumulator.v"
-    src.write_text(verilog.convert(Accumulator(AC, acc_rows), name="accumulator"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="accumulator", test_module="tests.rtl.bench_accumulator",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_AC": str(AC), "ACCELSIM_ACC_ROWS": str(acc_rows), "ACCELSIM_SEED": str(seed)},
+    tests, failed = run_component_bench(
+        tmp_path, sim, Accumulator(AC, acc_rows), toplevel="accumulator", bench="bench_accumulator",
+        env={"ACCELSIM_AC": str(AC), "ACCELSIM_ACC_ROWS": str(acc_rows), "ACCELSIM_SEED": str(seed)},
     )
     assert (tests, failed) == (1, 0)
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
+from tests.rtl.benches import run_component_bench
 from tests.rtl.layers import small_arch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # (Q, HI, L, BW, AR, AC): queue pressure (Q=1), slow host (HI=7), long/short DRAM latency, narrow/wide DRAM
 CONFIGS = {
@@ -25,16 +22,12 @@ CONFIGS = {
 }
 
 
-def _fake_top_verilog(arch, out: Path) -> Path:
+def _fake_top(arch):
     from accelsim.rtl.params import AccelParams
-    from amaranth.back import verilog
 
     from tests.rtl.fake_units import FakeTop
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fake_top.v"
-    path.write_text(verilog.convert(FakeTop(AccelParams.from_arch(arch)), name="fake_top"))
-    return path
+    return FakeTop(AccelParams.from_arch(arch))
 
 
 @pytest.mark.rtl
@@ -57,11 +50,16 @@ def test_controller_elaborates_and_converts(tmp_path):
 ])
 def test_controller_matches_schedule(tmp_path, sim, config, programs):
     arch = small_arch(**CONFIGS[config])
-    src = _fake_top_verilog(arch, tmp_path / "src")
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="fake_top", test_module="tests.rtl.bench_controller",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_ARCH": json.dumps(arch.to_dict()), "ACCELSIM_PROGRAMS": str(programs),
-                   "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        _fake_top(arch),
+        toplevel="fake_top",
+        bench="bench_controller",
+        env={
+            "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
+            "ACCELSIM_PROGRAMS": str(programs),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from accelsim.layer import ConvLayer
 from tests.rtl.layers import small_arch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_harness_verilog(arch, job) -> str:

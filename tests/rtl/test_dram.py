@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
+from tests.rtl.benches import run_component_bench
 from tests.rtl.layers import small_arch
 
-ROOT = Path(__file__).resolve().parents[2]
 DRAM_BYTES = 512
 
 # (BW, L): BW = 1, a typical one, wide with a long latency, L = 1
@@ -61,16 +59,18 @@ def test_dram_ports_are_the_accelerators_flipped():
 ])
 def test_dram_bench(tmp_path, sim, config):
     from accelsim.rtl.dram import Dram
-    from amaranth.back import verilog
 
     arch, p = _params(config)
-    src = tmp_path / "src" / "dram.v"
-    src.parent.mkdir(parents=True)
-    src.write_text(verilog.convert(Dram(p, size_bytes=DRAM_BYTES), name="dram"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="dram", test_module="tests.rtl.bench_dram",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_ARCH": json.dumps(arch.to_dict()), "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),
-                   "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        Dram(p, size_bytes=DRAM_BYTES),
+        toplevel="dram",
+        bench="bench_dram",
+        env={
+            "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
+            "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 # small buffers (odd sizes exercise the b*rows adders) so the bench can rewrite every spad row quickly
 CONFIGS = {
@@ -94,17 +93,20 @@ def test_execute_unit_elaborates_and_converts():
 
 
 def _run(tmp_path: Path, sim: str, config: str, seeds: int, sequences: int) -> None:
-    from amaranth.back import verilog
 
     params = params_of(config)
-    src = tmp_path / "execute_top.v"
-    src.write_text(verilog.convert(execute_top(params), name="execute_top"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="execute_top", test_module="tests.rtl.bench_execute_unit",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_PARAMS": json.dumps(dataclasses.asdict(params)),
-                   "ACCELSIM_SEEDS": str(seeds), "ACCELSIM_SEQUENCES": str(sequences),
-                   "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        execute_top(params),
+        toplevel="execute_top",
+        bench="bench_execute_unit",
+        env={
+            "ACCELSIM_PARAMS": json.dumps(dataclasses.asdict(params)),
+            "ACCELSIM_SEEDS": str(seeds),
+            "ACCELSIM_SEQUENCES": str(sequences),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
+
 DEPTH = 64
 
 
@@ -59,13 +57,9 @@ def test_fetcher_rejects_bad_parameters():
     ("icarus", 1), ("icarus", 4), pytest.param("verilator", 3, marks=pytest.mark.slow),
 ])
 def test_fetcher_issue_spacing(tmp_path, sim, hi):
-    from amaranth.back import verilog
 
-    src = tmp_path / "fetcher_top.v"
-    src.write_text(verilog.convert(_top(hi), name="fetcher_top"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="fetcher_top", test_module="tests.rtl.bench_fetcher",
-        build_dir=tmp_path / "build", python_path=[ROOT],
-        extra_env={"ACCELSIM_HI": str(hi), "ACCELSIM_SEED": "7"},
+    tests, failed = run_component_bench(
+        tmp_path, sim, _top(hi), toplevel="fetcher_top", bench="bench_fetcher",
+        env={"ACCELSIM_HI": str(hi), "ACCELSIM_SEED": "7"},
     )
     assert (tests, failed) == (1, 0)

@@ -3,15 +3,12 @@ take exactly ``host_core_cycles`` cycles; plus the assembler's encodings and the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from accelsim.rtl.sim import run_bench
 
 from tests.rtl import rv32i_iss
+from tests.rtl.benches import run_component_bench
 from tests.rtl.rv32i_asm import assemble
 
-ROOT = Path(__file__).resolve().parents[2]
 IMEM_WORDS, DMEM_WORDS = 256, 512
 
 
@@ -90,14 +87,17 @@ def test_host_core_rejects_bad_sizes():
 ])
 def test_host_core_runs_programs_like_the_iss(tmp_path, sim, seed):
     from accelsim.rtl.host_core import HostCore
-    from amaranth.back import verilog
 
-    src = tmp_path / "host_core.v"
-    src.write_text(verilog.convert(HostCore(IMEM_WORDS, DMEM_WORDS), name="host_core"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="host_core", test_module="tests.rtl.bench_host_core",
-        build_dir=tmp_path / "build", python_path=[ROOT],
-        extra_env={"ACCELSIM_SEED": str(seed), "ACCELSIM_IMEM_WORDS": str(IMEM_WORDS),
-                   "ACCELSIM_DMEM_WORDS": str(DMEM_WORDS)},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        HostCore(IMEM_WORDS, DMEM_WORDS),
+        toplevel="host_core",
+        bench="bench_host_core",
+        env={
+            "ACCELSIM_SEED": str(seed),
+            "ACCELSIM_IMEM_WORDS": str(IMEM_WORDS),
+            "ACCELSIM_DMEM_WORDS": str(DMEM_WORDS),
+        },
     )
     assert (tests, failed) == (2, 0)

@@ -4,14 +4,12 @@ commands with the im2col/weight values, cycle-exact to accelsim.timing.load_unit
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
+from tests.rtl.benches import run_component_bench
 from tests.rtl.layers import small_arch
 
-ROOT = Path(__file__).resolve().parents[2]
 DRAM_BYTES = 4096
 
 # lanes > BW with partial beats; BW = 1; BW > every lane count; odd lanes with L = 1
@@ -77,14 +75,10 @@ def load_top(params, dram_bytes: int):
     return LoadTop()
 
 
-def _verilog(arch, out: Path) -> Path:
+def _dut(arch):
     from accelsim.rtl.params import AccelParams
-    from amaranth.back import verilog
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "load_top.v"
-    path.write_text(verilog.convert(load_top(AccelParams.from_arch(arch), DRAM_BYTES), name="load_top"))
-    return path
+    return load_top(AccelParams.from_arch(arch), DRAM_BYTES)
 
 
 @pytest.mark.rtl
@@ -109,11 +103,17 @@ def test_load_unit_elaborates_and_converts():
 ])
 def test_load_unit_bench(tmp_path, sim, config, layers):
     arch = small_arch(**CONFIGS[config])
-    src = _verilog(arch, tmp_path / "src")
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="load_top", test_module="tests.rtl.bench_load_unit",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_ARCH": json.dumps(arch.to_dict()), "ACCELSIM_LAYERS": str(layers),
-                   "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES), "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        _dut(arch),
+        toplevel="load_top",
+        bench="bench_load_unit",
+        env={
+            "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
+            "ACCELSIM_LAYERS": str(layers),
+            "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)

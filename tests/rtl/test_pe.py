@@ -5,20 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 
 def _run(tmp_path: Path, sim: str, seed: int) -> None:
     from accelsim.rtl.pe import PE
-    from amaranth.back import verilog
 
-    src = tmp_path / "pe.v"
-    src.write_text(verilog.convert(PE(), name="pe"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="pe", test_module="tests.rtl.bench_pe",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT], extra_env={"ACCELSIM_SEED": str(seed)},
+    tests, failed = run_component_bench(
+        tmp_path, sim, PE(), toplevel="pe", bench="bench_pe",
+        env={"ACCELSIM_SEED": str(seed)},
     )
     assert (tests, failed) == (1, 0)
 

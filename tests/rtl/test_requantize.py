@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 
-def _verilog(lanes: int, out: Path) -> Path:
+def _dut(lanes: int):
     from accelsim.rtl.requantize import Requantize
-    from amaranth.back import verilog
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "requantize.v"
-    path.write_text(verilog.convert(Requantize(lanes), name="requantize"))
-    return path
+    return Requantize(lanes)
 
 
 @pytest.mark.rtl
@@ -72,10 +65,8 @@ def test_requantize_amaranth_sim_matches_reference():
     pytest.param("verilator", 8, marks=pytest.mark.slow),
 ])
 def test_requantize_matches_reference(tmp_path, sim, lanes):
-    src = _verilog(lanes, tmp_path / "src")
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="requantize", test_module="tests.rtl.bench_requantize",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_LANES": str(lanes), "ACCELSIM_SEED": str(lanes + 11)},
+    tests, failed = run_component_bench(
+        tmp_path, sim, _dut(lanes), toplevel="requantize", bench="bench_requantize",
+        env={"ACCELSIM_LANES": str(lanes), "ACCELSIM_SEED": str(lanes + 11)},
     )
     assert (tests, failed) == (1, 0)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 # (lanes, rows_per_buffer): a typical spad, 1 lane, odd lanes with a non-power-of-two depth, 64 lanes
 CONFIGS = {"l4r8": (4, 8), "l1r3": (1, 3), "l13r5": (13, 5), "l64r4": (64, 4)}
 
 
-def _verilog(lanes: int, rows: int, out: Path) -> Path:
+def _dut(lanes: int, rows: int):
     from accelsim.rtl.scratchpad import Scratchpad
-    from amaranth.back import verilog
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "scratchpad.v"
-    path.write_text(verilog.convert(Scratchpad(lanes, rows), name="scratchpad"))
-    return path
+    return Scratchpad(lanes, rows)
 
 
 @pytest.mark.rtl
@@ -48,11 +42,15 @@ def test_scratchpad_ports_and_errors():
 ])
 def test_scratchpad_bench(tmp_path, sim, config):
     lanes, rows = CONFIGS[config]
-    src = _verilog(lanes, rows, tmp_path / "src")
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="scratchpad", test_module="tests.rtl.bench_scratchpad",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_SPAD": json.dumps({"lanes": lanes, "rows_per_buffer": rows}),
-                   "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        _dut(lanes, rows),
+        toplevel="scratchpad",
+        bench="bench_scratchpad",
+        env={
+            "ACCELSIM_SPAD": json.dumps({"lanes": lanes, "rows_per_buffer": rows}),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)

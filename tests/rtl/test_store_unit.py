@@ -8,14 +8,11 @@ write channel; the bench is tests/rtl/bench_store_unit.py.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
+from tests.rtl.benches import run_component_bench
 from tests.rtl.layers import small_arch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # BW = 1 (every row wider than a beat), BW = 4, BW = 6 and BW = 3 (not multiples of ob = 4: beats start
 # inside an int32, at phases 0/2 and 0/3/2/1), BW = 16 with AC = 8 (int32 rows of 4..32 bytes, int8 rows of
@@ -69,14 +66,10 @@ def store_top(params):
     return StoreTop()
 
 
-def _verilog(arch, out: Path) -> Path:
+def _dut(arch):
     from accelsim.rtl.params import AccelParams
-    from amaranth.back import verilog
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "store_top.v"
-    path.write_text(verilog.convert(store_top(AccelParams.from_arch(arch)), name="store_top"))
-    return path
+    return store_top(AccelParams.from_arch(arch))
 
 
 @pytest.mark.rtl
@@ -100,11 +93,17 @@ def test_store_unit_elaborates_and_converts():
 ])
 def test_store_unit_matches_contract(tmp_path, sim, config, programs, direct):
     arch = small_arch(**CONFIGS[config])
-    src = _verilog(arch, tmp_path / "src")
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="store_top", test_module="tests.rtl.bench_store_unit",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_ARCH": json.dumps(arch.to_dict()), "ACCELSIM_PROGRAMS": str(programs),
-                   "ACCELSIM_DIRECT": str(direct), "ACCELSIM_SEED": str(sum(map(ord, config)))},
+    tests, failed = run_component_bench(
+        tmp_path,
+        sim,
+        _dut(arch),
+        toplevel="store_top",
+        bench="bench_store_unit",
+        env={
+            "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
+            "ACCELSIM_PROGRAMS": str(programs),
+            "ACCELSIM_DIRECT": str(direct),
+            "ACCELSIM_SEED": str(sum(map(ord, config))),
+        },
     )
     assert (tests, failed) == (1, 0)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from accelsim.rtl.sim import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.rtl.benches import run_component_bench
 
 SHAPES = [(2, 3), (4, 4), (3, 5), (1, 4), (5, 1), (1, 1)]
 
@@ -28,15 +27,10 @@ def test_systolic_array_rejects_bad_shape():
 
 def _run(tmp_path: Path, sim: str, AR: int, AC: int, seed: int) -> None:
     from accelsim.rtl.systolic_array import SystolicArray
-    from amaranth.back import verilog
 
-    src = tmp_path / "systolic_array.v"
-    src.write_text(verilog.convert(SystolicArray(AR, AC), name="systolic_array"))
-    tests, failed = run_bench(
-        sim=sim, verilog_sources=[src], toplevel="systolic_array",
-        test_module="tests.rtl.bench_systolic_array",
-        build_dir=tmp_path / f"build_{sim}", python_path=[ROOT],
-        extra_env={"ACCELSIM_AR": str(AR), "ACCELSIM_AC": str(AC), "ACCELSIM_SEED": str(seed)},
+    tests, failed = run_component_bench(
+        tmp_path, sim, SystolicArray(AR, AC), toplevel="systolic_array", bench="bench_systolic_array",
+        env={"ACCELSIM_AR": str(AR), "ACCELSIM_AC": str(AC), "ACCELSIM_SEED": str(seed)},
     )
     assert (tests, failed) == (1, 0)
 
