@@ -43,6 +43,11 @@ class EnergyTable:
     acc_word_pj: float = 2.4
     dram_byte_pj: float = 40.0
 
+    def energy_pj(self, *, macs: int, spad_bytes: int, acc_words: int, dram_bytes: int) -> float:
+        """A layer's energy: every count times its per-access energy (docs: "Traffic")."""
+        return (macs * self.mac_pj + spad_bytes * self.spad_byte_pj + acc_words * self.acc_word_pj
+                + dram_bytes * self.dram_byte_pj)
+
 
 @dataclass(frozen=True, slots=True)
 class ArchConfig:

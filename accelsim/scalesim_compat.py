@@ -1009,9 +1009,8 @@ def simulate_layer_result(layer: ConvLayer, arch: ArchConfig) -> LayerResult:
     reads = {"ifmap": r.ifmap_sram_reads, "filter": r.filter_sram_reads}
     writes = {"ofmap": r.ofmap_sram_writes}
     dram_read, dram_write = r.ifmap_dram_reads + r.filter_dram_reads, r.ofmap_dram_writes
-    e = arch.energy
-    energy = (r.macs * e.mac_pj + (sum(reads.values()) + sum(writes.values())) * e.spad_byte_pj
-              + (dram_read + dram_write) * e.dram_byte_pj)
+    energy = arch.energy.energy_pj(macs=r.macs, spad_bytes=sum(reads.values()) + sum(writes.values()),
+                                   acc_words=0, dram_bytes=dram_read + dram_write)
     return LayerResult(
         name=layer.name, layer=layer.spec(), dataflow=arch.dataflow.value, timing="scalesim",
         macs=r.macs, cycles=cycles, breakdown=breakdown, utilization=r.overall_utilization,

@@ -44,12 +44,10 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
     }
     cycles = sched.total_cycles
     dram = tr.dram_read_bytes + tr.dram_write_bytes
-    e = arch.energy
-    energy = (layer.macs * e.mac_pj
-              + (tr.ifmap_spad_reads + tr.ifmap_spad_writes + tr.weight_spad_reads + tr.weight_spad_writes)
-              * e.spad_byte_pj
-              + (tr.acc_reads + tr.acc_writes) * e.acc_word_pj
-              + dram * e.dram_byte_pj)
+    energy = arch.energy.energy_pj(
+        macs=layer.macs,
+        spad_bytes=tr.ifmap_spad_reads + tr.ifmap_spad_writes + tr.weight_spad_reads + tr.weight_spad_writes,
+        acc_words=tr.acc_reads + tr.acc_writes, dram_bytes=dram)
     return LayerResult(
         name=layer.name, layer=layer.spec(), dataflow=arch.dataflow.value, timing="accelsim",
         macs=layer.macs, cycles=cycles, breakdown=breakdown,
