@@ -23,6 +23,15 @@ class Dataflow(enum.Enum):
     OS = "os"
     IS = "is"
 
+    @property
+    def code(self) -> int:
+        """The dataflow's code: the MODE register field, and what compilable formulas branch on."""
+        return _DATAFLOW_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> Dataflow:
+        return _DATAFLOWS_BY_CODE[int(code)]
+
     @classmethod
     def parse(cls, value: object, what: str = "dataflow") -> Dataflow:
         if isinstance(value, Dataflow):
@@ -30,6 +39,13 @@ class Dataflow(enum.Enum):
         text = str(value).strip().lower()
         require(text in {d.value for d in cls}, what, "one of ws, os, is", value)
         return cls(text)
+
+
+# The one table of dataflow codes (CONFIG MODE.dataflow, docs/microarchitecture.md). Compilable formulas
+# compare against these module constants (Numba folds them), everything else uses Dataflow.code.
+DF_WS, DF_OS, DF_IS = 0, 1, 2
+_DATAFLOW_CODES = {Dataflow.WS: DF_WS, Dataflow.OS: DF_OS, Dataflow.IS: DF_IS}
+_DATAFLOWS_BY_CODE = {code: d for d, code in _DATAFLOW_CODES.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Closed-form layer cycles for design-space sweeps: O(1) numpy arithmetic per (layer, config), no loop over
-commands or tiles, exactly equal to :func:`accelsim.timing.schedule_fast` wherever it claims to apply.
+commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it claims to apply.
 
 Notation (docs/microarchitecture.md, "Timing"): step ``j`` (one innermost tile iteration) issues, in program
 order, ``LS_j`` (LOAD of the stationary operand, pops e2l from ``j >= 2``), ``LT_j`` (LOAD of the streamed
@@ -44,66 +44,457 @@ transition, each with a validity mask):
 WS and IS with ``queue_depth == 1`` never apply (the COMPUTE of step j waits in the dispatcher for its
 PRELOAD to start, which holds back the next step's loads); neither do layers of fewer than 3 steps.
 
-Two engines evaluate it (``closed_form_breakdown(..., engine=)``). :func:`_solve` below is the documented
-form: numpy over whole arrays of points, every step kind, transition and max-plus power as an array pass.
-:mod:`accelsim.kernels.closed_form` is the same arithmetic, section by section, as a Numba loop over points
-(imported on first use, since this package never imports Numba at module top); it is equal field for field
-(tests/kernels/test_closed_form_numba.py) and ~7x faster (benchmarks/model.py, step 4), and ``"auto"``
-uses it wherever accelsim.kernels imports. A change to the math here must be made there too.
+Everything the closed form knows of the machine it takes from the one copy: the layer's GEMM
+(:func:`accelsim.layer.gemm_dims`), the tiling (:func:`accelsim.mapping.tile_fit`, ``tile_sizes``,
+``step_loads``, ``store_shape``) and every block latency (accelsim.timing). What is written here is only the
+max-plus algebra of the schedule. It is one scalar function per point, :func:`closed_form_point`, run two
+ways (``Engine``): compiled by Numba (:func:`accelsim.jit.compiled`, the default, millions of points a
+second) or by the interpreter (the same code, for checking and where Numba is missing).
 """
 
 from __future__ import annotations
 
+import enum
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
 from accelsim.errors import require
-from accelsim.layer import ConvLayer
-from accelsim.timing import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST, Schedule
+from accelsim.jit import compilable, compiled
+from accelsim.layer import SHAPE_FIELDS, ConvLayer, gemm_dims
+from accelsim.mapping import (
+    FIT_OK,
+    N_CONFIG,
+    buffer_rows,
+    commands_per_step,
+    has_preload,
+    step_loads,
+    store_shape,
+    tile_fit,
+    tile_loops,
+    tile_sizes,
+)
+from accelsim.schedule import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST, Schedule
+from accelsim.timing import (
+    ceil_div,
+    load_unit_cycles,
+    store_unit_cycles,
+    systolic_array_cycles,
+    systolic_array_fill_drain_cycles,
+    systolic_array_preload_cycles,
+)
 
-LAYER_FIELDS = ("N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups")
+LAYER_FIELDS = SHAPE_FIELDS
 ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
                "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles")
-DATAFLOW_CODE = {d: i for i, d in enumerate(Dataflow)}  # WS 0, OS 1, IS 2 (as in the MODE register)
 
 REGIME_NONE, REGIME_EX, REGIME_LD = 0, 1, 2
 NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
 
+# scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
+_BS, _BT, _EX, _LD1, _BC, _C, _OK = range(7)
+_N_KIND_ROWS = 7
+_INF = math.inf
+
+
+class Engine(enum.Enum):
+    """How :func:`closed_form_point` runs: compiled by Numba, or interpreted (same code, ~1000x slower)."""
+
+    COMPILED = "compiled"
+    PYTHON = "python"
+
 
 # ---------------------------------------------------------------------------------------------------------
-# max-plus 2x2 matrices as tuples (a, b, c, d) = [[a, b], [c, d]]; new[i] = max_k M[i][k] + old[k]
+# max-plus 2x2 matrices (a, b, c, d) = [[a, b], [c, d]]; new[i] = max_k M[i][k] + old[k]
 
-def _mp_mul(A, B):
-    a0, a1, a2, a3 = A
-    b0, b1, b2, b3 = B
-    return (np.maximum(a0 + b0, a1 + b2), np.maximum(a0 + b1, a1 + b3),
-            np.maximum(a2 + b0, a3 + b2), np.maximum(a2 + b1, a3 + b3))
+@compilable
+def _mx(a, b):
+    """np.maximum of two floats (NaN-propagating, as numpy's)."""
+    return a if (a >= b or a != a) else b
 
 
-def _mp_pow(A, n):
-    """``A^n`` for integer ``n >= 0`` (float array). A walk of length n from node 0 back to 0 takes z >= 0
-    round trips (b + c each) and n - 2z loops (a if z == 0, else the better loop m = max(a, d)); the weight is
-    linear in z, so the best z is an end of its range. Walks between the two nodes take one extra edge."""
-    a, b, c, d = A
-    m = np.maximum(a, d)
+@compilable
+def _mn(a, b):
+    """np.minimum of two floats."""
+    return a if (a <= b or a != a) else b
+
+
+@compilable
+def _mp_mul(a0, a1, a2, a3, b0, b1, b2, b3):
+    """Max-plus 2x2 product, as accelsim.closed_form._mp_mul."""
+    return (_mx(a0 + b0, a1 + b2), _mx(a0 + b1, a1 + b3), _mx(a2 + b0, a3 + b2), _mx(a2 + b1, a3 + b3))
+
+
+@compilable
+def _mp_pow(a, b, c, d, n):
+    """``A^n`` of the max-plus 2x2 matrix (a, b, c, d), float ``n >= 0``, as accelsim.closed_form._mp_pow."""
+    m = _mx(a, d)
     bc = b + c
-    up = bc >= 2 * m  # round trips pay at least as much as two loops: use as many as parity allows
-    half, half1 = np.floor(n / 2), np.floor((n - 1) / 2)
-    z = np.where(up, half, 1.0)
-    cyc = bc * z + m * (n - 2 * z)  # z >= 1 round trips (n >= 2)
+    up = bc >= 2 * m
+    half, half1 = math.floor(n / 2), math.floor((n - 1) / 2)
+    z = half if up else 1.0
+    cyc = bc * z + m * (n - 2 * z)
     two = n >= 2
-    p00 = np.where(two, np.maximum(a * n, cyc), a * n)
-    p11 = np.where(two, np.maximum(d * n, cyc), d * n)
-    w = np.where(up, half1, 0.0)
+    p00 = _mx(a * n, cyc) if two else a * n
+    p11 = _mx(d * n, cyc) if two else d * n
+    w = half1 if up else 0.0
     off = bc * w + m * (n - 1 - 2 * w)
-    zero = n == 0
-    return (np.where(zero, 0.0, p00), np.where(zero, NEG, b + off), np.where(zero, NEG, c + off),
-            np.where(zero, 0.0, p11))
+    if n == 0:
+        return 0.0, NEG, NEG, 0.0
+    return p00, b + off, c + off, p11
+
+
+@compilable
+def _tile(kin, t, L, kf):
+    """tiles[t] = M_last_k (x) M_k^(k_tiles-1) for tile kind t, step matrices [[ex, ld + ex], [0, NEG]]."""
+    f0, f1 = kin[_EX, 2 * t], kin[_EX, 2 * t + 1]
+    l0, l1 = kin[_LD1, 2 * t] + L, kin[_LD1, 2 * t + 1] + L
+    p0, p1, p2, p3 = _mp_pow(f0, l0 + f0, 0.0, NEG, kf - 1)
+    return _mp_mul(f1, l1 + f1, 0.0, NEG, p0, p1, p2, p3)
+
+
+@compilable
+def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre_blk, co_blk, dl_pre, dl_co,
+           dl_st, st_blk, dl_next):
+    """accelsim.closed_form._solve.chain for one transition (a -> b): (s-free condition, s_lo, s_hi).
+    ``has_pre`` is False for OS (no PRELOAD; ``pre_blk`` and ``dl_pre`` unused)."""
+    cond = True
+    s_hi = -rel_ls - 2 + unit
+    s_lo = HI - bS_b
+    bc = _mx(rel_ls + 1 + HI, rel_lt + 1)
+    cond = cond and (bc + 1 <= dl_lt)
+    bc = bc + to_ex
+    anchor = to_ex + unit - 1
+    if has_pre:
+        bc = _mx(bc + HI, pre_blk + 1)
+        cond = cond and (bc + 1 <= dl_pre)
+        s_lo = _mx(s_lo, anchor + 2 * HI + 1 - dl_pre)
+        r_co = 3
+    else:
+        r_co = 2
+    bc = _mx(bc + HI, co_blk + 1)
+    cond = cond and (bc + 1 <= dl_co)
+    s_lo = _mx(s_lo, anchor + r_co * HI + 1 - dl_co)
+    bst = _mx(bc + HI, st_blk + 1)
+    cond = cond and ((not kc_b) or (bst + 1 <= dl_st))
+    s_lo = _mx(s_lo, (anchor + (r_co + 1) * HI + 1 - dl_st) if kc_b else -_INF)
+    if kc_b:
+        bc = bst
+    s_hi = _mn(s_hi, dl_next - bc - HI - 1)
+    cond = cond and (anchor + c_b * HI + 1 <= dl_next)
+    return cond, s_lo, s_hi
+
+
+@compilable
+def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L_i,
+                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, idle):
+    """One (layer, config) point (int64 fields in the order of LAYER_FIELDS + ARCH_FIELDS, ``df`` the
+    dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
+    ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload) with
+    regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
+    idle[0] = idle[1] = idle[2] = 0
+    os_, is_ = df == DF_OS, df == DF_IS
+    if not (df == DF_WS or os_ or is_):
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- mapping.lower ---
+    P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
+    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib)
+    if tile_fit(df, AR, if_rows, w_rows, acc_rows) != FIT_OK:
+        return REGIME_NONE, 0, 0, 0, 0
+    P_T, K_T, M_T = tile_sizes(df, AR, AC, P, K, Mg, if_rows, w_rows, acc_rows)
+    p_tiles, m_tiles, k_tiles = ceil_div(P, P_T), ceil_div(Mg, M_T), ceil_div(K, K_T)
+    P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
+    steps = groups * p_tiles * m_tiles * k_tiles
+    # the common conditions that need no per-kind table
+    ok = steps >= 3 and (Q >= 2 or not has_preload(df))
+    if not ok:
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- per step kind 4*o + 2*i + k (0 full / 1 last on each axis); WS/OS outer = p, IS outer = m ---
+    n_outer, n_inner = tile_loops(df, p_tiles, m_tiles)
+    bP_i = systolic_array_preload_cycles(AR) if has_preload(df) else 0
+    fd_i = systolic_array_fill_drain_cycles(df, AR, AC)
+    n_base = commands_per_step(df)
+    o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
+    fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
+    sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
+    for o in range(2):
+        n_o = 1 if o == 1 else n_outer - 1  # steps of each kind: the last tile on an axis, or the others
+        for i in range(2):
+            n_oi = n_o * (1 if i == 1 else n_inner - 1)
+            pl = (i if is_ else o) == 1
+            ml = (o if is_ else i) == 1
+            Pk = P_L if pl else P_T
+            Mk = M_L if ml else M_T
+            rO, lO = store_shape(df, Pk, Mk)
+            bST4[2 * o + i] = float(store_unit_cycles(rO, lO, out_bytes, BW))
+            tv = (o2 or o == 1) and (i2 or i == 1)
+            for k in range(2):
+                Kk = K_L if k == 1 else K_T
+                rS, lS, rT, lT, stream = step_loads(df, Pk, Mk, Kk)
+                j = 4 * o + 2 * i + k
+                kin[_BS, j] = float(load_unit_cycles(rS, lS, BW))
+                kin[_BT, j] = float(load_unit_cycles(rT, lT, BW))
+                kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
+                kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
+                kin[_BC, j] = kin[_EX, j] - bP_i
+                kin[_C, j] = float(n_base + k)
+                kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
+                n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)
+                sum_ld += n_j * (load_unit_cycles(rS, lS, BW) + load_unit_cycles(rT, lT, BW))
+                sum_stream += n_j * stream
+
+    HI, L, bP = float(HI_i), float(L_i), float(bP_i)
+    Qf, kf = float(Q), float(k_tiles)
+
+    # --- transitions: 7 tile kinds (u -> v), 15 step kinds (a -> b), each with a validity flag ---
+    for o in range(2):
+        tv0 = o2 or o == 1  # tv(o, 0)
+        ta[o], tb[o], t_ok[o] = 2 * o, 2 * o, n_inner >= 3 and tv0 and i2
+        ta[2 + o], tb[2 + o], t_ok[2 + o] = 2 * o, 2 * o + 1, i2 and tv0
+    ta[4], tb[4], t_ok[4] = 1, fi, n_outer >= 3
+    ta[5], tb[5], t_ok[5] = 1, 2 + fi, o2
+    ta[6], tb[6], t_ok[6] = 3, 2 * fo + fi, groups >= 2
+    for t in range(4):
+        tvt = (o2 or t // 2 == 1) and (i2 or t % 2 == 1)
+        sa[t], sb[t], s_ok[t] = 2 * t, 2 * t, k_tiles >= 3 and tvt
+        sa[4 + t], sb[4 + t], s_ok[4 + t] = 2 * t, 2 * t + 1, k2 and tvt
+    for u in range(7):
+        sa[8 + u], sb[8 + u], s_ok[8 + u] = 2 * ta[u] + 1, 2 * tb[u] + fk, t_ok[u]
+
+    exmin, exmax, bCmin, bSmax, ld1min = _INF, -_INF, _INF, -_INF, _INF
+    for j in range(8):
+        if kin[_OK, j] != 0.0:
+            exmin = _mn(exmin, kin[_EX, j])
+            exmax = _mx(exmax, kin[_EX, j])
+            bCmin = _mn(bCmin, kin[_BC, j])
+            bSmax = _mx(bSmax, kin[_BS, j])
+            ld1min = _mn(ld1min, kin[_LD1, j])
+
+    # --- the first commands, exactly: CONFIG x5, step 0, step 1, dispatch of LS_2 ---
+    k0 = 4 * fo + 2 * fi + fk
+    if k2 or i2:
+        o1 = fo
+    elif o2:
+        o1 = 0 if n_outer >= 3 else 1
+    else:
+        o1 = 1
+    if k2:
+        i1 = fi
+    elif i2:
+        i1 = 0 if n_inner >= 3 else 1
+    else:
+        i1 = 1
+    kc1 = (0 if k_tiles >= 3 else 1) if k2 else 1
+    k1 = 4 * o1 + 2 * i1 + kc1
+    bS0, bT0, ex0 = kin[_BS, k0], kin[_BT, k0], kin[_EX, k0]
+    bS1, bT1, ex1 = kin[_BS, k1], kin[_BT, k1], kin[_EX, k1]
+    q1, q2, q3, q4 = Q == 1, Q == 2, Q == 3, Q == 4
+    ninf = -_INF
+    sLS0 = N_CONFIG * HI + 1
+    dLT0 = _mx((N_CONFIG + 1) * HI, N_CONFIG * HI + 2) if q1 else (N_CONFIG + 1) * HI
+    sLT0 = _mx(dLT0 + 1, sLS0 + bS0)
+    endLT0 = sLT0 + bT0
+    DT0 = endLT0 + L
+    dE0 = dLT0 + HI
+    S0 = _mx(dE0 + 1, DT0)
+    load0 = dE0 + 1 <= DT0
+    if os_:
+        dCO0 = dE0
+    else:
+        dCO0 = _mx(dE0 + HI, S0 + 1) if q1 else dE0 + HI
+        ok = ok and dCO0 + 1 <= S0 + bP
+    X0 = S0 + ex0
+    st0 = k_tiles == 1
+    dST0 = dCO0 + HI
+    ok = ok and ((not st0) or dST0 + 1 <= X0)
+    d = dST0 if st0 else dCO0
+    dLS1 = _mx(d + HI, (sLT0 if q1 else (sLS0 if q2 else ninf)) + 1)
+    ok = ok and dLS1 + 1 <= endLT0
+    sLT1 = endLT0 + bS1
+    dLT1 = _mx(dLS1 + HI, (endLT0 if q1 else (sLT0 if q2 else (sLS0 if q3 else ninf))) + 1)
+    ok = ok and dLT1 + 1 <= sLT1
+    endLT1 = sLT1 + bT1
+    Y1 = _mx(X0, endLT1 + L)
+    if os_:
+        dCO1 = _mx(dLT1 + HI, (S0 if q1 else ninf) + 1)
+        ok = ok and dCO1 + 1 <= Y1
+    else:
+        dPRE1 = _mx(dLT1 + HI, ((S0 + bP) if q1 else (S0 if q2 else ninf)) + 1)
+        ok = ok and dPRE1 + 1 <= Y1
+        dCO1 = _mx(dPRE1 + HI, (Y1 if q1 else ((S0 + bP) if q2 else (S0 if q3 else ninf))) + 1)
+        ok = ok and dCO1 + 1 <= Y1 + bP
+    X1 = Y1 + ex1
+    st1 = kc1 == 1
+    dST1 = _mx(dCO1 + HI, (X0 if (st0 and q1) else ninf) + 1)
+    ok = ok and ((not st1) or dST1 + 1 <= X1)
+    d = dST1 if st1 else dCO1
+    dLS2 = _mx(d + HI, (sLT1 if q1 else (endLT0 if q2 else (sLT0 if q3 else (sLS0 if q4 else ninf)))) + 1)
+
+    # --- the common end ---
+    bST_last = bST4[3]
+    ok = ok and bST_last + L + 1 >= HI
+    if not ok:
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # dispatch-chain block distances (steps back) and kinds, per queue
+    odd = (Q % 2) == 1
+    dLS, dLT = (Q + 1) // 2, Q // 2
+    dLSf, dLTf = float(dLS), float(dLT)
+    dQk = float(Q * k_tiles)
+
+    # --- EX regime: relative to X_{j-2} (LOADs) and X_{j-1} (the rest), over the valid transitions ---
+    gmin = exmin
+    eff_ls = dLSf - 1 if dLSf >= 2 else dLSf
+    eff_lt = dLTf - 1 if dLTf >= 2 else dLTf
+    st_blk = -(dQk - 1) * gmin
+    ex_ok = endLT1 <= X0
+    ex_slo, ex_shi = -_INF, _INF
+    for x in range(15):
+        if not ex_ok:
+            break
+        if not s_ok[x]:
+            continue
+        a, b = sa[x], sb[x]
+        ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
+        bC_a, ld1_b, c_b, kc_b = kin[_BC, a], kin[_LD1, b], kin[_C, b], b % 2 == 1
+        if not ld1_b <= ex_a:
+            ex_ok = False
+            break
+        rel_ls = -eff_ls * gmin + (((bS_a if dLS == 1 else bSmax)) if odd else 0.0)
+        rel_lt = -eff_lt * gmin + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
+        if os_:
+            pre_blk = 0.0
+            co_blk = -(Qf - 1) * gmin - (ex_a if Q == 1 else exmin)
+        else:
+            dP, dC = dLSf, dLTf
+            if odd:
+                pre_blk = -(dP - 1) * gmin - (bC_a if dP == 1 else bCmin)
+                co_blk = -(dC - 1) * gmin - (ex_a if dC == 1 else exmin)
+            else:
+                pre_blk = -(dP - 1) * gmin - (ex_a if dP == 1 else exmin)
+                co_blk = -(dC - 1) * gmin - (bC_a if dC == 1 else bCmin)
+        cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, -ex_a, not os_, pre_blk,
+                                  co_blk, 0.0, 0.0 + (0.0 if os_ else bP), ex_b, st_blk, 0.0)
+        if not cond:
+            ex_ok = False
+            break
+        ex_slo, ex_shi = _mx(ex_slo, s_lo), _mn(ex_shi, s_hi)
+    if ex_ok:
+        for x in range(7):
+            if t_ok[x]:
+                u, v = ta[x], tb[x]
+                EXT_v = (kf - 1) * kin[_EX, 2 * v] + kin[_EX, 2 * v + 1]
+                if not bST4[u] <= EXT_v:
+                    ex_ok = False
+                    break
+    ex_ok = ex_ok and _mx(0.0, ex_slo) <= _mn(ex_shi, X0 - 1 - dLS2)
+
+    # --- X_{J-1}, EX: nested max-plus products from the virtual state (X_{-1}, X_{-2}) ---
+    X_ex = 0.0
+    if ex_ok:
+        a0, a1, a2, a3 = _tile(kin, 0, L, kf)
+        b0, b1, b2, b3 = _tile(kin, 1, L, kf)
+        c0, c1, c2, c3 = _tile(kin, 2, L, kf)
+        e0, e1, e2, e3 = _tile(kin, 3, L, kf)
+        n_in, n_out = float(n_inner), float(n_outer)
+        p0, p1, p2, p3 = _mp_pow(a0, a1, a2, a3, n_in - 1)  # rows[o] = tiles[2o+1] (x) tiles[2o]^(inner-1)
+        r00, r01, r02, r03 = _mp_mul(b0, b1, b2, b3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = _mp_pow(c0, c1, c2, c3, n_in - 1)
+        r10, r11, r12, r13 = _mp_mul(e0, e1, e2, e3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = _mp_pow(r00, r01, r02, r03, n_out - 1)
+        g0, g1, g2, g3 = _mp_mul(r10, r11, r12, r13, p0, p1, p2, p3)
+        lay = _mp_pow(g0, g1, g2, g3, float(groups))
+        xm1, xm2 = endLT0, S0 - (kin[_LD1, k0] + L)
+        X_ex = _mx(lay[0] + xm1, lay[1] + xm2)
+        ex_ok = X_ex > -1e20
+
+    # --- LD regime (only where EX does not hold: both exact where both hold; EX is reported) ---
+    ld_ok = not ex_ok
+    if ld_ok:
+        ld_ok = (dLT0 + 1 <= sLS0 + bS0) and (dE0 + 1 <= DT0)
+    lam = ld1min
+    ld_slo, ld_shi = -_INF, _INF
+    if ld_ok:
+        if os_:
+            pre_blk = 0.0
+            co_blk = -(Qf - 1) * lam + 0.0
+        else:
+            pre_blk = -(dLSf - 1) * lam + (bP if odd else 0.0)
+            co_blk = -(dLTf - 1) * lam + (0.0 if odd else bP)
+        for x in range(15):
+            if not s_ok[x]:
+                continue
+            a, b = sa[x], sb[x]
+            ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
+            ld1_b, c_b, kc_b = kin[_LD1, b], kin[_C, b], b % 2 == 1
+            if not ld1_b >= ex_a + L:
+                ld_ok = False
+                break
+            rel_ls = -dLSf * lam - L + ((bS_a if dLS == 1 else bSmax) if odd else 0.0)
+            rel_lt = -dLTf * lam - L + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
+            st_blk = -(dQk - 1) * lam + (ex_a if dQk == 1 else exmax)
+            dl_co = ld1_b if os_ else ld1_b + bP
+            cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, -L, bS_b - L, 0.0, not os_,
+                                      pre_blk, co_blk, ld1_b, dl_co, ld1_b + ex_b, st_blk, ld1_b - L)
+            if not cond:
+                ld_ok = False
+                break
+            ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
+    if ld_ok:
+        for x in range(7):
+            if t_ok[x]:
+                u, v = ta[x], tb[x]
+                LDT_v = (kf - 1) * kin[_LD1, 2 * v] + kin[_LD1, 2 * v + 1]
+                if not bST4[u] <= LDT_v + kin[_EX, 2 * v + 1] - kin[_EX, 2 * u + 1]:
+                    ld_ok = False
+                    break
+    ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
+    if not (ex_ok or ld_ok):
+        return REGIME_NONE, 0, 0, 0, 0
+
+    # --- results ---
+    if ex_ok:
+        X_last = X_ex
+        regime = REGIME_EX
+    else:
+        X_last = sLS0 + L + float(sum_ld) + kin[_EX, 7]
+        regime = REGIME_LD
+    total = X_last + bST_last + L
+    sum_ex = float(sum_stream + steps * (fd_i + bP_i))
+    idle_host = 0.0 if load0 else S0
+    idle[CAUSE_DRAM_LOAD] = np.int64(X_last - sum_ex - idle_host)
+    idle[CAUSE_DRAM_STORE] = np.int64(total - X_last)
+    idle[CAUSE_HOST] = np.int64(idle_host)
+    return regime, np.int64(total), sum_stream, steps * fd_i, steps * bP_i
+
+
+@compilable
+def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L,
+                       Q, HI, out_bytes, applies, regime, total, stream, fill_drain, preload, idle):
+    """The closed form at every point ``i`` of the 1-D int64 field arrays (LAYER_FIELDS then ARCH_FIELDS,
+    ``df`` = dataflow code), into caller-allocated ``applies`` (bool), ``regime``, ``total``, ``stream``,
+    ``fill_drain``, ``preload`` (int64, n) and ``idle`` (int64, (3, n))."""
+    kin = np.zeros((_N_KIND_ROWS, 8))
+    bST4 = np.zeros(4)
+    sa, sb, s_ok = np.zeros(15, np.int64), np.zeros(15, np.int64), np.zeros(15, np.bool_)
+    ta, tb, t_ok = np.zeros(7, np.int64), np.zeros(7, np.int64), np.zeros(7, np.bool_)
+    one = np.zeros(3, np.int64)
+    for i in range(N.size):
+        r, tot, st, fd, pre = closed_form_point(
+            N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
+            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes,
+            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, one)
+        applies[i] = r != REGIME_NONE
+        regime[i], total[i], stream[i], fill_drain[i], preload[i] = r, tot, st, fd, pre
+        idle[0, i], idle[1, i], idle[2, i] = one[0], one[1], one[2]
 
 
 # ---------------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ClosedForm:
@@ -115,102 +506,33 @@ class ClosedForm:
     ex_stream_cycles: np.ndarray
     ex_fill_drain_cycles: np.ndarray
     ex_preload_cycles: np.ndarray
-    ex_idle_cycles: np.ndarray  # (3, ...) indexed by timing.CAUSE_*
-
-
-def _cdiv(a, b):
-    return -(-a // b)
-
-
-def _sum_tiles(n, full, last):
-    """Sum of a per-tile quantity over one dimension's tiles: n-1 full tiles and one last tile."""
-    return (n - 1) * full + last
-
-
-def _numba_points():
-    """accelsim.kernels.closed_form.closed_form_points, imported on first use (it imports Numba, which the
-    model package never does at module top), or None where accelsim.kernels cannot be imported."""
-    global _NUMBA_POINTS
-    if _NUMBA_POINTS is None:
-        try:
-            from accelsim.kernels.closed_form import closed_form_points
-        except ImportError:
-            closed_form_points = False
-        _NUMBA_POINTS = closed_form_points
-    return _NUMBA_POINTS or None
-
-
-_NUMBA_POINTS = None
-ENGINES = ("auto", "numba", "numpy")
+    ex_idle_cycles: np.ndarray  # (3, ...) indexed by schedule.CAUSE_*
 
 
 def closed_form_breakdown(
-    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: str = "auto"
+    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: Engine = Engine.COMPILED
 ) -> ClosedForm:
-    """The closed form over arrays of layers x configs (numpy broadcasting of every field; ``dataflow`` as
-    :data:`DATAFLOW_CODE` or :class:`Dataflow`). Points where ``mapping.lower`` would reject the
-    configuration do not apply.
-
-    ``engine``: ``"numpy"`` evaluates :func:`_solve` below (the documented form) over whole arrays;
-    ``"numba"`` runs the same arithmetic point by point, compiled (:mod:`accelsim.kernels.closed_form`,
-    field for field equal, several times faster); ``"auto"`` is Numba when accelsim.kernels imports, else
-    numpy."""
-    require(engine in ENGINES, "engine", f"one of {list(ENGINES)}", engine)
-    fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}
+    """The closed form over arrays of layers x configs (numpy broadcasting of every field of
+    :data:`LAYER_FIELDS` and :data:`ARCH_FIELDS`; ``dataflow`` as its code or a :class:`Dataflow`). Points
+    where ``mapping.lower`` would reject the configuration do not apply."""
+    require(isinstance(engine, Engine), "closed-form engine", f"one of {[e.value for e in Engine]}", engine)
     arch = dict(arch_fields)
     df = arch["dataflow"]
-    if isinstance(df, Dataflow):
-        df = DATAFLOW_CODE[df]
-    arch["dataflow"] = np.asarray(df)
+    arch["dataflow"] = df.code if hasattr(df, "code") else df
+    fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}
     fields.update({k: np.asarray(arch[k]) for k in ARCH_FIELDS})
-    names = list(fields)
     arrays = np.broadcast_arrays(*fields.values())
     shape = arrays[0].shape
-    flat = {k: np.ascontiguousarray(a).reshape(-1).astype(np.int64)
-            for k, a in zip(names, arrays, strict=True)}
-    size = flat["N"].size
-    points = _numba_points() if engine != "numpy" else None
-    require(points is not None or engine != "numba", "engine", "'numpy' or 'auto' where accelsim.kernels "
-            "(Numba) cannot be imported", engine)
-    if points is not None:
-        res = {"applies": np.empty(size, bool), "ex_idle_cycles": np.empty((3, size), np.int64)}
-        for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles"):
-            res[k] = np.empty(size, np.int64)
-        points(*(flat[k] for k in (*LAYER_FIELDS, *ARCH_FIELDS)), int(out_bytes), res["applies"],
-               res["regime"], res["total_cycles"], res["ex_stream_cycles"], res["ex_fill_drain_cycles"],
-               res["ex_preload_cycles"], res["ex_idle_cycles"])
-        return ClosedForm(**{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape))
-                             for k, v in res.items()})
-    out = {
-        "applies": np.zeros(size, bool),
-        "regime": np.zeros(size, np.int64),
-        "total_cycles": np.zeros(size, np.int64),
-        "ex_stream_cycles": np.zeros(size, np.int64),
-        "ex_fill_drain_cycles": np.zeros(size, np.int64),
-        "ex_preload_cycles": np.zeros(size, np.int64),
-        "ex_idle_cycles": np.zeros((3, size), np.int64),
-    }
-    for code, dataflow in enumerate(Dataflow):
-        sel = np.flatnonzero(flat["dataflow"] == code)
-        if sel.size == 0:
-            continue
-        res = _solve({k: v[sel] for k, v in flat.items()}, dataflow, out_bytes)
-        for k, v in res.items():
-            if k == "ex_idle_cycles":
-                out[k][:, sel] = v
-            else:
-                out[k][sel] = v
-    return ClosedForm(
-        **{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape)) for k, v in out.items()}
-    )
-
-
-def closed_form_cycles(
-    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: str = "auto"
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(cycles, applies)``: total cycles (int64, meaningful where ``applies``) over broadcast arrays."""
-    cf = closed_form_breakdown(layer_fields, arch_fields, out_bytes, engine)
-    return cf.total_cycles, cf.applies
+    flat = [np.ascontiguousarray(a).reshape(-1).astype(np.int64) for a in arrays]
+    size = flat[0].size
+    res = {"applies": np.empty(size, bool)}
+    for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles"):
+        res[k] = np.empty(size, np.int64)
+    res["ex_idle_cycles"] = np.empty((3, size), np.int64)
+    points = compiled(closed_form_points) if engine is Engine.COMPILED else closed_form_points
+    points(*flat, int(out_bytes), *res.values())
+    return ClosedForm(**{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape))
+                         for k, v in res.items()})
 
 
 def layer_fields(layers) -> dict[str, np.ndarray]:
@@ -219,16 +541,17 @@ def layer_fields(layers) -> dict[str, np.ndarray]:
 
 
 def arch_fields(archs) -> dict[str, np.ndarray]:
-    """Field arrays of a sequence of ArchConfigs (``dataflow`` as :data:`DATAFLOW_CODE`)."""
+    """Field arrays of a sequence of ArchConfigs (``dataflow`` as its code)."""
     out = {k: np.array([getattr(a, k) for a in archs], np.int64) for k in ARCH_FIELDS if k != "dataflow"}
-    out["dataflow"] = np.array([DATAFLOW_CODE[a.dataflow] for a in archs], np.int64)
+    out["dataflow"] = np.array([a.dataflow.code for a in archs], np.int64)
     return out
 
 
 def closed_form_schedule(
-    layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4, engine: str = "auto"
+    layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4, engine: Engine = Engine.COMPILED
 ) -> Schedule | None:
-    """The scalar form with the breakdown, as a :class:`timing.Schedule` (no per-command cycles), or None."""
+    """One layer's schedule totals and breakdown (no per-command cycles), or None where the closed form
+    does not apply."""
     cf = closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes, engine)
     if not cf.applies[0]:
         return None
@@ -238,347 +561,5 @@ def closed_form_schedule(
         ex_fill_drain_cycles=int(cf.ex_fill_drain_cycles[0]),
         ex_preload_cycles=int(cf.ex_preload_cycles[0]),
         ex_idle_cycles=tuple(int(x) for x in cf.ex_idle_cycles[:, 0]),
+        commands=0,
     )  # type: ignore[arg-type]
-
-
-def closed_form(layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4) -> int | None:
-    """A layer's total cycles on ``arch`` in closed form, or None where the closed form does not apply."""
-    s = closed_form_schedule(layer, arch, out_bytes)
-    return None if s is None else s.total_cycles
-
-
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _solve(f: dict[str, np.ndarray], dataflow: Dataflow, out_bytes: int) -> dict[str, np.ndarray]:
-    ws, is_, os_ = (dataflow is d for d in (Dataflow.WS, Dataflow.IS, Dataflow.OS))
-    AR, AC, BW = f["array_rows"], f["array_cols"], f["dram_bytes_per_cycle"]
-    HI_i, Q, L_i = f["host_issue_cycles"], f["queue_depth"], f["dram_latency_cycles"]
-    groups = f["groups"]
-
-    # --- mapping.lower, vectorised ---
-    E = (f["H"] + 2 * f["pad"] - f["R"]) // f["stride"] + 1
-    F = (f["W"] + 2 * f["pad"] - f["S"]) // f["stride"] + 1
-    P = f["N"] * E * F
-    K = (f["C"] // groups) * f["R"] * f["S"]
-    Mg = f["M"] // groups
-    if_lanes, w_lanes = (AC, AR) if is_ else (AR, AC)
-    if_rows = f["ifmap_spad_kib"] * 1024 // if_lanes // 2
-    w_rows = f["weight_spad_kib"] * 1024 // w_lanes // 2
-    acc_rows = f["acc_kib"] * 1024 // (4 * AC) // 2
-    valid = acc_rows >= 1
-    if ws:
-        valid &= (w_rows >= AR) & (if_rows >= 1)
-        K_T, M_T, P_T = np.minimum(AR, K), np.minimum(AC, Mg), np.minimum(P, np.minimum(if_rows, acc_rows))
-    elif is_:
-        valid &= (if_rows >= AR) & (w_rows >= 1)
-        K_T, P_T, M_T = np.minimum(AR, K), np.minimum(AC, P), np.minimum(Mg, np.minimum(w_rows, acc_rows))
-    else:
-        valid &= (acc_rows >= AR) & (if_rows >= 1) & (w_rows >= 1)
-        P_T, M_T, K_T = np.minimum(AR, P), np.minimum(AC, Mg), np.minimum(K, np.minimum(if_rows, w_rows))
-    P_T, M_T, K_T = (np.maximum(x, 1) for x in (P_T, M_T, K_T))
-    p_tiles, m_tiles, k_tiles = _cdiv(P, P_T), _cdiv(Mg, M_T), _cdiv(K, K_T)
-    P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
-    steps = groups * p_tiles * m_tiles * k_tiles
-
-    # --- per step kind: axis 0 outer class, 1 inner class, 2 k class (0 full / 1 last); WS/OS outer = p ---
-    def axis(full, last, ax):
-        shape = [1, 1, 1, full.size]
-        shape[ax] = 2
-        return np.stack([full, last]).reshape(shape)
-
-    pax, max_ = (1, 0) if is_ else (0, 1)
-    Pk, Mk, Kk = axis(P_T, P_L, pax), axis(M_T, M_L, max_), axis(K_T, K_L, 2)
-    n_outer, n_inner = (m_tiles, p_tiles) if is_ else (p_tiles, m_tiles)
-    if ws:
-        (rS, lS), (rT, lT), stream, (rO, lO) = (Kk, Mk), (Pk, Kk), Pk, (Pk, Mk)
-    elif is_:
-        (rS, lS), (rT, lT), stream, (rO, lO) = (Kk, Pk), (Mk, Kk), Mk, (Mk, Pk)
-    else:
-        (rS, lS), (rT, lT), stream, (rO, lO) = (Kk, Mk), (Kk, Pk), Kk, (Pk, Mk)
-    bP_i = np.zeros_like(AR) if os_ else AR + 2
-    fd_i = 1 + AR + AC + 1 + (AR if os_ else 0)
-    n_base = 3 if os_ else 4
-    fl = np.float64
-    bS8 = (1 + rS * _cdiv(lS, BW)).astype(fl)
-    bT8 = (1 + rT * _cdiv(lT, BW)).astype(fl)
-    ex8 = (stream + fd_i + bP_i).astype(fl)
-    kc8 = np.broadcast_to(np.array([0, 1]).reshape(1, 1, 2, 1), (2, 2, 2, P.size))
-    bST4 = (2 + rO * _cdiv(lO * out_bytes, BW)).astype(fl)[:, :, 0]  # per tile kind (outer, inner)
-    bS8, bT8, ex8 = (np.broadcast_to(x, (2, 2, 2, P.size)).reshape(8, -1) for x in (bS8, bT8, ex8))
-    ld1_8 = bS8 + bT8
-    bC8 = ex8 - bP_i
-    c8 = (n_base + kc8).reshape(8, -1).astype(fl)
-    bST4 = np.broadcast_to(bST4, (2, 2, P.size)).reshape(4, -1)
-
-    HI, L, bP = HI_i.astype(fl), L_i.astype(fl), bP_i.astype(fl)
-    Qf, kf = Q.astype(fl), k_tiles.astype(fl)
-
-    # --- kinds that occur, first kinds, transitions ---
-    o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
-    fo, fi, fk = (np.where(x, 0, 1) for x in (o2, i2, k2))
-
-    def tv(o, i):
-        return (o2 if o == 0 else True) & (i2 if i == 0 else True) & np.ones(P.size, bool)
-
-    kind_ok = np.stack([tv(o, i) & (k2 if k == 0 else True) for o in (0, 1) for i in (0, 1) for k in (0, 1)])
-    tile_tr = [(2 * o, 2 * o, (n_inner >= 3) & tv(o, 0)) for o in (0, 1)]
-    tile_tr += [(2 * o, 2 * o + 1, i2 & tv(o, 0)) for o in (0, 1)]
-    tile_tr += [(1, fi, n_outer >= 3), (1, 2 + fi, o2), (3, 2 * fo + fi, groups >= 2)]
-    step_tr = [(2 * t, 2 * t, (k_tiles >= 3) & tv(t // 2, t % 2)) for t in range(4)]
-    step_tr += [(2 * t, 2 * t + 1, k2 & tv(t // 2, t % 2)) for t in range(4)]
-    step_tr += [(2 * u + 1, 2 * v + fk, ok) for u, v, ok in tile_tr]
-
-    def stack(tr):
-        idx = [np.broadcast_to(np.asarray(x, np.int64), P.shape) for t in tr for x in t[:2]]
-        a = np.stack(idx[0::2])
-        b = np.stack(idx[1::2])
-        ok = np.stack([np.broadcast_to(t[2], P.shape) for t in tr])
-        return a, b, ok
-
-    sa, sb, s_ok = stack(step_tr)
-    ta, tb, t_ok = stack(tile_tr)
-
-    def g(q, idx):
-        return np.take_along_axis(q, idx, axis=0)
-
-    def g1(q, idx):
-        return np.take_along_axis(q, idx[None], axis=0)[0]
-
-    def kmin(q):
-        return np.where(kind_ok, q, np.inf).min(axis=0)
-
-    def kmax(q):
-        return np.where(kind_ok, q, -np.inf).max(axis=0)
-
-    ex_a, ex_b = g(ex8, sa), g(ex8, sb)
-    bS_a, bS_b = g(bS8, sa), g(bS8, sb)
-    bC_a = g(bC8, sa)
-    ld1_b = g(ld1_8, sb)
-    c_b, kc_b = g(c8, sb), (sb % 2) == 1
-    exmin, exmax, bCmin, bSmax, ld1min = kmin(ex8), kmax(ex8), kmin(bC8), kmax(bS8), kmin(ld1_8)
-    ex_t = ex8.reshape(4, 2, -1)
-    EXT4 = (kf - 1) * ex_t[:, 0] + ex_t[:, 1]  # sum of ex over a tile of each kind
-    ld1_t = ld1_8.reshape(4, 2, -1)
-    LDT4 = (kf - 1) * ld1_t[:, 0] + ld1_t[:, 1]
-
-    # --- the first commands, exactly: CONFIG x5, step 0, step 1, dispatch of LS_2 ---
-    k0 = 4 * fo + 2 * fi + fk
-    o1 = np.where(k2 | i2, fo, np.where(o2, np.where(n_outer >= 3, 0, 1), 1))
-    i1 = np.where(k2, fi, np.where(i2, np.where(n_inner >= 3, 0, 1), 1))
-    kc1 = np.where(k2, np.where(k_tiles >= 3, 0, 1), 1)
-    k1 = 4 * o1 + 2 * i1 + kc1
-    bS0, bT0, ex0 = g1(bS8, k0), g1(bT8, k0), g1(ex8, k0)
-    bS1, bT1, ex1 = g1(bS8, k1), g1(bT8, k1), g1(ex8, k1)
-    q1, q2, q3, q4 = (x == Q for x in (1, 2, 3, 4))
-    ninf = -np.inf
-    ok = valid & (steps >= 3) & ((Q >= 2) | os_)
-    sLS0 = 5 * HI + 1
-    dLT0 = np.where(q1, np.maximum(6 * HI, 5 * HI + 2), 6 * HI)
-    sLT0 = np.maximum(dLT0 + 1, sLS0 + bS0)
-    endLT0 = sLT0 + bT0
-    DT0 = endLT0 + L
-    dE0 = dLT0 + HI
-    S0 = np.maximum(dE0 + 1, DT0)
-    load0 = dE0 + 1 <= DT0  # the first EX command's idle is charged to DRAM (else to the host)
-    if os_:
-        dCO0 = dE0
-    else:
-        dCO0 = np.where(q1, np.maximum(dE0 + HI, S0 + 1), dE0 + HI)
-        ok &= dCO0 + 1 <= S0 + bP
-    X0 = S0 + ex0
-    st0 = k_tiles == 1
-    dST0 = dCO0 + HI
-    ok &= ~st0 | (dST0 + 1 <= X0)
-    d = np.where(st0, dST0, dCO0)
-    dLS1 = np.maximum(d + HI, np.where(q1, sLT0, np.where(q2, sLS0, ninf)) + 1)
-    ok &= dLS1 + 1 <= endLT0
-    sLT1 = endLT0 + bS1
-    dLT1 = np.maximum(dLS1 + HI, np.where(q1, endLT0, np.where(q2, sLT0, np.where(q3, sLS0, ninf))) + 1)
-    ok &= dLT1 + 1 <= sLT1
-    endLT1 = sLT1 + bT1
-    Y1 = np.maximum(X0, endLT1 + L)
-    if os_:
-        dCO1 = np.maximum(dLT1 + HI, np.where(q1, S0, ninf) + 1)
-        ok &= dCO1 + 1 <= Y1
-    else:
-        dPRE1 = np.maximum(dLT1 + HI, np.where(q1, S0 + bP, np.where(q2, S0, ninf)) + 1)
-        ok &= dPRE1 + 1 <= Y1
-        dCO1 = np.maximum(dPRE1 + HI, np.where(q1, Y1, np.where(q2, S0 + bP, np.where(q3, S0, ninf))) + 1)
-        ok &= dCO1 + 1 <= Y1 + bP
-    X1 = Y1 + ex1
-    st1 = kc1 == 1
-    dST1 = np.maximum(dCO1 + HI, np.where(st0 & q1, X0, ninf) + 1)
-    ok &= ~st1 | (dST1 + 1 <= X1)
-    d = np.where(st1, dST1, dCO1)
-    dLS2 = np.maximum(
-        d + HI, np.where(q1, sLT1, np.where(q2, endLT0, np.where(q3, sLT0, np.where(q4, sLS0, ninf)))) + 1
-    )
-
-    # --- the common end ---
-    bST_last = bST4[3]
-    ok &= bST_last + L + 1 >= HI
-
-    # dispatch-chain block distances (steps back) and kinds, per queue
-    odd = (Q % 2) == 1
-    dLS, dLT = (Q + 1) // 2, Q // 2  # LD queue, 2 entries per step: LS_j's and LT_j's blockers
-    dLSf, dLTf = dLS.astype(fl), dLT.astype(fl)
-    dQk = (Q * k_tiles).astype(fl)  # ST queue: one entry per tile
-
-    def any_ok(cond):
-        return np.all(cond | ~s_ok, axis=0)
-
-    def s_max(x):
-        return np.where(s_ok, x, -np.inf).max(axis=0)
-
-    def s_min(x):
-        return np.where(s_ok, x, np.inf).min(axis=0)
-
-    def chain(rel_ls, rel_lt, unit, dl_lt, to_ex, pre_blk, co_blk, dl_pre, dl_co, dl_st, st_blk, dl_next):
-        """The dispatch chain of step j for every transition (a -> b). ``rel_*`` bound the starts of the
-        blocking commands (+0, the T contribution is +1); ``dl_*`` lower-bound the starts; r <= 1 relative to
-        one reference, r >= 2 relative to another (``to_ex`` converts an upper bound). Returns
-        (s-free condition, s lower bound, s upper bound)."""
-        cond = np.ones(ex_a.shape, bool)
-        s_hi = -rel_ls - 2 + unit  # T(LS_j) = start - 1 - s >= blk + 1
-        s_lo = HI - bS_b  # anchor -> LT_j
-        bc = np.maximum(rel_ls + 1 + HI, rel_lt + 1)
-        cond &= bc + 1 <= dl_lt
-        bc = bc + to_ex
-        anchor = to_ex + unit - 1  # T(LS_j) + s relative to the second reference
-        if pre_blk is not None:
-            bc = np.maximum(bc + HI, pre_blk + 1)
-            cond &= bc + 1 <= dl_pre
-            s_lo = np.maximum(s_lo, anchor + 2 * HI + 1 - dl_pre)
-            r_co = 3
-        else:
-            r_co = 2
-        bc = np.maximum(bc + HI, co_blk + 1)
-        cond &= bc + 1 <= dl_co
-        s_lo = np.maximum(s_lo, anchor + r_co * HI + 1 - dl_co)
-        bst = np.maximum(bc + HI, st_blk + 1)
-        cond &= ~kc_b | (bst + 1 <= dl_st)
-        s_lo = np.maximum(s_lo, np.where(kc_b, anchor + (r_co + 1) * HI + 1 - dl_st, -np.inf))
-        bc = np.where(kc_b, bst, bc)
-        # next step's LS: T = dl_next - 1 - s
-        s_hi = np.minimum(s_hi, dl_next - bc - HI - 1)
-        cond &= anchor + c_b * HI + 1 <= dl_next
-        return any_ok(cond), s_max(s_lo), s_min(s_hi)
-
-    # --- EX regime: everything relative to x2 = X_{j-2} (LOADs) and x1 = X_{j-1} (the rest) ---
-    gmin = exmin
-    eff = lambda dd: np.where(dd >= 2, dd - 1, dd)  # a blocker in step 0 is bounded via X_{-1}  # noqa: E731
-    rel_ls = -eff(dLSf) * gmin + np.where(odd, np.where(dLS == 1, bS_a, bSmax), 0.0)
-    rel_lt = -eff(dLTf) * gmin + np.where(~odd, np.where(dLT == 1, bS_a, bSmax), 0.0)
-    if os_:
-        pre_blk = None
-        co_blk = -(Qf - 1) * gmin - np.where(Q == 1, ex_a, exmin)
-    else:
-        dP, dC = dLSf, dLTf  # EX queue, 2 entries per step, same arithmetic as the LD queue
-        pre_blk = -(dP - 1) * gmin - np.where(
-            odd, np.where(dP == 1, bC_a, bCmin), np.where(dP == 1, ex_a, exmin)
-        )
-        co_blk = -(dC - 1) * gmin - np.where(
-            odd, np.where(dC == 1, ex_a, exmin), np.where(dC == 1, bC_a, bCmin)
-        )
-    st_blk = -(dQk - 1) * gmin
-    zero = np.zeros_like(ex_a)
-    ex_cond, ex_slo, ex_shi = chain(
-        rel_ls,
-        rel_lt,
-        zero,
-        bS_b,
-        -ex_a,
-        pre_blk,
-        co_blk,
-        zero,
-        zero + (0.0 if os_ else bP),
-        ex_b,
-        st_blk,
-        zero,
-    )
-    ex_ok = ok & ex_cond & np.all((ld1_b <= ex_a) | ~s_ok, axis=0)
-    ex_ok &= np.all((g(bST4, ta) <= g(EXT4, tb)) | ~t_ok, axis=0)
-    ex_ok &= endLT1 <= X0
-    ex_ok &= np.maximum(0.0, ex_slo) <= np.minimum(ex_shi, X0 - 1 - dLS2)
-
-    # --- LD regime: relative to e1 = D_{j-1} (data-ready time of step j-1's streamed LOAD) ---
-    lam = ld1min
-    rel_ls = -dLSf * lam - L + np.where(odd, np.where(dLS == 1, bS_a, bSmax), 0.0)
-    rel_lt = -dLTf * lam - L + np.where(~odd, np.where(dLT == 1, bS_a, bSmax), 0.0)
-    if os_:
-        pre_blk = None
-        co_blk = -(Qf - 1) * lam + zero
-        dl_pre, dl_co = None, ld1_b
-    else:
-        pre_blk = -(dLSf - 1) * lam + np.where(odd, bP, 0.0)
-        co_blk = -(dLTf - 1) * lam + np.where(odd, 0.0, bP)
-        dl_pre, dl_co = ld1_b, ld1_b + bP
-    st_blk = -(dQk - 1) * lam + np.where(dQk == 1, ex_a, exmax)
-    ld_cond, ld_slo, ld_shi = chain(
-        rel_ls, rel_lt, -L, bS_b - L, zero, pre_blk, co_blk, dl_pre, dl_co, ld1_b + ex_b, st_blk, ld1_b - L
-    )
-    ld_ok = ok & ld_cond & np.all((ld1_b >= ex_a + L) | ~s_ok, axis=0)
-    exl = ex_t[:, 1]
-    ld_ok &= np.all((g(bST4, ta) <= g(LDT4, tb) + g(exl, tb) - g(exl, ta)) | ~t_ok, axis=0)
-    ld_ok &= (dLT0 + 1 <= sLS0 + bS0) & (dE0 + 1 <= DT0)
-    ld_ok &= np.maximum(0.0, ld_slo) <= np.minimum(ld_shi, endLT1 - 1 - dLS2)
-
-    # --- X_{J-1} ---
-    # EX: nested max-plus products from the virtual state (X_{-1}, X_{-2}) = (endLT0, S0 - ld_0)
-    ld8 = ld1_8 + L
-    Mk8 = (ex8, ld8 + ex8, np.zeros_like(ex8), np.full_like(ex8, NEG))
-
-    def sel(Mt, i):
-        return tuple(x[i] for x in Mt)
-
-    tiles = [_mp_mul(sel(Mk8, 2 * t + 1), _mp_pow(sel(Mk8, 2 * t), kf - 1)) for t in range(4)]
-    n_in, n_out = n_inner.astype(fl), n_outer.astype(fl)
-    rows = [_mp_mul(tiles[2 * o + 1], _mp_pow(tiles[2 * o], n_in - 1)) for o in (0, 1)]
-    group = _mp_mul(rows[1], _mp_pow(rows[0], n_out - 1))
-    lay = _mp_pow(group, groups.astype(fl))
-    xm1, xm2 = endLT0, S0 - (g1(ld1_8, k0) + L)
-    X_ex = np.maximum(lay[0] + xm1, lay[1] + xm2)
-    ex_ok &= X_ex > -1e20
-    # LD: LS_0 + L + sum ld' + ex_last
-    if ws:
-        sum_ld = groups * p_tiles * K * _sum_tiles(
-            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
-        ) + groups * m_tiles * P * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
-        sum_stream = groups * m_tiles * k_tiles * P
-    elif is_:
-        sum_ld = groups * m_tiles * K * _sum_tiles(
-            p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW)
-        ) + groups * p_tiles * Mg * _sum_tiles(k_tiles, _cdiv(K_T, BW), _cdiv(K_L, BW))
-        sum_stream = groups * p_tiles * k_tiles * Mg
-    else:
-        sum_ld = groups * p_tiles * K * _sum_tiles(
-            m_tiles, _cdiv(M_T, BW), _cdiv(M_L, BW)
-        ) + groups * m_tiles * K * _sum_tiles(p_tiles, _cdiv(P_T, BW), _cdiv(P_L, BW))
-        sum_stream = groups * p_tiles * m_tiles * K
-    sum_ld = sum_ld + 2 * steps
-    X_ld = sLS0 + L + sum_ld.astype(fl) + ex8[7]
-
-    # --- results ---
-    ld_ok &= ~ex_ok  # both exact where both hold; report the EX regime
-    applies = ex_ok | ld_ok
-    X_last = np.where(ex_ok, X_ex, X_ld)
-    total = X_last + bST_last + L
-    sum_ex = (sum_stream + steps * (fd_i + bP_i)).astype(fl)
-    idle_host = np.where(load0, 0.0, S0)
-    idle = np.stack([X_last - sum_ex - idle_host, total - X_last, idle_host])
-    out_idle = np.zeros_like(idle)
-    out_idle[CAUSE_DRAM_LOAD], out_idle[CAUSE_DRAM_STORE], out_idle[CAUSE_HOST] = idle[0], idle[1], idle[2]
-
-    def ints(x):
-        return np.where(applies, x, 0).astype(np.int64)
-
-    return {
-        "applies": applies,
-        "regime": np.where(ex_ok, REGIME_EX, np.where(ld_ok, REGIME_LD, REGIME_NONE)),
-        "total_cycles": ints(total),
-        "ex_stream_cycles": ints(sum_stream),
-        "ex_fill_drain_cycles": ints(steps * fd_i),
-        "ex_preload_cycles": ints(steps * bP_i),
-        "ex_idle_cycles": np.where(applies, out_idle, 0).astype(np.int64),
-    }

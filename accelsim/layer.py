@@ -10,6 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.errors import require
+from accelsim.jit import compilable
+
+SHAPE_FIELDS = ("N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups")
+
+
+@compilable
+def output_size(in_size, filt, stride, pad):
+    """Output height (width) of a convolution: floor((H + 2*pad - R) / stride) + 1."""
+    return (in_size + 2 * pad - filt) // stride + 1
+
+
+@compilable
+def gemm_dims(N, M, C, H, W, R, S, stride, pad, groups):
+    """The per-group GEMM a layer lowers to: ``(P, K, Mg)`` = (N*E*F, (C/groups)*R*S, M/groups)."""
+    P = N * output_size(H, R, stride, pad) * output_size(W, S, stride, pad)
+    return P, (C // groups) * R * S, M // groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +82,12 @@ class ConvLayer:
     @property
     def E(self) -> int:
         """Output height: floor((H + 2*pad - R) / stride) + 1."""
-        return (self.H + 2 * self.pad - self.R) // self.stride + 1
+        return output_size(self.H, self.R, self.stride, self.pad)
 
     @property
     def F(self) -> int:
         """Output width: floor((W + 2*pad - S) / stride) + 1."""
-        return (self.W + 2 * self.pad - self.S) // self.stride + 1
+        return output_size(self.W, self.S, self.stride, self.pad)
 
     @property
     def is_depthwise(self) -> bool:
@@ -82,21 +98,26 @@ class ConvLayer:
         """Multiply-accumulates: N*M*E*F*(C/groups)*R*S."""
         return self.N * self.M * self.E * self.F * (self.C // self.groups) * self.R * self.S
 
-    # GEMM view (ARCHITECTURE.md "Lowering a convolution"), per group.
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The independent fields in :data:`SHAPE_FIELDS` order (what the compilable formulas take)."""
+        return tuple(getattr(self, k) for k in SHAPE_FIELDS)
+
+    # GEMM view (docs/microarchitecture.md "Lowering"), per group: gemm_dims is the one formula.
     @property
     def gemm_P(self) -> int:
         """Output pixels: N*E*F (GEMM rows)."""
-        return self.N * self.E * self.F
+        return gemm_dims(*self.shape)[0]
 
     @property
     def gemm_K(self) -> int:
         """Reduction length per group: (C/groups)*R*S."""
-        return (self.C // self.groups) * self.R * self.S
+        return gemm_dims(*self.shape)[1]
 
     @property
     def gemm_M(self) -> int:
         """Output channels per group: M/groups (GEMM columns)."""
-        return self.M // self.groups
+        return gemm_dims(*self.shape)[2]
 
     @property
     def input_elems(self) -> int:

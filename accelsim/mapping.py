@@ -6,24 +6,126 @@ fixes which GEMM dimension sits on the array's rows and columns, which one strea
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
 from accelsim.commands import Command, ConfigReg, Op, Operand, config_value
 from accelsim.errors import require
-from accelsim.layer import ConvLayer
+from accelsim.jit import compilable
+from accelsim.layer import ConvLayer, gemm_dims
+from accelsim.timing import ceil_div
 
 DRAM_ALIGN_BYTES = 64
+BUFFERS = 2  # every scratchpad and the accumulator hold two tiles: dependency tokens reach two steps back
+N_CONFIG = len(ConfigReg)  # a layer's program starts with one CONFIG per layer register
+
+# ------------------------------------------------------------------------------------------------------
+# The tiling rules, as compilable scalar functions (accelsim.jit): lower() below and the closed form
+# (accelsim.closed_form) both call them. ``df`` is the dataflow's code (arch.DF_*).
+
+# tile_fit's verdicts: which on-chip memory cannot hold what the dataflow needs per buffer
+FIT_OK, FIT_ACC_ROW, FIT_STATIONARY_TILE, FIT_STREAMED_ROW, FIT_OUTPUT_TILE, FIT_OPERAND_ROWS = range(6)
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+@compilable
+def buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib):
+    """Lanes and rows per buffer (of :data:`BUFFERS`) of each on-chip memory: ``(ifmap_lanes, weight_lanes,
+    ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams has AR lanes, the stationary one AC
+    (docs: "Scratchpads"), so the ifmap spad has AC lanes in IS and AR otherwise."""
+    if df == DF_IS:
+        ifmap_lanes, weight_lanes = AC, AR
+    else:
+        ifmap_lanes, weight_lanes = AR, AC
+    return (ifmap_lanes, weight_lanes, if_kib * 1024 // ifmap_lanes // BUFFERS,
+            w_kib * 1024 // weight_lanes // BUFFERS, acc_kib * 1024 // (4 * AC) // BUFFERS)
+
+
+@compilable
+def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
+    """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an AR-row
+    weight tile and an input row, IS an AR-row input tile and a weight row, OS an AR-row output tile and a
+    row of each operand."""
+    if acc_rows < 1:
+        return FIT_ACC_ROW
+    if df == DF_WS:
+        if weight_rows < AR:
+            return FIT_STATIONARY_TILE
+        if ifmap_rows < 1:
+            return FIT_STREAMED_ROW
+    elif df == DF_IS:
+        if ifmap_rows < AR:
+            return FIT_STATIONARY_TILE
+        if weight_rows < 1:
+            return FIT_STREAMED_ROW
+    else:
+        if acc_rows < AR:
+            return FIT_OUTPUT_TILE
+        if ifmap_rows < 1 or weight_rows < 1:
+            return FIT_OPERAND_ROWS
+    return FIT_OK
+
+
+@compilable
+def tile_sizes(df, AR, AC, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
+    """Full tile sizes ``(P_T, K_T, M_T)``: the dimensions on the array's rows and columns are cut to
+    AR and AC, the streamed one is as long as its buffers allow (docs: "Lowering")."""
+    if df == DF_WS:
+        return min(P, min(ifmap_rows, acc_rows)), min(AR, K), min(AC, Mg)
+    if df == DF_IS:
+        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows))
+    return min(AR, P), min(K, min(ifmap_rows, weight_rows)), min(AC, Mg)
+
+
+@compilable
+def step_loads(df, P_t, M_t, K_t):
+    """The two LOADs of a step as ``(rows1, lanes1, rows2, lanes2)`` (the first is the stationary operand,
+    the second pushes the l2e token) and the COMPUTE's stream length. Inputs are stored rows = pixels,
+    lanes = k when streamed (WS), rows = k, lanes = pixels otherwise; weights rows = k, lanes = m, except
+    when streamed (IS: rows = m, lanes = k)."""
+    if df == DF_WS:
+        return K_t, M_t, P_t, K_t, P_t  # weights, then inputs
+    if df == DF_IS:
+        return K_t, P_t, M_t, K_t, M_t  # inputs, then weights
+    return K_t, M_t, K_t, P_t, K_t  # OS: weights, then inputs
+
+
+@compilable
+def has_preload(df):
+    """Whether a step PRELOADs its stationary tile (WS, IS); OS streams both operands."""
+    return df != DF_OS
+
+
+@compilable
+def commands_per_step(df):
+    """A step's commands before its tile's STORE: two LOADs, the PRELOAD if any, the COMPUTE."""
+    return 3 + (1 if has_preload(df) else 0)
+
+
+@compilable
+def tile_loops(df, p_tiles, m_tiles):
+    """(outer, inner) tile-loop trip counts inside a group: WS/OS p then m, IS m then p."""
+    if df == DF_IS:
+        return m_tiles, p_tiles
+    return p_tiles, m_tiles
+
+
+@compilable
+def store_shape(df, P_t, M_t):
+    """A STORE's ``(rows, lanes)``: accumulator rows are pixels (channels in IS), lanes the other one."""
+    if df == DF_IS:
+        return M_t, P_t
+    return P_t, M_t
+
+
+# ------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Buffers:
-    """Rows per buffer (of two) of each on-chip memory, for a dataflow's lane widths."""
+    """Rows per buffer (of :data:`BUFFERS`) of each on-chip memory, for a dataflow's lane widths."""
 
     ifmap_lanes: int
     weight_lanes: int
@@ -33,15 +135,8 @@ class Buffers:
 
     @classmethod
     def of(cls, arch: ArchConfig) -> Buffers:
-        AR, AC = arch.array_rows, arch.array_cols
-        ifmap_lanes, weight_lanes = (AC, AR) if arch.dataflow is Dataflow.IS else (AR, AC)
-        return cls(
-            ifmap_lanes=ifmap_lanes,
-            weight_lanes=weight_lanes,
-            ifmap_rows=arch.ifmap_spad_kib * 1024 // ifmap_lanes // 2,
-            weight_rows=arch.weight_spad_kib * 1024 // weight_lanes // 2,
-            acc_rows=arch.acc_kib * 1024 // (4 * AC) // 2,
-        )
+        return cls(*buffer_rows(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.ifmap_spad_kib,
+                                arch.weight_spad_kib, arch.acc_kib))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,142 +163,151 @@ class Mapping:
     def output_tiles(self) -> int:
         return self.layer.groups * self.p_tiles * self.m_tiles
 
+    @property
+    def loops(self) -> tuple[int, int]:
+        return tile_loops(self.dataflow.code, self.p_tiles, self.m_tiles)
+
+
+def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
+    """The one-line error (what, constraint, value) of a tile_fit verdict."""
+    AR, AC = arch.array_rows, arch.array_cols
+    where = f"arch {arch.name!r} ({arch.dataflow.name})"
+    tile_kib = ceil_div(BUFFERS * AR * AC, 1024)
+    acc_kib = ceil_div(4 * BUFFERS * AC, 1024), ceil_div(4 * BUFFERS * AR * AC, 1024)  # a row, a tile
+    stationary = "ifmap_spad_kib" if arch.dataflow is Dataflow.IS else "weight_spad_kib"
+    streamed = "weight_spad_kib" if arch.dataflow is Dataflow.IS else "ifmap_spad_kib"
+    operand = "input" if arch.dataflow is Dataflow.IS else "weight"
+    return {
+        FIT_ACC_ROW: (f"{where}: acc_kib", f">= {acc_kib[0]} to hold one row per buffer", arch.acc_kib),
+        FIT_STATIONARY_TILE: (f"{where}: {stationary}",
+                              f">= {tile_kib} to hold one {AR}x{AC} {operand} tile per buffer",
+                              getattr(arch, stationary)),
+        FIT_STREAMED_ROW: (f"{where}: {streamed}", "large enough for one row per buffer",
+                           getattr(arch, streamed)),
+        FIT_OUTPUT_TILE: (f"{where}: acc_kib",
+                          f">= {acc_kib[1]} to hold one {AR}x{AC} output tile per buffer", arch.acc_kib),
+        FIT_OPERAND_ROWS: (f"{where}: ifmap_spad_kib and weight_spad_kib",
+                           "large enough for one row per buffer",
+                           (arch.ifmap_spad_kib, arch.weight_spad_kib)),
+    }[fit]
+
 
 def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
-    AR, AC = arch.array_rows, arch.array_cols
-    P, K, Mg = layer.gemm_P, layer.gemm_K, layer.gemm_M
+    df = arch.dataflow.code
     buf = Buffers.of(arch)
-    where = f"arch {arch.name!r} ({arch.dataflow.name})"
-    require(buf.acc_rows >= 1, f"{where}: acc_kib", f">= {ceil_div(8 * AC, 1024)} to hold one row per buffer",
-            arch.acc_kib)
-    if arch.dataflow is Dataflow.WS:
-        require(buf.weight_rows >= AR, f"{where}: weight_spad_kib",
-                f">= {ceil_div(2 * AR * AC, 1024)} to hold one {AR}x{AC} weight tile per buffer",
-                arch.weight_spad_kib)
-        require(buf.ifmap_rows >= 1, f"{where}: ifmap_spad_kib", "large enough for one row per buffer",
-                arch.ifmap_spad_kib)
-        K_T, M_T, P_T = min(AR, K), min(AC, Mg), min(P, buf.ifmap_rows, buf.acc_rows)
-    elif arch.dataflow is Dataflow.IS:
-        require(buf.ifmap_rows >= AR, f"{where}: ifmap_spad_kib",
-                f">= {ceil_div(2 * AR * AC, 1024)} to hold one {AR}x{AC} input tile per buffer",
-                arch.ifmap_spad_kib)
-        require(buf.weight_rows >= 1, f"{where}: weight_spad_kib", "large enough for one row per buffer",
-                arch.weight_spad_kib)
-        K_T, P_T, M_T = min(AR, K), min(AC, P), min(Mg, buf.weight_rows, buf.acc_rows)
-    else:
-        require(
-            buf.acc_rows >= AR,
-            f"{where}: acc_kib",
-            f">= {ceil_div(8 * AR * AC, 1024)} to hold one {AR}x{AC} output tile per buffer",
-            arch.acc_kib,
-        )
-        require(
-            min(buf.ifmap_rows, buf.weight_rows) >= 1,
-            f"{where}: ifmap_spad_kib and weight_spad_kib",
-            "large enough for one row per buffer",
-            (arch.ifmap_spad_kib, arch.weight_spad_kib),
-        )
-        P_T, M_T, K_T = min(AR, P), min(AC, Mg), min(K, buf.ifmap_rows, buf.weight_rows)
-    x_bytes = layer.input_elems
-    w_bytes = layer.weight_elems
-    w_base = ceil_div(x_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
-    out_base = w_base + ceil_div(w_bytes, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    fit = tile_fit(df, arch.array_rows, buf.ifmap_rows, buf.weight_rows, buf.acc_rows)
+    if fit != FIT_OK:
+        require(False, *_fit_error(fit, arch))
+    P, K, Mg = gemm_dims(*layer.shape)
+    P_T, K_T, M_T = tile_sizes(df, arch.array_rows, arch.array_cols, P, K, Mg, buf.ifmap_rows,
+                               buf.weight_rows, buf.acc_rows)
+    w_base = ceil_div(layer.input_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    out_base = w_base + ceil_div(layer.weight_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     return Mapping(
-        layer=layer,
-        dataflow=arch.dataflow,
-        P_T=P_T,
-        K_T=K_T,
-        M_T=M_T,
-        p_tiles=ceil_div(P, P_T),
-        k_tiles=ceil_div(K, K_T),
-        m_tiles=ceil_div(Mg, M_T),
-        x_base=0,
-        w_base=w_base,
-        out_base=out_base,
+        layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
+        p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
+        x_base=0, w_base=w_base, out_base=out_base,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Tile:
-    """One output tile of group ``g``: pixels [p0, p0+P_t) x channels [m0, m0+M_t), reduced over all
-    k-tiles."""
+# ------------------------------------------------------------------------------------------------------
+# Where an item sits in its loop, as far as the commands can tell. A step's dependency flags look at most
+# BUFFERS steps (tiles) back or ahead, so a step's commands depend on its index only through
+# ``near = (min(index, BUFFERS), min(count - 1 - index, BUFFERS))``; the last item of a loop (near[1] == 0)
+# is also its edge tile. Kinds are built from nears alone, loop level by loop level, so equal kinds give
+# equal commands by construction: the scheduler's caches (schedule.schedule_fast) key on them.
 
-    index: int  # output tile index in loop order (accumulator buffer = index % 2)
-    g: int
-    p0: int
+Near = tuple[int, int]
+
+
+def near(index: int, count: int) -> Near:
+    return min(index, BUFFERS), min(count - 1 - index, BUFFERS)
+
+
+def near_in(outer: Near, inner: Near, n: int) -> Near:
+    """The near of item ``outer*n + inner`` of the flattened loops, from the outer item's near and the inner
+    one's (``min(o*n + i, B) == min(min(o, B)*n + min(i, B), B)`` for ``n >= 1``)."""
+    return min(outer[0] * n + inner[0], BUFFERS), min(outer[1] * n + inner[1], BUFFERS)
+
+
+def near_runs(count: int) -> list[tuple[Near, int, int]]:
+    """The items ``0 .. count-1`` as runs of equal near: ``(near, length, first index)``. Only the middle
+    run, the items at least BUFFERS from both ends, is longer than one."""
+    out, i = [], 0
+    while i < count:
+        n = near(i, count)
+        run = count - BUFFERS - i if n == (BUFFERS, BUFFERS) else 1
+        out.append((n, run, i))
+        i += run
+    return out
+
+
+class TileKind(NamedTuple):
+    """What decides an output tile's commands but its coordinates: its extent and its near."""
+
     P_t: int
-    m0: int
     M_t: int
+    near: Near
+
+
+class StepKind(NamedTuple):
+    """What decides a step's commands but its coordinates: extents, its k-step's near within the tile
+    (first k-step: k_near[0] == 0, last: k_near[1] == 0), its near in the layer, its tile's near."""
+
+    P_t: int
+    M_t: int
+    K_t: int
+    k_near: Near
+    near: Near
+    tile_near: Near
+
+
+def tile_kind(m: Mapping, row: Near, outer_last: bool, inner: Near) -> TileKind:
+    """The kind of a tile from its row's near in the layer (in rows), whether the row is its group's last
+    (an edge on the outer dimension) and the tile's near in its row."""
+    n_inner = m.loops[1]
+    P_L, M_L = m.layer.gemm_P - (m.p_tiles - 1) * m.P_T, m.layer.gemm_M - (m.m_tiles - 1) * m.M_T
+    inner_last = inner[1] == 0
+    p_last, m_last = (inner_last, outer_last) if m.dataflow is Dataflow.IS else (outer_last, inner_last)
+    return TileKind(P_L if p_last else m.P_T, M_L if m_last else m.M_T, near_in(row, inner, n_inner))
+
+
+def step_kind(m: Mapping, tile: TileKind, k_near: Near) -> StepKind:
+    K_t = m.layer.gemm_K - (m.k_tiles - 1) * m.K_T if k_near[1] == 0 else m.K_T
+    return StepKind(tile.P_t, tile.M_t, K_t, k_near, near_in(tile.near, k_near, m.k_tiles), tile.near)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One innermost tile iteration: a k-tile of an output tile."""
+    """One innermost tile iteration (a k-tile of an output tile): its kind and its coordinates."""
 
-    index: int
-    tile: Tile
+    kind: StepKind
+    index: int  # in program order (operand buffers: index % BUFFERS)
+    tile_index: int  # its output tile's (accumulator buffer: tile_index % BUFFERS)
+    g: int
+    p0: int
+    m0: int
     k0: int
-    K_t: int
-    first_k: bool
-    last_k: bool
 
 
-def group_rows(m: Mapping, g: int) -> list[list[Tile]]:
-    """Group ``g``'s output tiles in loop order, grouped by the loop just outside the innermost tile loop
-    (WS/OS: all m-tiles of one p-tile; IS: all p-tiles of one m-tile). Loop order: WS/OS g, p, m, k;
-    IS g, m, p, k."""
-    P, Mg = m.layer.gemm_P, m.layer.gemm_M
-    is_ = m.dataflow is Dataflow.IS
-    n_outer, n_inner = (m.m_tiles, m.p_tiles) if is_ else (m.p_tiles, m.m_tiles)
-    index = g * m.p_tiles * m.m_tiles
-    out = []
-    for outer in range(n_outer):
-        row = []
-        for inner in range(n_inner):
-            p, mm = (inner, outer) if is_ else (outer, inner)
-            p0, m0 = p * m.P_T, mm * m.M_T
-            row.append(Tile(index, g, p0, min(m.P_T, P - p0), m0, min(m.M_T, Mg - m0)))
-            index += 1
-        out.append(row)
-    return out
-
-
-def rows(m: Mapping) -> Iterator[list[Tile]]:
-    """Every group's rows of output tiles, in loop order."""
-    for g in range(m.layer.groups):
-        yield from group_rows(m, g)
-
-
-def group_signature(m: Mapping, g: int) -> tuple[int, int]:
-    """Groups are identical but for how close their first/last tile is to the layer's first/last tile."""
-    per_group = m.p_tiles * m.m_tiles
-    return (min(g * per_group, 2), min(m.output_tiles - (g + 1) * per_group, 2))
-
-
-def tile_step(m: Mapping, tile: Tile, k: int) -> Step:
-    """The k-th step (k-tile) of an output tile."""
-    k0 = k * m.K_T
-    return Step(
-        tile.index * m.k_tiles + k, tile, k0, min(m.K_T, m.layer.gemm_K - k0), k == 0, k == m.k_tiles - 1
-    )
-
-
-def tile_steps(m: Mapping, tile: Tile) -> list[Step]:
-    return [tile_step(m, tile, k) for k in range(m.k_tiles)]
+def step_at(m: Mapping, g: int, outer: int, inner: int, k: int) -> Step:
+    """The step of group ``g``, outer and inner tile-loop indices and k-tile ``k``, kind built from nears."""
+    n_outer, n_inner = m.loops
+    on = near(outer, n_outer)
+    tile = tile_kind(m, near_in(near(g, m.layer.groups), on, n_outer), on[1] == 0, near(inner, n_inner))
+    p, mm = (inner, outer) if m.dataflow is Dataflow.IS else (outer, inner)
+    tile_index = (g * n_outer + outer) * n_inner + inner
+    return Step(step_kind(m, tile, near(k, m.k_tiles)), tile_index * m.k_tiles + k, tile_index, g,
+                p * m.P_T, mm * m.M_T, k * m.K_T)
 
 
 def steps(m: Mapping) -> Iterator[Step]:
-    """Every step in loop order."""
-    for row in rows(m):
-        for tile in row:
-            yield from tile_steps(m, tile)
-
-
-def tile_signature(m: Mapping, tile: Tile) -> tuple[int, int, int, int]:
-    """What, besides the mapping, determines a tile's commands' timing: its edge sizes and how close it is
-    to the first/last tile (dependency flags differ only for the first two and the last two steps/tiles)."""
-    return (tile.P_t, tile.M_t, min(tile.index, 2), min(m.output_tiles - 1 - tile.index, 2))
+    """Every step in loop order: group, outer, inner, k (docs: "Lowering")."""
+    n_outer, n_inner = m.loops
+    for g, o, i, k in itertools.product(range(m.layer.groups), range(n_outer), range(n_inner),
+                                        range(m.k_tiles)):
+        yield step_at(m, g, o, i, k)
 
 
 def pixel(layer: ConvLayer, p: int) -> dict[str, int]:
@@ -217,7 +321,7 @@ def reduction(layer: ConvLayer, g: int, k: int) -> dict[str, int]:
 
 
 def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
-    """The 5 CONFIG commands that set the layer registers."""
+    """The N_CONFIG CONFIG commands that set the layer registers."""
     L = m.layer
     vals = {
         ConfigReg.SHAPE0: config_value(ConfigReg.SHAPE0, N=L.N, C=L.C, H=L.H, W=L.W),
@@ -228,7 +332,7 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
         ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base, w_base=m.w_base, out_base=m.out_base),
         ConfigReg.MODE: config_value(
             ConfigReg.MODE,
-            dataflow=list(Dataflow).index(m.dataflow),
+            dataflow=m.dataflow.code,
             requantize=int(requantize_shift is not None),
             shift=requantize_shift or 0,
         ),
@@ -236,78 +340,58 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
 
-def step_signature(m: Mapping, st: Step) -> tuple[int, ...]:
-    """Everything that determines a step's commands' timing (sizes and dependency flags; see
-    :func:`step_commands`): equal signatures give equal busy times and flags."""
-    t = st.tile
-    return (
-        t.P_t,
-        t.M_t,
-        st.K_t,
-        st.first_k,
-        st.last_k,
-        min(st.index, 2),
-        min(m.steps - 1 - st.index, 2),
-        min(t.index, 2),
-        min(m.output_tiles - 1 - t.index, 2),
-    )
-
-
-def step_commands(m: Mapping, st: Step) -> list[Command]:
-    """One step's commands with their dependency flags (docs: "Lowering"); the last k-step of a tile also
-    carries the tile's STORE."""
-    layer, tile = m.layer, st.tile
-    ws, is_, os_ = (m.dataflow is d for d in (Dataflow.WS, Dataflow.IS, Dataflow.OS))
-    px = pixel(layer, tile.p0)
-    mabs = tile.g * layer.gemm_M + tile.m0
-    acc_buf = tile.index % 2
-    buf = st.index % 2
-    red = reduction(layer, tile.g, st.k0)
-    # input tile: WS streams it (rows = pixels, lanes = k); IS/OS hold rows = k, lanes = pixels
-    x_rows, x_lanes = (tile.P_t, st.K_t) if ws else (st.K_t, tile.P_t)
-    # weight tile: WS/OS rows = k, lanes = m; IS streams rows = m, lanes = k
-    w_rows, w_lanes = (tile.M_t, st.K_t) if is_ else (st.K_t, tile.M_t)
-    load_x = {"operand": Operand.INPUT, "rows": x_rows, "lanes": x_lanes, **px, **red}
-    load_w = {"operand": Operand.WEIGHT, "rows": w_rows, "lanes": w_lanes, "m0": mabs, "k0": st.k0}
-    first, second = (load_x, load_w) if is_ else (load_w, load_x)  # the stationary operand first
+def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Command]:
+    """A step's commands (docs: "Lowering"): everything timing reads comes from ``kind``; ``at`` adds the
+    coordinates and buffer indices (None: zeros, as the scheduler needs no addresses). The last k-step of a
+    tile also carries the tile's STORE."""
+    df = m.dataflow.code
+    first_k, last_k = kind.k_near[0] == 0, kind.k_near[1] == 0
+    r1, l1, r2, l2, stream = step_loads(df, kind.P_t, kind.M_t, kind.K_t)
+    load_x = {"operand": Operand.INPUT}
+    load_w = {"operand": Operand.WEIGHT}
+    store: dict[str, int] = {}
+    buf = acc_buf = 0
+    if at is not None:
+        layer = m.layer
+        px = pixel(layer, at.p0)
+        mabs = at.g * layer.gemm_M + at.m0
+        load_x.update(px, **reduction(layer, at.g, at.k0))
+        load_w.update(m0=mabs, k0=at.k0)
+        store = {**px, "m0": mabs}
+        buf, acc_buf = at.index % BUFFERS, at.tile_index % BUFFERS
+    first, second = (load_x, load_w) if df == DF_IS else (load_w, load_x)  # the stationary operand first
     out = [
-        Command(Op.LOAD, buf=buf, pop_next=int(st.index >= 2), **first),
-        Command(Op.LOAD, buf=buf, push_next=1, **second),
+        Command(Op.LOAD, buf=buf, rows=r1, lanes=l1, pop_next=int(kind.near[0] >= BUFFERS), **first),
+        Command(Op.LOAD, buf=buf, rows=r2, lanes=l2, push_next=1, **second),
     ]
-    stream = {Dataflow.WS: tile.P_t, Dataflow.IS: tile.M_t, Dataflow.OS: st.K_t}[m.dataflow]
     compute = {
         "buf": buf,
         "acc_buf": acc_buf,
-        "accumulate": int(not st.first_k),
+        "accumulate": int(not first_k),
         "rows": stream,
-        "pop_next": int(st.first_k and tile.index >= 2),
-        "push_prev": int(st.index + 2 < m.steps),
-        "push_next": int(st.last_k),
+        "pop_next": int(first_k and kind.tile_near[0] >= BUFFERS),
+        "push_prev": int(kind.near[1] >= BUFFERS),
+        "push_next": int(last_k),
     }
-    if os_:
-        out.append(Command(Op.COMPUTE, pop_prev=1, **compute))
-    else:
-        out.append(Command(Op.PRELOAD, buf=buf, lanes=st.K_t, pop_prev=1))
+    if has_preload(df):
+        out.append(Command(Op.PRELOAD, buf=buf, lanes=kind.K_t, pop_prev=1))
         out.append(Command(Op.COMPUTE, **compute))
-    if st.last_k:
-        s_rows, s_lanes = (tile.M_t, tile.P_t) if is_ else (tile.P_t, tile.M_t)
-        out.append(
-            Command(
-                Op.STORE,
-                acc_buf=acc_buf,
-                rows=s_rows,
-                lanes=s_lanes,
-                m0=mabs,
-                **px,
-                pop_prev=1,
-                push_prev=int(tile.index + 2 < m.output_tiles),
-            )
-        )
+    else:
+        out.append(Command(Op.COMPUTE, pop_prev=1, **compute))
+    assert len(out) == commands_per_step(df)
+    if last_k:
+        s_rows, s_lanes = store_shape(df, kind.P_t, kind.M_t)
+        out.append(Command(Op.STORE, acc_buf=acc_buf, rows=s_rows, lanes=s_lanes, pop_prev=1,
+                           push_prev=int(kind.tile_near[1] >= BUFFERS), **store))
     return out
 
 
+def step_commands(m: Mapping, st: Step) -> list[Command]:
+    return kind_commands(m, st.kind, st)
+
+
 def program(m: Mapping, *, requantize_shift: int | None = None) -> list[Command]:
-    """The layer's whole command stream: CONFIGs, every tile's commands, FENCE."""
+    """The layer's whole command stream: CONFIGs, every step's commands, FENCE."""
     out = config_commands(m, requantize_shift=requantize_shift)
     for st in steps(m):
         out.extend(step_commands(m, st))

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
 
-from accelsim import mapping, memory, timing
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim import mapping, memory, schedule
+from accelsim.arch import ArchConfig
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
 from accelsim.result import LayerResult, NetworkResult
@@ -29,7 +29,7 @@ def simulate_layer(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int 
 def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
     ob = out_bytes_of(requantize_shift)
     m = mapping.lower(layer, arch)
-    sched = timing.schedule_fast(m, arch, ob, requantize_shift=requantize_shift)
+    sched = schedule.schedule_fast(m, arch, ob, requantize_shift=requantize_shift)
     tr = memory.traffic(m, ob)
     pes = arch.pes
     ideal = layer.macs / pes
@@ -39,8 +39,8 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
         "spatial_underfill": sched.ex_stream_cycles - ideal,
         "fill_drain": float(sched.ex_fill_drain_cycles),
         "preload": float(sched.ex_preload_cycles),
-        "dram_stall": float(idle[timing.CAUSE_DRAM_LOAD] + idle[timing.CAUSE_DRAM_STORE]),
-        "host_stall": float(idle[timing.CAUSE_HOST]),
+        "dram_stall": float(idle[schedule.CAUSE_DRAM_LOAD] + idle[schedule.CAUSE_DRAM_STORE]),
+        "host_stall": float(idle[schedule.CAUSE_HOST]),
     }
     cycles = sched.total_cycles
     dram = tr.dram_read_bytes + tr.dram_write_bytes
@@ -59,7 +59,7 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
         energy_pj=energy, time_us=cycles / arch.clock_mhz,
         tile={"P_T": m.P_T, "K_T": m.K_T, "M_T": m.M_T, "p_tiles": m.p_tiles, "k_tiles": m.k_tiles,
               "m_tiles": m.m_tiles},
-        commands=5 + m.steps * (3 if arch.dataflow is Dataflow.OS else 4) + m.output_tiles + 1,
+        commands=sched.commands,
     )
 
 

@@ -15,10 +15,10 @@ and the closed form's sweep rate, all in one run.
    its report numbers are checked against ours. Without it, the figure from the issue is printed, marked
    as not measured in this run.
 4. :func:`accelsim.closed_form.closed_form_breakdown` over ResNet-50 layers x a grid of configs, one layer per
-   call: evaluations per second of one process on one core, best of ``--reps``, for the Numba engine (after a
-   warm-up call that loads or compiles it) and the numpy engine, their ratio, a check that the two agree on
-   every point and field, the rate of the compiled kernel alone; and a random sample of the points where the
-   closed form applies checked against :func:`accelsim.timing.schedule_fast` (every field of the schedule).
+   call: evaluations per second of one process on one core, best of ``--reps``, compiled (after a warm-up
+   call that loads or compiles it); the same function interpreted on a slice, its rate and a check that the
+   two agree on every field; the rate of the compiled kernel alone; and a random sample of the points where
+   the closed form applies checked against :func:`accelsim.schedule.schedule_fast` (every field).
 """
 
 from __future__ import annotations
@@ -39,18 +39,21 @@ import numpy as np  # noqa: E402
 # A sibling script: Python puts this script's folder first on sys.path when it runs it.
 from scalesim_golden import DRIVER, accelsim_numbers, config_text, topology_text  # noqa: E402
 
-from accelsim import mapping, sim, timing, workloads  # noqa: E402
+from accelsim import mapping, schedule, sim, workloads  # noqa: E402
 from accelsim.arch import ArchConfig, Dataflow, preset  # noqa: E402
 from accelsim.closed_form import (  # noqa: E402
     ARCH_FIELDS,
-    DATAFLOW_CODE,
     LAYER_FIELDS,
+    Engine,
     closed_form_breakdown,
+    closed_form_points,
     layer_fields,
 )
+from accelsim.jit import compiled  # noqa: E402
 from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
 
 ENV_SCALESIM = "ACCELSIM_SCALESIM_PYTHON"
+PYTHON_ENGINE_CONFIGS = 2000  # points the interpreted closed form is timed on (it is ~1000x slower)
 # The issue's measurement (not repeated by this script unless SCALE-Sim is installed): SCALE-Sim 3.0,
 # ResNet-50, WS 32x32, on this machine class.
 ISSUE_SCALESIM_RESNET50_SECONDS = 681.0
@@ -63,7 +66,7 @@ GOOGLE_CFG_KEYS = {"ArrayHeight": 32, "ArrayWidth": 32, "IfmapSramSzkB": 6144, "
 SWEEP = {
     "array_rows": (8, 16, 32, 64, 128),
     "array_cols": (8, 16, 32, 64, 128),
-    "dataflow": tuple(DATAFLOW_CODE.values()),
+    "dataflow": tuple(d.code for d in Dataflow),
     "ifmap_spad_kib": (64, 256),
     "weight_spad_kib": (64, 256),
     "acc_kib": (32, 128),
@@ -167,36 +170,37 @@ def closed_form_sweep(layers, sample: int, reps: int, seed: int = 0) -> None:
     arch_f = {k: combos[:, i][None, :] for i, k in enumerate(names)}
     lf = {k: v[:, None] for k, v in layer_fields(layers).items()}
     points = len(layers) * len(combos)
-    warm = {}
-    for engine in ("numba", "numpy"):  # warm up: Numba loads its cached machine code (or compiles it)
-        start = time.perf_counter()
-        closed_form_breakdown({k: v[:1] for k, v in lf.items()}, arch_f, engine=engine)
-        warm[engine] = time.perf_counter() - start
-    # One layer x every config per call: 14400 points keep the numpy engine's temporaries in cache (the
-    # whole sweep at once is ~2x slower for it, most of it page faults); the Numba engine gets the same calls.
-    seconds, parts = {}, {}
-    for engine in ("numba", "numpy"):
-        def run(engine=engine):
-            parts[engine] = [
-                closed_form_breakdown({k: v[i:i + 1] for k, v in lf.items()}, arch_f, engine=engine)
-                for i in range(len(layers))
-            ]
-        seconds[engine] = best_cpu(run, reps)
+    start = time.perf_counter()  # warm up: Numba loads its cached machine code (or compiles it)
+    closed_form_breakdown({k: v[:1] for k, v in lf.items()}, arch_f)
+    warm = time.perf_counter() - start
+    parts = []
+
+    def run():  # one layer x every config per call, as a sweep over configs would call it
+        parts[:] = [closed_form_breakdown({k: v[i:i + 1] for k, v in lf.items()}, arch_f)
+                    for i in range(len(layers))]
+
+    seconds = best_cpu(run, reps)
     cf_fields = ("applies", "regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
                  "ex_preload_cycles", "ex_idle_cycles")
-    cats = {e: {f: np.concatenate([getattr(p, f) for p in parts[e]], axis=-2) for f in cf_fields}
-            for e in parts}
-    cat = cats["numba"]
+    cat = {f: np.concatenate([getattr(p, f) for p in parts], axis=-2) for f in cf_fields}
     applies = cat["applies"]
-    differ = [f for f in cf_fields if not np.array_equal(cat[f], cats["numpy"][f])]
-    rate = {e: points / seconds[e] for e in seconds}
+    # The interpreted engine (the same function, not compiled) on a slice: its rate, and agreement.
+    few = {k: v[:, :PYTHON_ENGINE_CONFIGS] for k, v in arch_f.items()}
+    one = {k: v[:1] for k, v in lf.items()}
+    start = time.process_time()
+    py = closed_form_breakdown(one, few, engine=Engine.PYTHON)
+    py_seconds = time.process_time() - start
+    comp = closed_form_breakdown(one, few)
+    differ = [f for f in cf_fields if not np.array_equal(getattr(py, f), getattr(comp, f))]
+    rate = points / seconds
     print(f"(4) closed form, ResNet-50 {len(layers)} layers x {len(combos)} configs = {points} evaluations, "
           f"one layer per call, best of {reps}, one process, one core; applies to {applies.mean():.1%}:")
-    print(f"    Numba engine: {seconds['numba']:.3f} s CPU, {rate['numba']:,.0f} evaluations/s "
-          f"(warm-up call {warm['numba']:.2f} s: cached machine code loaded or compiled)")
-    print(f"    numpy engine: {seconds['numpy']:.3f} s CPU, {rate['numpy']:,.0f} evaluations/s")
-    print(f"    Numba/numpy: {rate['numba'] / rate['numpy']:.1f}x the rate; the two engines agree on "
-          f"{'every field' if not differ else 'NOT ' + ', '.join(differ)} of all {points} points")
+    print(f"    compiled: {seconds:.3f} s CPU, {rate:,.0f} evaluations/s (warm-up call {warm:.2f} s: cached "
+          f"machine code loaded or compiled)")
+    print(f"    the same function interpreted, on {PYTHON_ENGINE_CONFIGS} of the points: "
+          f"{PYTHON_ENGINE_CONFIGS / py_seconds:,.0f} evaluations/s; compiled/interpreted "
+          f"{rate * py_seconds / PYTHON_ENGINE_CONFIGS:.0f}x; the two agree on "
+          f"{'every field' if not differ else 'NOT ' + ', '.join(differ)}")
     print(f"    (the compiled kernel alone on the same calls, fields already flat int64, outputs allocated: "
           f"{closed_form_kernel_rate(lf, arch_f, reps):,.0f} evaluations/s)")
 
@@ -204,15 +208,14 @@ def closed_form_sweep(layers, sample: int, reps: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     li, ci = np.nonzero(applies)
     pick = rng.choice(li.size, size=min(sample, li.size), replace=False)
-    dataflows = {code: d for d, code in DATAFLOW_CODE.items()}
     mismatches, sched_seconds = [], 0.0
     for j in pick:
         layer, row = layers[li[j]], combos[ci[j]]
         fields = {k: int(v) for k, v in zip(names, row, strict=True)}
-        fields["dataflow"] = dataflows[fields["dataflow"]]
+        fields["dataflow"] = Dataflow.from_code(fields["dataflow"])
         arch = ArchConfig(name="sweep", **fields)
         start = time.process_time()
-        s = timing.schedule_fast(mapping.lower(layer, arch), arch)
+        s = schedule.schedule_fast(mapping.lower(layer, arch), arch)
         sched_seconds += time.process_time() - start
         at = (li[j], ci[j])
         ours = (*(int(cat[f][at]) for f in ("total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
@@ -222,21 +225,19 @@ def closed_form_sweep(layers, sample: int, reps: int, seed: int = 0) -> None:
                   tuple(s.ex_idle_cycles))
         if ours != theirs:
             mismatches.append((layer.name, fields, ours, theirs))
-    print(f"    sample of {len(pick)} applicable points vs timing.schedule_fast (total cycles and "
+    print(f"    sample of {len(pick)} applicable points vs schedule.schedule_fast (total cycles and "
           f"breakdown): {len(pick) - len(mismatches)} equal, {len(mismatches)} differ; the scheduler took "
           f"{sched_seconds / len(pick) * 1e3:.2f} ms CPU per point, the closed form "
-          f"{seconds['numba'] / points * 1e6:.3f} us (Numba) / "
-          f"{seconds['numpy'] / points * 1e6:.2f} us (numpy)")
+          f"{seconds / points * 1e6:.3f} us")
     for m in mismatches[:5]:
         print(f"    MISMATCH {m}")
 
 
 def closed_form_kernel_rate(lf, arch_f, reps: int) -> float:
-    """Evaluations/s of accelsim.kernels.closed_form.closed_form_points on the same per-layer chunks, their
-    fields flattened to int64 and the outputs allocated beforehand: the compiled arithmetic without
+    """Evaluations/s of the compiled closed_form_points on the same per-layer chunks, their fields
+    flattened to int64 and the outputs allocated beforehand: the compiled arithmetic without
     closed_form_breakdown's per-call numpy bookkeeping (broadcast, flatten, allocate, reshape)."""
-    from accelsim.kernels.closed_form import closed_form_points
-
+    points = compiled(closed_form_points)
     calls = []
     for i in range(next(iter(lf.values())).shape[0]):
         both = {**{k: v[i:i + 1] for k, v in lf.items()}, **arch_f}
@@ -245,7 +246,7 @@ def closed_form_kernel_rate(lf, arch_f, reps: int) -> float:
         n = flat[0].size
         outs = [np.empty(n, bool), *(np.empty(n, np.int64) for _ in range(5)), np.empty((3, n), np.int64)]
         calls.append((flat, outs))
-    seconds = best_cpu(lambda: [closed_form_points(*flat, 4, *outs) for flat, outs in calls], reps)
+    seconds = best_cpu(lambda: [points(*flat, 4, *outs) for flat, outs in calls], reps)
     return sum(flat[0].size for flat, _ in calls) / seconds
 
 

@@ -5,7 +5,7 @@ implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + Execute
 SystolicArray, Accumulator inside) + StoreUnit (requantize, DMA write channel). No simulation-only constructs:
 the DRAM and the command source are outside (see :class:`~accelsim.rtl.harness.Harness`).
 
-Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.timing.schedule` computes
+Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.schedule.schedule` computes
 (the units keep the busy/tail formulas of the contract, the controller the dispatch and token rules); the
 layer's cycle count is the FENCE's release, visible on ``done``.
 

@@ -1,6 +1,6 @@
 """Controller: the dispatcher, the three command queues, the four token counters, the layer registers, FENCE.
 
-Mirrors the dispatch/start rules of :func:`accelsim.timing.schedule` (docs/microarchitecture.md, "Timing"):
+Mirrors the dispatch/start rules of :func:`accelsim.schedule.schedule` (docs/microarchitecture.md, "Timing"):
 
 - **Dispatch.** The command presented on ``cmd`` is accepted (``cmd_ready`` high while ``cmd_valid``) in cycle
   ``d_i`` when its target queue has a free slot as seen at the start of the cycle, so

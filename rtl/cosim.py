@@ -6,7 +6,7 @@ command memory up front, runs :class:`~accelsim.rtl.harness.Harness` on Icarus o
 :func:`accelsim.rtl.sim.run_bench` with the bench module :mod:`accelsim.rtl.cosim_bench` (which only awaits
 ``done``: no Python in the per-cycle loop), reads the outputs back and compares them bit-exact with
 :func:`accelsim.kernels.conv2d` (or :func:`accelsim.reference.conv2d_numpy` when the kernels are not
-installed), and the cycle count with :func:`accelsim.timing.schedule`'s ``total_cycles``.
+installed), and the cycle count with :func:`accelsim.schedule.schedule`'s ``total_cycles``.
 
 Builds are cached by the hash of the generated Verilog under ``$ACCELSIM_BUILD_DIR`` (default
 ``$XDG_CACHE_HOME/accelsim/rtl`` or ``~/.cache/accelsim/rtl``), so a second layer on the same configuration
@@ -34,7 +34,7 @@ from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.mapping import lower, program
 from accelsim.reference import requantize
-from accelsim.timing import schedule
+from accelsim.schedule import schedule
 
 BENCH_MODULE = "accelsim.rtl.cosim_bench"
 MIN_DRAM_BYTES = 1 << 16

@@ -3,7 +3,7 @@
 Reads 128-bit commands from a command memory that the bench fills up front and presents them in order on
 a valid/ready port: command ``i + 1`` is presented exactly ``HI`` (``host_issue_cycles``) cycles after
 command ``i`` was accepted, i.e. ``presented_{i+1} = d_i + HI``, the first term of
-``d_i = max(d_{i-1} + HI, ...)`` in :func:`accelsim.timing.schedule`. Cycle 0 of a layer is the cycle the
+``d_i = max(d_{i-1} + HI, ...)`` in :func:`accelsim.schedule.schedule`. Cycle 0 of a layer is the cycle the
 first command is accepted (``first`` pulses then).
 
 The command memory has a synchronous read port (data the cycle after the address): the fetcher drives

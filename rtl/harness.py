@@ -6,7 +6,7 @@ muxed in while the host drives it) before raising ``start``; afterwards it reads
 
 ``cycles`` counts from cycle 0 (the cycle the first command is accepted, docs/microarchitecture.md) to the
 cycle ``done`` is first visible: it reads ``T`` in cycle ``T`` and freezes once ``done`` is high, so after
-the layer it equals :func:`accelsim.timing.schedule`'s ``total_cycles``.
+the layer it equals :func:`accelsim.schedule.schedule`'s ``total_cycles``.
 
 Ports (``BW`` = dram_bytes_per_cycle):
     cmd_w_en : Signal(1), in; cmd_w_addr : Signal(ceil_log2(cmd_depth)), in; cmd_w_data : Signal(128), in

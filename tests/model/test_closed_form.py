@@ -1,9 +1,9 @@
-"""The closed-form fast path equals the command-level scheduler wherever it claims to apply, with both
-engines (numpy over arrays, Numba point by point; tests/kernels/test_closed_form_numba.py checks that the
-two agree field for field)."""
+"""The closed form equals the command-level scheduler wherever it claims to apply, and its two engines (the
+one function compiled by Numba, and interpreted) agree field for field."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -12,9 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim import workloads
-from accelsim.arch import ArchConfig, Dataflow, preset
+from accelsim.arch import ArchConfig, Dataflow, preset, preset_names
 from accelsim.closed_form import (
-    ENGINES,
+    ARCH_FIELDS,
+    LAYER_FIELDS,
+    REGIME_EX,
+    REGIME_LD,
+    REGIME_NONE,
+    Engine,
     arch_fields,
     closed_form_breakdown,
     closed_form_schedule,
@@ -22,10 +27,11 @@ from accelsim.closed_form import (
 )
 from accelsim.errors import AccelsimError
 from accelsim.mapping import lower
-from accelsim.timing import schedule_fast
+from accelsim.schedule import schedule_fast
 from tests.strategies import archs, layers
 
-BOTH = tuple(e for e in ENGINES if e != "auto")  # numba, numpy
+FIELDS = ("applies", "regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
+          "ex_preload_cycles", "ex_idle_cycles")
 
 
 def _scheduled(layer, arch, out_bytes=4):
@@ -44,16 +50,28 @@ def _same(closed, sched):
     assert tuple(closed.ex_idle_cycles) == tuple(sched.ex_idle_cycles)
 
 
+def assert_engines_agree(lf, af, out_bytes=4):
+    """Both engines on the same broadcast fields: every output field equal in shape, dtype and value.
+    Returns the compiled engine's result."""
+    got = closed_form_breakdown(lf, af, out_bytes)
+    ref = closed_form_breakdown(lf, af, out_bytes, engine=Engine.PYTHON)
+    for f in FIELDS:
+        a, b = getattr(got, f), getattr(ref, f)
+        assert a.shape == b.shape, f
+        assert a.dtype == b.dtype, f
+        np.testing.assert_array_equal(a, b, err_msg=f)
+    return got
+
+
 @settings(max_examples=300)
 @given(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8), st.sampled_from([1, 4]))
 def test_equals_scheduler_where_it_applies(layer, arch, out_bytes):
     sched = _scheduled(layer, arch, out_bytes)
-    for engine in BOTH:
-        closed = closed_form_schedule(layer, arch, out_bytes, engine)
-        if sched is None:  # lowering rejects the configuration: so must the closed form
-            assert closed is None
-        elif closed is not None:
-            _same(closed, sched)
+    closed = closed_form_schedule(layer, arch, out_bytes)
+    if sched is None:  # lowering rejects the configuration: so must the closed form
+        assert closed is None
+    elif closed is not None:
+        _same(closed, sched)
 
 
 def test_applies_to_most_of_resnet50_on_the_presets():
@@ -63,18 +81,14 @@ def test_applies_to_most_of_resnet50_on_the_presets():
     for name in ("gemmini", "eyeriss", "tpu_v1"):
         arch = preset(name)
         for layer in net:
-            closed = {engine: closed_form_schedule(layer, arch, engine=engine) for engine in BOTH}
-            assert (closed["numba"] is None) == (closed["numpy"] is None)
-            if closed["numpy"] is not None:
+            closed = closed_form_schedule(layer, arch)
+            if closed is not None:
                 covered += 1
-                sched = schedule_fast(lower(layer, arch), arch)
-                for engine in BOTH:
-                    _same(closed[engine], sched)
+                _same(closed, schedule_fast(lower(layer, arch), arch))
     assert covered >= len(net)  # at least a third of the 3 x 54 (layer, preset) points
 
 
-@pytest.mark.parametrize("engine", BOTH)
-def test_vectorised_equals_scalar(engine):
+def test_vectorised_equals_scalar():
     rng = random.Random(3)
     net = workloads.load("resnet18")
     pts = [(rng.choice(net), ArchConfig(
@@ -83,14 +97,90 @@ def test_vectorised_equals_scalar(engine):
         weight_spad_kib=rng.choice([16, 64, 256]), acc_kib=rng.choice([16, 64]),
         dram_bytes_per_cycle=rng.choice([4, 16, 64]), dram_latency_cycles=rng.choice([10, 100]),
         queue_depth=rng.choice([2, 4, 8]), host_issue_cycles=rng.choice([1, 8]))) for _ in range(200)]
-    cf = closed_form_breakdown(layer_fields([p[0] for p in pts]), arch_fields([p[1] for p in pts]),
-                               engine=engine)
+    cf = closed_form_breakdown(layer_fields([p[0] for p in pts]), arch_fields([p[1] for p in pts]))
     assert cf.applies.any()
     for i, (layer, arch) in enumerate(pts):
-        one = closed_form_schedule(layer, arch, engine=engine)
+        one = closed_form_schedule(layer, arch)
         assert (one is not None) == bool(cf.applies[i])
         if one is not None:
             assert one.total_cycles == int(cf.total_cycles[i])
             sched = _scheduled(layer, arch)
             assert sched is not None and one.total_cycles == sched.total_cycles
     assert np.all(cf.total_cycles[cf.applies] > 0)
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8)), min_size=1, max_size=40),
+       st.sampled_from([1, 4]))
+def test_compiled_equals_interpreted_on_strategy_points(points, out_bytes):
+    assert_engines_agree(layer_fields([p[0] for p in points]), arch_fields([p[1] for p in points]), out_bytes)
+
+
+def test_compiled_equals_interpreted_on_resnet50_x_presets():
+    net = workloads.load("resnet50")
+    presets = [preset(name) for name in preset_names()]
+    lf = {k: v[:, None] for k, v in layer_fields(net).items()}
+    af = {k: v[None, :] for k, v in arch_fields(presets).items()}
+    for out_bytes in (1, 4):
+        got = assert_engines_agree(lf, af, out_bytes)
+        assert got.applies.shape == (len(net), len(presets)) and got.applies.any()
+
+
+def test_compiled_equals_interpreted_on_a_sweep_grid():
+    """Two distinct ResNet-50 shapes x a grid of 2592 configs over every dataflow (as benchmarks/model.py
+    sweeps): both regimes and the non-applicable points all occur, and agree."""
+    net = workloads.load("resnet50")
+    picked = list({(layer.C, layer.M, layer.H, layer.R, layer.stride): layer for layer in net}.values())[1:3]
+    grid = {
+        "array_rows": (4, 16, 64), "array_cols": (8, 128), "dataflow": tuple(d.code for d in Dataflow),
+        "ifmap_spad_kib": (8, 256), "weight_spad_kib": (8, 256), "acc_kib": (4, 128),
+        "dram_bytes_per_cycle": (2, 64), "dram_latency_cycles": (0, 200), "queue_depth": (1, 2, 3),
+        "host_issue_cycles": (1, 40),
+    }
+    combos = np.array(list(itertools.product(*grid.values())), np.int64)
+    af = {k: combos[None, :, i] for i, k in enumerate(grid)}
+    lf = {k: v[:, None] for k, v in layer_fields(picked).items()}
+    got = assert_engines_agree(lf, af)
+    assert {REGIME_NONE, REGIME_EX, REGIME_LD} <= set(np.unique(got.regime).tolist())
+
+
+def test_compiled_equals_interpreted_on_wide_random_points():
+    """Uniform random integer fields over wide ranges (not only valid ArchConfigs: tiny scratchpads,
+    out-of-range dataflow codes, zero latency), one flat batch."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    groups = rng.choice([1, 1, 1, 2, 4, 32], n)
+    lf = {
+        "N": rng.integers(1, 4, n), "M": groups * rng.integers(1, 300, n),
+        "C": groups * rng.integers(1, 300, n),
+        "H": rng.integers(7, 60, n), "W": rng.integers(7, 60, n), "R": rng.integers(1, 8, n),
+        "S": rng.integers(1, 8, n), "stride": rng.integers(1, 4, n), "pad": rng.integers(0, 4, n),
+        "groups": groups,
+    }
+    af = {
+        "array_rows": rng.integers(1, 200, n), "array_cols": rng.integers(1, 200, n),
+        "dataflow": rng.integers(0, 4, n), "ifmap_spad_kib": rng.integers(1, 512, n),
+        "weight_spad_kib": rng.integers(1, 512, n), "acc_kib": rng.integers(1, 256, n),
+        "dram_bytes_per_cycle": rng.integers(1, 128, n), "dram_latency_cycles": rng.integers(0, 500, n),
+        "queue_depth": rng.integers(1, 10, n), "host_issue_cycles": rng.integers(1, 64, n),
+    }
+    got = assert_engines_agree(lf, af, out_bytes=2)
+    assert {REGIME_NONE, REGIME_EX, REGIME_LD} <= set(np.unique(got.regime).tolist())
+    assert not got.applies[af["dataflow"] == 3].any()
+
+
+def test_scalar_fields_and_dataflow_enum_broadcast_alike():
+    layer = workloads.load("resnet50")[5]
+    lf = {k: getattr(layer, k) for k in LAYER_FIELDS}
+    for dataflow in Dataflow:
+        arch = preset("eyeriss")
+        af = {k: getattr(arch, k) for k in ARCH_FIELDS}
+        af["dataflow"] = dataflow
+        got = assert_engines_agree(lf, af)
+        assert got.total_cycles.shape == () and got.ex_idle_cycles.shape == (3,)
+
+
+def test_engine_must_be_an_engine():
+    lf = layer_fields(workloads.load("resnet18")[:3])
+    with pytest.raises(AccelsimError, match="closed-form engine must be one of"):
+        closed_form_breakdown(lf, arch_fields([preset()]), engine="fortran")

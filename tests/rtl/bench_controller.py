@@ -1,10 +1,10 @@
-"""cocotb bench: Controller + Fetcher with FAKE units (tests/rtl/fake_units.py) vs accelsim.timing.schedule.
+"""cocotb bench: Controller + Fetcher with FAKE units (tests/rtl/fake_units.py) vs accelsim.schedule.schedule.
 
 Driver: loads a random layer's command stream (accelsim.mapping.program) into the command memory and starts
 the fetcher. Monitor: samples every cycle (at the falling edge) the dispatcher's accepts, the units' starts,
 their last busy cycles and their last DRAM beats, and the ``done`` output. Reference model:
-accelsim.timing.schedule. Checker: every command's dispatch, start, end and done cycle and the FENCE's release
-(the layer's total cycles) equal the schedule exactly; the layer registers equal the CONFIG values.
+accelsim.schedule.schedule. Checker: every command's dispatch, start, end and done cycle and the FENCE's
+release (the layer's total cycles) equal the schedule exactly; the layer registers equal the CONFIG values.
 
 Environment: ACCELSIM_ARCH (JSON of ArchConfig.to_dict()), ACCELSIM_PROGRAMS (how many), ACCELSIM_SEED.
 """
@@ -23,7 +23,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from accelsim.arch import from_dict
 from accelsim.commands import ConfigReg, Op, Unit, config_fields
 from accelsim.mapping import lower, program
-from accelsim.timing import schedule
+from accelsim.schedule import schedule
 from tests.rtl.layers import random_layer
 
 UNITS = {Unit.LD: "ld", Unit.EX: "ex", Unit.ST: "st"}

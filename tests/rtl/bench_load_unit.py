@@ -35,8 +35,7 @@ from cocotb.triggers import FallingEdge
 from accelsim.arch import from_dict
 from accelsim.commands import ConfigReg, Op, Operand, config_fields
 from accelsim.layer import ConvLayer
-from accelsim.mapping import config_commands, lower, program, step_commands, tile_step
-from accelsim.mapping import rows as tile_rows
+from accelsim.mapping import config_commands, lower, program, step_at, step_commands
 from accelsim.timing import load_unit_cycles
 from tests.rtl.layers import random_layer
 
@@ -192,7 +191,7 @@ class TB:
             dut.cmd_valid.value = int(presenting)
             if presenting and ready[t]:  # the handshake: cycle t is this command's start
                 starts.append(t)
-                busy = load_unit_cycles(cmds[nxt].rows, cmds[nxt].lanes, self.arch)
+                busy = load_unit_cycles(cmds[nxt].rows, cmds[nxt].lanes, self.arch.dram_bytes_per_cycle)
                 nxt, presenting = nxt + 1, False
                 gap = rng.choice((0, 0, rng.randint(1, busy + L + 3), busy - 1 + rng.randint(0, 3)))
             if int(dut.rd_valid.value):
@@ -225,7 +224,7 @@ class TB:
         exp_beats, exp_writes, exp_push, busy_or_flight = {}, {}, set(), set()
         for k, (cmd, s) in enumerate(zip(cmds, starts, strict=True)):
             end = next(t for t in range(s + 1, t1 + 1) if ready[t])
-            busy = load_unit_cycles(cmd.rows, cmd.lanes, self.arch)
+            busy = load_unit_cycles(cmd.rows, cmd.lanes, self.arch.dram_bytes_per_cycle)
             assert end - s == busy, f"LOAD {k} {cmd}: end - start = {end - s} cycles, timing says {busy}"
             t = s + 1
             for spad, row, lanes in model.rows(cmd):
@@ -311,10 +310,10 @@ async def load_unit_moves_im2col_rows(dut):
     await tb.host_write(0, np.frombuffer(rng.randbytes(dram_bytes), np.uint8))
     for layer in BIG_LAYERS[:int(os.environ.get("ACCELSIM_BIG_LAYERS", str(len(BIG_LAYERS))))]:
         mapping = replace(lower(layer, arch), x_base=rng.randrange(1 << 30), w_base=rng.randrange(1 << 30))
-        tiles = [t for row in tile_rows(mapping) for t in row]
         loads = []
         for _ in range(BIG_STEPS):
-            st = tile_step(mapping, rng.choice(tiles), rng.randrange(mapping.k_tiles))
+            st = step_at(mapping, rng.randrange(layer.groups), *(rng.randrange(n) for n in mapping.loops),
+                         rng.randrange(mapping.k_tiles))
             loads += [c for c in step_commands(mapping, st) if c.op == Op.LOAD]
         await run_layer(tb, layer, mapping, loads, Model(layer, mapping, params, tb.image), "big layer")
     seen = sorted(set(tb.latencies))

@@ -17,7 +17,7 @@ lane enables, addresses and data exactly; ``push_prev`` only in end-1 of a comma
 never; ``acc_rd_addr`` on row 0 in start+1 and on row i+1 in the last beat of row i; ``idle`` exactly
 when no command is between start+1 and end-1 and no write was issued in the last L cycles. Latencies are
 measured (end = first cycle after start with ``cmd_ready``; tail = idle rise - end when nothing follows) and
-asserted equal to accelsim.timing (busy, tail of command_tuple); a real program's writes cover every output
+asserted equal to accelsim.schedule (busy, tail of command_tuple); a real program's writes cover every output
 byte exactly once.
 
 Environment: ACCELSIM_ARCH (JSON of ArchConfig.to_dict()), ACCELSIM_PROGRAMS, ACCELSIM_DIRECT (commands),
@@ -41,7 +41,7 @@ from accelsim.arch import from_dict
 from accelsim.commands import Command, ConfigReg, Op, config_fields
 from accelsim.mapping import lower, program
 from accelsim.reference import requantize
-from accelsim.timing import command_tuple
+from accelsim.schedule import command_tuple
 from tests.rtl.layers import random_layer
 
 MASK32 = 0xFFFFFFFF

@@ -24,8 +24,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
+from accelsim.arch import DF_WS
 from accelsim.timing import ACCEPT_CYCLES, COMPUTE_EXTRA_CYCLES, systolic_array_fill_drain_cycles
-from tests.rtl.layers import small_arch
 
 SPAD_READ_CYCLES = 1  # the ifmap spad's synchronous read between a COMPUTE's accept and the array
 
@@ -141,7 +141,7 @@ async def systolic_array_latency_and_data(dut):
     for _ in range(6):
         await tb.load_weights()
         await tb.stream(rng.randint(1, 12), rng.choice((0.0, 0.3, 0.7)))
-    want = systolic_array_fill_drain_cycles(small_arch(rows=AR, cols=AC)) - ACCEPT_CYCLES - SPAD_READ_CYCLES \
+    want = systolic_array_fill_drain_cycles(DF_WS, AR, AC) - ACCEPT_CYCLES - SPAD_READ_CYCLES \
         - COMPUTE_EXTRA_CYCLES
     assert tb.latencies == {want}, f"measured latencies {tb.latencies} != contract {want} (AR + AC - 1)"
     dut._log.info("%dx%d: %d rows, latency %s cycles (contract %d), PE arrivals %s", AR, AC, tb.rows_checked,

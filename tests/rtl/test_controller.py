@@ -1,4 +1,5 @@
-"""Controller: elaborates, converts, and (with FAKE units) meets accelsim.timing.schedule cycle for cycle."""
+"""Controller: elaborates, converts, and (with FAKE units) meets accelsim.schedule.schedule, cycle for
+cycle."""
 
 from __future__ import annotations
 

@@ -1,19 +1,18 @@
 """The executed-mapping check: the command stream of random layers x configs, executed on a functional model
-of the machine (accelsim.kernels.executed), computes the reference's outputs and moves exactly the traffic
+of the machine (accelsim.executed), computes the reference's outputs and moves exactly the traffic
 that accelsim.memory predicts in closed form."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from accelsim.kernels import executed
-from accelsim.kernels.executed import execute_mapping, program_tables, run_program
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from accelsim import AccelsimError, mapping, memory, workloads
+from accelsim import AccelsimError, executed, mapping, memory, workloads
 from accelsim.arch import ArchConfig, Dataflow, preset
 from accelsim.commands import Op
+from accelsim.executed import execute_mapping, program_tables, run_program
 from accelsim.layer import ConvLayer
 from accelsim.reference import conv2d_numpy, requantize
 from accelsim.sim import simulate_layer
@@ -104,7 +103,7 @@ def test_executed_mapping_compiled_equals_py_func(dataflow):
     m = mapping.lower(layer, arch)
     x, w = operands(layer, np.int8, 3)
     out_c, counts_c = execute_mapping(x, w, m, arch)
-    out_py, counts_py = execute_mapping(x, w, m, arch, kernel=run_program.py_func)
+    out_py, counts_py = execute_mapping(x, w, m, arch, interpreted=True)
     assert out_c.shape == out_py.shape and out_c.dtype == out_py.dtype
     np.testing.assert_array_equal(out_c, out_py)
     assert counts_c == counts_py

@@ -26,7 +26,8 @@ wrote, and consuming rows or lanes that were not loaded is an error. tests/kerne
 these counts equal to :func:`accelsim.memory.traffic` and the outputs to
 :func:`accelsim.reference.conv2d_numpy`.
 
-This is a checker, not a fast kernel: it runs every command, the full grid included.
+This is a checker, not a fast kernel: it runs every command, the full grid included. It is written in the
+subset Numba compiles (accelsim.jit) and runs compiled, or interpreted for the tests.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numba import njit
 
 from accelsim import mapping
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
 from accelsim.commands import Command, ConfigReg, Op, config_fields
 from accelsim.errors import require
+from accelsim.jit import compilable, compiled
 from accelsim.memory import Traffic
 from accelsim.reference import check_operands
 
@@ -56,7 +57,6 @@ REGS = ("N", "C", "H", "W", "M", "R", "S", "E", "F", "stride", "pad", "Cg", "Mg"
         "out_base", "dataflow", "requantize", "shift")
 (_RN, _RC, _RH, _RW, _RM, _RR, _RS, _RE, _RF, _RSTRIDE, _RPAD, _RCG, _RMG, _RK, _RX, _RWB, _ROUT, _RDF, _RREQ,
  _RSHIFT) = range(len(REGS))
-_WS, _OS, _IS = (list(Dataflow).index(d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS))  # MODE encoding
 
 # Counters, in the order of the counts vector: MACs, then accelsim.memory.Traffic's fields in order.
 COUNTS = ("macs", "dram_input_read_bytes", "dram_weight_read_bytes", "dram_write_bytes", "ifmap_spad_reads",
@@ -102,7 +102,7 @@ class Counts:
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-@njit(inline="always")
+@compilable
 def _next3(a, b, c, B, C):
     """Advance the mixed-radix counter (a, b, c) with digits b < B, c < C by one (hardware counters)."""
     c += 1
@@ -115,13 +115,13 @@ def _next3(a, b, c, B, C):
     return a, b, c
 
 
-@njit(inline="always")
+@compilable
 def _int8_at(dram, addr):
     v = np.int64(dram[addr])
     return v - 256 if v >= 128 else v
 
 
-@njit(cache=True)
+@compilable
 def _load_input(cmd, regs, dram, spad, ext, counts):
     """LOAD of the input (implicit im2col): rows x lanes of (pixel, reduction) pairs; WS: rows are pixels,
     lanes reductions; IS/OS: rows reductions, lanes pixels. Padding positions are written as zeros and not
@@ -132,7 +132,7 @@ def _load_input(cmd, regs, dram, spad, ext, counts):
     C, H, W = regs[_RC], regs[_RH], regs[_RW]
     E, F, R, S = regs[_RE], regs[_RF], regs[_RR], regs[_RS]
     U, pad, base = regs[_RSTRIDE], regs[_RPAD], regs[_RX]
-    pixel_rows = regs[_RDF] == _WS
+    pixel_rows = regs[_RDF] == DF_WS
     # row counters
     ra, rb, rc = (cmd[_N0], cmd[_E0], cmd[_F0]) if pixel_rows else (cmd[_C0], cmd[_R0], cmd[_S0])
     for i in range(rows):
@@ -163,7 +163,7 @@ def _load_input(cmd, regs, dram, spad, ext, counts):
     return True
 
 
-@njit(cache=True)
+@compilable
 def _load_weight(cmd, regs, dram, spad, ext, counts):
     """LOAD of weights ``B[k][m] = w[m][k]`` (w is (M, K) in DRAM): WS/OS rows are k, lanes m; IS rows m,
     lanes k. Every element is read from DRAM."""
@@ -171,7 +171,7 @@ def _load_weight(cmd, regs, dram, spad, ext, counts):
     if rows > spad.shape[1] or lanes > spad.shape[2]:
         return False
     K, base, m0, k0 = regs[_RK], regs[_RWB], cmd[_M0], cmd[_K0]
-    k_rows = regs[_RDF] != _IS
+    k_rows = regs[_RDF] != DF_IS
     for i in range(rows):
         for j in range(lanes):
             k, m = (k0 + i, m0 + j) if k_rows else (k0 + j, m0 + i)
@@ -183,7 +183,7 @@ def _load_weight(cmd, regs, dram, spad, ext, counts):
     return True
 
 
-@njit(cache=True)
+@compilable
 def _preload(K_t, spad, ext, buf, grid, grid_ext, counts, read_counter):
     """PRELOAD (WS: weights, IS: inputs): rows ``< K_t`` of the buffer into the grid, zeros below.
     The grid's valid extent becomes (K_t rows, the buffer's lanes)."""
@@ -199,7 +199,7 @@ def _preload(K_t, spad, ext, buf, grid, grid_ext, counts, read_counter):
     return True
 
 
-@njit(inline="always")
+@compilable
 def _accumulate(acc, a, row, j, value, accumulate):
     """Write one accumulator element (the read-add-write of an accumulating COMPUTE)."""
     if accumulate:
@@ -208,7 +208,7 @@ def _accumulate(acc, a, row, j, value, accumulate):
         acc[a, row, j] = value
 
 
-@njit(cache=True)
+@compilable
 def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_counter):
     """COMPUTE of WS/IS: T rows of the streamed buffer through the stationary grid into accumulator rows
     0..T-1. ``acc[t][j] (+)= sum_i row_t[i] * grid[i][j]`` over the whole grid; valid extent: T rows x the
@@ -236,7 +236,7 @@ def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_c
     return True
 
 
-@njit(cache=True)
+@compilable
 def _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
     """COMPUTE of OS: K_t rows of both buffers reduced in the output-stationary grid,
     ``grid[i][j] = sum_t x_row_t[i] * w_row_t[j]``, then the AR x AC outputs shift out into accumulator rows
@@ -270,7 +270,7 @@ def _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
     return True
 
 
-@njit(cache=True)
+@compilable
 def _store(cmd, regs, acc, acc_ext, dram, counts):
     """STORE: rows x lanes of accumulator buffer ``acc_buf`` to the output (N, M, E, F) in DRAM; WS/OS rows
     are pixels from (n0, e0, f0) and lanes channels from m0, IS the transpose. int32 little-endian, or
@@ -281,7 +281,7 @@ def _store(cmd, regs, acc, acc_ext, dram, counts):
     M, E, F, base = regs[_RM], regs[_RE], regs[_RF], regs[_ROUT]
     requant, shift = regs[_RREQ], regs[_RSHIFT]
     ob = 1 if requant else 4
-    pixel_rows = regs[_RDF] != _IS
+    pixel_rows = regs[_RDF] != DF_IS
     pn, pe, pf = cmd[_N0], cmd[_E0], cmd[_F0]
     for i in range(rows):
         ln, le, lf = cmd[_N0], cmd[_E0], cmd[_F0]
@@ -310,7 +310,7 @@ def _store(cmd, regs, acc, acc_ext, dram, counts):
     return True
 
 
-@njit(cache=True)
+@compilable
 def _pop(tokens, counter):
     if tokens[counter] == 0:
         return False
@@ -318,7 +318,7 @@ def _pop(tokens, counter):
     return True
 
 
-@njit(cache=True)
+@compilable
 def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
     """Execute the command table ``cmds`` (one row per command, columns :data:`COLUMNS`; no CONFIGs: their
     values are ``regs``, columns :data:`REGS`) in program order on the given state, adding to ``counts``
@@ -365,15 +365,15 @@ def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
                 ok = _load_weight(cmd, regs, dram, w_spad, w_ext, counts)
             status = 3
         elif op == _PRELOAD:
-            if df == _IS:
+            if df == DF_IS:
                 ok = _preload(cmd[_LANES], x_spad, x_ext, cmd[_BUF], grid, grid_ext, counts, _IF_R)
             else:
                 ok = _preload(cmd[_LANES], w_spad, w_ext, cmd[_BUF], grid, grid_ext, counts, _W_R)
             status = 4
         elif op == _COMPUTE:
-            if df == _OS:
+            if df == DF_OS:
                 ok = _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts)
-            elif df == _IS:
+            elif df == DF_IS:
                 ok = _compute_stream(cmd, w_spad, w_ext, grid, grid_ext, acc, acc_ext, counts, _W_R)
             else:
                 ok = _compute_stream(cmd, x_spad, x_ext, grid, grid_ext, acc, acc_ext, counts, _IF_R)
@@ -428,10 +428,11 @@ def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.nda
 
 
 def execute_mapping(x: np.ndarray, w: np.ndarray, m: mapping.Mapping, arch: ArchConfig, *,
-                    requantize_shift: int | None = None, kernel=None) -> tuple[np.ndarray, Counts]:
+                    requantize_shift: int | None = None,
+                    interpreted: bool = False) -> tuple[np.ndarray, Counts]:
     """Execute layer ``m.layer`` exactly as mapping ``m`` tiles it on ``arch``: returns the outputs
     (N, M, E, F), int32 or int8 when ``requantize_shift`` is given, and the :class:`Counts` measured.
-    ``kernel`` replaces :func:`run_program` (the tests pass its ``.py_func``)."""
+    :func:`run_program` runs compiled by Numba, or ``interpreted`` (the same code, for the tests)."""
     layer = m.layer
     N, M, C, H, W, R, S, E, F = check_operands(x, w, layer.stride, layer.pad, layer.groups)
     require(x.dtype == np.int8, "x.dtype", "int8 (the machine's operands)", str(x.dtype))
@@ -442,7 +443,8 @@ def execute_mapping(x: np.ndarray, w: np.ndarray, m: mapping.Mapping, arch: Arch
     cmds, regs = program_tables(m, requantize_shift=requantize_shift)
     state = machine_state(m, arch, x, w, out_bytes=ob)
     counts = np.zeros(len(COUNTS), np.int64)
-    status, idx = (kernel or run_program)(cmds, regs, state["dram"], state["x_spad"], state["w_spad"],
+    kernel = run_program if interpreted else compiled(run_program)
+    status, idx = kernel(cmds, regs, state["dram"], state["x_spad"], state["w_spad"],
                                           state["acc"], state["grid"], counts)
     if status != OK:
         fields = dict(zip(COLUMNS, cmds[min(idx, len(cmds) - 1)].tolist(), strict=True))

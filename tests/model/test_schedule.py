@@ -1,0 +1,84 @@
+"""The command-level scheduler, and its fast path equal to the full schedule."""
+
+import pytest
+from hypothesis import assume, given
+
+from accelsim import AccelsimError, arch, mapping, schedule, workloads
+from accelsim.commands import Op
+from tests.strategies import archs, layers
+
+
+def lowered(layer, cfg):
+    try:
+        return mapping.lower(layer, cfg)
+    except AccelsimError:
+        assume(False)
+
+
+def test_single_step_layer_by_hand():
+    # One step: CONFIG x5 at 0,HI..4HI; LOAD_W at 5HI; LOAD_X at 6HI; PRELOAD 7HI; COMPUTE 8HI; STORE 9HI.
+    cfg = arch.ArchConfig(array_rows=4, array_cols=4, dram_bytes_per_cycle=4, dram_latency_cycles=10,
+                          host_issue_cycles=2, queue_depth=4)
+    layer = mapping.ConvLayer(M=4, C=4, H=2, W=2)  # P=4, K=4, M=4: one tile, one step
+    m = mapping.lower(layer, cfg)
+    prog = mapping.program(m)
+    assert [c.op for c in prog] == [Op.CONFIG] * 5 + [
+        Op.LOAD,
+        Op.LOAD,
+        Op.PRELOAD,
+        Op.COMPUTE,
+        Op.STORE,
+        Op.FENCE,
+    ]
+    s = schedule.schedule(prog, cfg)
+    ld_w, ld_x, pre, comp, st = s.cycles[5:10]
+    assert ld_w == (10, 11, 11 + 1 + 4, 11 + 5 + 10)  # 4 rows x 1 beat
+    assert ld_x[1] == ld_w[2] and ld_x[3] == ld_x[2] + 10  # LD unit free at end; data lands L later
+    assert pre[1] == ld_x[3]  # waits for the l2e token (data landed)
+    assert comp[1] == pre[2] and comp[2] == comp[1] + 1 + 4 + 4 + 4 + 1
+    assert st[1] == comp[2] and st[2] == st[1] + 2 + 4 * 4 and st[3] == st[2] + 10
+    assert s.total_cycles == st[3]
+
+
+@given(layers(max_c=20, max_m=20, max_hw=12), archs())
+def test_fast_schedule_equals_full_schedule(layer, cfg):
+    m = lowered(layer, cfg)
+    full = schedule.schedule(mapping.program(m), cfg)
+    fast = schedule.schedule_fast(m, cfg)
+    assert fast.total_cycles == full.total_cycles
+    assert (
+        fast.ex_stream_cycles,
+        fast.ex_fill_drain_cycles,
+        fast.ex_preload_cycles,
+        fast.ex_idle_cycles,
+        fast.commands,
+    ) == (full.ex_stream_cycles, full.ex_fill_drain_cycles, full.ex_preload_cycles, full.ex_idle_cycles,
+          full.commands)
+
+
+@pytest.mark.parametrize("preset", ["gemmini", "eyeriss", "tpu_v1"])
+def test_fast_schedule_equals_full_schedule_on_real_layers(preset):
+    cfg = arch.preset(preset)
+    for layer in workloads.load("resnet18")[::4] + workloads.load("mobilenetv2")[1:4]:
+        m = mapping.lower(layer, cfg)
+        full = schedule.schedule(mapping.program(m), cfg)
+        assert schedule.schedule_fast(m, cfg).total_cycles == full.total_cycles
+        assert schedule.schedule_fast(m, cfg).commands == full.commands == len(mapping.program(m))
+
+
+@given(layers(), archs())
+def test_schedule_rules_hold_per_command(layer, cfg):
+    """Every command: dispatch in order at >= HI apart, starts after dispatch, units in order, no overlap."""
+    m = lowered(layer, cfg)
+    prog = mapping.program(m)
+    s = schedule.schedule(prog, cfg)
+    last_end = {}
+    for i, (cmd, (d, start, end, done)) in enumerate(zip(prog, s.cycles, strict=True)):
+        if i:
+            assert d >= s.cycles[i - 1][0] + cfg.host_issue_cycles
+        if cmd.unit is None:
+            continue
+        assert start >= d + 1 and end > start and done >= end
+        assert start >= last_end.get(cmd.unit, 0)
+        last_end[cmd.unit] = end
+    assert s.total_cycles == max(c[3] for c in s.cycles)
