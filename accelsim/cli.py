@@ -15,6 +15,7 @@ from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
+from accelsim.result import Timing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,8 +64,8 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
     if getattr(args, "scalesim_cfg", None) is not None:
         from accelsim.scalesim_compat import arch_from_scalesim_cfg
 
-        cfg = arch_from_scalesim_cfg(args.scalesim_cfg,
-                                     for_scalesim_timing=getattr(args, "timing", None) == "scalesim")
+        scalesim_timing = getattr(args, "timing", None) == Timing.SCALESIM.value
+        cfg = arch_from_scalesim_cfg(args.scalesim_cfg, for_scalesim_timing=scalesim_timing)
     elif args.arch is not None:
         cfg = arch_mod.load(args.arch)
     else:
@@ -75,11 +76,10 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
 def _simulate(args: argparse.Namespace):
     from accelsim.sim import simulate_network
 
-    if args.timing == "scalesim":
+    timing = Timing(args.timing)
+    if timing is Timing.SCALESIM:
         require(args.requantize is None, "--requantize", "unset with --timing scalesim", args.requantize)
-    return simulate_network(
-        _workload(args), _arch(args), timing_mode=args.timing, requantize_shift=args.requantize
-    )
+    return simulate_network(_workload(args), _arch(args), timing=timing, requantize_shift=args.requantize)
 
 
 def _fmt_table(result) -> str:
@@ -92,22 +92,21 @@ def _fmt_table(result) -> str:
         lines.append(
             f"{r.name[:27]:<28}{r.macs:>14,}{r.cycles:>12,}{r.utilization:>7.1%}"
             f"{r.mapping_efficiency:>8.1%}{r.dram_read_bytes:>13,}{r.dram_write_bytes:>12,}"
-            f"{r.breakdown['dram_stall'] / r.cycles:>11.1%}{r.breakdown['fill_drain'] / r.cycles:>11.1%}"
+            f"{r.breakdown.dram_stall / r.cycles:>11.1%}{r.breakdown.fill_drain / r.cycles:>11.1%}"
         )
     t = result.totals
     lines.append("-" * len(head))
     lines.append(
-        f"{'total (' + str(t['layers']) + ' layers)':<28}{t['macs']:>14,}{t['cycles']:>12,}"
-        f"{t['utilization']:>7.1%}{'':>8}{t['dram_read_bytes']:>13,}{t['dram_write_bytes']:>12,}"
-        f"{t['breakdown']['dram_stall'] / t['cycles']:>11.1%}"
-        f"{t['breakdown']['fill_drain'] / t['cycles']:>11.1%}"
+        f"{'total (' + str(t.layers) + ' layers)':<28}{t.macs:>14,}{t.cycles:>12,}"
+        f"{t.utilization:>7.1%}{'':>8}{t.dram_read_bytes:>13,}{t.dram_write_bytes:>12,}"
+        f"{t.breakdown.dram_stall / t.cycles:>11.1%}{t.breakdown.fill_drain / t.cycles:>11.1%}"
     )
     a = result.arch
     lines.append(
-        f"arch {a['name']}: {a['array_rows']}x{a['array_cols']} {a['dataflow'].upper()}, "
-        f"{a['dram_bytes_per_cycle']} B/cycle DRAM, {a['clock_mhz']:g} MHz -> "
-        f"{t['time_us'] / 1000:.3f} ms, {t['energy_pj'] / 1e6:.1f} uJ; "
-        f"timing: {result.layers[0].timing if result.layers else '-'}"
+        f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, "
+        f"{a.dram_bytes_per_cycle} B/cycle DRAM, {a.clock_mhz:g} MHz -> "
+        f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; "
+        f"timing: {result.layers[0].timing.value if result.layers else '-'}"
     )
     return "\n".join(lines)
 
@@ -199,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arch(s)
     s.add_argument(
         "--timing",
-        choices=["accelsim", "scalesim"],
-        default="accelsim",
+        choices=[t.value for t in Timing],
+        default=Timing.ACCELSIM.value,
         help="our microarchitecture (default) or SCALE-Sim 3.0 compatible numbers",
     )
     s.add_argument("--requantize", type=int, metavar="SHIFT", help="store int8 outputs (shift right SHIFT)")
@@ -210,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write layers.csv, summary.json, report.md and PNG plots")
     _add_workload(r)
     _add_arch(r)
-    r.add_argument("--timing", choices=["accelsim", "scalesim"], default="accelsim")
+    r.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value)
     r.add_argument("--requantize", type=int, metavar="SHIFT")
     r.add_argument("--out", type=Path, required=True, metavar="DIR")
     r.set_defaults(func=cmd_report)

@@ -39,8 +39,8 @@ def _row(r) -> dict[str, object]:
     row: dict[str, object] = {
         "name": r.name,
         "layer": r.layer,
-        "dataflow": r.dataflow,
-        "timing": r.timing,
+        "dataflow": r.dataflow.value,
+        "timing": r.timing.value,
         "macs": r.macs,
         "cycles": r.cycles,
         "utilization": f"{r.utilization:.6f}",
@@ -52,7 +52,7 @@ def _row(r) -> dict[str, object]:
         "time_us": f"{r.time_us:.3f}",
     }
     for k in BREAKDOWN_KEYS:
-        row[f"{k}_cycles"] = f"{r.breakdown[k]:.2f}"
+        row[f"{k}_cycles"] = f"{getattr(r.breakdown, k):.2f}"
     for buf in ("ifmap_spad", "weight_spad", "acc"):
         row[f"{buf}_reads"] = r.sram_reads.get(buf, "")
         row[f"{buf}_writes"] = r.sram_writes.get(buf, "")
@@ -82,14 +82,14 @@ def write(result: NetworkResult, out_dir: str | Path) -> list[Path]:
 
 def _markdown(result: NetworkResult) -> str:
     a, t = result.arch, result.totals
-    pct = {k: t["breakdown"][k] / t["cycles"] for k in BREAKDOWN_KEYS} if t["cycles"] else {}
+    pct = {k: getattr(t.breakdown, k) / t.cycles for k in BREAKDOWN_KEYS} if t.cycles else {}
     lines = [
-        f"# accelsim report: {a['name']} ({a['array_rows']}x{a['array_cols']} {a['dataflow'].upper()})",
+        f"# accelsim report: {a.name} ({a.array_rows}x{a.array_cols} {a.dataflow.name})",
         "",
-        f"{t['layers']} layers, {t['macs']:,} MACs in {t['cycles']:,} cycles "
-        f"({t['time_us'] / 1000:.3f} ms at {a['clock_mhz']:g} MHz): utilization {t['utilization']:.1%}, "
-        f"DRAM {t['dram_read_bytes']:,} B read / {t['dram_write_bytes']:,} B written, "
-        f"energy {t['energy_pj'] / 1e6:.1f} uJ.",
+        f"{t.layers} layers, {t.macs:,} MACs in {t.cycles:,} cycles "
+        f"({t.time_us / 1000:.3f} ms at {a.clock_mhz:g} MHz): utilization {t.utilization:.1%}, "
+        f"DRAM {t.dram_read_bytes:,} B read / {t.dram_write_bytes:,} B written, "
+        f"energy {t.energy_pj / 1e6:.1f} uJ.",
         "",
         "Where the cycles go: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in pct.items()) + ".",
         "",
@@ -103,7 +103,7 @@ def _markdown(result: NetworkResult) -> str:
         "|---|" + "---:|" * (6 + len(BREAKDOWN_KEYS)),
     ]
     for r in result.layers:
-        bd = " | ".join(f"{r.breakdown[k] / r.cycles:.1%}" for k in BREAKDOWN_KEYS)
+        bd = " | ".join(f"{getattr(r.breakdown, k) / r.cycles:.1%}" for k in BREAKDOWN_KEYS)
         lines.append(
             f"| {r.name} | {r.macs:,} | {r.cycles:,} | {r.utilization:.1%} | "
             f"{r.mapping_efficiency:.1%} | {bd} | {r.dram_read_bytes:,} | {r.dram_write_bytes:,} |"
@@ -131,7 +131,7 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     ax.set_ylabel("% of PE-cycles")
     ax.set_ylim(0, 105)
     ax.set_xticks(list(x), names, rotation=90, fontsize=6)
-    ax.set_title(f"PE utilization per layer — {result.arch['name']}")
+    ax.set_title(f"PE utilization per layer — {result.arch.name}")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     paths.append(_save(fig, out / "utilization.png"))
@@ -140,7 +140,7 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     bottom = [0.0] * len(layers)
     colors = ["#3b75af", "#9ecae9", "#f28e2b", "#ffbe7d", "#e15759", "#76b7b2"]
     for key, color in zip(BREAKDOWN_KEYS, colors, strict=True):
-        vals = [r.breakdown[key] / 1e3 for r in layers]
+        vals = [getattr(r.breakdown, key) / 1e3 for r in layers]
         ax.bar(x, vals, bottom=bottom, color=color, label=key.replace("_", " "))
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel("kilocycles")
@@ -151,8 +151,8 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     paths.append(_save(fig, out / "breakdown.png"))
 
     a = result.arch
-    peak = a["array_rows"] * a["array_cols"]
-    bw = a["dram_bytes_per_cycle"]
+    peak = a.pes
+    bw = a.dram_bytes_per_cycle
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     oi = [r.operational_intensity_macs_per_byte for r in layers]
     perf = [r.macs / r.cycles for r in layers]

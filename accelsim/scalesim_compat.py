@@ -26,7 +26,7 @@ import numpy as np
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
-from accelsim.result import LayerResult
+from accelsim.result import Breakdown, LayerResult, Timing
 
 # --------------------------------------------------------------------------------------------- config
 
@@ -1004,15 +1004,15 @@ def simulate_layer_result(layer: ConvLayer, arch: ArchConfig) -> LayerResult:
     cycles = r.compute_cycles
     ideal = r.macs / r.pes
     stream = r.macs / (r.pes * r.mapping_efficiency)
-    breakdown = {"ideal_compute": ideal, "spatial_underfill": stream - ideal, "fill_drain": cycles - stream,
-                 "preload": 0.0, "dram_stall": 0.0, "host_stall": 0.0}
+    breakdown = Breakdown(ideal_compute=ideal, spatial_underfill=stream - ideal, fill_drain=cycles - stream,
+                          preload=0.0, dram_stall=0.0, host_stall=0.0)
     reads = {"ifmap": r.ifmap_sram_reads, "filter": r.filter_sram_reads}
     writes = {"ofmap": r.ofmap_sram_writes}
     dram_read, dram_write = r.ifmap_dram_reads + r.filter_dram_reads, r.ofmap_dram_writes
     energy = arch.energy.energy_pj(macs=r.macs, spad_bytes=sum(reads.values()) + sum(writes.values()),
                                    acc_words=0, dram_bytes=dram_read + dram_write)
     return LayerResult(
-        name=layer.name, layer=layer.spec(), dataflow=arch.dataflow.value, timing="scalesim",
+        name=layer.name, layer=layer.spec(), dataflow=arch.dataflow, timing=Timing.SCALESIM,
         macs=r.macs, cycles=cycles, breakdown=breakdown, utilization=r.overall_utilization,
         mapping_efficiency=r.mapping_efficiency, dram_read_bytes=dram_read, dram_write_bytes=dram_write,
         sram_reads=reads, sram_writes=writes,

@@ -10,9 +10,7 @@ from accelsim import mapping, memory, schedule
 from accelsim.arch import ArchConfig
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
-from accelsim.result import LayerResult, NetworkResult
-
-TIMINGS = ("accelsim", "scalesim")
+from accelsim.result import Breakdown, LayerResult, NetworkResult, Timing
 
 
 def out_bytes_of(requantize_shift: int | None) -> int:
@@ -34,14 +32,14 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
     pes = arch.pes
     ideal = layer.macs / pes
     idle = sched.ex_idle_cycles
-    breakdown = {
-        "ideal_compute": ideal,
-        "spatial_underfill": sched.ex_stream_cycles - ideal,
-        "fill_drain": float(sched.ex_fill_drain_cycles),
-        "preload": float(sched.ex_preload_cycles),
-        "dram_stall": float(idle[schedule.CAUSE_DRAM_LOAD] + idle[schedule.CAUSE_DRAM_STORE]),
-        "host_stall": float(idle[schedule.CAUSE_HOST]),
-    }
+    breakdown = Breakdown(
+        ideal_compute=ideal,
+        spatial_underfill=sched.ex_stream_cycles - ideal,
+        fill_drain=float(sched.ex_fill_drain_cycles),
+        preload=float(sched.ex_preload_cycles),
+        dram_stall=float(idle[schedule.CAUSE_DRAM_LOAD] + idle[schedule.CAUSE_DRAM_STORE]),
+        host_stall=float(idle[schedule.CAUSE_HOST]),
+    )
     cycles = sched.total_cycles
     dram = tr.dram_read_bytes + tr.dram_write_bytes
     energy = arch.energy.energy_pj(
@@ -49,7 +47,7 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
         spad_bytes=tr.ifmap_spad_reads + tr.ifmap_spad_writes + tr.weight_spad_reads + tr.weight_spad_writes,
         acc_words=tr.acc_reads + tr.acc_writes, dram_bytes=dram)
     return LayerResult(
-        name=layer.name, layer=layer.spec(), dataflow=arch.dataflow.value, timing="accelsim",
+        name=layer.name, layer=layer.spec(), dataflow=arch.dataflow, timing=Timing.ACCELSIM,
         macs=layer.macs, cycles=cycles, breakdown=breakdown,
         utilization=layer.macs / (pes * cycles),
         mapping_efficiency=layer.macs / (pes * sched.ex_stream_cycles),
@@ -63,13 +61,13 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
     )
 
 
-def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing_mode: str = "accelsim",
+def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: Timing = Timing.ACCELSIM,
                      requantize_shift: int | None = None) -> NetworkResult:
-    require(timing_mode in TIMINGS, "timing", f"one of {list(TIMINGS)}", timing_mode)
-    if timing_mode == "scalesim":
+    require(isinstance(timing, Timing), "timing", f"one of {[t.value for t in Timing]}", timing)
+    if timing is Timing.SCALESIM:
         from accelsim.scalesim_compat import simulate_layer_result
 
         results = tuple(simulate_layer_result(layer, arch) for layer in layers)
     else:
         results = tuple(simulate_layer(layer, arch, requantize_shift=requantize_shift) for layer in layers)
-    return NetworkResult(arch=arch.to_dict(), layers=results)
+    return NetworkResult(arch=arch, layers=results)

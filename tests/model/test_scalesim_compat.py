@@ -321,7 +321,7 @@ def test_missing_cfg_file(tmp_path):
 
 def test_layer_result_carries_scalesim_numbers():
     from accelsim.arch import ArchConfig
-    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.result import BREAKDOWN_KEYS, Timing
     from accelsim.scalesim_compat import scalesim_config, simulate_layer_result
 
     layer = ConvLayer(M=24, C=5, H=11, W=9, R=3, S=2, stride=2, pad=1, name="l")
@@ -330,15 +330,15 @@ def test_layer_result_carries_scalesim_numbers():
                           dataflow=dataflow)
         native = simulate_layer_scalesim(layer, scalesim_config(arch))
         r = simulate_layer_result(layer, arch)
-        assert r.timing == "scalesim" and r.cycles == native.compute_cycles and r.macs == native.macs
+        assert r.timing is Timing.SCALESIM and r.cycles == native.compute_cycles and r.macs == native.macs
         assert r.utilization == native.overall_utilization
         assert r.mapping_efficiency == native.mapping_efficiency
         assert r.sram_reads == {"ifmap": native.ifmap_sram_reads, "filter": native.filter_sram_reads}
         assert r.sram_writes == {"ofmap": native.ofmap_sram_writes}
         assert r.dram_read_bytes == native.ifmap_dram_reads + native.filter_dram_reads
         assert r.dram_write_bytes == native.ofmap_dram_writes
-        assert set(r.breakdown) == set(BREAKDOWN_KEYS)
-        assert min(r.breakdown.values()) >= 0 and abs(sum(r.breakdown.values()) - r.cycles) < 1e-6
+        assert tuple(r.breakdown.to_dict()) == BREAKDOWN_KEYS
+        assert min(r.breakdown.to_dict().values()) >= 0 and abs(r.breakdown.total - r.cycles) < 1e-6
 
 
 def test_cfg_to_arch_round_trip(tmp_path):

@@ -1,8 +1,9 @@
 """Properties of simulate_layer over random layers x configs (STYLE.md "Tests")."""
 
 import math
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -26,9 +27,9 @@ def test_layer_result_properties(layer, cfg, shift):
     assert r.cycles >= layer.macs / cfg.pes
     assert 0 < r.utilization <= 1
     assert 0 < r.mapping_efficiency <= 1
-    assert set(r.breakdown) == set(BREAKDOWN_KEYS)
-    assert math.isclose(sum(r.breakdown.values()), r.cycles, rel_tol=1e-12, abs_tol=1e-6)
-    for key, value in r.breakdown.items():
+    assert tuple(r.breakdown.to_dict()) == BREAKDOWN_KEYS
+    assert math.isclose(r.breakdown.total, r.cycles, rel_tol=1e-12, abs_tol=1e-6)
+    for key, value in r.breakdown.to_dict().items():
         assert value >= -1e-9, key  # no negative stall
     # compulsory traffic: every used input, every weight, every output moved at least once
     ob = 4 if shift is None else 1
@@ -71,8 +72,23 @@ def test_network_totals_add_up():
 
     res = simulate_network(workloads.load("resnet18"), arch.preset())
     t = res.totals
-    assert t["layers"] == 21
-    assert t["macs"] == sum(r.macs for r in res.layers) == 1_814_073_344
-    assert t["cycles"] == sum(r.cycles for r in res.layers)
-    assert math.isclose(sum(t["breakdown"].values()), t["cycles"], rel_tol=1e-12)
-    assert 0 < t["utilization"] <= 1
+    assert t.layers == 21
+    assert t.macs == sum(r.macs for r in res.layers) == 1_814_073_344
+    assert t.cycles == sum(r.cycles for r in res.layers)
+    assert math.isclose(t.breakdown.total, t.cycles, rel_tol=1e-12)
+    assert 0 < t.utilization <= 1
+    assert res.to_dict()["totals"]["cycles"] == t.cycles
+
+
+def test_a_cached_result_cannot_be_changed_by_a_caller():
+    """simulate_layer shares one result among layers of the same shape: every part of it is read-only."""
+    from accelsim import arch, workloads
+
+    layer = workloads.load("resnet18")[1]
+    r = simulate_layer(layer, arch.preset())
+    with pytest.raises(FrozenInstanceError):
+        r.breakdown.dram_stall = 0.0
+    for mapping in (r.sram_reads, r.sram_writes, r.tile):
+        with pytest.raises(TypeError):
+            mapping["acc"] = 0
+    assert simulate_layer(layer, arch.preset()) == r
