@@ -158,8 +158,10 @@ def _tile(kin, t, L, kf):
 @compilable
 def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre_blk, co_blk, dl_pre, dl_co,
            dl_st, st_blk, dl_next):
-    """accelsim.closed_form._solve.chain for one transition (a -> b): (s-free condition, s_lo, s_hi).
-    ``has_pre`` is False for OS (no PRELOAD; ``pre_blk`` and ``dl_pre`` unused)."""
+    """The dispatch chain of one transition (a -> b): the interval ``(s_lo, s_hi)`` of slacks ``s`` it
+    allows, empty (``s_lo = inf``) where a condition that does not involve ``s`` fails. ``rel_*`` bound the
+    starts of the blocking commands, ``dl_*`` lower-bound the starts; ``has_pre`` is False for OS (no
+    PRELOAD; ``pre_blk`` and ``dl_pre`` unused)."""
     cond = True
     s_hi = -rel_ls - 2 + unit
     s_lo = HI - bS_b
@@ -184,7 +186,25 @@ def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre
         bc = bst
     s_hi = _mn(s_hi, dl_next - bc - HI - 1)
     cond = cond and (anchor + c_b * HI + 1 <= dl_next)
-    return cond, s_lo, s_hi
+    return (s_lo if cond else _INF), s_hi
+
+
+@compilable
+def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
+    """Every tile transition u -> v: the STORE of tile u ends before tile v+1 needs its accumulator
+    buffer, i.e. within the time tile v takes (EX regime: its sum of ex; LD: its sum of ld' plus the
+    change of ex of the tiles' last steps)."""
+    for x in range(7):
+        if t_ok[x]:
+            u, v = ta[x], tb[x]
+            if ld_regime:
+                room = ((kf - 1) * kin[_LD1, 2 * v] + kin[_LD1, 2 * v + 1] + kin[_EX, 2 * v + 1]
+                        - kin[_EX, 2 * u + 1])
+            else:
+                room = (kf - 1) * kin[_EX, 2 * v] + kin[_EX, 2 * v + 1]
+            if not bST4[u] <= room:
+                return False
+    return True
 
 
 @compilable
@@ -377,20 +397,10 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             else:
                 pre_blk = -(dP - 1) * gmin - (ex_a if dP == 1 else exmin)
                 co_blk = -(dC - 1) * gmin - (bC_a if dC == 1 else bCmin)
-        cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, -ex_a, not os_, pre_blk,
-                                  co_blk, 0.0, 0.0 + (0.0 if os_ else bP), ex_b, st_blk, 0.0)
-        if not cond:
-            ex_ok = False
-            break
+        s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, -ex_a, not os_, pre_blk, co_blk,
+                            0.0, 0.0 + (0.0 if os_ else bP), ex_b, st_blk, 0.0)
         ex_slo, ex_shi = _mx(ex_slo, s_lo), _mn(ex_shi, s_hi)
-    if ex_ok:
-        for x in range(7):
-            if t_ok[x]:
-                u, v = ta[x], tb[x]
-                EXT_v = (kf - 1) * kin[_EX, 2 * v] + kin[_EX, 2 * v + 1]
-                if not bST4[u] <= EXT_v:
-                    ex_ok = False
-                    break
+    ex_ok = ex_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, False)
     ex_ok = ex_ok and _mx(0.0, ex_slo) <= _mn(ex_shi, X0 - 1 - dLS2)
 
     # --- X_{J-1}, EX: nested max-plus products from the virtual state (X_{-1}, X_{-2}) ---
@@ -438,20 +448,10 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             rel_lt = -dLTf * lam - L + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
             st_blk = -(dQk - 1) * lam + (ex_a if dQk == 1 else exmax)
             dl_co = ld1_b if os_ else ld1_b + bP
-            cond, s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, -L, bS_b - L, 0.0, not os_,
-                                      pre_blk, co_blk, ld1_b, dl_co, ld1_b + ex_b, st_blk, ld1_b - L)
-            if not cond:
-                ld_ok = False
-                break
+            s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, -L, bS_b - L, 0.0, not os_, pre_blk,
+                                co_blk, ld1_b, dl_co, ld1_b + ex_b, st_blk, ld1_b - L)
             ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
-    if ld_ok:
-        for x in range(7):
-            if t_ok[x]:
-                u, v = ta[x], tb[x]
-                LDT_v = (kf - 1) * kin[_LD1, 2 * v] + kin[_LD1, 2 * v + 1]
-                if not bST4[u] <= LDT_v + kin[_EX, 2 * v + 1] - kin[_EX, 2 * u + 1]:
-                    ld_ok = False
-                    break
+    ld_ok = ld_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, True)
     ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
     if not (ex_ok or ld_ok):
         return REGIME_NONE, 0, 0, 0, 0

@@ -209,6 +209,17 @@ def _accumulate(acc, a, row, j, value, accumulate):
 
 
 @compilable
+def _accumulated(counts, acc_ext, a, rows, cols, macs, accumulate):
+    """A COMPUTE wrote rows x cols of accumulator buffer ``a`` (reading them first if ``accumulate``)."""
+    counts[_MACS] += macs
+    counts[_ACC_W] += rows * cols
+    if accumulate:
+        counts[_ACC_R] += rows * cols
+    acc_ext[a, 0] = rows
+    acc_ext[a, 1] = cols
+
+
+@compilable
 def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_counter):
     """COMPUTE of WS/IS: T rows of the streamed buffer through the stationary grid into accumulator rows
     0..T-1. ``acc[t][j] (+)= sum_i row_t[i] * grid[i][j]`` over the whole grid; valid extent: T rows x the
@@ -227,12 +238,7 @@ def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_c
                 s += np.int64(spad[buf, t, i]) * grid[i, j]
             _accumulate(acc, a, t, j, s, accumulate)
     counts[read_counter] += T * k_valid
-    counts[_MACS] += T * k_valid * cols
-    counts[_ACC_W] += T * cols
-    if accumulate:
-        counts[_ACC_R] += T * cols
-    acc_ext[a, 0] = T
-    acc_ext[a, 1] = cols
+    _accumulated(counts, acc_ext, a, T, cols, T * k_valid * cols, accumulate)
     return True
 
 
@@ -261,12 +267,7 @@ def _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
             _accumulate(acc, a, i, j, grid[i, j], accumulate)
     counts[_IF_R] += T * rows
     counts[_W_R] += T * cols
-    counts[_MACS] += T * rows * cols
-    counts[_ACC_W] += rows * cols
-    if accumulate:
-        counts[_ACC_R] += rows * cols
-    acc_ext[a, 0] = rows
-    acc_ext[a, 1] = cols
+    _accumulated(counts, acc_ext, a, rows, cols, T * rows * cols, accumulate)
     return True
 
 

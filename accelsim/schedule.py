@@ -187,21 +187,13 @@ class Schedule:
     commands: int  # every command of the stream, CONFIGs and FENCE included
     cycles: tuple[tuple[int, int, int, int], ...] = ()  # per command: dispatch, start, end, done
 
-    @property
-    def dispatch(self) -> tuple[int, ...]:
-        return tuple(c[0] for c in self.cycles)
+    def _column(self, i: int) -> tuple[int, ...]:
+        return tuple(c[i] for c in self.cycles)
 
-    @property
-    def start(self) -> tuple[int, ...]:
-        return tuple(c[1] for c in self.cycles)
-
-    @property
-    def end(self) -> tuple[int, ...]:
-        return tuple(c[2] for c in self.cycles)
-
-    @property
-    def done(self) -> tuple[int, ...]:
-        return tuple(c[3] for c in self.cycles)
+    dispatch = property(lambda self: self._column(0), doc="every command's dispatch cycle")
+    start = property(lambda self: self._column(1), doc="every command's start cycle")
+    end = property(lambda self: self._column(2), doc="every command's end cycle")
+    done = property(lambda self: self._column(3), doc="every command's done cycle")
 
 
 def _result(eng: _Engine, record: list | None = None) -> Schedule:
