@@ -16,6 +16,7 @@ from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.result import Timing
+from accelsim.workloads.zoo import ZOO_NAMES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +30,7 @@ def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g.add_argument(
         "--network",
         metavar="NAME",
-        help="a built-in network (alexnet, vgg16, resnet18, resnet50, mobilenetv2)",
+        help=f"a built-in network: {', '.join(ZOO_NAMES)}",
     )
     g.add_argument("--topology", metavar="FILE.csv", type=Path, help="a SCALE-Sim topology CSV")
     g.add_argument("--onnx", metavar="FILE", type=Path, help="an ONNX model")
