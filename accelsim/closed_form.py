@@ -66,11 +66,13 @@ from accelsim.jit import compilable, compiled
 from accelsim.layer import SHAPE_FIELDS, ConvLayer, gemm_dims
 from accelsim.mapping import (
     FIT_OK,
+    MAX_STEP_COMMANDS,
     N_CONFIG,
+    SP_COLUMNS,
     buffer_rows,
-    commands_per_step,
     has_preload,
     step_loads,
+    step_program,
     store_shape,
     tile_fit,
     tile_loops,
@@ -209,9 +211,10 @@ def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
 
 @compilable
 def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L_i,
-                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, idle):
+                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle):
     """One (layer, config) point (int64 fields in the order of LAYER_FIELDS + ARCH_FIELDS, ``df`` the
     dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
+    ``prog`` (MAX_STEP_COMMANDS, SP_COLUMNS) too;
     ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload, commands) with
     regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
     idle[0] = idle[1] = idle[2] = 0
@@ -237,7 +240,6 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     n_outer, n_inner = tile_loops(df, p_tiles, m_tiles)
     bP_i = systolic_array_preload_cycles(AR) if has_preload(df) else 0
     fd_i = systolic_array_fill_drain_cycles(df, AR, AC)
-    n_base = commands_per_step(df)
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
@@ -262,12 +264,14 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
                 kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
                 kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
                 kin[_BC, j] = kin[_EX, j] - bP_i
-                kin[_C, j] = float(n_base + k)
+                # commands of the step: its program for a not-first k-step that is the tile's last iff k
+                n_step = step_program(df, Pk, Mk, Kk, 1, 1 - k, 0, 0, 0, 0, prog)
+                kin[_C, j] = float(n_step)
                 kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
                 n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)
                 sum_ld += n_j * (load_unit_cycles(rS, lS, BW) + load_unit_cycles(rT, lT, BW))
                 sum_stream += n_j * stream
-                n_commands += n_j * (n_base + k)  # the last k-step of a tile also STOREs it
+                n_commands += n_j * n_step
 
     HI, L, bP = float(HI_i), float(L_i), float(bP_i)
     Qf, kf = float(Q), float(k_tiles)
@@ -485,11 +489,12 @@ def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_
     sa, sb, s_ok = np.zeros(15, np.int64), np.zeros(15, np.int64), np.zeros(15, np.bool_)
     ta, tb, t_ok = np.zeros(7, np.int64), np.zeros(7, np.int64), np.zeros(7, np.bool_)
     one = np.zeros(3, np.int64)
+    prog = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
     for i in range(N.size):
         r, tot, st, fd, pre, n = closed_form_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
             if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes,
-            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, one)
+            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, one)
         applies[i] = r != REGIME_NONE
         regime[i], total[i], stream[i], fill_drain[i], preload[i], commands[i] = r, tot, st, fd, pre, n
         idle[0, i], idle[1, i], idle[2, i] = one[0], one[1], one[2]

@@ -24,6 +24,10 @@ class Op(enum.IntEnum):
     FENCE = 5
 
 
+# The opcodes as plain ints, for compilable code (accelsim.jit), which compares against module constants.
+OP_CONFIG, OP_LOAD, OP_PRELOAD, OP_COMPUTE, OP_STORE, OP_FENCE = (int(op) for op in Op)
+
+
 class Unit(enum.IntEnum):
     """The three decoupled units; commands go to the queue of their unit (CONFIG/FENCE to none)."""
 
