@@ -30,7 +30,9 @@ _MARK = "__accelsim_compilable__"
 
 
 def compilable(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark ``fn`` as written in the subset Numba compiles (nopython mode); it stays a plain function."""
+    """Mark ``fn`` as written in the subset Numba compiles (nopython mode); it stays a plain function. It
+    must call other compilable functions by a global name (``from m import f``, not ``m.f``): those are the
+    names :func:`compiled` rebinds to compiled twins."""
     setattr(fn, _MARK, True)
     return fn
 
