@@ -137,6 +137,7 @@ def test_report_writes_every_file(tmp_path, capsys):
     assert main(["report", "--layer", LAYER, "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".accelsim-output.json",
         "breakdown.png",
         "layers.csv",
         "report.md",
