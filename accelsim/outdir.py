@@ -85,17 +85,25 @@ def atomic_write(path: str | Path, data: bytes, *, what: str = "output file") ->
     return path
 
 
+def _creatable(path: Path, what: str) -> None:
+    """Refuse a path that cannot become a directory or a file: its nearest existing ancestor must be a
+    directory (not ``out.txt`` in ``out.txt/report``) that we may write into."""
+    parent = path.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise AccelsimError(f"{what} must be under a directory, not under the file {str(parent)!r}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise AccelsimError(f"{what} must be creatable, not {str(path)!r} ({str(parent)!r} is not writable)")
+
+
 def check_file_target(path: str | Path, what: str) -> Path:
     """Refuse, before any work, a path a file cannot be written to: empty, an existing directory, or one
     under a regular file (``out.txt/waves.fst``). Its missing parent directories may be created later."""
     path = _non_empty(path, what)
     if path.is_dir():
         raise AccelsimError(f"{what} must be a file path, not the directory {str(path)!r}")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise AccelsimError(f"{what} must be under a directory, not under the file {str(parent)!r}")
+    _creatable(path, what)
     return path
 
 
@@ -118,21 +126,23 @@ class OutputDir:
     """A directory accelsim may write into (the rules are in the module docstring)."""
 
     def __init__(self, path: str | Path, *, force: bool = False, what: str = "--out") -> None:
+        """Check ``path`` now (cheap, before any work); the directory is created at the first write."""
         self.path = _non_empty(path, what)
         self.force = force
         self.what = what
         name = str(self.path)
+        entries: list[str] = []
         try:
-            if self.path.exists() and not self.path.is_dir():
+            if self.path.is_dir():
+                entries = os.listdir(self.path)
+            elif os.path.lexists(self.path):
                 raise AccelsimError(f"{what} must be a directory, not the file {name!r}")
-            self.path.mkdir(parents=True, exist_ok=True)
-            entries = os.listdir(self.path)
-        except AccelsimError:
-            raise
+            else:
+                _creatable(self.path, what)
         except OSError as err:
-            raise AccelsimError(f"{what} must be a directory we can create and list, not {name!r} "
+            raise AccelsimError(f"{what} must be a directory we can list, not {name!r} "
                                 f"({err.strerror or err})") from None
-        listed = _read_manifest(self.path)
+        listed = _read_manifest(self.path) if entries else None
         if entries and listed is None and not force:
             raise AccelsimError(
                 f"{what} must be a new or empty directory, or one accelsim wrote (it holds {MANIFEST}), not "
@@ -158,6 +168,11 @@ class OutputDir:
         return target
 
     def _record(self, names: list[str]) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise AccelsimError(f"{self.what} must be a directory we can create, not {str(self.path)!r} "
+                                f"({err.strerror or err})") from None
         new = set(names) - self._listed
         if new:  # listed before the files are written, so an interrupted run can be repeated
             self._listed |= new

@@ -62,10 +62,10 @@ def _row(r) -> dict[str, object]:
     return row
 
 
-def write(result: NetworkResult, out_dir: str | Path, *, force: bool = False) -> list[Path]:
+def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool = False) -> list[Path]:
     """Write every report file into ``out_dir`` (created; refused when it holds files accelsim did not
     write, unless ``force``: see :mod:`accelsim.outdir`); return the paths written."""
-    out = OutputDir(out_dir, force=force)
+    out = out_dir if isinstance(out_dir, OutputDir) else OutputDir(out_dir, force=force)
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

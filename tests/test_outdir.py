@@ -82,9 +82,8 @@ def test_bad_directories(tmp_path):
         OutputDir("")
     with pytest.raises(AccelsimError, match=r"--out must be a directory, not the file"):
         OutputDir(regular)
-    with pytest.raises(AccelsimError, match=r"--out must be a directory we can create and list, not .*"
-                                            r"\(Not a directory\)"):
-        OutputDir(regular / "sub")
+    with pytest.raises(AccelsimError, match=r"--out must be under a directory, not under the file"):
+        OutputDir(regular / "sub" / "deeper")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "x.txt").mkdir()
     (tmp_path / "d" / MANIFEST).write_text(json.dumps({"generator": "accelsim", "files": ["x.txt"]}))
@@ -103,6 +102,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         write_outputs(tmp_path, {"x.txt": "new"})
     assert (tmp_path / "x.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "x.txt"]
+
+
+def test_nothing_is_created_before_the_first_write(tmp_path):
+    out = OutputDir(tmp_path / "later")
+    assert not out.path.exists()
+    out.write_text("x.txt", "1")
+    assert (tmp_path / "later" / "x.txt").read_text() == "1"
 
 
 def test_a_read_only_directory_is_one_error(tmp_path, monkeypatch):

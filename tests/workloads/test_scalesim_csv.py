@@ -156,7 +156,10 @@ def test_round_trip_property_through_file(tmp_path):
             "Conv1, 224, 224, 7, 7, 3, 64, 2, 2:4,",
             "Sparsity must be dense N:M with N == M (accelsim models dense layers), not '2:4'",
         ),
-        (", 224, 224, 7, 7, 3, 64, 2,", "Layer name must be non-empty printable text of at most 200 characters, not ''"),
+        (
+            ", 224, 224, 7, 7, 3, 64, 2,",
+            "Layer name must be non-empty printable text of at most 200 characters, not ''",
+        ),
     ],
 )
 def test_malformed_conv_rows(tmp_path, row, message):
