@@ -7,6 +7,7 @@ Field names and their meaning are fixed by docs/microarchitecture.md. Presets sh
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -182,6 +183,7 @@ def load(path: str | Path) -> ArchConfig:
     return from_dict(data, source=path.name)
 
 
+@functools.cache
 def preset_names() -> tuple[str, ...]:
     return tuple(
         sorted(
@@ -192,6 +194,7 @@ def preset_names() -> tuple[str, ...]:
     )
 
 
+@functools.cache
 def preset(name: str = "gemmini") -> ArchConfig:
     """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1."""
     names = preset_names()

@@ -8,6 +8,7 @@ an operating-system error on some file or on standard output, is turned into one
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -301,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The one parser (parse_args keeps no state in it; building it costs more than most commands)."""
+    return build_parser()
+
+
 def _check_extra(command: str) -> None:
     """`cosim` and `rtl` need the rtl extra: say how to install it before doing any work."""
     missing = [name for name in RTL_EXTRA.get(command, ()) if importlib.util.find_spec(name) is None]
@@ -328,7 +335,7 @@ def _os_error(err: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv``; return the exit status: 0 done, 1 co-simulation mismatch, 2 error."""
     try:
-        args = build_parser().parse_args(argv)
+        args = _parser().parse_args(argv)
         _check_extra(args.command)
         code = args.func(args)
         sys.stdout.flush()
