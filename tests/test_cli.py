@@ -101,11 +101,11 @@ def test_scalesim_cfg_and_timing(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["simulate", "--layer", "M=0"], "layer: M must be a positive integer, not 0"),
+        (["simulate", "--layer", "M=0"], "layer: M must be a positive integer <= 16,777,216, not 0"),
         (["simulate", "--layer", "H=3,R=5"], "R must be <= padded input height"),
         (["simulate", "--network", "nope"], "workload must be a zoo network"),
         (["simulate", "--layer", LAYER, "--preset", "nope"], "preset must be one of"),
-        (["simulate", "--layer", LAYER, "--arch", "/nonexistent.toml"], "arch file must be readable"),
+        (["simulate", "--layer", LAYER, "--arch", "/nonexistent.toml"], "arch file must be an existing file"),
         (["simulate", "--layer", LAYER, "--dataflow", "rs"], "invalid choice: 'rs'"),
         (["simulate"], "one of the arguments --network --topology --onnx --layer is required"),
         (["simulate", "--topology", "/nonexistent.csv"], "nonexistent.csv"),
@@ -137,6 +137,7 @@ def test_report_writes_every_file(tmp_path, capsys):
     assert main(["report", "--layer", LAYER, "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".accelsim-output.json",
         "breakdown.png",
         "layers.csv",
         "report.md",

@@ -41,8 +41,9 @@ import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from accelsim.errors import AccelsimError, require
-from accelsim.layer import ConvLayer
+from accelsim import inputs
+from accelsim.errors import AccelsimError, is_name, name_rule, require
+from accelsim.layer import NAME_CHARS, ConvLayer
 
 CONV_COLUMNS = (
     "Layer name",
@@ -61,15 +62,6 @@ SPARSITY_COLUMN = "Sparsity"
 def scalesim_ofmap_size(size: int, filter_size: int, stride: int) -> int:
     """SCALE-Sim's output size ``ceil((size - filter_size + stride) / stride)`` (no padding)."""
     return -(-(size - filter_size + stride) // stride)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AccelsimError(f"topology file must be an existing file, not {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AccelsimError(f"topology file {str(path)!r} must be readable UTF-8 text ({err})") from None
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -142,7 +134,9 @@ def load_scalesim_csv(path: str | Path) -> tuple[ConvLayer, ...]:
     """The layers of a SCALE-Sim topology file, convolution or GEMM form (see the module docstring)."""
     path = Path(path)
     try:
-        return _parse(path, _rows(_read_text(path)))
+        limit = inputs.TOPOLOGY_LIMIT_BYTES
+        text = inputs.read_text(path, "topology file", limit=limit, encoding="utf-8-sig")
+        return _parse(path, _rows(text))
     except csv.Error as err:  # e.g. a NUL byte
         raise AccelsimError(f"topology file {str(path)!r} must be valid CSV ({err})") from None
 
@@ -152,22 +146,35 @@ def _parse(path: Path, rows: Iterator[tuple[int, list[str]]]) -> tuple[ConvLayer
     if header is None:
         raise AccelsimError(f"topology file {str(path)!r} must start with a header line, not be empty")
     line, names = header
-    second = names[1].casefold() if len(names) > 1 else ""
     gemm = [name.casefold() for name in names[1:4]] == ["m", "n", "k"]
+    columns = GEMM_COLUMNS if gemm else CONV_COLUMNS
     require(
-        gemm or second.startswith("ifmap"),
+        _header_matches(names, columns),
         f"{path} line {line}: header",
-        f"SCALE-Sim's '{', '.join(CONV_COLUMNS)}' or '{', '.join(GEMM_COLUMNS)}'",
+        f"SCALE-Sim's '{', '.join(CONV_COLUMNS)}' or '{', '.join(GEMM_COLUMNS)}' (optionally then "
+        f"'{SPARSITY_COLUMN}')",
         ", ".join(names),
     )
     parse = _gemm_row if gemm else _conv_row
     layers = []
     for line, fields in rows:
         where = f"{path} line {line}: "
-        require(bool(fields[0]), f"{where}{(GEMM_COLUMNS if gemm else CONV_COLUMNS)[0]}", "non-empty", "")
+        name_ok = is_name(fields[0], max_chars=NAME_CHARS)
+        require(name_ok, f"{where}{columns[0]}", name_rule(NAME_CHARS), fields[0])
         layers.append(parse(where, fields))
     require(bool(layers), f"topology file {str(path)!r} layer rows", "at least one after the header", 0)
     return tuple(layers)
+
+
+def _header_matches(names: list[str], columns: tuple[str, ...]) -> bool:
+    """Every column, in order, by name (case and inner spacing aside; the first, a label, may be ``Layer``
+    or ``Layer name`` in either form), and at most Sparsity after them."""
+    def key(name: str) -> str:
+        return " ".join(name.casefold().split())
+
+    got = [key(name) for name in names]
+    want = [key(name) for name in columns]
+    return got[0] in ("layer", "layer name") and got[1:] in (want[1:], [*want[1:], key(SPARSITY_COLUMN)])
 
 
 def _check_name(name: str) -> None:

@@ -156,7 +156,10 @@ def test_round_trip_property_through_file(tmp_path):
             "Conv1, 224, 224, 7, 7, 3, 64, 2, 2:4,",
             "Sparsity must be dense N:M with N == M (accelsim models dense layers), not '2:4'",
         ),
-        (", 224, 224, 7, 7, 3, 64, 2,", "Layer name must be non-empty, not ''"),
+        (
+            ", 224, 224, 7, 7, 3, 64, 2,",
+            "Layer name must be non-empty printable text of at most 200 characters, not ''",
+        ),
     ],
 )
 def test_malformed_conv_rows(tmp_path, row, message):
@@ -195,8 +198,8 @@ def test_malformed_gemm_rows(tmp_path, row, message):
         (
             "Conv1, 224, 224, 7, 7, 3, 64, 2,\n",
             "{path} line 1: header must be SCALE-Sim's 'Layer name, IFMAP Height, IFMAP Width, "
-            "Filter Height, Filter Width, Channels, Num Filter, Strides' or 'Layer, M, N, K', "
-            "not 'Conv1, 224, 224, 7, 7, 3, 64, 2'",
+            "Filter Height, Filter Width, Channels, Num Filter, Strides' or 'Layer, M, N, K' (optionally "
+            "then 'Sparsity'), not 'Conv1, 224, 224, 7, 7, 3, 64, 2'",
         ),
     ],
 )
@@ -216,7 +219,7 @@ def test_missing_and_binary_files(tmp_path):
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(
-        AccelsimError, match=re.escape(f"topology file {str(binary)!r} must be readable UTF-8")
+        AccelsimError, match=re.escape(f"topology file must be UTF-8 text, not {str(binary)!r} (byte 0:")
     ):
         load(binary)
 
