@@ -17,6 +17,7 @@ from typing import Any
 
 from accelsim import inputs
 from accelsim.errors import AccelsimError, is_name, name_rule, require
+from accelsim.jit import compilable
 
 
 class Dataflow(enum.Enum):
@@ -51,6 +52,12 @@ _DATAFLOW_CODES = {Dataflow.WS: DF_WS, Dataflow.OS: DF_OS, Dataflow.IS: DF_IS}
 _DATAFLOWS_BY_CODE = {code: d for d, code in _DATAFLOW_CODES.items()}
 
 
+@compilable
+def energy_pj(macs, spad_bytes, acc_words, dram_bytes, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj):
+    """Energy: every count times its per-access energy (docs: "Traffic")."""
+    return macs * mac_pj + spad_bytes * spad_byte_pj + acc_words * acc_word_pj + dram_bytes * dram_byte_pj
+
+
 @dataclass(frozen=True, slots=True)
 class EnergyTable:
     """Energy per access in pJ. Defaults follow Eyeriss's normalised ratios (MAC 1 : buffer 6 : DRAM 200)
@@ -64,8 +71,8 @@ class EnergyTable:
 
     def energy_pj(self, *, macs: int, spad_bytes: int, acc_words: int, dram_bytes: int) -> float:
         """A layer's energy: every count times its per-access energy (docs: "Traffic")."""
-        return (macs * self.mac_pj + spad_bytes * self.spad_byte_pj + acc_words * self.acc_word_pj
-                + dram_bytes * self.dram_byte_pj)
+        return energy_pj(macs, spad_bytes, acc_words, dram_bytes, self.mac_pj, self.spad_byte_pj,
+                         self.acc_word_pj, self.dram_byte_pj)
 
 
 @dataclass(frozen=True, slots=True)

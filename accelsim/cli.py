@@ -22,6 +22,7 @@ from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.result import Timing
+from accelsim.workloads.zoo import ZOO_NAMES
 
 # What `cosim` and `rtl generate` import, and how to get it (the `rtl` extra of pyproject.toml).
 RTL_EXTRA = {"cosim": ("amaranth", "cocotb"), "rtl": ("amaranth",)}
@@ -43,10 +44,8 @@ def _path(text: str) -> Path:
 
 
 def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-    from accelsim.workloads import ZOO_NAMES
-
     g = p.add_mutually_exclusive_group(required=required)
-    g.add_argument("--network", metavar="NAME", help=f"a built-in network ({', '.join(ZOO_NAMES)})")
+    g.add_argument("--network", metavar="NAME", help=f"a built-in network: {', '.join(ZOO_NAMES)}")
     g.add_argument("--topology", metavar="FILE.csv", type=_path, help="a SCALE-Sim topology CSV")
     g.add_argument("--onnx", metavar="FILE", type=_path, help="an ONNX model (Conv, Gemm and MatMul layers)")
     g.add_argument(

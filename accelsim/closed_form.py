@@ -66,11 +66,13 @@ from accelsim.jit import compilable, compiled
 from accelsim.layer import SHAPE_FIELDS, ConvLayer, gemm_dims
 from accelsim.mapping import (
     FIT_OK,
+    MAX_STEP_COMMANDS,
     N_CONFIG,
+    SP_COLUMNS,
     buffer_rows,
-    commands_per_step,
     has_preload,
     step_loads,
+    step_program,
     store_shape,
     tile_fit,
     tile_loops,
@@ -209,21 +211,22 @@ def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
 
 @compilable
 def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L_i,
-                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, idle):
+                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle):
     """One (layer, config) point (int64 fields in the order of LAYER_FIELDS + ARCH_FIELDS, ``df`` the
     dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
-    ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload) with
+    ``prog`` (MAX_STEP_COMMANDS, SP_COLUMNS) too;
+    ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload, commands) with
     regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
     idle[0] = idle[1] = idle[2] = 0
     os_, is_ = df == DF_OS, df == DF_IS
     if not (df == DF_WS or os_ or is_):
-        return REGIME_NONE, 0, 0, 0, 0
+        return REGIME_NONE, 0, 0, 0, 0, 0
 
     # --- mapping.lower ---
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
     _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib)
     if tile_fit(df, AR, if_rows, w_rows, acc_rows) != FIT_OK:
-        return REGIME_NONE, 0, 0, 0, 0
+        return REGIME_NONE, 0, 0, 0, 0, 0
     P_T, K_T, M_T = tile_sizes(df, AR, AC, P, K, Mg, if_rows, w_rows, acc_rows)
     p_tiles, m_tiles, k_tiles = ceil_div(P, P_T), ceil_div(Mg, M_T), ceil_div(K, K_T)
     P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
@@ -231,16 +234,16 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     # the common conditions that need no per-kind table
     ok = steps >= 3 and (Q >= 2 or not has_preload(df))
     if not ok:
-        return REGIME_NONE, 0, 0, 0, 0
+        return REGIME_NONE, 0, 0, 0, 0, 0
 
     # --- per step kind 4*o + 2*i + k (0 full / 1 last on each axis); WS/OS outer = p, IS outer = m ---
     n_outer, n_inner = tile_loops(df, p_tiles, m_tiles)
     bP_i = systolic_array_preload_cycles(AR) if has_preload(df) else 0
     fd_i = systolic_array_fill_drain_cycles(df, AR, AC)
-    n_base = commands_per_step(df)
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
+    n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
     for o in range(2):
         n_o = 1 if o == 1 else n_outer - 1  # steps of each kind: the last tile on an axis, or the others
         for i in range(2):
@@ -261,11 +264,14 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
                 kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
                 kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
                 kin[_BC, j] = kin[_EX, j] - bP_i
-                kin[_C, j] = float(n_base + k)
+                # commands of the step: its program for a not-first k-step that is the tile's last iff k
+                n_step = step_program(df, Pk, Mk, Kk, 1, 1 - k, 0, 0, 0, 0, prog)
+                kin[_C, j] = float(n_step)
                 kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
                 n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)
                 sum_ld += n_j * (load_unit_cycles(rS, lS, BW) + load_unit_cycles(rT, lT, BW))
                 sum_stream += n_j * stream
+                n_commands += n_j * n_step
 
     HI, L, bP = float(HI_i), float(L_i), float(bP_i)
     Qf, kf = float(Q), float(k_tiles)
@@ -358,7 +364,7 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     bST_last = bST4[3]
     ok = ok and bST_last + L + 1 >= HI
     if not ok:
-        return REGIME_NONE, 0, 0, 0, 0
+        return REGIME_NONE, 0, 0, 0, 0, 0
 
     # dispatch-chain block distances (steps back) and kinds, per queue
     odd = (Q % 2) == 1
@@ -454,7 +460,7 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     ld_ok = ld_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, True)
     ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
     if not (ex_ok or ld_ok):
-        return REGIME_NONE, 0, 0, 0, 0
+        return REGIME_NONE, 0, 0, 0, 0, 0
 
     # --- results ---
     if ex_ok:
@@ -469,27 +475,28 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     idle[CAUSE_DRAM_LOAD] = np.int64(X_last - sum_ex - idle_host)
     idle[CAUSE_DRAM_STORE] = np.int64(total - X_last)
     idle[CAUSE_HOST] = np.int64(idle_host)
-    return regime, np.int64(total), sum_stream, steps * fd_i, steps * bP_i
+    return regime, np.int64(total), sum_stream, steps * fd_i, steps * bP_i, n_commands
 
 
 @compilable
 def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L,
-                       Q, HI, out_bytes, applies, regime, total, stream, fill_drain, preload, idle):
+                       Q, HI, out_bytes, applies, regime, total, stream, fill_drain, preload, commands, idle):
     """The closed form at every point ``i`` of the 1-D int64 field arrays (LAYER_FIELDS then ARCH_FIELDS,
     ``df`` = dataflow code), into caller-allocated ``applies`` (bool), ``regime``, ``total``, ``stream``,
-    ``fill_drain``, ``preload`` (int64, n) and ``idle`` (int64, (3, n))."""
+    ``fill_drain``, ``preload``, ``commands`` (int64, n) and ``idle`` (int64, (3, n))."""
     kin = np.zeros((_N_KIND_ROWS, 8))
     bST4 = np.zeros(4)
     sa, sb, s_ok = np.zeros(15, np.int64), np.zeros(15, np.int64), np.zeros(15, np.bool_)
     ta, tb, t_ok = np.zeros(7, np.int64), np.zeros(7, np.int64), np.zeros(7, np.bool_)
     one = np.zeros(3, np.int64)
+    prog = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
     for i in range(N.size):
-        r, tot, st, fd, pre = closed_form_point(
+        r, tot, st, fd, pre, n = closed_form_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
             if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes,
-            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, one)
+            kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, one)
         applies[i] = r != REGIME_NONE
-        regime[i], total[i], stream[i], fill_drain[i], preload[i] = r, tot, st, fd, pre
+        regime[i], total[i], stream[i], fill_drain[i], preload[i], commands[i] = r, tot, st, fd, pre, n
         idle[0, i], idle[1, i], idle[2, i] = one[0], one[1], one[2]
 
 
@@ -506,7 +513,21 @@ class ClosedForm:
     ex_stream_cycles: np.ndarray
     ex_fill_drain_cycles: np.ndarray
     ex_preload_cycles: np.ndarray
+    commands: np.ndarray  # the layer's command count, CONFIGs and FENCE included
     ex_idle_cycles: np.ndarray  # (3, ...) indexed by schedule.CAUSE_*
+
+    def schedule(self, i: int) -> Schedule | None:
+        """Point ``i`` (flat index) as a :class:`Schedule` without per-command cycles, or None where the
+        closed form does not apply."""
+        if not self.applies.flat[i]:
+            return None
+        idle = self.ex_idle_cycles.reshape(3, -1)[:, i]
+        return Schedule(
+            total_cycles=int(self.total_cycles.flat[i]), ex_stream_cycles=int(self.ex_stream_cycles.flat[i]),
+            ex_fill_drain_cycles=int(self.ex_fill_drain_cycles.flat[i]),
+            ex_preload_cycles=int(self.ex_preload_cycles.flat[i]),
+            ex_idle_cycles=(int(idle[0]), int(idle[1]), int(idle[2])), commands=int(self.commands.flat[i]),
+        )
 
 
 def closed_form_breakdown(
@@ -526,7 +547,8 @@ def closed_form_breakdown(
     flat = [np.ascontiguousarray(a).reshape(-1).astype(np.int64) for a in arrays]
     size = flat[0].size
     res = {"applies": np.empty(size, bool)}
-    for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles"):
+    for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles",
+              "commands"):
         res[k] = np.empty(size, np.int64)
     res["ex_idle_cycles"] = np.empty((3, size), np.int64)
     points = compiled(closed_form_points) if engine is Engine.COMPILED else closed_form_points
@@ -552,14 +574,4 @@ def closed_form_schedule(
 ) -> Schedule | None:
     """One layer's schedule totals and breakdown (no per-command cycles), or None where the closed form
     does not apply."""
-    cf = closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes, engine)
-    if not cf.applies[0]:
-        return None
-    return Schedule(
-        total_cycles=int(cf.total_cycles[0]),
-        ex_stream_cycles=int(cf.ex_stream_cycles[0]),
-        ex_fill_drain_cycles=int(cf.ex_fill_drain_cycles[0]),
-        ex_preload_cycles=int(cf.ex_preload_cycles[0]),
-        ex_idle_cycles=tuple(int(x) for x in cf.ex_idle_cycles[:, 0]),
-        commands=0,
-    )  # type: ignore[arg-type]
+    return closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes, engine).schedule(0)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import types
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,9 @@ _MARK = "__accelsim_compilable__"
 
 
 def compilable(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark ``fn`` as written in the subset Numba compiles (nopython mode); it stays a plain function."""
+    """Mark ``fn`` as written in the subset Numba compiles (nopython mode); it stays a plain function. It
+    must call other compilable functions by a global name (``from m import f``, not ``m.f``): those are the
+    names :func:`compiled` rebinds to compiled twins."""
     setattr(fn, _MARK, True)
     return fn
 
@@ -46,13 +47,31 @@ def _callees(fn: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
     return out
 
 
+def _code_hash(code: types.CodeType, h: Any) -> None:
+    """Feed a code object's bytecode, names and constants (nested code objects recursively) to ``h``: what
+    changes when the function's meaning does, not when a line above it moves."""
+    h.update(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_hash(const, h)
+        else:
+            h.update(repr(const).encode())
+
+
 def _digest(fn: Callable[..., Any], seen: set[Callable[..., Any]] | None = None) -> str:
-    """A hash of the source of ``fn`` and of every compilable function it reaches."""
+    """A hash of the code of ``fn`` and of every compilable function it reaches (and of the module
+    constants they read, which Numba freezes into the machine code)."""
     seen = set() if seen is None else seen
     if fn in seen:
         return ""
     seen.add(fn)
-    h = hashlib.sha256(inspect.getsource(fn).encode())
+    h = hashlib.sha256()
+    _code_hash(fn.__code__, h)
+    for name in fn.__code__.co_names:
+        value = fn.__globals__.get(name)
+        if isinstance(value, (int, float, bool, str, tuple)):
+            h.update(f"{name}={value!r}".encode())
     for name, callee in sorted(_callees(fn).items()):
         h.update(name.encode() + _digest(callee, seen).encode())
     return h.hexdigest()[:16]

@@ -11,8 +11,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
-from accelsim.commands import Command, ConfigReg, Op, Operand, config_value
+from accelsim.commands import (
+    ADDRESS_BITS,
+    CONFIG_LAYOUT,
+    FIELDS,
+    OP_COMPUTE,
+    OP_LOAD,
+    OP_PRELOAD,
+    OP_STORE,
+    Command,
+    ConfigReg,
+    Op,
+    Operand,
+    config_value,
+)
 from accelsim.errors import require
 from accelsim.jit import compilable
 from accelsim.layer import ConvLayer, gemm_dims
@@ -21,6 +36,7 @@ from accelsim.timing import ceil_div
 DRAM_ALIGN_BYTES = 64
 BUFFERS = 2  # every scratchpad and the accumulator hold two tiles: dependency tokens reach two steps back
 N_CONFIG = len(ConfigReg)  # a layer's program starts with one CONFIG per layer register
+MAX_TILE_ROWS = (1 << FIELDS["rows"][1]) - 1  # the longest stream one command can name
 
 # ------------------------------------------------------------------------------------------------------
 # The tiling rules, as compilable scalar functions (accelsim.jit): lower() below and the closed form
@@ -71,12 +87,13 @@ def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
 @compilable
 def tile_sizes(df, AR, AC, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
     """Full tile sizes ``(P_T, K_T, M_T)``: the dimensions on the array's rows and columns are cut to
-    AR and AC, the streamed one is as long as its buffers allow (docs: "Lowering")."""
+    AR and AC, the streamed one is as long as its buffers allow and a command can name (docs:
+    "Lowering")."""
     if df == DF_WS:
-        return min(P, min(ifmap_rows, acc_rows)), min(AR, K), min(AC, Mg)
+        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR, K), min(AC, Mg)
     if df == DF_IS:
-        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows))
-    return min(AR, P), min(K, min(ifmap_rows, weight_rows)), min(AC, Mg)
+        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
+    return min(AR, P), min(K, min(ifmap_rows, weight_rows), MAX_TILE_ROWS), min(AC, Mg)
 
 
 @compilable
@@ -96,12 +113,6 @@ def step_loads(df, P_t, M_t, K_t):
 def has_preload(df):
     """Whether a step PRELOADs its stationary tile (WS, IS); OS streams both operands."""
     return df != DF_OS
-
-
-@compilable
-def commands_per_step(df):
-    """A step's commands before its tile's STORE: two LOADs, the PRELOAD if any, the COMPUTE."""
-    return 3 + (1 if has_preload(df) else 0)
 
 
 @compilable
@@ -192,6 +203,33 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     }[fit]
 
 
+def _config_limit(reg: ConfigReg, name: str) -> int:
+    return 1 << dict(CONFIG_LAYOUT[reg])[name]
+
+
+def check_encodable(layer: ConvLayer, out_base: int, out_bytes: int = 4) -> None:
+    """Raise a one-line error naming the layer's own quantity where it exceeds what the command encoding
+    can carry (docs: "Command encoding", limits)."""
+    where = f"layer {layer.name}"
+    limits = (
+        ("N", layer.N, _config_limit(ConfigReg.SHAPE0, "N")),
+        ("C", layer.C, _config_limit(ConfigReg.SHAPE0, "C")),
+        ("M", layer.M, _config_limit(ConfigReg.SHAPE1, "M")),
+        ("H", layer.H, _config_limit(ConfigReg.SHAPE0, "H")),
+        ("W", layer.W, _config_limit(ConfigReg.SHAPE0, "W")),
+        ("R", layer.R, _config_limit(ConfigReg.SHAPE1, "R")),
+        ("S", layer.S, _config_limit(ConfigReg.SHAPE1, "S")),
+        ("E (output height)", layer.E, _config_limit(ConfigReg.SHAPE1, "E")),
+        ("F (output width)", layer.F, _config_limit(ConfigReg.SHAPE1, "F")),
+        ("stride", layer.stride, _config_limit(ConfigReg.SHAPE2, "stride")),
+        ("pad", layer.pad, _config_limit(ConfigReg.SHAPE2, "pad")),
+        ("C/groups*R*S (the reduction length)", layer.gemm_K, _config_limit(ConfigReg.SHAPE2, "K")),
+        ("input + weight + output bytes", out_base + layer.output_elems * out_bytes, 1 << ADDRESS_BITS),
+    )
+    for what, value, limit in limits:
+        require(value < limit, f"{where}: {what}", f"< {limit:,} (the command encoding's limit)", value)
+
+
 def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
     df = arch.dataflow.code
@@ -204,6 +242,7 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
                                buf.weight_rows, buf.acc_rows)
     w_base = ceil_div(layer.input_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     out_base = w_base + ceil_div(layer.weight_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    check_encodable(layer, out_base)
     return Mapping(
         layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
         p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
@@ -221,26 +260,82 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
 Near = tuple[int, int]
 
 
-def near(index: int, count: int) -> Near:
+@compilable
+def near(index, count):
     return min(index, BUFFERS), min(count - 1 - index, BUFFERS)
 
 
-def near_in(outer: Near, inner: Near, n: int) -> Near:
+@compilable
+def near_in(outer, inner, n):
     """The near of item ``outer*n + inner`` of the flattened loops, from the outer item's near and the inner
     one's (``min(o*n + i, B) == min(min(o, B)*n + min(i, B), B)`` for ``n >= 1``)."""
     return min(outer[0] * n + inner[0], BUFFERS), min(outer[1] * n + inner[1], BUFFERS)
 
 
-def near_runs(count: int) -> list[tuple[Near, int, int]]:
-    """The items ``0 .. count-1`` as runs of equal near: ``(near, length, first index)``. Only the middle
-    run, the items at least BUFFERS from both ends, is longer than one."""
-    out, i = [], 0
+MAX_NEAR_RUNS = 2 * BUFFERS + 1
+
+
+@compilable
+def near_runs(count, out):
+    """The items ``0 .. count-1`` as runs of equal near, into ``out`` (MAX_NEAR_RUNS, 3) rows ``(near[0],
+    near[1], length)``; returns how many runs. Only the middle run, the items at least BUFFERS from both
+    ends, is longer than one."""
+    i = n_runs = 0
     while i < count:
-        n = near(i, count)
-        run = count - BUFFERS - i if n == (BUFFERS, BUFFERS) else 1
-        out.append((n, run, i))
+        n0, n1 = near(i, count)
+        run = count - BUFFERS - i if (n0 == BUFFERS and n1 == BUFFERS) else 1
+        out[n_runs, 0], out[n_runs, 1], out[n_runs, 2] = n0, n1, run
+        n_runs += 1
         i += run
-    return out
+    return n_runs
+
+
+@compilable
+def tile_extent(df, outer_last, inner_last, P_T, P_L, M_T, M_L):
+    """``(P_t, M_t)`` of a tile: the last tile on a GEMM dimension (outer p and inner m in WS/OS, outer m
+    and inner p in IS) is its edge."""
+    if df == DF_IS:
+        p_last, m_last = inner_last, outer_last
+    else:
+        p_last, m_last = outer_last, inner_last
+    return (P_L if p_last else P_T), (M_L if m_last else M_T)
+
+
+# The columns of a step's program (step_program): what the command stream says of each command, no address.
+SP_OP, SP_OPERAND, SP_ROWS, SP_LANES, SP_POP_PREV, SP_POP_NEXT, SP_PUSH_PREV, SP_PUSH_NEXT, SP_ACCUMULATE = (
+    range(9))
+SP_COLUMNS = 9
+MAX_STEP_COMMANDS = 5
+OPERAND_INPUT, OPERAND_WEIGHT = int(Operand.INPUT), int(Operand.WEIGHT)
+
+
+@compilable
+def _put(out, n, op, operand, rows, lanes, pop_prev, pop_next, push_prev, push_next, accumulate):
+    out[n, SP_OP], out[n, SP_OPERAND], out[n, SP_ROWS], out[n, SP_LANES] = op, operand, rows, lanes
+    out[n, SP_POP_PREV], out[n, SP_POP_NEXT] = pop_prev, pop_next
+    out[n, SP_PUSH_PREV], out[n, SP_PUSH_NEXT], out[n, SP_ACCUMULATE] = push_prev, push_next, accumulate
+    return n + 1
+
+
+@compilable
+def step_program(df, P_t, M_t, K_t, k_near0, k_near1, near0, near1, tile_near0, tile_near1, out):
+    """One step's commands (docs: "Lowering") into ``out`` (MAX_STEP_COMMANDS, SP_COLUMNS); returns how many.
+    The one definition of a step's command sequence and dependency flags: mapping.program adds addresses
+    to it, the scheduler times it. The last k-step of a tile (``k_near1 == 0``) also STOREs the tile."""
+    first_k, last_k = k_near0 == 0, k_near1 == 0
+    r1, l1, r2, l2, stream = step_loads(df, P_t, M_t, K_t)
+    first_operand = OPERAND_INPUT if df == DF_IS else OPERAND_WEIGHT  # the stationary operand first
+    n = _put(out, 0, OP_LOAD, first_operand, r1, l1, 0, 1 if near0 >= BUFFERS else 0, 0, 0, 0)
+    n = _put(out, n, OP_LOAD, OPERAND_WEIGHT + OPERAND_INPUT - first_operand, r2, l2, 0, 0, 0, 1, 0)
+    if has_preload(df):
+        n = _put(out, n, OP_PRELOAD, 0, 0, K_t, 1, 0, 0, 0, 0)
+    pop_s2e = 1 if (first_k and tile_near0 >= BUFFERS) else 0  # the accumulator buffer is free again
+    n = _put(out, n, OP_COMPUTE, 0, stream, 0, 0 if has_preload(df) else 1, pop_s2e,
+             1 if near1 >= BUFFERS else 0, 1 if last_k else 0, 0 if first_k else 1)
+    if last_k:
+        s_rows, s_lanes = store_shape(df, P_t, M_t)
+        n = _put(out, n, OP_STORE, 0, s_rows, s_lanes, 1, 0, 1 if tile_near1 >= BUFFERS else 0, 0, 0)
+    return n
 
 
 class TileKind(NamedTuple):
@@ -266,11 +361,9 @@ class StepKind(NamedTuple):
 def tile_kind(m: Mapping, row: Near, outer_last: bool, inner: Near) -> TileKind:
     """The kind of a tile from its row's near in the layer (in rows), whether the row is its group's last
     (an edge on the outer dimension) and the tile's near in its row."""
-    n_inner = m.loops[1]
     P_L, M_L = m.layer.gemm_P - (m.p_tiles - 1) * m.P_T, m.layer.gemm_M - (m.m_tiles - 1) * m.M_T
-    inner_last = inner[1] == 0
-    p_last, m_last = (inner_last, outer_last) if m.dataflow is Dataflow.IS else (outer_last, inner_last)
-    return TileKind(P_L if p_last else m.P_T, M_L if m_last else m.M_T, near_in(row, inner, n_inner))
+    P_t, M_t = tile_extent(m.dataflow.code, outer_last, inner[1] == 0, m.P_T, P_L, m.M_T, M_L)
+    return TileKind(P_t, M_t, near_in(row, inner, m.loops[1]))
 
 
 def step_kind(m: Mapping, tile: TileKind, k_near: Near) -> StepKind:
@@ -329,60 +422,49 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
         ConfigReg.SHAPE2: config_value(
             ConfigReg.SHAPE2, stride=L.stride, pad=L.pad, Cg=L.C // L.groups, Mg=L.gemm_M, K=L.gemm_K
         ),
-        ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base, w_base=m.w_base, out_base=m.out_base),
+        ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base % (1 << 32), w_base=m.w_base % (1 << 32),
+                                     out_base=m.out_base % (1 << 32)),
         ConfigReg.MODE: config_value(
             ConfigReg.MODE,
             dataflow=m.dataflow.code,
             requantize=int(requantize_shift is not None),
             shift=requantize_shift or 0,
+            x_base_hi=m.x_base >> 32, w_base_hi=m.w_base >> 32, out_base_hi=m.out_base >> 32,
         ),
     }
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
 
 def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Command]:
-    """A step's commands (docs: "Lowering"): everything timing reads comes from ``kind``; ``at`` adds the
-    coordinates and buffer indices (None: zeros, as the scheduler needs no addresses). The last k-step of a
-    tile also carries the tile's STORE."""
-    df = m.dataflow.code
-    first_k, last_k = kind.k_near[0] == 0, kind.k_near[1] == 0
-    r1, l1, r2, l2, stream = step_loads(df, kind.P_t, kind.M_t, kind.K_t)
-    load_x = {"operand": Operand.INPUT}
-    load_w = {"operand": Operand.WEIGHT}
+    """A step's commands: :func:`step_program` for ``kind`` (everything timing reads), plus, from ``at``,
+    the coordinates and buffer indices (None: zeros, as the scheduler needs no addresses)."""
+    table = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
+    n = step_program(m.dataflow.code, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near, *kind.tile_near,
+                     table)
+    where: dict[int, dict[str, int]] = {OPERAND_INPUT: {}, OPERAND_WEIGHT: {}}
     store: dict[str, int] = {}
     buf = acc_buf = 0
     if at is not None:
         layer = m.layer
         px = pixel(layer, at.p0)
         mabs = at.g * layer.gemm_M + at.m0
-        load_x.update(px, **reduction(layer, at.g, at.k0))
-        load_w.update(m0=mabs, k0=at.k0)
+        where = {OPERAND_INPUT: {**px, **reduction(layer, at.g, at.k0)},
+                 OPERAND_WEIGHT: {"m0": mabs, "k0": at.k0}}
         store = {**px, "m0": mabs}
         buf, acc_buf = at.index % BUFFERS, at.tile_index % BUFFERS
-    first, second = (load_x, load_w) if df == DF_IS else (load_w, load_x)  # the stationary operand first
-    out = [
-        Command(Op.LOAD, buf=buf, rows=r1, lanes=l1, pop_next=int(kind.near[0] >= BUFFERS), **first),
-        Command(Op.LOAD, buf=buf, rows=r2, lanes=l2, push_next=1, **second),
-    ]
-    compute = {
-        "buf": buf,
-        "acc_buf": acc_buf,
-        "accumulate": int(not first_k),
-        "rows": stream,
-        "pop_next": int(first_k and kind.tile_near[0] >= BUFFERS),
-        "push_prev": int(kind.near[1] >= BUFFERS),
-        "push_next": int(last_k),
-    }
-    if has_preload(df):
-        out.append(Command(Op.PRELOAD, buf=buf, lanes=kind.K_t, pop_prev=1))
-        out.append(Command(Op.COMPUTE, **compute))
-    else:
-        out.append(Command(Op.COMPUTE, pop_prev=1, **compute))
-    assert len(out) == commands_per_step(df)
-    if last_k:
-        s_rows, s_lanes = store_shape(df, kind.P_t, kind.M_t)
-        out.append(Command(Op.STORE, acc_buf=acc_buf, rows=s_rows, lanes=s_lanes, pop_prev=1,
-                           push_prev=int(kind.tile_near[1] >= BUFFERS), **store))
+    out = []
+    for op, operand, rows, lanes, pop_prev, pop_next, push_prev, push_next, accumulate in table[:n].tolist():
+        flags = {"pop_prev": pop_prev, "pop_next": pop_next, "push_prev": push_prev, "push_next": push_next}
+        if op == OP_LOAD:
+            out.append(Command(Op.LOAD, buf=buf, operand=operand, rows=rows, lanes=lanes, **flags,
+                               **where[operand]))
+        elif op == OP_PRELOAD:
+            out.append(Command(Op.PRELOAD, buf=buf, lanes=lanes, **flags))
+        elif op == OP_COMPUTE:
+            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=acc_buf, accumulate=accumulate, rows=rows,
+                               **flags))
+        else:
+            out.append(Command(Op.STORE, acc_buf=acc_buf, rows=rows, lanes=lanes, **flags, **store))
     return out
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accelsim.layer import ConvLayer
+from accelsim.jit import compilable
+from accelsim.layer import ConvLayer, gemm_dims, output_size
 from accelsim.mapping import Mapping
 
 
-def valid_positions(out_size: int, in_size: int, filt: int, stride: int, pad: int) -> int:
+@compilable
+def valid_positions(out_size, in_size, filt, stride, pad):
     """Sum over filter taps of the outputs whose tap lands inside the input (not in the padding)."""
     total = 0
     for r in range(filt):
@@ -25,11 +27,25 @@ def valid_positions(out_size: int, in_size: int, filt: int, stride: int, pad: in
     return total
 
 
-def valid_im2col_elems(layer: ConvLayer) -> int:
+@compilable
+def valid_im2col_elems(N, C, H, W, R, S, stride, pad):
     """Non-padding entries of the implicit im2col matrix, all groups: what input LOADs read from DRAM."""
-    rows = valid_positions(layer.E, layer.H, layer.R, layer.stride, layer.pad)
-    cols = valid_positions(layer.F, layer.W, layer.S, layer.stride, layer.pad)
-    return layer.N * layer.C * rows * cols
+    rows = valid_positions(output_size(H, R, stride, pad), H, R, stride, pad)
+    cols = valid_positions(output_size(W, S, stride, pad), W, S, stride, pad)
+    return N * C * rows * cols
+
+
+@compilable
+def traffic_counts(N, M, C, H, W, R, S, stride, pad, groups, p_tiles, k_tiles, m_tiles, out_bytes):
+    """The nine counts of :class:`Traffic`, in its field order, for a layer tiled into p/k/m tiles."""
+    P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
+    im2col = groups * P * K  # entries written to the ifmap spad per m-tile pass, padding zeros included
+    weights = groups * K * Mg
+    outputs = groups * P * Mg
+    return (m_tiles * valid_im2col_elems(N, C, H, W, R, S, stride, pad), p_tiles * weights,
+            outputs * out_bytes, m_tiles * im2col, m_tiles * im2col, p_tiles * weights, p_tiles * weights,
+            k_tiles * outputs,  # (k_tiles - 1) accumulating COMPUTEs + 1 STORE per output
+            k_tiles * outputs)
 
 
 def touched_input_elems(layer: ConvLayer) -> int:
@@ -74,19 +90,4 @@ class Traffic:
 
 
 def traffic(m: Mapping, out_bytes: int = 4) -> Traffic:
-    layer = m.layer
-    G, P, K, Mg = layer.groups, layer.gemm_P, layer.gemm_K, layer.gemm_M
-    im2col = G * P * K  # entries written to the ifmap spad per m-tile pass, padding zeros included
-    weights = G * K * Mg
-    outputs = G * P * Mg
-    return Traffic(
-        dram_input_read_bytes=m.m_tiles * valid_im2col_elems(layer),
-        dram_weight_read_bytes=m.p_tiles * weights,
-        dram_write_bytes=outputs * out_bytes,
-        ifmap_spad_reads=m.m_tiles * im2col,
-        ifmap_spad_writes=m.m_tiles * im2col,
-        weight_spad_reads=m.p_tiles * weights,
-        weight_spad_writes=m.p_tiles * weights,
-        acc_reads=m.k_tiles * outputs,  # (k_tiles - 1) accumulating COMPUTEs + 1 STORE per output
-        acc_writes=m.k_tiles * outputs,
-    )
+    return Traffic(*traffic_counts(*m.layer.shape, m.p_tiles, m.k_tiles, m.m_tiles, out_bytes))

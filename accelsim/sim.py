@@ -25,10 +25,15 @@ def simulate_layer(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int 
 
 @lru_cache(maxsize=4096)
 def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
-    ob = out_bytes_of(requantize_shift)
     m = mapping.lower(layer, arch)
-    sched = schedule.schedule_fast(m, arch, ob, requantize_shift=requantize_shift)
-    tr = memory.traffic(m, ob)
+    sched = schedule.schedule_fast(m, arch, out_bytes_of(requantize_shift), requantize_shift=requantize_shift)
+    return _layer_result(m, arch, requantize_shift, sched)
+
+
+def _layer_result(m: mapping.Mapping, arch: ArchConfig, requantize_shift: int | None,
+                  sched: schedule.Schedule) -> LayerResult:
+    layer = m.layer
+    tr = memory.traffic(m, out_bytes_of(requantize_shift))
     pes = arch.pes
     ideal = layer.macs / pes
     idle = sched.ex_idle_cycles
@@ -61,13 +66,42 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
     )
 
 
+# Distinct layer shapes in one network from which the closed form is evaluated for all of them at once
+# before the scheduler runs on the rest: it costs ~1 s to load its compiled code, the scheduler ~1-10 ms a
+# shape, and both give the same numbers wherever the closed form applies (tests/model/test_sim.py).
+CLOSED_FORM_MIN_SHAPES = 256
+
+
+def _shape_results(shapes: list[ConvLayer], arch: ArchConfig,
+                   requantize_shift: int | None) -> dict[ConvLayer, LayerResult]:
+    """Results of distinct unnamed shapes: the closed form in one batch where it applies (for many
+    shapes), the command-level scheduler for the others."""
+    out: dict[ConvLayer, LayerResult] = {}
+    if len(shapes) >= CLOSED_FORM_MIN_SHAPES:
+        from accelsim.closed_form import arch_fields, closed_form_breakdown, layer_fields
+
+        cf = closed_form_breakdown(layer_fields(shapes), arch_fields([arch]), out_bytes_of(requantize_shift))
+        for i, shape in enumerate(shapes):
+            sched = cf.schedule(i)
+            if sched is not None:
+                out[shape] = _layer_result(mapping.lower(shape, arch), arch, requantize_shift, sched)
+    for shape in shapes:
+        if shape not in out:
+            out[shape] = _simulate_shape(shape, arch, requantize_shift)
+    return out
+
+
 def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: Timing = Timing.ACCELSIM,
                      requantize_shift: int | None = None) -> NetworkResult:
     require(isinstance(timing, Timing), "timing", f"one of {[t.value for t in Timing]}", timing)
+    layers = tuple(layers)
     if timing is Timing.SCALESIM:
         from accelsim.scalesim_compat import simulate_layer_result
 
         results = tuple(simulate_layer_result(layer, arch) for layer in layers)
     else:
-        results = tuple(simulate_layer(layer, arch, requantize_shift=requantize_shift) for layer in layers)
+        unnamed = [replace(layer, name="") for layer in layers]
+        by_shape = _shape_results(list(dict.fromkeys(unnamed)), arch, requantize_shift)
+        results = tuple(replace(by_shape[shape], name=layer.name)
+                        for shape, layer in zip(unnamed, layers, strict=True))
     return NetworkResult(arch=arch, layers=results)

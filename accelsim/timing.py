@@ -9,7 +9,7 @@ them; a change to a block's latency is a change to its function here and nowhere
 from __future__ import annotations
 
 from accelsim.arch import DF_OS, ArchConfig
-from accelsim.commands import Command, Op
+from accelsim.commands import OP_COMPUTE, OP_LOAD, OP_PRELOAD, OP_STORE, Command
 from accelsim.jit import compilable
 
 # Constants of the pipelines (docs: "Where the constants come from").
@@ -62,15 +62,24 @@ def store_unit_cycles(rows, lanes, out_bytes, BW):
     return ACCEPT_CYCLES + STORE_EXTRA_CYCLES + rows * ceil_div(lanes * out_bytes, BW)
 
 
+@compilable
+def command_busy_cycles(op, rows, lanes, df, AR, AC, BW, out_bytes):
+    """Busy cycles of a queued command on its unit (-1 for a command without a unit)."""
+    if op == OP_LOAD:
+        return load_unit_cycles(rows, lanes, BW)
+    if op == OP_PRELOAD:
+        return systolic_array_preload_cycles(AR)
+    if op == OP_COMPUTE:
+        return systolic_array_cycles(rows, df, AR, AC)
+    if op == OP_STORE:
+        return store_unit_cycles(rows, lanes, out_bytes, BW)
+    return -1
+
+
 def busy_cycles(cmd: Command, arch: ArchConfig, out_bytes: int) -> int:
     """Busy cycles of a queued command on its unit."""
-    AR, AC, BW, df = arch.array_rows, arch.array_cols, arch.dram_bytes_per_cycle, arch.dataflow.code
-    if cmd.op == Op.LOAD:
-        return load_unit_cycles(cmd.rows, cmd.lanes, BW)
-    if cmd.op == Op.PRELOAD:
-        return systolic_array_preload_cycles(AR)
-    if cmd.op == Op.COMPUTE:
-        return systolic_array_cycles(cmd.rows, df, AR, AC)
-    if cmd.op == Op.STORE:
-        return store_unit_cycles(cmd.rows, cmd.lanes, out_bytes, BW)
-    raise ValueError(f"{cmd.op.name} has no unit")
+    busy = command_busy_cycles(int(cmd.op), cmd.rows, cmd.lanes, arch.dataflow.code, arch.array_rows,
+                               arch.array_cols, arch.dram_bytes_per_cycle, out_bytes)
+    if busy < 0:
+        raise ValueError(f"{cmd.op.name} has no unit")
+    return busy

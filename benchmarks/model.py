@@ -181,7 +181,7 @@ def closed_form_sweep(layers, sample: int, reps: int, seed: int = 0) -> None:
 
     seconds = best_cpu(run, reps)
     cf_fields = ("applies", "regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
-                 "ex_preload_cycles", "ex_idle_cycles")
+                 "ex_preload_cycles", "commands", "ex_idle_cycles")
     cat = {f: np.concatenate([getattr(p, f) for p in parts], axis=-2) for f in cf_fields}
     applies = cat["applies"]
     # The interpreted engine (the same function, not compiled) on a slice: its rate, and agreement.
@@ -244,7 +244,7 @@ def closed_form_kernel_rate(lf, arch_f, reps: int) -> float:
         arrays = np.broadcast_arrays(*(both[k] for k in (*LAYER_FIELDS, *ARCH_FIELDS)))
         flat = [np.ascontiguousarray(a, np.int64).reshape(-1) for a in arrays]
         n = flat[0].size
-        outs = [np.empty(n, bool), *(np.empty(n, np.int64) for _ in range(5)), np.empty((3, n), np.int64)]
+        outs = [np.empty(n, bool), *(np.empty(n, np.int64) for _ in range(6)), np.empty((3, n), np.int64)]
         calls.append((flat, outs))
     seconds = best_cpu(lambda: [points(*flat, 4, *outs) for flat, outs in calls], reps)
     return sum(flat[0].size for flat, _ in calls) / seconds

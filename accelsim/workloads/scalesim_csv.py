@@ -23,9 +23,11 @@ How rows become :class:`ConvLayer` s, mirroring SCALE-Sim 3.0 (``scalesim/topolo
 - A convolution row whose name contains ``DP`` is a depthwise convolution: SCALE-Sim simulates it as
   ``Channels`` single-channel convolutions with ``Num Filter`` filters each, which is
   ``groups = C = Channels`` and ``M = Channels * Num Filter`` here.
-- A GEMM row ``M, N, K`` is, like ``load_arrays_gemm``'s ``[m, k, 1, k, 1, n, 1, 1]``, a convolution with
-  IFMAP ``M x K``, filter ``1 x K``, one channel, ``N`` filters and stride 1. Its GEMM view is then exactly
-  the row's: ``gemm_P = E*F = M`` rows, ``gemm_K = K`` reduction, ``gemm_M = N`` columns.
+- A GEMM row ``M, N, K`` is a 1x1 convolution of an ``M x 1`` IFMAP with ``K`` channels by ``N`` filters.
+  Its GEMM view is exactly the row's: ``gemm_P = E*F = M`` rows, ``gemm_K = K`` reduction, ``gemm_M = N``
+  columns. SCALE-Sim's own ``load_arrays_gemm`` writes ``[m, k, 1, k, 1, n, 1, 1]`` (IFMAP ``M x K``, a
+  ``1 x K`` filter, one channel): the same operand matrices with the same addresses, so the same SCALE-Sim
+  numbers, but a filter ``K`` wide, which the command encoding cannot carry past 255.
 
 SCALE-Sim sizes the output as ``ceil((H - R + U) / U)``; accelsim as ``floor((H - R) / U) + 1``. They
 differ by one whenever ``(H - R)`` is not a multiple of ``U`` (:func:`scalesim_ofmap_size`); accelsim's
@@ -123,8 +125,9 @@ def _gemm_row(where: str, fields: list[str]) -> ConvLayer:
     rows, cols, depth = (
         _positive(where, column, text) for column, text in zip(GEMM_COLUMNS[1:], fields[1:4], strict=True)
     )
-    # SCALE-Sim's [m, k, 1, k, 1, n, 1, 1]: IFMAP m x k, filter 1 x k, 1 channel, n filters, stride 1.
-    return ConvLayer(M=cols, C=1, H=rows, W=depth, R=1, S=depth, name=fields[0])
+    # m pixels of k channels, n 1x1 filters: SCALE-Sim's own [m, k, 1, k, 1, n, 1, 1] with the reduction on
+    # the channels instead of a 1 x k filter (same GEMM, same SCALE-Sim numbers; a filter width is 8 bits).
+    return ConvLayer(M=cols, C=depth, H=rows, W=1, name=fields[0])
 
 
 def load_scalesim_csv(path: str | Path) -> tuple[ConvLayer, ...]:

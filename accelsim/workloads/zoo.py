@@ -1,4 +1,5 @@
-"""Built-in networks: every convolution and fully-connected layer of five ImageNet CNNs.
+"""Built-in networks: every convolution and fully-connected layer of eight ImageNet CNNs (and, from
+:mod:`.transformers`, two transformers as GEMMs).
 
 The tables are built by loops over stages, following torchvision's model definitions, so the layer names
 are torchvision's module names (``conv1``, ``layer1.0.conv1``, ``features.3``, ``classifier.1``) and the
@@ -10,9 +11,12 @@ network           layers   MACs           input and variant
 ``alexnet``             8    714 188 480  224x224, torchvision's single-tower AlexNet (no groups;
                                           conv1 11x11/4 pad 2 -> 55x55; 64-192-384-256-256 channels)
 ``vgg16``              16 15 470 264 320  224x224, configuration D without batch norm
+``vgg19``              19 19 632 062 464  224x224, configuration E without batch norm
 ``resnet18``           21  1 814 073 344  224x224, BasicBlock [2, 2, 2, 2]
 ``resnet50``           54  4 089 184 256  224x224, Bottleneck [3, 4, 6, 3], stride on the 3x3 (v1.5)
+``resnet152``         156 11 513 626 624  224x224, Bottleneck [3, 8, 36, 3], stride on the 3x3 (v1.5)
 ``mobilenetv2``        53    300 774 272  224x224, width 1.0
+``efficientnet_b0``    82    385 814 752  224x224, torchvision's B0 (MBConv, squeeze-excitation)
 ================  =======  =============  ==========================================================
 
 Only layers with MACs are listed. Pooling, ReLU, batch norm, residual additions and dropout are not layers,
@@ -92,7 +96,16 @@ def alexnet(*, N: int = 1) -> tuple[ConvLayer, ...]:
 
 def vgg16(*, N: int = 1) -> tuple[ConvLayer, ...]:
     """VGG-16 (configuration D, no batch norm) at 224x224: 13 convs + 3 FC = 16 layers."""
-    stages = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+    return _vgg((2, 2, 3, 3, 3), N)
+
+
+def vgg19(*, N: int = 1) -> tuple[ConvLayer, ...]:
+    """VGG-19 (configuration E, no batch norm) at 224x224: 16 convs + 3 FC = 19 layers."""
+    return _vgg((2, 2, 4, 4, 4), N)
+
+
+def _vgg(convs_per_stage: tuple[int, ...], N: int) -> tuple[ConvLayer, ...]:
+    stages = zip((64, 128, 256, 512, 512), convs_per_stage, strict=True)
     layers: list[ConvLayer] = []
     x, index = IMAGE, 0
     for M, convs in stages:
@@ -142,6 +155,11 @@ def resnet50(*, N: int = 1) -> tuple[ConvLayer, ...]:
     return _resnet((3, 4, 6, 3), bottleneck=True, N=N)
 
 
+def resnet152(*, N: int = 1) -> tuple[ConvLayer, ...]:
+    """ResNet-152 (torchvision, v1.5) at 224x224: 151 convs + 4 projection shortcuts + fc = 156 layers."""
+    return _resnet((3, 8, 36, 3), bottleneck=True, N=N)
+
+
 def mobilenetv2(*, N: int = 1) -> tuple[ConvLayer, ...]:
     """MobileNetV2 (width 1.0) at 224x224: 52 convs + fc = 53 layers."""
     stem = _conv("features.0.0", IMAGE, 32, 3, stride=2, pad=1, N=N)
@@ -177,13 +195,55 @@ def mobilenetv2(*, N: int = 1) -> tuple[ConvLayer, ...]:
     return tuple(layers)
 
 
+def efficientnet_b0(*, N: int = 1) -> tuple[ConvLayer, ...]:
+    """torchvision's EfficientNet-B0 at 224x224: stem, 16 MBConv blocks (expansion 1x1, depthwise k x k,
+    squeeze-excitation as two 1x1 convolutions on the pooled 1x1 map, projection 1x1), head, classifier."""
+    stem = _conv("features.0.0", IMAGE, 32, 3, stride=2, pad=1, N=N)
+    layers = [stem]
+    x = _out(stem)
+    # MBConv stages: expand ratio, kernel, first stride, output channels, blocks (torchvision's table).
+    stages = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+              (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+    for stage, (t, k, s, c, n) in enumerate(stages, 1):
+        for block in range(n):
+            prefix, part = f"features.{stage}.{block}.block", 0
+            squeeze = max(1, x[0] // 4)
+            hidden = x[0] * t
+            if t != 1:
+                expand = _conv(f"{prefix}.{part}.0", x, hidden, 1, N=N)
+                layers.append(expand)
+                x, part = _out(expand), part + 1
+            depthwise = _conv(f"{prefix}.{part}.0", x, hidden, k, stride=s if block == 0 else 1,
+                              pad=(k - 1) // 2, groups=hidden, N=N)
+            pooled = (hidden, 1, 1)  # squeeze-excitation on the globally pooled map
+            fc1 = _conv(f"{prefix}.{part + 1}.fc1", pooled, squeeze, 1, N=N)
+            fc2 = _conv(f"{prefix}.{part + 1}.fc2", _out(fc1), hidden, 1, N=N)
+            project = _conv(f"{prefix}.{part + 2}.0", _out(depthwise), c, 1, N=N)
+            layers += [depthwise, fc1, fc2, project]
+            x = _out(project)
+    head = _conv("features.8.0", x, 1280, 1, N=N)
+    layers.append(head)
+    layers += _classifier((1280, 1, 1), (1000,), ("classifier.1",), N)
+    return tuple(layers)
+
+
+def _transformers() -> dict[str, Callable[..., tuple[ConvLayer, ...]]]:
+    from accelsim.workloads.transformers import gpt2, vit_b_16
+
+    return {"vit_b_16": vit_b_16, "gpt2": gpt2}
+
+
 ZOO: Mapping[str, Callable[..., tuple[ConvLayer, ...]]] = MappingProxyType(
     {
         "alexnet": alexnet,
         "vgg16": vgg16,
+        "vgg19": vgg19,
         "resnet18": resnet18,
         "resnet50": resnet50,
+        "resnet152": resnet152,
         "mobilenetv2": mobilenetv2,
+        "efficientnet_b0": efficientnet_b0,
+        **_transformers(),
     }
 )
 ZOO_NAMES: tuple[str, ...] = tuple(ZOO)

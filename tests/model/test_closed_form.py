@@ -31,7 +31,7 @@ from accelsim.schedule import schedule_fast
 from tests.strategies import archs, layers
 
 FIELDS = ("applies", "regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles",
-          "ex_preload_cycles", "ex_idle_cycles")
+          "ex_preload_cycles", "commands", "ex_idle_cycles")
 
 
 def _scheduled(layer, arch, out_bytes=4):
@@ -48,6 +48,7 @@ def _same(closed, sched):
     assert closed.ex_fill_drain_cycles == sched.ex_fill_drain_cycles
     assert closed.ex_preload_cycles == sched.ex_preload_cycles
     assert tuple(closed.ex_idle_cycles) == tuple(sched.ex_idle_cycles)
+    assert closed.commands == sched.commands
 
 
 def assert_engines_agree(lf, af, out_bytes=4):

@@ -1,7 +1,9 @@
 """The command-level scheduler, and its fast path equal to the full schedule."""
 
+from dataclasses import replace
+
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 
 from accelsim import AccelsimError, arch, mapping, schedule, workloads
 from accelsim.commands import Op
@@ -82,3 +84,21 @@ def test_schedule_rules_hold_per_command(layer, cfg):
         assert start >= last_end.get(cmd.unit, 0)
         last_end[cmd.unit] = end
     assert s.total_cycles == max(c[3] for c in s.cycles)
+
+
+@settings(max_examples=25)
+@given(layers(max_c=12, max_m=12, max_hw=8), archs())
+def test_compiled_engine_equals_interpreted(layer, cfg):
+    """The state machine (accelsim.engine) compiled and interpreted: the same schedule, field for field."""
+    m = lowered(layer, cfg)
+    assert schedule.schedule_fast(m, cfg) == schedule.schedule_fast(m, cfg, interpreted=True)
+    prog = mapping.program(m)
+    assert schedule.schedule(prog, cfg) == schedule.schedule(prog, cfg, interpreted=True)
+
+
+def test_a_broken_token_protocol_is_caught():
+    cfg = arch.ArchConfig(array_rows=4, array_cols=4)
+    prog = mapping.program(mapping.lower(mapping.ConvLayer(M=8, C=8, H=4, W=4), cfg))
+    dropped = [replace(c, push_next=0) if c.op == Op.LOAD and c.push_next else c for c in prog]
+    with pytest.raises(AssertionError, match="token pop finds its counter empty"):
+        schedule.schedule(dropped, cfg)

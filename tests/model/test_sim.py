@@ -92,3 +92,28 @@ def test_a_cached_result_cannot_be_changed_by_a_caller():
         with pytest.raises(TypeError):
             mapping["acc"] = 0
     assert simulate_layer(layer, arch.preset()) == r
+
+
+def test_network_with_the_closed_form_batch_equals_the_scheduler(monkeypatch):
+    """Many distinct shapes take the closed form in one batch: the results are the scheduler's, field for
+    field (and the batch really serves most of them)."""
+    from accelsim import arch, closed_form, sim, workloads
+
+    net = workloads.load("resnet50") + workloads.load("mobilenetv2")
+    cfg = arch.preset("eyeriss")
+    monkeypatch.setattr(sim, "CLOSED_FORM_MIN_SHAPES", 10**9)
+    by_scheduler = simulate_network(net, cfg)
+    served = []
+    original = closed_form.ClosedForm.schedule
+
+    def schedule(self, i):
+        s = original(self, i)
+        served.append(s is not None)
+        return s
+
+    monkeypatch.setattr(closed_form.ClosedForm, "schedule", schedule)
+    monkeypatch.setattr(sim, "CLOSED_FORM_MIN_SHAPES", 1)
+    sim._simulate_shape.cache_clear()
+    batched = simulate_network(net, cfg)
+    assert batched == by_scheduler
+    assert len(served) == len({replace(x, name="") for x in net}) and sum(served) >= len(served) // 2

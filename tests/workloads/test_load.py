@@ -30,6 +30,6 @@ def test_unknown_spec(spec):
     with pytest.raises(AccelsimError) as err:
         load(spec)
     assert str(err.value) == (
-        "workload must be a zoo network (alexnet, vgg16, resnet18, resnet50, mobilenetv2) or a path ending "
-        f".csv or .onnx, not {spec!r}"
+        f"workload must be a zoo network ({', '.join(ZOO_NAMES)}) or a path ending .csv or .onnx, "
+        f"not {spec!r}"
     )

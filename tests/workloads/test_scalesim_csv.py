@@ -44,7 +44,7 @@ def test_gemm_form_mirrors_scalesim(tmp_path):
     path = write(tmp_path, "Layer Name, M, N, K,\nTest 1, 256, 128, 512,\nqkv,8,24,16,1:1,\n")
     gemm, qkv = load_scalesim_csv(path)
     # SCALE-Sim's [m, k, 1, k, 1, n, 1, 1]: IFMAP m x k, filter 1 x k, 1 channel, n filters, stride 1.
-    assert gemm == ConvLayer(M=128, C=1, H=256, W=512, R=1, S=512, name="Test 1")
+    assert gemm == ConvLayer(M=128, C=512, H=256, W=1, name="Test 1")
     assert (gemm.gemm_P, gemm.gemm_K, gemm.gemm_M) == (256, 512, 128)
     assert gemm.macs == 256 * 512 * 128
     assert (qkv.gemm_P, qkv.gemm_K, qkv.gemm_M, qkv.name) == (8, 16, 24, "qkv")

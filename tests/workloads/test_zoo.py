@@ -5,20 +5,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accelsim import AccelsimError, ConvLayer
-from accelsim.workloads.zoo import ZOO_NAMES, mobilenetv2, resnet18, resnet50, vgg16, zoo
+from accelsim.arch import preset, preset_names
+from accelsim.sim import simulate_network
+from accelsim.workloads.transformers import gpt2, vit_b_16
+from accelsim.workloads.zoo import ZOO_NAMES, efficientnet_b0, mobilenetv2, resnet18, resnet50, vgg16, zoo
 
-# name: (layers, exact MACs at N=1, torchvision's published GFLOPS column, which counts MACs)
+# name: (layers, exact MACs at N=1, the published GMACs: torchvision's GFLOPS column, which counts MACs;
+# GPT-2: 2 x 124 M parameters' worth of MACs per token is the usual estimate, checked separately below)
 GOLDEN = {
     "alexnet": (8, 714_188_480, 0.71),
     "vgg16": (16, 15_470_264_320, 15.47),
+    "vgg19": (19, 19_632_062_464, 19.63),
     "resnet18": (21, 1_814_073_344, 1.81),
     "resnet50": (54, 4_089_184_256, 4.09),
+    "resnet152": (156, 11_513_626_624, 11.51),
     "mobilenetv2": (53, 300_774_272, 0.30),
+    "efficientnet_b0": (82, 385_814_752, 0.39),
+    "vit_b_16": (74, 17_563_828_224, 17.56),
+    "gpt2": (73, 145_824_153_600, 145.82),
 }
+CNNS = tuple(name for name in ZOO_NAMES if name not in ("vit_b_16", "gpt2"))
 
 
 def test_golden_covers_the_zoo():
-    assert set(GOLDEN) == set(ZOO_NAMES) == {"alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2"}
+    assert set(GOLDEN) == set(ZOO_NAMES)
 
 
 @pytest.mark.parametrize("name", ZOO_NAMES)
@@ -32,7 +42,7 @@ def test_layer_count_and_exact_macs(name):
     assert len({layer.name for layer in layers}) == count  # names are unique
 
 
-@pytest.mark.parametrize("name", ZOO_NAMES)
+@pytest.mark.parametrize("name", CNNS)
 def test_channels_chain_and_classifier(name):
     """Every layer's input channels come from an earlier layer (or the image); the last is a 1000-way FC."""
     layers = zoo(name)
@@ -46,7 +56,7 @@ def test_channels_chain_and_classifier(name):
 @given(st.sampled_from(ZOO_NAMES), st.integers(1, 8))
 def test_batch_scales_macs_linearly(name, N):
     layers = zoo(name, N=N)
-    assert all(layer.N == N for layer in layers)
+    assert name not in CNNS or all(layer.N == N for layer in layers)  # transformers: N sequences of tokens
     assert sum(layer.macs for layer in layers) == N * GOLDEN[name][1]
 
 
@@ -139,5 +149,36 @@ def test_unknown_zoo_name():
     with pytest.raises(AccelsimError) as err:
         zoo("resnet101")
     assert str(err.value) == (
-        "zoo network must be one of alexnet, vgg16, resnet18, resnet50, mobilenetv2, not 'resnet101'"
+        f"zoo network must be one of {', '.join(ZOO_NAMES)}, not 'resnet101'"
     )
+
+
+def test_efficientnet_b0_blocks():
+    layers = {layer.name: layer for layer in efficientnet_b0()}
+    dw = layers["features.2.0.block.1.0"]  # stage 2's first depthwise: 16*6 channels, 3x3/2
+    assert (dw.C, dw.groups, dw.R, dw.stride, dw.H, dw.E) == (96, 96, 3, 2, 112, 56)
+    se = layers["features.2.0.block.2.fc1"], layers["features.2.0.block.2.fc2"]  # squeeze to 16 // 4
+    assert [(x.C, x.M, x.H) for x in se] == [(96, 4, 1), (4, 96, 1)]
+    assert layers["features.6.0.block.1.0"].R == 5 and layers["features.8.0"].M == 1280
+
+
+def test_transformer_gemms():
+    vit = {layer.name: layer for layer in vit_b_16(N=2)}
+    qkv, scores, values = (vit[f"encoder.layers.encoder_layer_0.{n}"]
+                           for n in ("self_attention.in_proj", "attn.q_kT", "attn.a_v"))
+    assert (qkv.gemm_P, qkv.gemm_K, qkv.gemm_M, qkv.groups) == (2 * 197, 768, 2304, 1)
+    assert (scores.gemm_P, scores.gemm_K, scores.gemm_M, scores.groups) == (197, 64, 197, 2 * 12)
+    assert (values.gemm_P, values.gemm_K, values.gemm_M, values.groups) == (197, 197, 64, 2 * 12)
+    assert vit["conv_proj"].E == 14 and vit["heads.head"].N == 2
+    lm_head = gpt2()[-1]
+    assert (lm_head.name, lm_head.gemm_P, lm_head.gemm_K, lm_head.gemm_M) == ("lm_head", 1024, 768, 50257)
+    params = 12 * (768 * 2304 + 768 * 768 + 2 * 768 * 3072) + 768 * 50257  # GEMM weights of GPT-2 small
+    attention = 12 * 2 * 12 * 1024 * 64 * 1024
+    assert sum(layer.macs for layer in gpt2()) == 1024 * params + attention
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_every_zoo_layer_simulates_on_every_preset(name):
+    for cfg in map(preset, preset_names()):
+        result = simulate_network(zoo(name), cfg)
+        assert all(r.cycles > 0 and 0 < r.utilization <= 1 for r in result.layers)
