@@ -22,7 +22,6 @@ from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.result import Timing
-from accelsim.workloads.zoo import ZOO_NAMES
 
 # What `cosim` and `rtl generate` import, and how to get it (the `rtl` extra of pyproject.toml).
 RTL_EXTRA = {"cosim": ("amaranth", "cocotb"), "rtl": ("amaranth",)}
@@ -44,8 +43,10 @@ def _path(text: str) -> Path:
 
 
 def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    from accelsim.workloads import ZOO_NAMES
+
     g = p.add_mutually_exclusive_group(required=required)
-    g.add_argument("--network", metavar="NAME", help=f"a built-in network: {', '.join(ZOO_NAMES)}")
+    g.add_argument("--network", metavar="NAME", help=f"a built-in network ({', '.join(ZOO_NAMES)})")
     g.add_argument("--topology", metavar="FILE.csv", type=_path, help="a SCALE-Sim topology CSV")
     g.add_argument("--onnx", metavar="FILE", type=_path, help="an ONNX model (Conv, Gemm and MatMul layers)")
     g.add_argument(
@@ -119,44 +120,65 @@ def _json(doc: object) -> str:
                             "the command)") from None
 
 
-def _fmt_table(result) -> str:
-    head = (
-        f"{'layer':<28}{'MACs':>14}{'cycles':>12}{'util':>7}{'map.eff':>8}{'DRAM rd B':>13}"
-        f"{'DRAM wr B':>12}{'dram stall':>11}{'fill/drain':>11}"
-    )
-    lines = [head, "-" * len(head)]
+# The table's numeric columns: header and width; every cell starts with a space, so wide numbers never touch.
+_COLUMNS = (("MACs", 19), ("cycles", 16), ("util", 6), ("map.eff", 7), ("DRAM rd B", 17), ("DRAM wr B", 15),
+            ("dram stall", 10), ("fill/drain", 10))
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"{label[:27]:<28}" + "".join(f" {cell:>{width}}" for cell, (_, width) in zip(cells, _COLUMNS,
+                                                                                       strict=True))
+
+
+def _table_lines(result):
+    """The layer table, a line at a time (a 100 k-layer topology never builds it whole)."""
+    head = _row("layer", *(name for name, _ in _COLUMNS))
+    yield head
+    yield "-" * len(head)
     for r in result.layers:
-        lines.append(
-            f"{r.name[:27]:<28}{r.macs:>14,}{r.cycles:>12,}{r.utilization:>7.1%}"
-            f"{r.mapping_efficiency:>8.1%}{r.dram_read_bytes:>13,}{r.dram_write_bytes:>12,}"
-            f"{r.breakdown.dram_stall / r.cycles:>11.1%}{r.breakdown.fill_drain / r.cycles:>11.1%}"
-        )
+        yield _row(r.name, f"{r.macs:,}", f"{r.cycles:,}", f"{r.utilization:.1%}",
+                   f"{r.mapping_efficiency:.1%}", f"{r.dram_read_bytes:,}", f"{r.dram_write_bytes:,}",
+                   f"{r.breakdown.dram_stall / r.cycles:.1%}", f"{r.breakdown.fill_drain / r.cycles:.1%}")
     t = result.totals
-    lines.append("-" * len(head))
-    lines.append(
-        f"{'total (' + str(t.layers) + ' layers)':<28}{t.macs:>14,}{t.cycles:>12,}"
-        f"{t.utilization:>7.1%}{'':>8}{t.dram_read_bytes:>13,}{t.dram_write_bytes:>12,}"
-        f"{t.breakdown.dram_stall / t.cycles:>11.1%}{t.breakdown.fill_drain / t.cycles:>11.1%}"
-    )
+    yield "-" * len(head)
+    yield _row(f"total ({t.layers} layers)", f"{t.macs:,}", f"{t.cycles:,}", f"{t.utilization:.1%}", "",
+               f"{t.dram_read_bytes:,}", f"{t.dram_write_bytes:,}",
+               f"{t.breakdown.dram_stall / t.cycles:.1%}", f"{t.breakdown.fill_drain / t.cycles:.1%}")
     a = result.arch
     timing = result.layers[0].timing if result.layers else None
     # SCALE-Sim's CALC mode (the one --timing scalesim reproduces) sizes DRAM to never stall: no bandwidth.
     dram = f"{a.dram_bytes_per_cycle} B/cycle DRAM"
     if timing is Timing.SCALESIM:
         dram = "CALC DRAM (never stalls)"
-    lines.append(
+    yield (
         f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, {dram}, {a.clock_mhz:g} MHz -> "
         f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; timing: {timing.value if timing else '-'}"
     )
-    return "\n".join(lines)
+
+
+def _json_lines(result):
+    """``_json(result.to_dict())`` a layer at a time (the same text, never the whole document in memory)."""
+    def nested(doc: object) -> str:  # a value at depth 2, as json.dumps(..., indent=1) writes it there
+        return _json(doc).replace("\n", "\n  ")
+
+    yield "{"
+    yield f' "arch": {_json(result.arch.to_dict()).replace(chr(10), chr(10) + " ")},'
+    if result.layers:
+        yield ' "layers": ['
+        last = len(result.layers) - 1
+        for i, r in enumerate(result.layers):
+            yield f"  {nested(r.to_dict())}{',' if i < last else ''}"
+        yield " ],"
+    else:
+        yield ' "layers": [],'
+    yield f' "totals": {_json(result.totals.to_dict()).replace(chr(10), chr(10) + " ")}'
+    yield "}"
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     result = _simulate(args)
-    if args.json:
-        print(_json(result.to_dict()))
-    else:
-        print(_fmt_table(result))
+    for line in (_json_lines if args.json else _table_lines)(result):
+        print(line)
     return 0
 
 
