@@ -354,7 +354,8 @@ def _os_error(err: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv``; return the exit status: 0 done, 1 co-simulation mismatch, 2 error."""
+    """Run the command line ``argv``; return the exit status: 0 done, 1 co-simulation mismatch, 2 error
+    (130 interrupted)."""
     try:
         args = _parser().parse_args(argv)
         _check_extra(args.command)
@@ -366,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `accelsim ... | head`: the reader has all it wanted
         _silence_stdout()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: no traceback either
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
     except (AccelsimError, OSError, UnicodeError, RecursionError, MemoryError) as err:
         if isinstance(err, AccelsimError):
             message = str(err)
