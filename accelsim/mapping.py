@@ -203,31 +203,24 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     }[fit]
 
 
-def _config_limit(reg: ConfigReg, name: str) -> int:
-    return 1 << dict(CONFIG_LAYOUT[reg])[name]
+_QUANTITY_NAMES = {"E": "E (output height)", "F": "F (output width)", "Cg": "C/groups", "Mg": "M/groups",
+                   "K": "C/groups*R*S (the reduction length)"}
 
 
 def check_encodable(layer: ConvLayer, out_base: int, out_bytes: int = 4) -> None:
     """Raise a one-line error naming the layer's own quantity where it exceeds what the command encoding
-    can carry (docs: "Command encoding", limits)."""
-    where = f"layer {layer.name}"
-    limits = (
-        ("N", layer.N, _config_limit(ConfigReg.SHAPE0, "N")),
-        ("C", layer.C, _config_limit(ConfigReg.SHAPE0, "C")),
-        ("M", layer.M, _config_limit(ConfigReg.SHAPE1, "M")),
-        ("H", layer.H, _config_limit(ConfigReg.SHAPE0, "H")),
-        ("W", layer.W, _config_limit(ConfigReg.SHAPE0, "W")),
-        ("R", layer.R, _config_limit(ConfigReg.SHAPE1, "R")),
-        ("S", layer.S, _config_limit(ConfigReg.SHAPE1, "S")),
-        ("E (output height)", layer.E, _config_limit(ConfigReg.SHAPE1, "E")),
-        ("F (output width)", layer.F, _config_limit(ConfigReg.SHAPE1, "F")),
-        ("stride", layer.stride, _config_limit(ConfigReg.SHAPE2, "stride")),
-        ("pad", layer.pad, _config_limit(ConfigReg.SHAPE2, "pad")),
-        ("C/groups*R*S (the reduction length)", layer.gemm_K, _config_limit(ConfigReg.SHAPE2, "K")),
-        ("input + weight + output bytes", out_base + layer.output_elems * out_bytes, 1 << ADDRESS_BITS),
-    )
+    can carry (every SHAPE register field, and the DRAM address space; docs: "Command encoding")."""
+    values = {name: getattr(layer, name) for name in ("N", "C", "H", "W", "M", "R", "S", "E", "F", "stride",
+                                                      "pad")}
+    values.update(Cg=layer.C // layer.groups, Mg=layer.gemm_M, K=layer.gemm_K)
+    shapes = (ConfigReg.SHAPE0, ConfigReg.SHAPE1, ConfigReg.SHAPE2)
+    limits = [(_QUANTITY_NAMES.get(name, name), values[name], 1 << width)
+              for reg in shapes for name, width in CONFIG_LAYOUT[reg]]
+    limits.append(("input + weight + output bytes", out_base + layer.output_elems * out_bytes,
+                   1 << ADDRESS_BITS))
     for what, value, limit in limits:
-        require(value < limit, f"{where}: {what}", f"< {limit:,} (the command encoding's limit)", value)
+        require(value < limit, f"layer {layer.name}: {what}", f"< {limit:,} (the command encoding's limit)",
+                value)
 
 
 def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
