@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_arch(gen)
     gen.add_argument("--out", type=Path, required=True, metavar="DIR")
     gen.set_defaults(func=cmd_rtl_generate)
+    from accelsim.sweep.cli import add_parser as add_sweep_parser
+    add_sweep_parser(sub)
     return p
 
 
