@@ -209,8 +209,8 @@ def parse(doc: dict, *, root: Path = Path("."), source: str = "space") -> Space:
             chunk)
     loaded = tuple(load_workload(n, root) for n in names)
     require(len({w.name for w in loaded}) == len(loaded), f"{source}: workloads", "of distinct names", names)
-    if chunk == 0:  # ~100 k distinct (layer, config) evaluations a chunk
-        chunk = max(1, 100_000 // sum(len(w.shapes["N"]) for w in loaded))
+    if chunk == 0:  # ~20 k distinct (layer shape, config) evaluations a chunk: ~1 s of work, ~1 MB
+        chunk = max(1, 20_000 // sum(len(w.shapes["N"]) for w in loaded))
     digest = _digest(base, keys, values, cons, loaded, chunk)
     space = Space(base=base, keys=keys, values=values, constraints=tuple(sorted(cons.items())),
                   workloads=loaded, objectives=objectives, chunk_configs=chunk, digest=digest)
