@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim.report import PNG_METADATA
+from accelsim.report import _save  # the one PNG writer: Agg, fixed metadata (byte-reproducible)
 from accelsim.sweep.store import Digest
 
 
@@ -61,11 +61,3 @@ def write_plots(out: Path, d: Digest) -> list[Path]:
         fig.tight_layout()
         paths.append(_save(fig, out / "sensitivity.png"))
     return paths
-
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=100, metadata=PNG_METADATA)
-    plt.close(fig)
-    return path

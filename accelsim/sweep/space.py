@@ -243,9 +243,11 @@ def load(path: str | Path) -> Space:
     """Parse a space TOML file (relative paths inside it are relative to its folder)."""
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text())
+        text = path.read_text()
     except OSError as err:
         raise AccelsimError(f"space file must be readable, not {str(path)!r} ({err.strerror})") from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise AccelsimError(f"{path.name} must be valid TOML, not malformed ({err})") from None
     return parse(doc, root=path.resolve().parent, source=path.name)
