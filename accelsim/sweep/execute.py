@@ -9,6 +9,7 @@ function runs; the caller writes what comes back (workers of a cluster need not 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -143,7 +144,7 @@ def dask_client(backend: Backend):
                             ) from None
     if backend.address == "local":
         cluster = LocalCluster(n_workers=backend.n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.ERROR)
         return Client(cluster), cluster
     require(backend.address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")), "--dask",
             "'local' or a scheduler address such as tcp://host:8786", backend.address)
