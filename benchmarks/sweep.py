@@ -16,7 +16,9 @@ Wall-clock seconds (time.perf_counter); the machine may be shared, so rates vary
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +37,7 @@ CLOSED_FORM_SPACE = {  # large buffers, deep queues, fast host: the closed form'
 
 
 def mixed_space(configs: int) -> dict:
-    """Every key swept; about ``configs`` configurations (the last key's list is cut to fit)."""
+    """Every key swept; at least ``configs`` configurations (7,200 per value of the last key)."""
     space = {
         "array_rows": [8, 16, 32, 64, 128], "array_cols": [8, 16, 32, 64, 128],
         "dataflow": ["ws", "os", "is"],
@@ -45,20 +47,27 @@ def mixed_space(configs: int) -> dict:
     per = 1
     for v in space.values():
         per *= len(v)
-    space["host_issue_cycles"] = list(range(1, 1 + max(1, round(configs / per))))
+    space["host_issue_cycles"] = list(range(1, 1 + math.ceil(configs / per)))
     return space
 
 
-def timed_sweep(space, backend: Backend) -> tuple[float, float]:
-    """Wall seconds of a whole sweep, and the share of its layer-points that took the closed form."""
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (pool workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def timed_sweep(space, backend: Backend) -> tuple[float, float, float]:
+    """Wall and CPU seconds of a whole sweep, and the share of its layer-points that took the closed form
+    (CPU of Dask's worker processes is not counted: they are not our children)."""
     import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         res = run_sweep(space, Path(tmp) / "out", backend=backend, plots=False)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         closed = pq.read_table(res.out / "points", columns=["closed_form_layers"])["closed_form_layers"]
-        return seconds, closed.to_numpy().sum() / (res.points * layer_counts(space)[1])
+        return seconds, cpu, closed.to_numpy().sum() / (res.points * layer_counts(space)[1])
 
 
 def layer_counts(space) -> tuple[int, int]:
@@ -83,13 +92,13 @@ def closed_form_only(space) -> None:
     s_idx, c_idx = np.nonzero(applies)
     flat_shapes = {k: v[s_idx, 0] for k, v in shapes.items()}
     flat_arch = {k: v[0, c_idx] for k, v in arch.items()}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ev = evaluate(flat_shapes, flat_arch)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert ev["closed_form"].all()
     print(f"    closed-form points only ({s_idx.size:,} (shape, config) points of the closed-form space, "
-          f"accelsim.batch.evaluate as the sweep calls it, no I/O): {s_idx.size / seconds / 1e6:.2f} M "
-          "evaluations/s")
+          f"accelsim.batch.evaluate as the sweep calls it, no I/O): {s_idx.size / cpu / 1e6:.2f} M "
+          f"evaluations/CPU-s ({s_idx.size / seconds / 1e6:.2f} M/s wall)")
 
 
 def main() -> None:
@@ -104,28 +113,34 @@ def main() -> None:
     for name, table in (("closed-form space", CLOSED_FORM_SPACE), ("mixed space", mixed_space(args.configs))):
         space = parse({"workloads": ["resnet50"], "space": table})
         shapes, layers = layer_counts(space)
-        seconds, share = timed_sweep(space, inproc)
+        seconds, cpu, share = timed_sweep(space, inproc)
         n = space.feasible_count()
-        print(f"    {name}: {n:,} configs x {shapes} distinct shapes ({layers} layers) in {seconds:.2f} s: "
-              f"{n * shapes / seconds / 1e3:,.0f} k evaluations/s, {n * layers / seconds / 1e3:,.0f} k "
-              f"layer-points/s; closed form on {share:.0%} of layer-points")
+        evals = n * shapes
+        print(f"    {name}: {n:,} configs x {shapes} distinct shapes ({layers} layers) in {seconds:.2f} s "
+              f"wall, {cpu:.2f} s CPU: {evals / cpu / 1e3:,.0f} k evaluations/CPU-s "
+              f"({evals / seconds / 1e3:,.0f} k/s wall), {n * layers / cpu / 1e3:,.0f} k layer-points/CPU-s; "
+              f"closed form on {share:.0%} of layer-points")
     closed_form_only(parse({"workloads": ["resnet50"], "space": CLOSED_FORM_SPACE}))
 
     space = parse({"workloads": ["resnet50"], "space": mixed_space(args.configs)})
     n = space.feasible_count()
     print(f"(2) ResNet-50 x {n:,} configurations (mixed space), wall time:")
-    t1, _ = timed_sweep(space, Backend("pool", workers=1))
-    t2, _ = timed_sweep(space, Backend("pool", workers=2))
-    for workers, t in ((1, t1), (2, t2)):
-        print(f"    {workers} local worker{'s' if workers > 1 else ''}: {t:.1f} s ({n / t:,.0f} configs/s) ->"
-              f" 100,000 configs in {t * 100_000 / n / 60:.1f} min (extrapolated)")
-    print(f"    scaling 1 -> 2 workers: {t1 / t2:.2f}x")
+    t1, c1, _ = timed_sweep(space, Backend("pool", workers=1))
+    t2, c2, _ = timed_sweep(space, Backend("pool", workers=2))
+    for workers, t, c in ((1, t1, c1), (2, t2, c2)):
+        print(f"    {workers} local worker{'s' if workers > 1 else ''}: {t:.1f} s wall, {c:.1f} s CPU "
+              f"({n / t:,.0f} configs/s) -> 100,000 configs in {t * 100_000 / n / 60:.1f} min wall "
+              "(extrapolated)")
+    print(f"    scaling 1 -> 2 workers: {t1 / t2:.2f}x wall; CPU per config {c2 / c1:.2f}x of one worker's "
+          f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall scaling needs idle "
+          "cores)")
+    print(f"    100,000 configs on {os.cpu_count()} otherwise idle cores, from CPU time: "
+          f"{c1 * 100_000 / n / (os.cpu_count() or 1) / 60:.1f} min (extrapolated)")
     if args.dask:
-        td, _ = timed_sweep(space, Backend("dask", workers=2, address="local"))
-        print(f"    Dask LocalCluster, 2 workers (start-up included): {td:.1f} s")
-    per_worker = n / t1
-    print(f"    32-worker Dask cluster, EXTRAPOLATED (32 x the one-worker rate, linear scaling assumed): "
-          f"100,000 configs in {100_000 / (32 * per_worker):.1f} s")
+        td, _, _ = timed_sweep(space, Backend("dask", workers=2, address="local"))
+        print(f"    Dask LocalCluster, 2 workers (start-up included): {td:.1f} s wall")
+    print("    32-worker Dask cluster, EXTRAPOLATED (not measured: 32 x one worker's CPU rate, linear "
+          f"scaling, no scheduler overhead): 100,000 configs in {c1 * 100_000 / n / 32:.1f} s")
 
 
 if __name__ == "__main__":

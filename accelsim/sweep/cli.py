@@ -44,8 +44,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         require(args.workers is None or args.workers >= 1, "--workers", "a positive integer", args.workers)
         backend = sweep.Backend("pool", workers=args.workers or 0)
     out = args.out if args.out is not None else args.space.resolve().with_name(f"{args.space.stem}-sweep")
-    res = sweep.run_sweep(space, out, backend=backend, resume=args.resume, objectives=objectives,
-                          progress=sys.stderr.isatty(), plots=not args.no_plots)
+    try:
+        res = sweep.run_sweep(space, out, backend=backend, resume=args.resume, objectives=objectives,
+                              progress=sys.stderr.isatty(), plots=not args.no_plots)
+    except KeyboardInterrupt:
+        print(f"accelsim: interrupted: the finished chunks are in {out / 'points'}; add --resume to continue",
+              file=sys.stderr)
+        return 130
     summary = json.loads((res.out / "summary.json").read_text())
     if args.json:
         print(json.dumps(summary, indent=1))
