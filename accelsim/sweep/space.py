@@ -114,7 +114,7 @@ def feasible(cols: dict[str, np.ndarray], constraints) -> np.ndarray:
 
 def _values(key: str, spec: Any, where: str) -> tuple:
     """The values of one key: a list, a scalar, or a range table (``start``, ``stop`` inclusive, and
-    ``step`` for an arithmetic or ``factor`` for a geometric series)."""
+    ``step`` for an arithmetic or ``factor`` for a geometric series; integer ends and step give integers)."""
     if isinstance(spec, dict):
         allowed = ({"start", "stop", "step"} if "step" in spec else {"start", "stop", "factor"})
         for k in spec:
@@ -139,8 +139,8 @@ def _values(key: str, spec: Any, where: str) -> tuple:
             while v <= stop * (1 + 1e-12):
                 values.append(v)
                 v = v * factor
-        if all(isinstance(x, int) for x in (start, stop, spec.get("step", 1), spec.get("factor", 2))):
-            values = [round(v) for v in values]
+        if all(isinstance(x, int) for x in (start, stop, spec.get("step", 1))):  # integer ends: integers
+            values = list(dict.fromkeys(round(v) for v in values))  # (a factor of 1.5 rounds, then dedupes)
     elif isinstance(spec, list):
         require(len(spec) > 0, f"{where}.{key}", "a non-empty list", spec)
         values = list(spec)

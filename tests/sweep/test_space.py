@@ -23,6 +23,15 @@ def test_ranges_constraints_and_config_ids(space_file):
     assert cfg["weight_spad_kib"][0] == 128 and cfg["queue_depth"][0] == 8  # from the base preset
 
 
+def test_range_forms():
+    values = space_mod._values
+    assert values("k", {"start": 8, "stop": 64, "factor": 1.5}, "s") == (8, 12, 18, 27, 40, 61)  # 40.5, 60.75
+    assert values("k", {"start": 2, "stop": 3, "factor": 1.2}, "s") == (2, 3)  # 2, 2.4, 2.88: deduped
+    assert values("k", {"start": 0.5, "stop": 1.0, "step": 0.25}, "s") == (0.5, 0.75, 1.0)
+    assert values("k", {"start": 4, "stop": 4, "step": 8}, "s") == (4,)
+    assert values("k", 7, "s") == (7,)
+
+
 def _run_bad(tmp_path, capsys, text, *extra):
     path = tmp_path / "bad.toml"
     path.write_text(text)
