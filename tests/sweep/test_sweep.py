@@ -120,3 +120,17 @@ def test_cli_sweep_json_is_deterministic(space_file, tmp_path, capsys):
     for name in ("pareto.parquet", "pareto.csv", "pareto.png", "sensitivity.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert chunks(tmp_path / "a") == chunks(tmp_path / "b")
+
+
+def test_cli_on_a_running_dask_scheduler(space_file, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        args = ["sweep", str(space_file), "--out", str(tmp_path / "d"), "--dask", address, "--no-plots"]
+        assert main(args) == 0
+    assert "Pareto front" in capsys.readouterr().out
+    run_sweep(load(space_file), tmp_path / "i", backend=Backend("inprocess"), plots=False)
+    assert chunks(tmp_path / "d") == chunks(tmp_path / "i")
+    assert (tmp_path / "d" / "pareto.csv").read_bytes() == (tmp_path / "i" / "pareto.csv").read_bytes()
