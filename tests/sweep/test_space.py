@@ -76,5 +76,5 @@ def test_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
     path.write_text('workloads = ["resnet18"]\n[space]\narray_rows = [8, 16]\n')
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["accelsim: error: --dask scheduler must be reachable within 5 s, not 'tcp://127.0.0.1:9' "
-                   "(OSError)"], err
+    assert len(err) == 1 and err[0].startswith(
+        "accelsim: error: --dask scheduler must be reachable within 5 s, not 'tcp://127.0.0.1:9' ("), err
