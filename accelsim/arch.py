@@ -7,13 +7,16 @@ Field names and their meaning are fixed by docs/microarchitecture.md. Presets sh
 from __future__ import annotations
 
 import enum
+import functools
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from accelsim.errors import AccelsimError, require
+from accelsim import inputs
+from accelsim.errors import AccelsimError, is_name, name_rule, require
 from accelsim.jit import compilable
 
 
@@ -94,25 +97,28 @@ class ArchConfig:
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
+        require(is_name(self.name, max_chars=100), "arch name", name_rule(100), self.name)
         where = f"arch {self.name!r}"
-        for name in ("array_rows", "array_cols", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
-                     "dram_bytes_per_cycle", "queue_depth", "host_issue_cycles"):
+        for name, highest in _INT_LIMITS.items():
             value = getattr(self, name)
-            require(_is_int(value) and value > 0, f"{where}: {name}", "a positive integer", value)
-        require(_is_int(self.dram_latency_cycles) and self.dram_latency_cycles >= 0,
-                f"{where}: dram_latency_cycles", "a non-negative integer", self.dram_latency_cycles)
-        require(self.array_rows <= 1024 and self.array_cols <= 1024, f"{where}: array_rows x array_cols",
-                "at most 1024 x 1024", (self.array_rows, self.array_cols))
-        require(isinstance(self.clock_mhz, (int, float)) and not isinstance(self.clock_mhz, bool)
-                and self.clock_mhz > 0, f"{where}: clock_mhz", "a positive number", self.clock_mhz)
-        require(self.input_bits == 8, f"{where}: input_bits", "8 (int8 activations)", self.input_bits)
-        require(self.weight_bits == 8, f"{where}: weight_bits", "8 (int8 weights)", self.weight_bits)
-        require(self.acc_bits == 32, f"{where}: acc_bits", "32 (int32 accumulators)", self.acc_bits)
+            lowest = 0 if name == "dram_latency_cycles" else 1
+            kind = "a non-negative" if lowest == 0 else "a positive"
+            require(_is_int(value) and lowest <= value <= highest, f"{where}: {name}",
+                    f"{kind} integer <= {highest:,}", value)
+        require(_is_real(self.clock_mhz) and _CLOCK_MHZ[0] <= self.clock_mhz <= _CLOCK_MHZ[1],
+                f"{where}: clock_mhz", f"a number in [{_CLOCK_MHZ[0]:g}, {_CLOCK_MHZ[1]:g}]", self.clock_mhz)
+        for name, bits, what in (("input_bits", 8, "int8 activations"), ("weight_bits", 8, "int8 weights"),
+                                 ("acc_bits", 32, "int32 accumulators")):
+            value = getattr(self, name)
+            require(_is_int(value) and value == bits, f"{where}: {name}", f"{bits} ({what})", value)
         require(isinstance(self.dataflow, Dataflow), f"{where}: dataflow", "a Dataflow", self.dataflow)
+        require(isinstance(self.energy, EnergyTable), f"{where}: energy", "an EnergyTable", self.energy)
+        low, high = _ENERGY_PJ
         for f in fields(EnergyTable):
             value = getattr(self.energy, f.name)
-            require(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
-                    f"{where}: energy_pj.{f.name.removesuffix('_pj')}", "a non-negative number", value)
+            require(_is_real(value) and (value == 0 or low <= value <= high),
+                    f"{where}: energy_pj.{f.name.removesuffix('_pj')}",
+                    f"0 or a number in [{low:g}, {high:g}]", value)
 
     @property
     def pes(self) -> int:
@@ -132,6 +138,23 @@ class ArchConfig:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    """A finite int or float (not a bool): TOML's inf and nan, and 1e309 (= inf), are not."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# Upper bounds far above any real accelerator, low enough that every count the model forms stays exact
+# in 64-bit integers (and in the compiled closed form) and every time and energy finite.
+_INT_LIMITS = {
+    "array_rows": 1024, "array_cols": 1024,
+    "ifmap_spad_kib": 1 << 22, "weight_spad_kib": 1 << 22, "acc_kib": 1 << 22,  # 4 GiB each
+    "dram_bytes_per_cycle": 1 << 16, "dram_latency_cycles": 1 << 20,
+    "queue_depth": 1 << 10, "host_issue_cycles": 1 << 20,
+}
+_CLOCK_MHZ = (1e-3, 1e6)  # 1 kHz .. 1 THz
+_ENERGY_PJ = (1e-6, 1e6)  # per access; subnormal or astronomical values are typos
 
 
 _TOP_KEYS = {f.name for f in fields(ArchConfig)} - {"energy"} | {"energy_pj"}
@@ -157,15 +180,17 @@ def from_dict(data: dict[str, Any], *, source: str = "arch") -> ArchConfig:
 def load(path: str | Path) -> ArchConfig:
     """Load an ArchConfig from a TOML file."""
     path = Path(path)
+    text = inputs.read_text(path, "arch file", limit=inputs.CONFIG_LIMIT_BYTES)
     try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise AccelsimError(f"arch file must be readable, not {str(path)!r} ({err.strerror})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise AccelsimError(f"{path.name} must be valid TOML, not malformed ({err})") from None
+    except RecursionError:
+        raise AccelsimError(f"{path.name} must be valid TOML, not nested this deeply") from None
     return from_dict(data, source=path.name)
 
 
+@functools.cache
 def preset_names() -> tuple[str, ...]:
     return tuple(
         sorted(
@@ -176,6 +201,7 @@ def preset_names() -> tuple[str, ...]:
     )
 
 
+@functools.cache
 def preset(name: str = "gemmini") -> ArchConfig:
     """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1."""
     names = preset_names()

@@ -1,22 +1,32 @@
 """`accelsim`: simulate a layer or network, generate reports, co-simulate the RTL.
 
-Bad input prints one line (``accelsim: error: ...``) to stderr and exits 2; never a traceback.
+Bad input prints one line (``accelsim: error: ...``) to stderr and exits 2; never a traceback. Inputs are
+validated where they are loaded (:mod:`accelsim.inputs` reads user files with a size limit); what is left,
+an operating-system error on some file or on standard output, is turned into one line by :func:`main`.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
+from accelsim import __version__, inputs, outdir
 from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.result import Timing
-from accelsim.workloads.zoo import ZOO_NAMES
+
+# What `cosim` and `rtl generate` import, and how to get it (the `rtl` extra of pyproject.toml).
+RTL_EXTRA = {"cosim": ("amaranth", "cocotb"), "rtl": ("amaranth",)}
+RTL_INSTALL = "pip install 'accelsim[rtl]' in this environment, or run bash scripts/test.sh, which sets it up"
+SEED_LIMIT = 1 << 32  # cocotb and numpy both take a 32-bit seed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,15 +35,20 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _path(text: str) -> Path:
+    """argparse type of every path option: ``Path("")`` would be the working directory, so refuse it."""
+    if not text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"must be a non-empty path without NUL bytes, not {text!r}")
+    return Path(text)
+
+
 def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    from accelsim.workloads import ZOO_NAMES
+
     g = p.add_mutually_exclusive_group(required=required)
-    g.add_argument(
-        "--network",
-        metavar="NAME",
-        help=f"a built-in network: {', '.join(ZOO_NAMES)}",
-    )
-    g.add_argument("--topology", metavar="FILE.csv", type=Path, help="a SCALE-Sim topology CSV")
-    g.add_argument("--onnx", metavar="FILE", type=Path, help="an ONNX model")
+    g.add_argument("--network", metavar="NAME", help=f"a built-in network ({', '.join(ZOO_NAMES)})")
+    g.add_argument("--topology", metavar="FILE.csv", type=_path, help="a SCALE-Sim topology CSV")
+    g.add_argument("--onnx", metavar="FILE", type=_path, help="an ONNX model (Conv, Gemm and MatMul layers)")
     g.add_argument(
         "--layer",
         metavar="SPEC",
@@ -43,13 +58,13 @@ def _add_workload(p: argparse.ArgumentParser, *, required: bool = True) -> None:
 
 def _add_arch(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--arch", metavar="FILE.toml", type=Path, help="an accelerator configuration (TOML)")
+    g.add_argument("--arch", metavar="FILE.toml", type=_path, help="an accelerator configuration (TOML)")
     g.add_argument(
         "--preset",
         metavar="NAME",
         help=f"a shipped configuration: {', '.join(arch_mod.preset_names())} (default: gemmini)",
     )
-    g.add_argument("--scalesim-cfg", metavar="FILE.cfg", type=Path, help="a SCALE-Sim .cfg file")
+    g.add_argument("--scalesim-cfg", metavar="FILE.cfg", type=_path, help="a SCALE-Sim .cfg file")
     p.add_argument("--dataflow", choices=[d.value for d in Dataflow], help="override the dataflow")
 
 
@@ -58,7 +73,11 @@ def _workload(args: argparse.Namespace) -> tuple[ConvLayer, ...]:
 
     if args.layer is not None:
         return (ConvLayer.parse(args.layer),)
-    return workloads.load(args.network or args.topology or args.onnx)
+    if args.network is not None:
+        return workloads.load(args.network)
+    if args.topology is not None:  # the option says which loader, whatever the file is called
+        return workloads.load_scalesim_csv(args.topology)
+    return workloads.load_onnx(args.onnx)
 
 
 def _arch(args: argparse.Namespace) -> ArchConfig:
@@ -66,11 +85,14 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
         from accelsim.scalesim_compat import arch_from_scalesim_cfg
 
         scalesim_timing = getattr(args, "timing", None) == Timing.SCALESIM.value
+        # The cfg parser reads the file whole: refuse /dev/zero or a huge file before it does.
+        limit = inputs.CONFIG_LIMIT_BYTES
+        inputs.check_readable_size(args.scalesim_cfg, "SCALE-Sim config file", limit=limit)
         cfg = arch_from_scalesim_cfg(args.scalesim_cfg, for_scalesim_timing=scalesim_timing)
     elif args.arch is not None:
         cfg = arch_mod.load(args.arch)
     else:
-        cfg = arch_mod.preset(args.preset or "gemmini")
+        cfg = arch_mod.preset("gemmini" if args.preset is None else args.preset)
     return cfg.with_dataflow(args.dataflow)
 
 
@@ -78,55 +100,94 @@ def _simulate(args: argparse.Namespace):
     from accelsim.sim import simulate_network
 
     timing = Timing(args.timing)
+    _check_requantize(args)
     if timing is Timing.SCALESIM:
         require(args.requantize is None, "--requantize", "unset with --timing scalesim", args.requantize)
     return simulate_network(_workload(args), _arch(args), timing=timing, requantize_shift=args.requantize)
 
 
-def _fmt_table(result) -> str:
-    head = (
-        f"{'layer':<28}{'MACs':>14}{'cycles':>12}{'util':>7}{'map.eff':>8}{'DRAM rd B':>13}"
-        f"{'DRAM wr B':>12}{'dram stall':>11}{'fill/drain':>11}"
-    )
-    lines = [head, "-" * len(head)]
+def _check_requantize(args: argparse.Namespace) -> None:
+    shift = args.requantize
+    require(shift is None or 0 <= shift <= 31, "requantize shift", "in [0, 31]", shift)
+
+
+def _json(doc: object) -> str:
+    """Strict JSON: a NaN or infinity (never produced by a valid run) is an error, not ``Infinity``."""
+    try:
+        return json.dumps(doc, indent=1, allow_nan=False)
+    except ValueError:
+        raise AccelsimError("results must be finite numbers, not NaN or infinity (a bug: please report "
+                            "the command)") from None
+
+
+# The table's numeric columns: header and width; every cell starts with a space, so wide numbers never touch.
+_COLUMNS = (("MACs", 19), ("cycles", 16), ("util", 6), ("map.eff", 7), ("DRAM rd B", 17), ("DRAM wr B", 15),
+            ("dram stall", 10), ("fill/drain", 10))
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"{label[:27]:<28}" + "".join(f" {cell:>{width}}" for cell, (_, width) in zip(cells, _COLUMNS,
+                                                                                       strict=True))
+
+
+def _table_lines(result):
+    """The layer table, a line at a time (a 100 k-layer topology never builds it whole)."""
+    head = _row("layer", *(name for name, _ in _COLUMNS))
+    yield head
+    yield "-" * len(head)
     for r in result.layers:
-        lines.append(
-            f"{r.name[:27]:<28}{r.macs:>14,}{r.cycles:>12,}{r.utilization:>7.1%}"
-            f"{r.mapping_efficiency:>8.1%}{r.dram_read_bytes:>13,}{r.dram_write_bytes:>12,}"
-            f"{r.breakdown.dram_stall / r.cycles:>11.1%}{r.breakdown.fill_drain / r.cycles:>11.1%}"
-        )
+        yield _row(r.name, f"{r.macs:,}", f"{r.cycles:,}", f"{r.utilization:.1%}",
+                   f"{r.mapping_efficiency:.1%}", f"{r.dram_read_bytes:,}", f"{r.dram_write_bytes:,}",
+                   f"{r.breakdown.dram_stall / r.cycles:.1%}", f"{r.breakdown.fill_drain / r.cycles:.1%}")
     t = result.totals
-    lines.append("-" * len(head))
-    lines.append(
-        f"{'total (' + str(t.layers) + ' layers)':<28}{t.macs:>14,}{t.cycles:>12,}"
-        f"{t.utilization:>7.1%}{'':>8}{t.dram_read_bytes:>13,}{t.dram_write_bytes:>12,}"
-        f"{t.breakdown.dram_stall / t.cycles:>11.1%}{t.breakdown.fill_drain / t.cycles:>11.1%}"
-    )
+    yield "-" * len(head)
+    yield _row(f"total ({t.layers} layers)", f"{t.macs:,}", f"{t.cycles:,}", f"{t.utilization:.1%}", "",
+               f"{t.dram_read_bytes:,}", f"{t.dram_write_bytes:,}",
+               f"{t.breakdown.dram_stall / t.cycles:.1%}", f"{t.breakdown.fill_drain / t.cycles:.1%}")
     a = result.arch
-    lines.append(
-        f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, "
-        f"{a.dram_bytes_per_cycle} B/cycle DRAM, {a.clock_mhz:g} MHz -> "
-        f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; "
-        f"timing: {result.layers[0].timing.value if result.layers else '-'}"
+    timing = result.layers[0].timing if result.layers else None
+    # SCALE-Sim's CALC mode (the one --timing scalesim reproduces) sizes DRAM to never stall: no bandwidth.
+    dram = f"{a.dram_bytes_per_cycle} B/cycle DRAM"
+    if timing is Timing.SCALESIM:
+        dram = "CALC DRAM (never stalls)"
+    yield (
+        f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, {dram}, {a.clock_mhz:g} MHz -> "
+        f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; timing: {timing.value if timing else '-'}"
     )
-    return "\n".join(lines)
+
+
+def _json_lines(result):
+    """``_json(result.to_dict())`` a layer at a time (the same text, never the whole document in memory)."""
+    def nested(doc: object) -> str:  # a value at depth 2, as json.dumps(..., indent=1) writes it there
+        return _json(doc).replace("\n", "\n  ")
+
+    yield "{"
+    yield f' "arch": {_json(result.arch.to_dict()).replace(chr(10), chr(10) + " ")},'
+    if result.layers:
+        yield ' "layers": ['
+        last = len(result.layers) - 1
+        for i, r in enumerate(result.layers):
+            yield f"  {nested(r.to_dict())}{',' if i < last else ''}"
+        yield " ],"
+    else:
+        yield ' "layers": [],'
+    yield f' "totals": {_json(result.totals.to_dict()).replace(chr(10), chr(10) + " ")}'
+    yield "}"
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     result = _simulate(args)
-    if args.json:
-        doc = result.to_dict()
-        print(json.dumps(doc, indent=1))
-    else:
-        print(_fmt_table(result))
+    for line in (_json_lines if args.json else _table_lines)(result):
+        print(line)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from accelsim import report
 
+    out = outdir.OutputDir(args.out, force=args.force)  # refuse before simulating
     result = _simulate(args)
-    paths = report.write(result, args.out)
+    paths = report.write(result, out)
     for path in paths:
         print(path)
     return 0
@@ -148,6 +209,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_cosim(args: argparse.Namespace) -> int:
+    require(0 <= args.seed < SEED_LIMIT, "--seed", "in [0, 2**32)", args.seed)
+    _check_requantize(args)
+    if args.waves is not None:
+        outdir.check_file_target(args.waves, "--waves")
     layers = _workload(args)
     if args.index is not None:
         require(0 <= args.index < len(layers), "--index", f"in [0, {len(layers)})", args.index)
@@ -170,7 +235,7 @@ def cmd_cosim(args: argparse.Namespace) -> int:
         "simulator": res.simulator,
     }
     if args.json:
-        print(json.dumps(doc, indent=1))
+        print(_json(doc))
     else:
         print(f"{layer.name}: {layer.spec()} on {args.sim}")
         print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
@@ -183,36 +248,50 @@ def cmd_cosim(args: argparse.Namespace) -> int:
 
 
 def cmd_rtl_generate(args: argparse.Namespace) -> int:
+    import tempfile
+
     from accelsim.rtl.generate import generate_verilog
 
-    for path in generate_verilog(_arch(args), args.out):
+    arch = _arch(args)
+    out = outdir.OutputDir(args.out, force=args.force)  # refuse before generating
+    # generate_verilog writes into a directory: let it write into a private one, then move the files
+    # into --out through OutputDir (atomic, never through a symlink, never over a file not ours).
+    with tempfile.TemporaryDirectory(prefix="accelsim-rtl-") as tmp:
+        files = {path.name: path.read_bytes() for path in generate_verilog(arch, tmp)}
+    for path in out.write_all(files):
         print(path)
     return 0
 
 
+TIMING_HELP = "accelsim: our microarchitecture (default); scalesim: SCALE-Sim 3.0 compatible numbers"
+REQUANTIZE_HELP = "store int8 outputs, each int32 sum shifted right by SHIFT (0-31); default: int32 outputs"
+FORCE_HELP = "write into DIR even if it holds files accelsim did not write (replacing those it writes)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="accelsim", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"accelsim {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("simulate", help="cycles, stalls, traffic and utilization per layer")
     _add_workload(s)
     _add_arch(s)
-    s.add_argument(
-        "--timing",
-        choices=[t.value for t in Timing],
-        default=Timing.ACCELSIM.value,
-        help="our microarchitecture (default) or SCALE-Sim 3.0 compatible numbers",
-    )
-    s.add_argument("--requantize", type=int, metavar="SHIFT", help="store int8 outputs (shift right SHIFT)")
-    s.add_argument("--json", action="store_true", help='print {"layers": [...], "totals": {...}}')
+    s.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value,
+                   help=TIMING_HELP)
+    s.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    s.add_argument("--json", action="store_true", help='print {"arch": ..., "layers": [...], "totals": ...}')
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="write layers.csv, summary.json, report.md and PNG plots")
     _add_workload(r)
     _add_arch(r)
-    r.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value)
-    r.add_argument("--requantize", type=int, metavar="SHIFT")
-    r.add_argument("--out", type=Path, required=True, metavar="DIR")
+    r.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value,
+                   help=TIMING_HELP)
+    r.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    r.add_argument("--out", type=_path, required=True, metavar="DIR",
+                   help="directory to write into: new, empty, or written by accelsim before")
+    r.add_argument("--force", action="store_true", help=FORCE_HELP)
     r.set_defaults(func=cmd_report)
 
     lay = sub.add_parser("layers", help="print a workload's layer table")
@@ -222,34 +301,90 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cosim", help="run a layer on the RTL; compare outputs and cycles with the model")
     _add_workload(c)
     _add_arch(c)
-    c.add_argument("--index", type=int, help="which layer of --network/--topology/--onnx")
-    c.add_argument("--sim", choices=["icarus", "verilator"], default="icarus")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--waves", type=Path, metavar="FILE.fst")
-    c.add_argument("--requantize", type=int, metavar="SHIFT")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--index", type=int, help="which layer of --network/--topology/--onnx (from 0)")
+    c.add_argument("--sim", choices=["icarus", "verilator"], default="icarus",
+                   help="Verilog simulator (default: icarus; verilator is faster on big layers)")
+    c.add_argument("--seed", type=int, default=0,
+                   help="seed of the random int8 inputs and weights, in [0, 2**32) (default 0)")
+    c.add_argument("--waves", type=_path, metavar="FILE.fst",
+                   help="also write the simulation's waveforms to this file")
+    c.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    c.add_argument("--json", action="store_true", help="print the outcome as JSON")
     c.set_defaults(func=cmd_cosim)
 
     rtl = sub.add_parser("rtl", help="RTL utilities")
     rsub = rtl.add_subparsers(dest="rtl_command", required=True, parser_class=_Parser)
     gen = rsub.add_parser("generate", help="write the accelerator's Verilog for a configuration")
     _add_arch(gen)
-    gen.add_argument("--out", type=Path, required=True, metavar="DIR")
+    gen.add_argument("--out", type=_path, required=True, metavar="DIR",
+                     help="directory to write accelerator.v and accelerator.json into")
+    gen.add_argument("--force", action="store_true", help=FORCE_HELP)
     gen.set_defaults(func=cmd_rtl_generate)
     from accelsim.sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The one parser (parse_args keeps no state in it; building it costs more than most commands)."""
+    return build_parser()
+
+
+def _check_extra(command: str) -> None:
+    """`cosim` and `rtl` need the rtl extra: say how to install it before doing any work."""
+    missing = [name for name in RTL_EXTRA.get(command, ()) if importlib.util.find_spec(name) is None]
+    require(not missing, f"accelsim {command} needs the rtl extra: {', '.join(missing)}",
+            f"installed ({RTL_INSTALL})", "missing")
+
+
+def _silence_stdout() -> None:
+    """After standard output failed, send what is still buffered to /dev/null so that the interpreter's
+    final flush cannot fail again (and print a traceback) on the way out."""
     try:
-        return args.func(args)
-    except AccelsimError as err:
-        print(f"accelsim: error: {err}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to flush
+        pass
+
+
+def _os_error(err: OSError) -> str:
+    """One line for an OSError nothing more specific caught: the file it names, or standard output."""
+    if err.filename is None:
+        return f"standard output must be writable, not failing ({err.strerror or err})"
+    return f"file {os.fsdecode(err.filename)!r} must be accessible, not failing ({err.strerror or err})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv``; return the exit status: 0 done, 1 co-simulation mismatch, 2 error
+    (130 interrupted)."""
+    try:
+        args = _parser().parse_args(argv)
+        _check_extra(args.command)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except SystemExit as exit_:  # argparse: --help, --version (0) or a usage error (2, already printed)
+        return exit_.code if isinstance(exit_.code, int) else 2
+    except BrokenPipeError:  # `accelsim ... | head`: the reader has all it wanted
+        _silence_stdout()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: no traceback either
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
+    except (AccelsimError, OSError, UnicodeError, RecursionError, MemoryError) as err:
+        if isinstance(err, AccelsimError):
+            message = str(err)
+        elif isinstance(err, OSError):
+            message = _os_error(err)
+            if err.filename is None:
+                _silence_stdout()
+        elif isinstance(err, UnicodeError):
+            message = f"input must be valid UTF-8 text, not undecodable ({err})"
+        else:
+            message = f"input must be of a size accelsim can hold, not this large ({type(err).__name__})"
+        print(f"accelsim: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

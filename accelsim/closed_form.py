@@ -242,6 +242,9 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     fd_i = systolic_array_fill_drain_cycles(df, AR, AC)
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
+    # commands of a step: its program for a middle k-step and for a tile's last (which also STOREs)
+    n_full = step_program(df, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
+    n_last = step_program(df, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
     n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
     for o in range(2):
@@ -264,8 +267,7 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
                 kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
                 kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
                 kin[_BC, j] = kin[_EX, j] - bP_i
-                # commands of the step: its program for a not-first k-step that is the tile's last iff k
-                n_step = step_program(df, Pk, Mk, Kk, 1, 1 - k, 0, 0, 0, 0, prog)
+                n_step = n_last if k == 1 else n_full
                 kin[_C, j] = float(n_step)
                 kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
                 n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)

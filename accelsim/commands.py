@@ -49,20 +49,22 @@ class Operand(enum.IntEnum):
 class ConfigReg(enum.IntEnum):
     """Layer registers written by CONFIG; the value field packs the listed sub-fields, lsb first."""
 
-    SHAPE0 = 0  # N:16 C:16 H:16 W:16
-    SHAPE1 = 1  # M:16 R:8 S:8 E:16 F:16
-    SHAPE2 = 2  # stride:8 pad:8 Cg:16 Mg:16 K:16
-    ADDR = 3  # x_base:32 w_base:32 out_base:32 (byte addresses in DRAM)
-    MODE = 4  # dataflow:2 (0 ws, 1 os, 2 is) requantize:1 shift:5
+    SHAPE0 = 0  # N:19 C:20 H:16 W:16
+    SHAPE1 = 1  # M:20 R:8 S:8 E:16 F:16
+    SHAPE2 = 2  # stride:8 pad:8 Cg:20 Mg:20 K:24
+    ADDR = 3  # x_base:32 w_base:32 out_base:32 (byte addresses in DRAM, low 32 bits)
+    MODE = 4  # dataflow:2 (0 ws, 1 os, 2 is) requantize:1 shift:5 x/w/out_base_hi:16 (address bits 32-47)
 
 
 CONFIG_LAYOUT: dict[ConfigReg, tuple[tuple[str, int], ...]] = {
-    ConfigReg.SHAPE0: (("N", 16), ("C", 16), ("H", 16), ("W", 16)),
-    ConfigReg.SHAPE1: (("M", 16), ("R", 8), ("S", 8), ("E", 16), ("F", 16)),
-    ConfigReg.SHAPE2: (("stride", 8), ("pad", 8), ("Cg", 16), ("Mg", 16), ("K", 16)),
+    ConfigReg.SHAPE0: (("N", 19), ("C", 20), ("H", 16), ("W", 16)),
+    ConfigReg.SHAPE1: (("M", 20), ("R", 8), ("S", 8), ("E", 16), ("F", 16)),
+    ConfigReg.SHAPE2: (("stride", 8), ("pad", 8), ("Cg", 20), ("Mg", 20), ("K", 24)),
     ConfigReg.ADDR: (("x_base", 32), ("w_base", 32), ("out_base", 32)),
-    ConfigReg.MODE: (("dataflow", 2), ("requantize", 1), ("shift", 5)),
+    ConfigReg.MODE: (("dataflow", 2), ("requantize", 1), ("shift", 5), ("x_base_hi", 16), ("w_base_hi", 16),
+                     ("out_base_hi", 16)),
 }
+ADDRESS_BITS = 48  # DRAM byte addresses: ADDR holds bits 0-31, MODE bits 32-47
 
 # name -> (lsb, width)
 FIELDS: dict[str, tuple[int, int]] = {
@@ -76,16 +78,16 @@ FIELDS: dict[str, tuple[int, int]] = {
     "acc_buf": (9, 1),  # COMPUTE, STORE: accumulator buffer
     "accumulate": (10, 1),  # COMPUTE: add to the accumulator (1) or overwrite it (0)
     "operand": (11, 1),  # LOAD: Operand
-    "rows": (12, 16),  # LOAD/STORE: rows moved; COMPUTE: stream length T
-    "lanes": (28, 12),  # LOAD/STORE: valid lanes per row; PRELOAD: valid weight rows K_t
-    "n0": (40, 16),  # first pixel of the tile (n0, e0, f0)
-    "e0": (56, 16),
-    "f0": (72, 16),
-    "c0": (88, 16),  # first reduction index of the tile (c0, r0, s0); c0 absolute (group offset included)
-    "r0": (104, 8),
-    "s0": (112, 8),
-    "m0": (88, 16),  # weight LOAD, STORE: first output channel (absolute); shares bits with c0
-    "k0": (56, 16),  # weight LOAD: first reduction index k; shares bits with e0
+    "rows": (12, 18),  # LOAD/STORE: rows moved; COMPUTE: stream length T
+    "lanes": (30, 11),  # LOAD/STORE: valid lanes per row; PRELOAD: valid weight rows K_t (<= 1024)
+    "n0": (41, 19),  # first pixel of the tile (n0, e0, f0)
+    "e0": (60, 16),
+    "f0": (76, 16),
+    "c0": (92, 20),  # first reduction index of the tile (c0, r0, s0); c0 absolute (group offset included)
+    "r0": (112, 8),
+    "s0": (120, 8),
+    "m0": (92, 20),  # weight LOAD, STORE: first output channel (absolute); shares bits with c0
+    "k0": (41, 24),  # weight LOAD: first reduction index k; shares bits with n0 and e0
     # CONFIG
     "reg": (8, 8),
     "value": (16, 96),

@@ -15,3 +15,16 @@ def require(ok: bool, what: str, constraint: str, value: object) -> None:
     """Raise ``AccelsimError("<what> must be <constraint>, not <value>")`` unless ``ok``."""
     if not ok:
         raise AccelsimError(f"{what} must be {constraint}, not {value!r}")
+
+
+def is_name(value: object, *, max_chars: int, empty: bool = False) -> bool:
+    """A name accelsim prints in tables and writes into reports: a ``str`` of printable characters (no
+    NUL, newline or other control character), at most ``max_chars`` long, non-empty unless ``empty``."""
+    if not isinstance(value, str):
+        return False
+    return (empty or bool(value)) and len(value) <= max_chars and value.isprintable()
+
+
+def name_rule(max_chars: int, *, empty: bool = False) -> str:
+    """The constraint :func:`is_name` checks, as an error message says it."""
+    return f"{'' if empty else 'non-empty '}printable text of at most {max_chars} characters"

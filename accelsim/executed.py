@@ -406,6 +406,8 @@ def program_tables(m: mapping.Mapping, *,
     for c in decoded:
         if c.op == Op.CONFIG:
             regs.update(config_fields(ConfigReg(c.reg), c.value))
+    for name in ("x_base", "w_base", "out_base"):  # bits 32-47 of the addresses live in MODE
+        regs[name] |= regs.pop(f"{name}_hi") << 32
     table = np.array([[int(getattr(c, f)) for f in COLUMNS] for c in decoded if c.op != Op.CONFIG], np.int64)
     return table, np.array([regs[name] for name in REGS], np.int64)
 

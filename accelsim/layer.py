@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accelsim.errors import require
+from accelsim.errors import is_name, name_rule, require
 from accelsim.jit import compilable
 
 SHAPE_FIELDS = ("N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups")
+
+# Bounds far above any real layer (LLM-sized GEMMs have K, M ~ 100 k, N ~ 4 k) that keep every count the
+# model forms exact in 64-bit integers and float64: each field, the MACs and each tensor's elements.
+MAX_FIELD = 1 << 24
+MAX_MACS = 1 << 53
+MAX_TENSOR_ELEMS = 1 << 48
+NAME_CHARS = 200
 
 
 @compilable
@@ -45,20 +52,17 @@ class ConvLayer:
     name: str = "layer"
 
     def __post_init__(self) -> None:
-        for field in ("N", "M", "C", "H", "W", "R", "S", "stride", "groups"):
+        require(is_name(self.name, max_chars=NAME_CHARS, empty=True), "layer name",
+                name_rule(NAME_CHARS, empty=True), self.name)
+        for field in SHAPE_FIELDS:
             value = getattr(self, field)
+            lowest = 0 if field == "pad" else 1
             require(
-                isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= MAX_FIELD,
                 f"{self.name}: {field}",
-                "a positive integer",
+                f"{'a non-negative' if lowest == 0 else 'a positive'} integer <= {MAX_FIELD:,}",
                 value,
             )
-        require(
-            isinstance(self.pad, int) and not isinstance(self.pad, bool) and self.pad >= 0,
-            f"{self.name}: pad",
-            "a non-negative integer",
-            self.pad,
-        )
         require(self.C % self.groups == 0, f"{self.name}: C", f"divisible by groups={self.groups}", self.C)
         require(self.M % self.groups == 0, f"{self.name}: M", f"divisible by groups={self.groups}", self.M)
         require(
@@ -73,6 +77,9 @@ class ConvLayer:
             f"<= padded input width W+2*pad={self.W + 2 * self.pad}",
             self.S,
         )
+        require(self.macs <= MAX_MACS, f"{self.name}: MACs N*M*E*F*(C/groups)*R*S", "<= 2**53", self.macs)
+        elems = max(self.input_elems, self.weight_elems, self.output_elems)
+        require(elems <= MAX_TENSOR_ELEMS, f"{self.name}: largest tensor (elements)", "<= 2**48", elems)
 
     @classmethod
     def fc(cls, in_features: int, out_features: int, *, N: int = 1, name: str = "fc") -> ConvLayer:
@@ -140,14 +147,16 @@ class ConvLayer:
 
     @classmethod
     def parse(cls, text: str, *, name: str = "layer") -> ConvLayer:
-        """Parse ``"N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"`` (any subset, any order)."""
-        known = {"N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups", "name"}
-        fields: dict[str, object] = {"name": name}
+        """Parse ``"N=1,M=64,C=64,H=56,W=56,R=3,S=3,stride=1,pad=1,groups=1"`` (any non-empty subset, any
+        order, each key once; missing fields take their defaults)."""
+        known = (*SHAPE_FIELDS, "name")
+        fields: dict[str, object] = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, sep, value = item.partition("=")
             key = key.strip()
             require(bool(sep), "layer field", "written KEY=VALUE", item)
             require(key in known, "layer field", f"one of {sorted(known)}", key)
+            require(key not in fields, f"layer field {key}", "given once", item)
             if key == "name":
                 fields[key] = value.strip()
                 continue
@@ -155,4 +164,7 @@ class ConvLayer:
                 fields[key] = int(value)
             except ValueError:
                 require(False, f"layer field {key}", "an integer", value.strip())
+        require(bool(fields), "layer", 'at least one KEY=VALUE field (e.g. "M=64,C=64,H=56,W=56")', text)
+        fields.setdefault("name", name)
+        require(bool(fields["name"]), "layer name", name_rule(NAME_CHARS), fields["name"])
         return cls(**fields)  # type: ignore[arg-type]

@@ -15,6 +15,9 @@ import numpy as np
 
 from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
 from accelsim.commands import (
+    ADDRESS_BITS,
+    CONFIG_LAYOUT,
+    FIELDS,
     OP_COMPUTE,
     OP_LOAD,
     OP_PRELOAD,
@@ -33,6 +36,7 @@ from accelsim.timing import ceil_div
 DRAM_ALIGN_BYTES = 64
 BUFFERS = 2  # every scratchpad and the accumulator hold two tiles: dependency tokens reach two steps back
 N_CONFIG = len(ConfigReg)  # a layer's program starts with one CONFIG per layer register
+MAX_TILE_ROWS = (1 << FIELDS["rows"][1]) - 1  # the longest stream one command can name
 
 # ------------------------------------------------------------------------------------------------------
 # The tiling rules, as compilable scalar functions (accelsim.jit): lower() below and the closed form
@@ -83,12 +87,13 @@ def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
 @compilable
 def tile_sizes(df, AR, AC, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
     """Full tile sizes ``(P_T, K_T, M_T)``: the dimensions on the array's rows and columns are cut to
-    AR and AC, the streamed one is as long as its buffers allow (docs: "Lowering")."""
+    AR and AC, the streamed one is as long as its buffers allow and a command can name (docs:
+    "Lowering")."""
     if df == DF_WS:
-        return min(P, min(ifmap_rows, acc_rows)), min(AR, K), min(AC, Mg)
+        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR, K), min(AC, Mg)
     if df == DF_IS:
-        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows))
-    return min(AR, P), min(K, min(ifmap_rows, weight_rows)), min(AC, Mg)
+        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
+    return min(AR, P), min(K, min(ifmap_rows, weight_rows), MAX_TILE_ROWS), min(AC, Mg)
 
 
 @compilable
@@ -198,6 +203,33 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     }[fit]
 
 
+def _config_limit(reg: ConfigReg, name: str) -> int:
+    return 1 << dict(CONFIG_LAYOUT[reg])[name]
+
+
+def check_encodable(layer: ConvLayer, out_base: int, out_bytes: int = 4) -> None:
+    """Raise a one-line error naming the layer's own quantity where it exceeds what the command encoding
+    can carry (docs: "Command encoding", limits)."""
+    where = f"layer {layer.name}"
+    limits = (
+        ("N", layer.N, _config_limit(ConfigReg.SHAPE0, "N")),
+        ("C", layer.C, _config_limit(ConfigReg.SHAPE0, "C")),
+        ("M", layer.M, _config_limit(ConfigReg.SHAPE1, "M")),
+        ("H", layer.H, _config_limit(ConfigReg.SHAPE0, "H")),
+        ("W", layer.W, _config_limit(ConfigReg.SHAPE0, "W")),
+        ("R", layer.R, _config_limit(ConfigReg.SHAPE1, "R")),
+        ("S", layer.S, _config_limit(ConfigReg.SHAPE1, "S")),
+        ("E (output height)", layer.E, _config_limit(ConfigReg.SHAPE1, "E")),
+        ("F (output width)", layer.F, _config_limit(ConfigReg.SHAPE1, "F")),
+        ("stride", layer.stride, _config_limit(ConfigReg.SHAPE2, "stride")),
+        ("pad", layer.pad, _config_limit(ConfigReg.SHAPE2, "pad")),
+        ("C/groups*R*S (the reduction length)", layer.gemm_K, _config_limit(ConfigReg.SHAPE2, "K")),
+        ("input + weight + output bytes", out_base + layer.output_elems * out_bytes, 1 << ADDRESS_BITS),
+    )
+    for what, value, limit in limits:
+        require(value < limit, f"{where}: {what}", f"< {limit:,} (the command encoding's limit)", value)
+
+
 def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
     df = arch.dataflow.code
@@ -210,6 +242,7 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
                                buf.weight_rows, buf.acc_rows)
     w_base = ceil_div(layer.input_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     out_base = w_base + ceil_div(layer.weight_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
+    check_encodable(layer, out_base)
     return Mapping(
         layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
         p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
@@ -389,12 +422,14 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
         ConfigReg.SHAPE2: config_value(
             ConfigReg.SHAPE2, stride=L.stride, pad=L.pad, Cg=L.C // L.groups, Mg=L.gemm_M, K=L.gemm_K
         ),
-        ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base, w_base=m.w_base, out_base=m.out_base),
+        ConfigReg.ADDR: config_value(ConfigReg.ADDR, x_base=m.x_base % (1 << 32), w_base=m.w_base % (1 << 32),
+                                     out_base=m.out_base % (1 << 32)),
         ConfigReg.MODE: config_value(
             ConfigReg.MODE,
             dataflow=m.dataflow.code,
             requantize=int(requantize_shift is not None),
             shift=requantize_shift or 0,
+            x_base_hi=m.x_base >> 32, w_base_hi=m.w_base >> 32, out_base_hi=m.out_base >> 32,
         ),
     }
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]

@@ -1,14 +1,17 @@
 """The only writer of reports: layers.csv, summary.json, report.md and PNG plots (utilization, cycle
-breakdown, roofline). Output is byte-identical run to run (no timestamps, fixed PNG metadata)."""
+breakdown, roofline). Output is byte-identical run to run (no timestamps, fixed PNG metadata). Files are
+written through :class:`accelsim.outdir.OutputDir`: atomically, never through a symlink, never over a file
+accelsim did not write."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
-from accelsim.errors import AccelsimError
-from accelsim.result import BREAKDOWN_KEYS, NetworkResult
+from accelsim.outdir import OutputDir
+from accelsim.result import BREAKDOWN_KEYS, NetworkResult, Timing
 
 CSV_COLUMNS = (
     "name",
@@ -59,23 +62,18 @@ def _row(r) -> dict[str, object]:
     return row
 
 
-def write(result: NetworkResult, out_dir: str | Path) -> list[Path]:
-    """Write every report file into ``out_dir`` (created); return the paths written."""
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise AccelsimError(
-            f"--out must be a writable directory, not {str(out)!r} ({err.strerror})"
-        ) from None
-    paths = [out / "layers.csv", out / "summary.json", out / "report.md"]
-    with open(paths[0], "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for r in result.layers:
-            writer.writerow(_row(r))
-    paths[1].write_text(json.dumps(result.to_dict(), indent=1, sort_keys=True) + "\n")
-    paths[2].write_text(_markdown(result))
+def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool = False) -> list[Path]:
+    """Write every report file into ``out_dir`` (created; refused when it holds files accelsim did not
+    write, unless ``force``: see :mod:`accelsim.outdir`); return the paths written."""
+    out = out_dir if isinstance(out_dir, OutputDir) else OutputDir(out_dir, force=force)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in result.layers:
+        writer.writerow(_row(r))
+    summary = json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n"
+    paths = out.write_all({"layers.csv": table.getvalue(), "summary.json": summary,
+                           "report.md": _markdown(result)})
     paths += _plots(result, out)
     return paths
 
@@ -112,7 +110,7 @@ def _markdown(result: NetworkResult) -> str:
     return "\n".join(lines)
 
 
-def _plots(result: NetworkResult, out: Path) -> list[Path]:
+def _plots(result: NetworkResult, out: OutputDir) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +132,7 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     ax.set_title(f"PE utilization per layer — {result.arch.name}")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    paths.append(_save(fig, out / "utilization.png"))
+    paths.append(_save(fig, out, "utilization.png"))
 
     fig, ax = plt.subplots(figsize=(width, 3.6))
     bottom = [0.0] * len(layers)
@@ -148,30 +146,47 @@ def _plots(result: NetworkResult, out: Path) -> list[Path]:
     ax.set_title("Cycle breakdown per layer")
     ax.legend(fontsize=7, ncols=3)
     fig.tight_layout()
-    paths.append(_save(fig, out / "breakdown.png"))
+    paths.append(_save(fig, out, "breakdown.png"))
 
-    a = result.arch
-    peak = a.pes
-    bw = a.dram_bytes_per_cycle
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
     oi = [r.operational_intensity_macs_per_byte for r in layers]
     perf = [r.macs / r.cycles for r in layers]
-    lo, hi = min([*oi, peak / bw]) / 4, max([*oi, peak / bw]) * 4
+    roof, label = roofline(result)
+    ridge = result.arch.pes / (2 * result.arch.dram_bytes_per_cycle)  # where the two roofs meet
+    lo, hi = min([*oi, ridge]) / 4, max([*oi, ridge]) * 4
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    ax.loglog(grid, [min(peak, bw * g) for g in grid], "k-", label=f"roof: {peak} MACs/cycle, {bw} B/cycle")
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.loglog(grid, [roof(g) for g in grid], "k-", label=label)
     ax.loglog(oi, perf, "o", color="#e15759", markersize=4, label="layers")
     ax.set_xlabel("operational intensity (MACs / DRAM byte)")
     ax.set_ylabel("achieved MACs / cycle")
     ax.set_title("Roofline")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    paths.append(_save(fig, out / "roofline.png"))
+    paths.append(_save(fig, out, "roofline.png"))
     return paths
 
 
-def _save(fig, path: Path) -> Path:
+def roofline(result: NetworkResult):
+    """``(roof, label)``: the most MACs per cycle a layer of operational intensity ``I`` (MACs per DRAM byte,
+    read and write bytes together, as in the CSV) can reach, and the plot's legend saying why.
+
+    DRAM has separate read and write channels of ``dram_bytes_per_cycle`` each (docs/microarchitecture.md),
+    so a layer moving ``rd`` and ``wr`` bytes takes at least ``max(rd, wr) / BW >= (rd + wr) / (2 BW)``
+    cycles: ``MACs / cycle <= min(PEs, 2 BW I)``. SCALE-Sim's CALC mode never stalls on DRAM: only the
+    compute roof bounds it.
+    """
+    a = result.arch
+    peak, bw = a.pes, a.dram_bytes_per_cycle
+    if any(r.timing is Timing.SCALESIM for r in result.layers):
+        return (lambda intensity: float(peak)), f"roof: {peak} MACs/cycle (SCALE-Sim CALC: no DRAM bound)"
+    label = f"roof: min({peak} MACs/cycle, 2 x {bw} B/cycle x intensity)\n(separate read and write channels)"
+    return (lambda intensity: min(float(peak), 2 * bw * intensity)), label
+
+
+def _save(fig, out: OutputDir, name: str) -> Path:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
-    return path
+    try:
+        return out.savefig(name, fig, dpi=110, metadata=PNG_METADATA)
+    finally:
+        plt.close(fig)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d
+from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d, rule_route
 
 from accelsim import ConvLayer
 
@@ -112,8 +112,10 @@ def main(argv: list[str] | None = None) -> None:
         layer = SHAPES[key]
         dims = (layer.N, layer.M, layer.C, layer.R, layer.S, layer.E, layer.F, layer.groups, layer.stride)
         picks = {dtype: choose_route(*dims, dtype=dtype) for dtype in ("float32", "int8")}
+        rule = {dtype: rule_route(*dims, dtype=dtype) for dtype in ("float32", "int8")}
         print(f"\n{layer.name}: N={layer.N} C={layer.C} M={layer.M} H={layer.H} W={layer.W} R={layer.R} "
-              f"S={layer.S} stride={layer.stride} pad={layer.pad}  (dispatch picks {picks})")
+              f"S={layer.S} stride={layer.stride} pad={layer.pad}  (dispatch picks {picks}, measured on this "
+              f"machine; the fixed rule would pick {rule})")
         rows = bench_layer(layer, args.rounds, args.block, not args.no_torch)
         gflops = dict(rows)
         base, peer = gflops["numpy im2col+BLAS f32"], gflops.get("torch conv2d f32")

@@ -9,8 +9,11 @@ output and hands it to one route:
 * ``"im2col"`` (:mod:`.im2col`): a Numba unfold into a column buffer, then BLAS sgemm per image and group;
   int8 goes through the exact chunked sgemm of :mod:`.int8`. Wins on every dense layer of a real network.
 
-``route=None`` picks with :func:`choose_route`; naming a route is for the tests and the benchmark.
-Importing this package imports Numba (the model modules of ``accelsim`` never do).
+``route=None`` picks with :func:`choose_route`: the direct loops for tiny GEMMs, otherwise the route measured
+fastest on this machine for the layer's shape class, once, then cached on disk (:mod:`.autotune`); the fixed
+rule :func:`rule_route` when the cache cannot be written or ``ACCELSIM_KERNEL_ROUTES=rule``. Naming a route
+is for the tests and the benchmark. Importing this package imports Numba (the model modules of ``accelsim``
+never do).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from accelsim.reference import check_operands
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
+from .autotune import measured_route
 from .direct import conv2d_direct
 from .igemm import conv2d_igemm
 from .im2col import conv2d_im2col
@@ -44,14 +48,32 @@ _MIN_GEMM_MACS_PER_PIXEL = 512
 _MIN_IM2COL_MACS = 1 << 16
 
 
+def _tiny(N: int, M: int, C: int, R: int, S: int, E: int, F: int, groups: int) -> bool:
+    Mg, Kg = M // groups, (C // groups) * R * S
+    return Mg * Kg < _MIN_GEMM_MACS_PER_PIXEL or N * M * E * F * Kg < _MIN_IM2COL_MACS
+
+
+def rule_route(
+    N: int, M: int, C: int, R: int, S: int, E: int, F: int, groups: int, stride: int = 1, dtype=np.float32
+) -> str:
+    """The fixed rule (fitted with benchmarks/kernels.py on one machine): direct for tiny GEMMs, else the
+    GEMM route of the dtype. Deterministic; :func:`choose_route` falls back on it."""
+    if _tiny(N, M, C, R, S, E, F, groups):
+        return "direct"
+    return "igemm" if np.dtype(dtype) == np.int8 else "im2col"
+
+
 def choose_route(
     N: int, M: int, C: int, R: int, S: int, E: int, F: int, groups: int, stride: int = 1, dtype=np.float32
 ) -> str:
-    """The route measured fastest for this shape and dtype on the benchmark machine (benchmarks/kernels.py)"""
-    Mg, Kg = M // groups, (C // groups) * R * S
-    if Mg * Kg < _MIN_GEMM_MACS_PER_PIXEL or N * M * E * F * Kg < _MIN_IM2COL_MACS:
-        return "direct"
-    return "igemm" if np.dtype(dtype) == np.int8 else "im2col"
+    """The route for this shape and dtype: direct for tiny GEMMs, else the one measured fastest on this
+    machine for the shape class (:func:`.autotune.measured_route`), else :func:`rule_route`."""
+    fallback = rule_route(N, M, C, R, S, E, F, groups, stride, dtype)
+    if _tiny(N, M, C, R, S, E, F, groups):
+        return fallback
+    routes = ROUTES if np.dtype(dtype) == np.int8 else FLOAT32_ROUTES
+    dims = (int(N), int(M), int(C), int(R), int(S), int(E), int(F), int(groups), int(stride))
+    return measured_route(dims, dtype, {r: _KERNELS[r] for r in routes}, fallback)
 
 
 def conv2d(
@@ -74,4 +96,4 @@ def conv2d(
     return out
 
 
-__all__ = ["FLOAT32_ROUTES", "ROUTES", "choose_route", "conv2d"]
+__all__ = ["FLOAT32_ROUTES", "ROUTES", "choose_route", "conv2d", "rule_route"]

@@ -138,9 +138,9 @@ class LoadUnit(wiring.Component):
         # ---- state
         weight = Signal()  # the command in progress loads weights
         push_flag = Signal()
-        rows_left = Signal(16)
-        lanes_left = Signal(16)  # lanes of the current row not yet issued (this beat included)
-        row_lanes = Signal(12)
+        rows_left = Signal(FIELDS["rows"][1])
+        lanes_left = Signal(FIELDS["lanes"][1])  # lanes of the row not yet issued (this beat included)
+        row_lanes = Signal(FIELDS["lanes"][1])
         beat = Signal(self.tag["beat"][1])
         spad_row = Signal(self.tag["row"][1])
         row_base = Signal(ADDR_BITS)

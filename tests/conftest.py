@@ -1,6 +1,10 @@
-"""Shared test settings: hypothesis profiles (derandomized in CI; no deadline because Numba compiles)."""
+"""Shared test settings: hypothesis profiles (derandomized in CI; no deadline because Numba compiles), and
+the kernels' fixed route rule instead of routes measured on this machine (results must not depend on timings;
+tests/kernels/test_autotune.py tests the measuring)."""
 
 import os
+
+os.environ.setdefault("ACCELSIM_KERNEL_ROUTES", "rule")
 
 from hypothesis import HealthCheck, settings
 

@@ -101,11 +101,11 @@ def test_scalesim_cfg_and_timing(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["simulate", "--layer", "M=0"], "layer: M must be a positive integer, not 0"),
+        (["simulate", "--layer", "M=0"], "layer: M must be a positive integer <= 16,777,216, not 0"),
         (["simulate", "--layer", "H=3,R=5"], "R must be <= padded input height"),
         (["simulate", "--network", "nope"], "workload must be a zoo network"),
         (["simulate", "--layer", LAYER, "--preset", "nope"], "preset must be one of"),
-        (["simulate", "--layer", LAYER, "--arch", "/nonexistent.toml"], "arch file must be readable"),
+        (["simulate", "--layer", LAYER, "--arch", "/nonexistent.toml"], "arch file must be an existing file"),
         (["simulate", "--layer", LAYER, "--dataflow", "rs"], "invalid choice: 'rs'"),
         (["simulate"], "one of the arguments --network --topology --onnx --layer is required"),
         (["simulate", "--topology", "/nonexistent.csv"], "nonexistent.csv"),
@@ -137,6 +137,7 @@ def test_report_writes_every_file(tmp_path, capsys):
     assert main(["report", "--layer", LAYER, "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".accelsim-output.json",
         "breakdown.png",
         "layers.csv",
         "report.md",
@@ -148,3 +149,20 @@ def test_report_writes_every_file(tmp_path, capsys):
     assert summary["totals"]["macs"] == 64 * 64 * 9 * 56 * 56
     assert (out / "layers.csv").read_text().splitlines()[0].startswith("name,layer,dataflow")
     assert (out / "utilization.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_json_is_streamed_as_the_whole_document_would_be(capsys):
+    from accelsim import workloads
+    from accelsim.arch import preset
+    from accelsim.sim import simulate_network
+
+    assert main(["simulate", "--network", "resnet18", "--json"]) == 0
+    whole = simulate_network(workloads.load("resnet18"), preset()).to_dict()
+    assert capsys.readouterr().out == json.dumps(whole, indent=1, allow_nan=False) + "\n"
+
+
+def test_table_columns_never_touch(capsys):
+    """LLM-sized numbers (10^13 MACs, 10^10 bytes) stay separate fields of the row."""
+    assert main(["simulate", "--layer", "N=4096,M=100000,C=100000"]) == 0
+    row = capsys.readouterr().out.splitlines()[2].split()
+    assert len(row) == 9 and int(row[1].replace(",", "")) == 4096 * 100_000 * 100_000

@@ -3,11 +3,13 @@ metadata, as accelsim.report)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
-from accelsim.report import _save  # the one PNG writer: Agg, fixed metadata (byte-reproducible)
+from accelsim.outdir import atomic_write
+from accelsim.report import PNG_METADATA
 from accelsim.sweep.store import Digest
 
 
@@ -41,7 +43,7 @@ def write_plots(out: Path, d: Digest) -> list[Path]:
         ax.set_title(net)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    paths.append(_save(fig, out / "pareto.png"))
+    paths.append(_png(fig, out / "pareto.png"))
 
     if d.keys:
         cols = min(3, len(d.keys))
@@ -59,5 +61,15 @@ def write_plots(out: Path, d: Digest) -> list[Path]:
             ax.set_visible(False)
         axes.flat[0].legend(fontsize=7)
         fig.tight_layout()
-        paths.append(_save(fig, out / "sensitivity.png"))
+        paths.append(_png(fig, out / "sensitivity.png"))
     return paths
+
+
+def _png(fig, path: Path) -> Path:
+    """Render in memory with report's fixed metadata (byte-reproducible), close, write atomically."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata=PNG_METADATA)
+    plt.close(fig)
+    return atomic_write(path, buf.getvalue(), what="sweep plot")

@@ -156,6 +156,7 @@ def _check_value(base: ArchConfig, key: str, value: Any, where: str) -> Any:
         return Dataflow.parse(value, f"{where}.dataflow").code
     data = base.to_dict()
     data[key] = value
+    data["name"] = f"{where}.{key}"  # names the space entry in ArchConfig's error
     arch_mod.from_dict(data, source=f"{where}.{key}")
     return value
 

@@ -10,9 +10,10 @@ Layout of ``DIR`` (docs/sweep.md)::
     summary.json                counts, front sizes, best point per objective and network
     pareto.png, sensitivity.png
 
-A chunk is written to a dot-file, flushed to disk and renamed, then its marker is written the same way: a
-killed sweep leaves only whole chunk files, and ``pyarrow.parquet.read_table("DIR/points")`` (or
-``pandas.read_parquet``) reads them, skipping markers and temporaries (names starting with ``_`` or ``.``).
+A chunk is written to a dot-file and renamed (accelsim.outdir.atomic_write), then its marker is written
+the same way: a killed sweep leaves only whole chunk files, and ``pyarrow.parquet.read_table("DIR/points")``
+(or ``pandas.read_parquet``) reads them, skipping markers and temporaries (names starting with ``_`` or
+``.``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from accelsim.arch import Dataflow
 from accelsim.errors import AccelsimError, require
+from accelsim.outdir import atomic_write
 from accelsim.sweep.pareto import front_mask
 from accelsim.sweep.space import Space
 
@@ -36,12 +37,7 @@ SCATTER_POINTS = 20_000  # points drawn grey in pareto.png (every k-th configura
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, data, what="sweep output file")
 
 
 def to_arrow(rows: dict[str, np.ndarray]):

@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from accelsim import inputs
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 
@@ -86,8 +87,10 @@ class _Node:
             raise AccelsimError(f"{where} must be known after shape inference, not missing")
         require(len(dims) == rank, where, rule, dims)
         sizes = [1 if isinstance(d, str) and axis in batch_axes else d for axis, d in enumerate(dims)]
-        known = all(isinstance(d, int) and d > 0 for d in sizes)
+        known = all(isinstance(d, int) for d in sizes)
         require(known, where, "fully known (only the batch may be symbolic)", dims)
+        rule = "positive in every dimension" + (" (it has a zero dimension: an empty tensor)" * (0 in sizes))
+        require(all(d > 0 for d in sizes), where, rule, dims)
         return [int(d) for d in sizes]
 
     def ints(self, key: str, default: list[int]) -> list[int]:
@@ -166,8 +169,9 @@ def _read_model(path: Path) -> Any:
     import onnx
 
     require(path.is_file(), "ONNX file", "an existing file", str(path))
+    data = inputs.read_bytes(path, "ONNX file", limit=inputs.ONNX_LIMIT_BYTES)
     try:
-        model = onnx.load(path, load_external_data=False)  # weights' values are not needed, only shapes
+        model = onnx.load_from_string(data)  # external weights are never read: only shapes are needed
         onnx.checker.check_model(model)
         return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as err:  # DecodeError, ValidationError, InferenceError...: all mean a malformed file

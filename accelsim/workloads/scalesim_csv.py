@@ -23,9 +23,11 @@ How rows become :class:`ConvLayer` s, mirroring SCALE-Sim 3.0 (``scalesim/topolo
 - A convolution row whose name contains ``DP`` is a depthwise convolution: SCALE-Sim simulates it as
   ``Channels`` single-channel convolutions with ``Num Filter`` filters each, which is
   ``groups = C = Channels`` and ``M = Channels * Num Filter`` here.
-- A GEMM row ``M, N, K`` is, like ``load_arrays_gemm``'s ``[m, k, 1, k, 1, n, 1, 1]``, a convolution with
-  IFMAP ``M x K``, filter ``1 x K``, one channel, ``N`` filters and stride 1. Its GEMM view is then exactly
-  the row's: ``gemm_P = E*F = M`` rows, ``gemm_K = K`` reduction, ``gemm_M = N`` columns.
+- A GEMM row ``M, N, K`` is a 1x1 convolution of an ``M x 1`` IFMAP with ``K`` channels by ``N`` filters.
+  Its GEMM view is exactly the row's: ``gemm_P = E*F = M`` rows, ``gemm_K = K`` reduction, ``gemm_M = N``
+  columns. SCALE-Sim's own ``load_arrays_gemm`` writes ``[m, k, 1, k, 1, n, 1, 1]`` (IFMAP ``M x K``, a
+  ``1 x K`` filter, one channel): the same operand matrices with the same addresses, so the same SCALE-Sim
+  numbers, but a filter ``K`` wide, which the command encoding cannot carry past 255.
 
 SCALE-Sim sizes the output as ``ceil((H - R + U) / U)``; accelsim as ``floor((H - R) / U) + 1``. They
 differ by one whenever ``(H - R)`` is not a multiple of ``U`` (:func:`scalesim_ofmap_size`); accelsim's
@@ -39,8 +41,9 @@ import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from accelsim.errors import AccelsimError, require
-from accelsim.layer import ConvLayer
+from accelsim import inputs
+from accelsim.errors import AccelsimError, is_name, name_rule, require
+from accelsim.layer import NAME_CHARS, ConvLayer
 
 CONV_COLUMNS = (
     "Layer name",
@@ -59,15 +62,6 @@ SPARSITY_COLUMN = "Sparsity"
 def scalesim_ofmap_size(size: int, filter_size: int, stride: int) -> int:
     """SCALE-Sim's output size ``ceil((size - filter_size + stride) / stride)`` (no padding)."""
     return -(-(size - filter_size + stride) // stride)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AccelsimError(f"topology file must be an existing file, not {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AccelsimError(f"topology file {str(path)!r} must be readable UTF-8 text ({err})") from None
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -131,15 +125,18 @@ def _gemm_row(where: str, fields: list[str]) -> ConvLayer:
     rows, cols, depth = (
         _positive(where, column, text) for column, text in zip(GEMM_COLUMNS[1:], fields[1:4], strict=True)
     )
-    # SCALE-Sim's [m, k, 1, k, 1, n, 1, 1]: IFMAP m x k, filter 1 x k, 1 channel, n filters, stride 1.
-    return ConvLayer(M=cols, C=1, H=rows, W=depth, R=1, S=depth, name=fields[0])
+    # m pixels of k channels, n 1x1 filters: SCALE-Sim's own [m, k, 1, k, 1, n, 1, 1] with the reduction on
+    # the channels instead of a 1 x k filter (same GEMM, same SCALE-Sim numbers; a filter width is 8 bits).
+    return ConvLayer(M=cols, C=depth, H=rows, W=1, name=fields[0])
 
 
 def load_scalesim_csv(path: str | Path) -> tuple[ConvLayer, ...]:
     """The layers of a SCALE-Sim topology file, convolution or GEMM form (see the module docstring)."""
     path = Path(path)
     try:
-        return _parse(path, _rows(_read_text(path)))
+        limit = inputs.TOPOLOGY_LIMIT_BYTES
+        text = inputs.read_text(path, "topology file", limit=limit, encoding="utf-8-sig")
+        return _parse(path, _rows(text))
     except csv.Error as err:  # e.g. a NUL byte
         raise AccelsimError(f"topology file {str(path)!r} must be valid CSV ({err})") from None
 
@@ -149,22 +146,35 @@ def _parse(path: Path, rows: Iterator[tuple[int, list[str]]]) -> tuple[ConvLayer
     if header is None:
         raise AccelsimError(f"topology file {str(path)!r} must start with a header line, not be empty")
     line, names = header
-    second = names[1].casefold() if len(names) > 1 else ""
     gemm = [name.casefold() for name in names[1:4]] == ["m", "n", "k"]
+    columns = GEMM_COLUMNS if gemm else CONV_COLUMNS
     require(
-        gemm or second.startswith("ifmap"),
+        _header_matches(names, columns),
         f"{path} line {line}: header",
-        f"SCALE-Sim's '{', '.join(CONV_COLUMNS)}' or '{', '.join(GEMM_COLUMNS)}'",
+        f"SCALE-Sim's '{', '.join(CONV_COLUMNS)}' or '{', '.join(GEMM_COLUMNS)}' (optionally then "
+        f"'{SPARSITY_COLUMN}')",
         ", ".join(names),
     )
     parse = _gemm_row if gemm else _conv_row
     layers = []
     for line, fields in rows:
         where = f"{path} line {line}: "
-        require(bool(fields[0]), f"{where}{(GEMM_COLUMNS if gemm else CONV_COLUMNS)[0]}", "non-empty", "")
+        name_ok = is_name(fields[0], max_chars=NAME_CHARS)
+        require(name_ok, f"{where}{columns[0]}", name_rule(NAME_CHARS), fields[0])
         layers.append(parse(where, fields))
     require(bool(layers), f"topology file {str(path)!r} layer rows", "at least one after the header", 0)
     return tuple(layers)
+
+
+def _header_matches(names: list[str], columns: tuple[str, ...]) -> bool:
+    """Every column, in order, by name (case and inner spacing aside; the first, a label, may be ``Layer``
+    or ``Layer name`` in either form), and at most Sparsity after them."""
+    def key(name: str) -> str:
+        return " ".join(name.casefold().split())
+
+    got = [key(name) for name in names]
+    want = [key(name) for name in columns]
+    return got[0] in ("layer", "layer name") and got[1:] in (want[1:], [*want[1:], key(SPARSITY_COLUMN)])
 
 
 def _check_name(name: str) -> None:

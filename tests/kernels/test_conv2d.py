@@ -10,7 +10,7 @@ So ``|kernel - reference| <= 2 * (K + 2) * u * conv(|x|, |w|)``, computed per ou
 
 import numpy as np
 import pytest
-from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d
+from accelsim.kernels import FLOAT32_ROUTES, ROUTES, choose_route, conv2d, rule_route
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -139,9 +139,10 @@ def test_dispatch_picks_a_valid_route_for_the_dtype(dtype):
     routes = ROUTES if dtype == np.int8 else FLOAT32_ROUTES
     dense = "igemm" if dtype == np.int8 else "im2col"
     depthwise = dict(N=1, M=32, C=32, R=3, S=3, E=56, F=56, groups=32)
-    assert choose_route(**depthwise, dtype=dtype) == "direct"
-    assert choose_route(N=1, M=1, C=1, R=2, S=2, E=4, F=4, groups=1, dtype=dtype) == "direct"  # tiny
-    assert choose_route(N=1, M=64, C=64, R=3, S=3, E=56, F=56, groups=1, dtype=dtype) == dense
+    assert rule_route(**depthwise, dtype=dtype) == choose_route(**depthwise, dtype=dtype) == "direct"
+    tiny = dict(N=1, M=1, C=1, R=2, S=2, E=4, F=4, groups=1)
+    assert rule_route(**tiny, dtype=dtype) == choose_route(**tiny, dtype=dtype) == "direct"
+    assert rule_route(N=1, M=64, C=64, R=3, S=3, E=56, F=56, groups=1, dtype=dtype) == dense
     assert choose_route(N=1, M=64, C=256, R=1, S=1, E=56, F=56, groups=1, dtype=dtype) in routes
     assert choose_route(N=1, M=96, C=3, R=11, S=11, E=55, F=55, groups=1, stride=4, dtype=dtype) in routes
 

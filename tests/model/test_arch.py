@@ -28,13 +28,14 @@ def test_toml_roundtrip_and_override(tmp_path):
     ("text", "message"),
     [
         ("array_row = 8\n", "bad.toml: key must be one of"),
-        ("array_rows = 0\n", "arch 'bad': array_rows must be a positive integer, not 0"),
-        ("array_rows = 2.5\n", "arch 'bad': array_rows must be a positive integer, not 2.5"),
+        ("array_rows = 0\n", "arch 'bad': array_rows must be a positive integer <= 1,024, not 0"),
+        ("array_rows = 2.5\n", "arch 'bad': array_rows must be a positive integer <= 1,024, not 2.5"),
         ('dataflow = "rs"\n', "bad.toml: dataflow must be one of ws, os, is, not 'rs'"),
-        ("dram_latency_cycles = -1\n", "dram_latency_cycles must be a non-negative integer, not -1"),
+        ("dram_latency_cycles = -1\n",
+         "dram_latency_cycles must be a non-negative integer <= 1,048,576, not -1"),
         ("input_bits = 4\n", "input_bits must be 8 (int8 activations), not 4"),
         ("[energy_pj]\nsram = 1.0\n", "bad.toml: energy_pj key must be one of"),
-        ("[energy_pj]\nmac = -1.0\n", "energy_pj.mac must be a non-negative number, not -1.0"),
+        ("[energy_pj]\nmac = -1.0\n", "energy_pj.mac must be 0 or a number in [1e-06, 1e+06], not -1.0"),
         ("array_rows = \n", "bad.toml must be valid TOML"),
     ],
 )
@@ -52,7 +53,7 @@ def test_unknown_preset_and_missing_file(tmp_path):
         AccelsimError, match=r"preset must be one of \['eyeriss', 'gemmini', 'tpu_v1'\], not 'x'"
     ):
         arch.preset("x")
-    with pytest.raises(AccelsimError, match="arch file must be readable"):
+    with pytest.raises(AccelsimError, match="arch file must be an existing file"):
         arch.load(tmp_path / "missing.toml")
 
 

@@ -19,9 +19,9 @@ def assert_equals_simulate(ev: Evaluation, index, layer, arch, out_bytes=4):
     except AccelsimError:
         assert ev["valid"][index] == 0
         return
-    got = {c: int(ev[c][index]) for c in ("valid", "cycles", "commands", "macs", "dram_read_bytes",
-                                          "dram_write_bytes", "sram_reads", "sram_writes", "ex_preload_cycles",
-                                          "ex_fill_drain_cycles", "idle_host_cycles")}
+    columns = ("valid", "cycles", "commands", "macs", "dram_read_bytes", "dram_write_bytes", "sram_reads",
+               "sram_writes", "ex_preload_cycles", "ex_fill_drain_cycles", "idle_host_cycles")
+    got = {c: int(ev[c][index]) for c in columns}
     assert got == {"valid": 1, "cycles": r.cycles, "commands": r.commands, "macs": r.macs,
                    "dram_read_bytes": r.dram_read_bytes, "dram_write_bytes": r.dram_write_bytes,
                    "sram_reads": sum(r.sram_reads.values()), "sram_writes": sum(r.sram_writes.values()),

@@ -26,8 +26,8 @@ def test_pack_unpack_roundtrip(cmd):
 
 
 def test_field_out_of_range_is_an_error():
-    with pytest.raises(AccelsimError, match=r"LOAD field rows must be in \[0, 2\*\*16\), not 65536"):
-        Command(Op.LOAD, rows=65536).pack()
+    with pytest.raises(AccelsimError, match=r"LOAD field rows must be in \[0, 2\*\*18\), not 262144"):
+        Command(Op.LOAD, rows=1 << 18).pack()
 
 
 def test_config_values_roundtrip():

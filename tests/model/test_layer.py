@@ -20,13 +20,13 @@ def test_depthwise_and_fc():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"M": 0}, "layer: M must be a positive integer, not 0"),
-        ({"pad": -1}, "layer: pad must be a non-negative integer, not -1"),
+        ({"M": 0}, "layer: M must be a positive integer <= 16,777,216, not 0"),
+        ({"pad": -1}, "layer: pad must be a non-negative integer <= 16,777,216, not -1"),
         ({"C": 6, "groups": 4}, "layer: C must be divisible by groups=4, not 6"),
         ({"M": 6, "C": 4, "groups": 4}, "layer: M must be divisible by groups=4, not 6"),
         ({"H": 2, "R": 3}, "layer: R must be <= padded input height H+2*pad=2, not 3"),
         ({"W": 2, "S": 5, "pad": 1}, "layer: S must be <= padded input width W+2*pad=4, not 5"),
-        ({"stride": 1.5}, "layer: stride must be a positive integer, not 1.5"),
+        ({"stride": 1.5}, "layer: stride must be a positive integer <= 16,777,216, not 1.5"),
     ],
 )
 def test_bad_layers_name_field_and_constraint(fields, message):

@@ -51,7 +51,7 @@ def _run_bad(tmp_path, capsys, text, *extra):
     ('workloads = ["resnet18"]\n[space]\narray_rows = [8, 64]\n[constraints]\nmax_pes = 32\n',
      "bad.toml: constraints must be met by at least one configuration, not {'max_pes': 32}"),
     ('workloads = ["resnet18"]\n[space]\nqueue_depth = [0]\n',
-     "queue_depth must be a positive integer, not 0"),
+     "arch 'bad.toml: space.queue_depth': queue_depth must be a positive integer"),
     ('workloads = ["resnet18"]\n[space]\ndataflow = ["ws", "rs"]\n', "dataflow must be one of ws, os, is"),
     ('workloads = ["resnet18"]\n[constraints]\narea_mm2 = 4\n', "bad.toml: constraints key must be one of"),
     ('workloads = []\n', "bad.toml: workloads must be a non-empty list"),

@@ -202,6 +202,17 @@ def test_unknown_spatial_size(tmp_path):
     )
 
 
+def test_zero_dimension_is_named_as_such(tmp_path):
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="c")
+    path = single_node(tmp_path, node, (1, 4, 0, 8), (4, 4, 3, 3))
+    with pytest.raises(AccelsimError) as err:
+        load(path)
+    assert str(err.value) == (
+        "ONNX node 'c' (Conv) input 'x' shape must be positive in every dimension (it has a zero dimension: "
+        "an empty tensor), not [1, 4, 0, 8]"
+    )
+
+
 def test_model_without_layers(tmp_path):
     path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [tensor("x", 1, 4)], [tensor("y", 1, 4)])
     with pytest.raises(

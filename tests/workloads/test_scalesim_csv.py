@@ -44,7 +44,7 @@ def test_gemm_form_mirrors_scalesim(tmp_path):
     path = write(tmp_path, "Layer Name, M, N, K,\nTest 1, 256, 128, 512,\nqkv,8,24,16,1:1,\n")
     gemm, qkv = load_scalesim_csv(path)
     # SCALE-Sim's [m, k, 1, k, 1, n, 1, 1]: IFMAP m x k, filter 1 x k, 1 channel, n filters, stride 1.
-    assert gemm == ConvLayer(M=128, C=1, H=256, W=512, R=1, S=512, name="Test 1")
+    assert gemm == ConvLayer(M=128, C=512, H=256, W=1, name="Test 1")
     assert (gemm.gemm_P, gemm.gemm_K, gemm.gemm_M) == (256, 512, 128)
     assert gemm.macs == 256 * 512 * 128
     assert (qkv.gemm_P, qkv.gemm_K, qkv.gemm_M, qkv.name) == (8, 16, 24, "qkv")
@@ -156,7 +156,10 @@ def test_round_trip_property_through_file(tmp_path):
             "Conv1, 224, 224, 7, 7, 3, 64, 2, 2:4,",
             "Sparsity must be dense N:M with N == M (accelsim models dense layers), not '2:4'",
         ),
-        (", 224, 224, 7, 7, 3, 64, 2,", "Layer name must be non-empty, not ''"),
+        (
+            ", 224, 224, 7, 7, 3, 64, 2,",
+            "Layer name must be non-empty printable text of at most 200 characters, not ''",
+        ),
     ],
 )
 def test_malformed_conv_rows(tmp_path, row, message):
@@ -195,8 +198,8 @@ def test_malformed_gemm_rows(tmp_path, row, message):
         (
             "Conv1, 224, 224, 7, 7, 3, 64, 2,\n",
             "{path} line 1: header must be SCALE-Sim's 'Layer name, IFMAP Height, IFMAP Width, "
-            "Filter Height, Filter Width, Channels, Num Filter, Strides' or 'Layer, M, N, K', "
-            "not 'Conv1, 224, 224, 7, 7, 3, 64, 2'",
+            "Filter Height, Filter Width, Channels, Num Filter, Strides' or 'Layer, M, N, K' (optionally "
+            "then 'Sparsity'), not 'Conv1, 224, 224, 7, 7, 3, 64, 2'",
         ),
     ],
 )
@@ -216,7 +219,7 @@ def test_missing_and_binary_files(tmp_path):
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(
-        AccelsimError, match=re.escape(f"topology file {str(binary)!r} must be readable UTF-8")
+        AccelsimError, match=re.escape(f"topology file must be UTF-8 text, not {str(binary)!r} (byte 0:")
     ):
         load(binary)
 

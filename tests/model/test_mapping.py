@@ -1,0 +1,65 @@
+"""The lowering: every real layer (LLM-sized GEMMs included) lowers to commands the encoding carries; where
+a true limit of the encoding remains, the error names the user's quantity, never a register field."""
+
+import pytest
+
+from accelsim import AccelsimError, ConvLayer, mapping, workloads
+from accelsim.arch import preset, preset_names
+from accelsim.commands import Command, Op
+from accelsim.sim import simulate_layer
+
+BIG = [
+    ConvLayer(M=64, C=8192, H=8, W=8, R=3, S=3, pad=1, name="wide-3x3"),  # K = 73,728
+    ConvLayer.fc(100_000, 100_000, N=4096, name="llm-fc"),  # K, M 100 k; 41 GB of weights (48-bit addresses)
+    ConvLayer.fc(768, 70_000, N=70_000, name="tall-gemm"),  # M, N >= 65,536
+    ConvLayer(M=50_257, C=768, H=1024, W=1, name="gemm-row"),  # a topology GEMM row, K on the channels
+]
+
+
+def encoded(m: mapping.Mapping) -> None:
+    """Pack the CONFIGs, the first, a middle and the last step (every field through the 128-bit word)."""
+    n_outer, n_inner = m.loops
+    corners = [(0, 0, 0, 0), (m.layer.groups // 2, n_outer // 2, n_inner // 2, m.k_tiles // 2),
+               (m.layer.groups - 1, n_outer - 1, n_inner - 1, m.k_tiles - 1)]
+    for c in [*mapping.config_commands(m), *(c for at in corners
+                                            for c in mapping.step_commands(m, mapping.step_at(m, *at)))]:
+        assert Command.unpack(c.pack()) == c
+
+
+@pytest.mark.parametrize("layer", BIG, ids=lambda layer: layer.name)
+@pytest.mark.parametrize("name", preset_names())
+def test_big_layers_lower_encode_and_simulate(layer, name):
+    arch = preset(name)
+    m = mapping.lower(layer, arch)
+    encoded(m)
+    r = simulate_layer(layer, arch)
+    assert r.macs == layer.macs and r.cycles * arch.pes >= layer.macs
+
+
+@pytest.mark.parametrize("network", workloads.ZOO_NAMES)
+def test_every_zoo_layer_encodes(network):
+    for layer in workloads.zoo(network):
+        encoded(mapping.lower(layer, preset()))
+
+
+@pytest.mark.parametrize("layer, message", [
+    (ConvLayer(M=8, C=(1 << 20) - 1, H=5, W=5, R=5, S=5),
+     "C/groups*R*S (the reduction length) must be < 16,777,216 (the command encoding's limit), not "
+     "26214375"),
+    (ConvLayer(M=8, C=8, H=300, W=300, R=256, S=1),
+     "R must be < 256 (the command encoding's limit), not 256"),
+    (ConvLayer.fc(8, 1 << 20), "M must be < 1,048,576 (the command encoding's limit), not 1048576"),
+    (ConvLayer.fc(8, 8, N=1 << 19), "N must be < 524,288 (the command encoding's limit), not 524288"),
+    (ConvLayer(M=1, C=1, H=1 << 16, W=1), "H must be < 65,536 (the command encoding's limit), not 65536"),
+])
+def test_true_limits_name_the_layers_quantity(layer, message):
+    with pytest.raises(AccelsimError) as err:
+        mapping.lower(layer, preset())
+    assert str(err.value) == f"layer {layer.name}: {message}"
+
+
+def test_huge_buffers_cap_the_stream_at_what_a_command_names():
+    arch = preset().__class__(array_rows=1, array_cols=1, ifmap_spad_kib=1 << 20, acc_kib=1 << 20)
+    m = mapping.lower(ConvLayer.fc(1, 1, N=300_000), arch)
+    assert m.P_T == mapping.MAX_TILE_ROWS and m.p_tiles == 2
+    assert max(c.rows for c in mapping.program(m) if c.op == Op.COMPUTE) == mapping.MAX_TILE_ROWS
