@@ -320,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="directory to write accelerator.v and accelerator.json into")
     gen.add_argument("--force", action="store_true", help=FORCE_HELP)
     gen.set_defaults(func=cmd_rtl_generate)
+    from accelsim.sweep.cli import add_parser as add_sweep_parser
+    add_sweep_parser(sub)
     return p
 
 

@@ -2,6 +2,6 @@
 # All tests, including the RTL benches and co-simulation (Icarus and Verilator). Extra args go to pytest,
 # e.g. `bash scripts/test.sh -m "not slow and not rtl"` for the quick run.
 set -euo pipefail
-ACCELSIM_EXTRAS="test,rtl" source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+ACCELSIM_EXTRAS="test,rtl,sweep" source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 exec python -m pytest "$@"

@@ -1,0 +1,147 @@
+"""Speed of `accelsim sweep` end to end (evaluation, Parquet chunks with markers, Pareto front, summary):
+
+    python benchmarks/sweep.py [--configs 5000] [--dask]
+
+1. Evaluations per second on one core (in-process backend) on a space where the closed form covers most
+   (layer, config) points, and on a mixed space (every key swept, the scheduler takes many points). An
+   evaluation is one distinct layer shape on one configuration (what accelsim.batch computes; a network's
+   repeated shapes are evaluated once per configuration); layer-points/s counts every layer of the network.
+2. ResNet-50 x ``--configs`` configurations of the mixed space on 1 and on 2 local workers (process pool),
+   wall time, and extrapolated (linearly) to 100,000 configurations on this machine; the 1 -> 2 worker
+   scaling; and, extrapolated from the one-worker rate assuming linear scaling, a 32-worker Dask cluster.
+   ``--dask`` also times a 2-worker Dask LocalCluster (cluster start-up included).
+Wall-clock seconds (time.perf_counter); the machine may be shared, so rates vary run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # one core per worker
+    os.environ.setdefault(_var, "1")
+
+from accelsim.sweep import Backend, parse, run_sweep  # noqa: E402
+
+CLOSED_FORM_SPACE = {  # large buffers, deep queues, fast host: the closed form's regimes
+    "array_rows": [8, 16, 32, 64], "array_cols": [8, 16, 32, 64], "dataflow": ["ws", "os", "is"],
+    "ifmap_spad_kib": [128, 256], "weight_spad_kib": [128, 256], "acc_kib": [64, 128],
+    "dram_bytes_per_cycle": [16, 32, 64], "dram_latency_cycles": [50, 100], "queue_depth": [8, 16],
+    "host_issue_cycles": [1, 2],
+}
+
+
+def mixed_space(configs: int) -> dict:
+    """Every key swept; at least ``configs`` configurations (7,200 per value of the last key)."""
+    space = {
+        "array_rows": [8, 16, 32, 64, 128], "array_cols": [8, 16, 32, 64, 128],
+        "dataflow": ["ws", "os", "is"],
+        "ifmap_spad_kib": [32, 128], "weight_spad_kib": [32, 128], "acc_kib": [16, 64],
+        "dram_bytes_per_cycle": [4, 16, 64], "dram_latency_cycles": [20, 200], "queue_depth": [2, 8],
+    }
+    per = 1
+    for v in space.values():
+        per *= len(v)
+    space["host_issue_cycles"] = list(range(1, 1 + math.ceil(configs / per)))
+    return space
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (pool workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def timed_sweep(space, backend: Backend) -> tuple[float, float, float]:
+    """Wall and CPU seconds of a whole sweep, and the share of its layer-points that took the closed form
+    (CPU of Dask's worker processes is not counted: they are not our children)."""
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start, cpu = time.perf_counter(), cpu_seconds()
+        res = run_sweep(space, Path(tmp) / "out", backend=backend, plots=False)
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        closed = pq.read_table(res.out / "points", columns=["closed_form_layers"])["closed_form_layers"]
+        return seconds, cpu, closed.to_numpy().sum() / (res.points * layer_counts(space)[1])
+
+
+def layer_counts(space) -> tuple[int, int]:
+    """(distinct shapes, layers) per configuration of the space's one workload."""
+    (w,) = space.workloads
+    return len(w.shapes["N"]), len(w.layer_shape)
+
+
+def closed_form_only(space) -> None:
+    """accelsim.batch.evaluate (the sweep's evaluator) on just the (shape, config) points of the closed-form
+    space where the closed form applies: the rate the sweep path reaches where it applies everywhere."""
+    import numpy as np
+
+    from accelsim.batch import evaluate
+    from accelsim.closed_form import ARCH_FIELDS
+
+    (w,) = space.workloads
+    cfg = space.configs(0, space.size)
+    shapes = {k: v[:, None] for k, v in w.shapes.items()}
+    arch = {k: cfg[k][None, :] for k in ARCH_FIELDS}
+    applies = evaluate(shapes, arch)["closed_form"].astype(bool)
+    s_idx, c_idx = np.nonzero(applies)
+    flat_shapes = {k: v[s_idx, 0] for k, v in shapes.items()}
+    flat_arch = {k: v[0, c_idx] for k, v in arch.items()}
+    start, cpu = time.perf_counter(), time.process_time()
+    ev = evaluate(flat_shapes, flat_arch)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert ev["closed_form"].all()
+    print(f"    closed-form points only ({s_idx.size:,} (shape, config) points of the closed-form space, "
+          f"accelsim.batch.evaluate as the sweep calls it, no I/O): {s_idx.size / cpu / 1e6:.2f} M "
+          f"evaluations/CPU-s ({s_idx.size / seconds / 1e6:.2f} M/s wall)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", type=int, default=5000, help="ResNet-50 configurations timed in (2)")
+    ap.add_argument("--dask", action="store_true", help="also time a 2-worker Dask LocalCluster")
+    args = ap.parse_args()
+    inproc = Backend("inprocess")
+    timed_sweep(parse({"workloads": ["resnet50"], "space": {"array_rows": [8, 16]}}), inproc)  # warm-up
+
+    print("(1) one core, in-process backend, ResNet-50, end to end (Parquet chunks, front, summary):")
+    for name, table in (("closed-form space", CLOSED_FORM_SPACE), ("mixed space", mixed_space(args.configs))):
+        space = parse({"workloads": ["resnet50"], "space": table})
+        shapes, layers = layer_counts(space)
+        seconds, cpu, share = timed_sweep(space, inproc)
+        n = space.feasible_count()
+        evals = n * shapes
+        print(f"    {name}: {n:,} configs x {shapes} distinct shapes ({layers} layers) in {seconds:.2f} s "
+              f"wall, {cpu:.2f} s CPU: {evals / cpu / 1e3:,.0f} k evaluations/CPU-s "
+              f"({evals / seconds / 1e3:,.0f} k/s wall), {n * layers / cpu / 1e3:,.0f} k layer-points/CPU-s; "
+              f"closed form on {share:.0%} of layer-points")
+    closed_form_only(parse({"workloads": ["resnet50"], "space": CLOSED_FORM_SPACE}))
+
+    space = parse({"workloads": ["resnet50"], "space": mixed_space(args.configs)})
+    n = space.feasible_count()
+    print(f"(2) ResNet-50 x {n:,} configurations (mixed space), wall time:")
+    t1, c1, _ = timed_sweep(space, Backend("pool", workers=1))
+    t2, c2, _ = timed_sweep(space, Backend("pool", workers=2))
+    for workers, t, c in ((1, t1, c1), (2, t2, c2)):
+        print(f"    {workers} local worker{'s' if workers > 1 else ''}: {t:.1f} s wall, {c:.1f} s CPU "
+              f"({n / t:,.0f} configs/s) -> 100,000 configs in {t * 100_000 / n / 60:.1f} min wall "
+              "(extrapolated)")
+    print(f"    scaling 1 -> 2 workers: {t1 / t2:.2f}x wall; CPU per config {c2 / c1:.2f}x of one worker's "
+          f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall scaling needs idle "
+          "cores)")
+    print(f"    100,000 configs on {os.cpu_count()} otherwise idle cores, from CPU time: "
+          f"{c1 * 100_000 / n / (os.cpu_count() or 1) / 60:.1f} min (extrapolated)")
+    if args.dask:
+        td, _, _ = timed_sweep(space, Backend("dask", workers=2, address="local"))
+        print(f"    Dask LocalCluster, 2 workers (start-up included): {td:.1f} s wall")
+    print("    32-worker Dask cluster, EXTRAPOLATED (not measured: 32 x one worker's CPU rate, linear "
+          f"scaling, no scheduler overhead): 100,000 configs in {c1 * 100_000 / n / 32:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
