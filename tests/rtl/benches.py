@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from accelsim.rtl.sim import run_bench
+from accelsim.cosim.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,7 @@ def _params(config: str):
 
 @pytest.mark.rtl
 def test_dram_ports_and_errors():
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from amaranth.back import verilog
 
     from accelsim.errors import AccelsimError
@@ -42,7 +42,7 @@ def test_dram_ports_and_errors():
 
 @pytest.mark.rtl
 def test_dram_ports_are_the_accelerators_flipped():
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from accelsim.rtl.params import dram_read_members, dram_write_members
     from amaranth.lib import wiring
 
@@ -58,7 +58,7 @@ def test_dram_ports_are_the_accelerators_flipped():
     pytest.param("verilator", "b4l4", marks=pytest.mark.slow),
 ])
 def test_dram_bench(tmp_path, sim, config):
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
 
     arch, p = _params(config)
     tests, failed = run_component_bench(

@@ -24,7 +24,7 @@ CONFIGS = {
 def load_top(params, dram_bytes: int):
     """LoadUnit + Dram + ifmap/weight Scratchpads, with the host's DRAM write channel, the spads' read ports
     and the unit's DRAM requests and spad writes mirrored out for the monitor."""
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from accelsim.rtl.load_unit import LoadUnit
     from accelsim.rtl.params import CMD_BITS, TAG_BITS, LayerRegs
     from accelsim.rtl.scratchpad import Scratchpad

@@ -2,8 +2,8 @@
 
 :func:`cosim_layer` draws random int8 data from ``seed``, lowers the layer (:func:`accelsim.mapping.lower` /
 :func:`~accelsim.mapping.program`), places ``x`` and ``w`` in the harness's DRAM and the commands in its
-command memory up front, runs :class:`~accelsim.rtl.harness.Harness` on Icarus or Verilator through
-:func:`accelsim.rtl.sim.run_bench` with the bench module :mod:`accelsim.rtl.cosim_bench` (which only awaits
+command memory up front, runs :class:`~accelsim.cosim.harness.Harness` on Icarus or Verilator through
+:func:`accelsim.cosim.runner.run_bench` with the bench module :mod:`accelsim.cosim.bench` (which only awaits
 ``done``: no Python in the per-cycle loop), reads the outputs back and compares them bit-exact with
 :func:`accelsim.kernels.conv2d` (or :func:`accelsim.reference.conv2d_numpy` when the kernels are not
 installed), and the cycle count with :func:`accelsim.timing.schedule`'s ``total_cycles``.
@@ -36,7 +36,7 @@ from accelsim.mapping import lower, program
 from accelsim.reference import requantize
 from accelsim.timing import schedule
 
-BENCH_MODULE = "accelsim.rtl.cosim_bench"
+BENCH_MODULE = "accelsim.cosim.bench"
 MIN_DRAM_BYTES = 1 << 16
 MIN_CMD_DEPTH = 1 << 10
 
@@ -98,10 +98,10 @@ def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str
     (a ``$meminit`` cell per memory), which for a MB-sized simulated DRAM took 40 s of a 45 s conversion;
     here the all-zero ones are left out of the netlist and zeroed by a loop in an ``initial`` block instead
     (:func:`_zero_loops`) -- the same contents at time 0 in Icarus and Verilator."""
+    from accelsim.rtl.params import AccelParams
     from amaranth.back import verilog
 
     from .harness import Harness
-    from .params import AccelParams
 
     top = Harness(AccelParams.from_arch(arch), dram_bytes=dram_bytes, cmd_depth=cmd_depth)
     with _without_zero_meminit():
@@ -188,7 +188,7 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
                 ) -> tuple[np.ndarray, int, float]:
     """Build (cached by the Verilog's hash) and run a harness; return (read-back bytes, cycles, seconds
     from start to done)."""
-    from .sim import VERILATOR_BUILD_ARGS, run_bench
+    from .runner import VERILATOR_BUILD_ARGS, run_bench
 
     flags = repr(VERILATOR_BUILD_ARGS) if sim == "verilator" else ""
     digest = hashlib.sha256((text + flags).encode()).hexdigest()[:16]

@@ -26,12 +26,11 @@ Ports (``BW`` = dram_bytes_per_cycle):
 
 from __future__ import annotations
 
+from accelsim.rtl.params import TAG_BITS, AccelParams, dram_read_members, dram_write_members, flipped
 from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
 
 from accelsim.errors import require
-
-from .params import TAG_BITS, AccelParams, dram_read_members, dram_write_members, flipped
 
 
 def dram_read_latency_cycles(params: AccelParams) -> int:

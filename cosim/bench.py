@@ -1,4 +1,4 @@
-"""cocotb bench module of the layer co-simulation (run by :func:`accelsim.rtl.cosim.cosim_layer`).
+"""cocotb bench module of the layer co-simulation (run by :func:`accelsim.cosim.layer.cosim_layer`).
 
 Fills the harness's command memory and DRAM up front (the DRAM through the harness's host write channel,
 ``BW`` bytes a cycle), starts the fetcher and then only awaits ``done`` — Python stays out of the per-cycle

@@ -23,13 +23,12 @@ Ports (``BW`` = dram_bytes_per_cycle):
 
 from __future__ import annotations
 
+from accelsim.rtl.fetcher import Fetcher
+from accelsim.rtl.params import CMD_BITS, TAG_BITS, AccelParams
 from amaranth import Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
-
-from .fetcher import Fetcher
-from .params import CMD_BITS, TAG_BITS, AccelParams
 
 CYCLE_BITS = 32
 DRAM_RD = ("rd_valid", "rd_addr", "rd_lane_en", "rd_tag")
@@ -73,7 +72,7 @@ class Harness(wiring.Component):
         m = Module()
         p = self.params
         if self._core is None:
-            from .accelerator import Accelerator
+            from accelsim.rtl.accelerator import Accelerator
 
             core = Accelerator(p)
         else:
