@@ -51,6 +51,7 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
         "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.cosim, accelsim.workloads;"
         "print(accelsim.__file__); print(accelsim.kernels.__file__); print(accelsim.rtl.__file__);"
         "print(accelsim.cosim.__file__);"
+        "from accelsim.cosim.sim_memory import SOURCE; print(SOURCE.is_file());"
         "from importlib.resources import files; "
         "print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
     )
@@ -63,3 +64,4 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     assert lines[1].endswith("accelsim/kernels/__init__.py")
     assert lines[2].endswith("accelsim/rtl/__init__.py")
     assert lines[3].endswith("accelsim/cosim/__init__.py")
+    assert lines[4] == "True"  # sim_memory.v, the Verilog every harness build needs, ships as package data

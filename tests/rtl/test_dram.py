@@ -59,6 +59,7 @@ def test_dram_ports_are_the_accelerators_flipped():
 ])
 def test_dram_bench(tmp_path, sim, config):
     from accelsim.cosim.dram import Dram
+    from accelsim.cosim.sim_memory import SOURCE as SIM_MEMORY_SOURCE
 
     arch, p = _params(config)
     tests, failed = run_component_bench(
@@ -67,6 +68,7 @@ def test_dram_bench(tmp_path, sim, config):
         Dram(p, size_bytes=DRAM_BYTES),
         toplevel="dram",
         bench="bench_dram",
+        sources=[SIM_MEMORY_SOURCE],
         env={
             "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
             "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),

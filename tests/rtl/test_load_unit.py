@@ -102,6 +102,8 @@ def test_load_unit_elaborates_and_converts():
     pytest.param("verilator", "a8x6b4l3", 12, marks=pytest.mark.slow),
 ])
 def test_load_unit_bench(tmp_path, sim, config, layers):
+    from accelsim.cosim.sim_memory import SOURCE as SIM_MEMORY_SOURCE
+
     arch = small_arch(**CONFIGS[config])
     tests, failed = run_component_bench(
         tmp_path,
@@ -109,6 +111,7 @@ def test_load_unit_bench(tmp_path, sim, config, layers):
         _dut(arch),
         toplevel="load_top",
         bench="bench_load_unit",
+        sources=[SIM_MEMORY_SOURCE],
         env={
             "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
             "ACCELSIM_LAYERS": str(layers),
