@@ -153,7 +153,7 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
     from .sim_memory import SOURCE, plusargs, read_dump, write_init
 
     memory_v = SOURCE.read_text()
-    flags = repr(build_flags(sim, waves=False, public_internals=False))
+    flags = repr(build_flags(sim, waves=waves is not None, public_internals=False))
     digest = hashlib.sha256((text + memory_v + flags).encode()).hexdigest()[:16]
     build_dir = Path(build_root or default_build_root()) / f"{sim}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
