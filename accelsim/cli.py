@@ -220,7 +220,7 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     else:
         require(len(layers) == 1, "--index", "given when the workload has several layers", None)
         layer = layers[0]
-    from accelsim.rtl.cosim import cosim_layer
+    from accelsim.cosim.layer import cosim_layer
 
     res = cosim_layer(
         layer, _arch(args), sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize

@@ -2,10 +2,10 @@
 
     python benchmarks/cosim.py [--sims verilator,icarus] [--layers conv3_x,small]
 
-For each layer it runs :func:`accelsim.rtl.cosim.cosim_layer` twice (the first run builds the simulator and is
-reported separately) and prints the wall time, the simulator's time from the first command to ``done``, the
-simulated cycles per second, and whether outputs and cycles match the kernels and the model. The peer in the
-same run is the other simulator on the same layer and the Python model's time for it.
+For each layer it runs :func:`accelsim.cosim.layer.cosim_layer` twice (the first run builds the simulator
+and is reported separately) and prints the wall time, the simulator's time from the first command to
+``done``, the simulated cycles per second, and whether outputs and cycles match the kernels and the model.
+The peer in the same run is the other simulator on the same layer and the Python model's time for it.
 
 The default large layer is ResNet-18 conv3_x 3x3 (C = M = 128, 28x28) on a 16x16 WS array: the issue's goals
 are >= 50 k simulated cycles/s on Verilator with a 16x16 array and the whole layer in under 60 s wall.
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from accelsim.rtl.cosim import cosim_layer
+from accelsim.cosim.layer import cosim_layer
 
 from accelsim import ConvLayer
 from accelsim import sim as sim_mod

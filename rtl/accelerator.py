@@ -3,7 +3,7 @@
 Controller (dispatcher, LD/EX/ST queues, token counters, layer registers, FENCE) + LoadUnit (DMA read channel,
 implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + ExecuteUnit (PRELOAD/COMPUTE on the
 SystolicArray, Accumulator inside) + StoreUnit (requantize, DMA write channel). No simulation-only constructs:
-the DRAM and the command source are outside (see :class:`~accelsim.rtl.harness.Harness`).
+the DRAM and the command source are outside (see :class:`~accelsim.cosim.harness.Harness`).
 
 Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.schedule.schedule` computes
 (the units keep the busy/tail formulas of the contract, the controller the dispatch and token rules); the

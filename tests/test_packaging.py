@@ -1,4 +1,5 @@
-"""The built wheel installs accelsim.kernels and accelsim.rtl from the repo's kernels/ and rtl/ folders."""
+"""The built wheel installs accelsim.kernels, accelsim.rtl and accelsim.cosim from the repo's kernels/, rtl/
+and cosim/ folders."""
 
 import subprocess
 import sys
@@ -47,8 +48,10 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     # editable accelsim there can never shadow the wheel (nested .pth files in it are not processed).
     (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
-        "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.workloads;"
+        "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.cosim, accelsim.workloads;"
         "print(accelsim.__file__); print(accelsim.kernels.__file__); print(accelsim.rtl.__file__);"
+        "print(accelsim.cosim.__file__);"
+        "from accelsim.cosim.sim_memory import SOURCE; print(SOURCE.is_file());"
         "from importlib.resources import files; "
         "print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
     )
@@ -56,7 +59,9 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
         [str(python), "-I", "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path
     )
     lines = out.stdout.splitlines()
-    for line in lines[:3]:
+    for line in lines[:4]:
         assert line.startswith(str(site)), line
     assert lines[1].endswith("accelsim/kernels/__init__.py")
     assert lines[2].endswith("accelsim/rtl/__init__.py")
+    assert lines[3].endswith("accelsim/cosim/__init__.py")
+    assert lines[4] == "True"  # sim_memory.v, the Verilog every harness build needs, ships as package data

@@ -20,16 +20,12 @@ import random
 
 import cocotb
 from accelsim.rtl.accumulator import ACCUMULATOR_WRITE_CYCLES
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from accelsim.timing import COMPUTE_EXTRA_CYCLES
+from tests.rtl.benches import check_latency, pack, start, unpack
 
 MASK = 0xFFFFFFFF
-
-
-def pack(values) -> int:
-    return sum((int(v) & MASK) << (32 * k) for k, v in enumerate(values))
 
 
 class TB:
@@ -44,15 +40,6 @@ class TB:
     def rand_value(self) -> int:
         return self.rng.choice((self.rng.getrandbits(32), self.rng.randint(0, 1000), MASK, 1 << 31))
 
-    async def reset(self) -> None:
-        dut = self.dut
-        dut.rst.value = 1
-        dut.rmw_valid.value, dut.rmw_addr.value, dut.rmw_accumulate.value = 0, 0, 0
-        dut.rmw_data.value, dut.rd_addr.value = 0, 0
-        for _ in range(2):
-            await RisingEdge(dut.clk)
-        dut.rst.value = 0
-
     async def cycle(self, update=None, rd_addr=None) -> list[int]:
         """One cycle; ``update`` = (addr, accumulate, row) or None. Returns this cycle's ``rd_data``."""
         dut = self.dut
@@ -63,10 +50,9 @@ class TB:
         junk = (self.rng.randrange(self.n), self.rng.randint(0, 1),
                 [self.rand_value() for _ in range(self.AC)])
         addr, acc, new = update if update is not None else junk
-        dut.rmw_addr.value, dut.rmw_accumulate.value, dut.rmw_data.value = addr, acc, pack(new)
+        dut.rmw_addr.value, dut.rmw_accumulate.value, dut.rmw_data.value = addr, acc, pack(new, 32)
         await ReadOnly()
-        word = dut.rd_data.value.to_unsigned()
-        got = [(word >> (32 * k)) & MASK for k in range(self.AC)]
+        got = unpack(dut.rd_data.value.to_unsigned(), self.AC, 32)
         if self.last_rd is not None:
             a, want = self.last_rd
             assert got == want, f"cycle {self.t}: rd_data (row {a} addressed in {self.t - 1}) {got} != {want}"
@@ -114,16 +100,13 @@ class TB:
 async def accumulator_rmw_and_read(dut):
     AC, rows = int(os.environ["ACCELSIM_AC"]), int(os.environ["ACCELSIM_ACC_ROWS"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, rmw_valid=0, rmw_addr=0, rmw_accumulate=0, rmw_data=0, rd_addr=0)
     tb = TB(dut, AC, rows, rng)
-    await tb.reset()
     latencies = set()
     for _ in range(8):
         await tb.random_traffic(rng.randint(10, 60), rng.choice((0.3, 0.8, 1.0)))
         latencies.add(await tb.probe())
-    want = 1 + COMPUTE_EXTRA_CYCLES
-    assert latencies == {want} and want == ACCUMULATOR_WRITE_CYCLES, \
-        f"measured update latency {latencies} != contract {want} (ACCUMULATOR_WRITE_CYCLES " \
-        f"{ACCUMULATOR_WRITE_CYCLES})"
+    check_latency("update latency", latencies, 1 + COMPUTE_EXTRA_CYCLES)
+    check_latency("update latency (rtl/accumulator.py)", latencies, ACCUMULATOR_WRITE_CYCLES)
     dut._log.info("AC=%d rows=%d: %d reads checked, update visible to a read addressed %s cycles later", AC,
                   2 * rows, tb.checked, latencies)

@@ -17,16 +17,17 @@ import random
 
 import cocotb
 from accelsim.rtl.params import LayerRegs
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from accelsim.arch import from_dict
-from accelsim.commands import ConfigReg, Op, Unit, config_fields
+from accelsim.commands import Op, Unit
 from accelsim.mapping import lower, program
 from accelsim.schedule import schedule
+from tests.rtl.benches import Monitor, layer_regs, start, uval
 from tests.rtl.layers import random_layer
 
 UNITS = {Unit.LD: "ld", Unit.EX: "ex", Unit.ST: "st"}
+EVENTS = ("dispatch", "done", *(f"{u}_{e}" for u in UNITS.values() for e in ("start", "last", "retire")))
 
 
 class TB:
@@ -54,23 +55,18 @@ class TB:
     async def monitor(self, limit: int) -> dict:
         """Record event cycles until ``done`` (cycle 0 = the first accepted command)."""
         dut = self.dut
-        ev: dict[str, list[int]] = {k: [] for k in ("dispatch", "done")}
-        for u in UNITS.values():
-            ev[f"{u}_start"], ev[f"{u}_last"], ev[f"{u}_retire"] = [], [], []
+        mon = Monitor(dut, EVENTS)
         t = None
         for _ in range(limit):
             await FallingEdge(dut.clk)
             if t is None:
-                if not int(dut.dispatch.value):
+                if not uval(dut.dispatch):
                     continue
                 t = 0
-            for name, lst in ev.items():
-                if int(getattr(dut, name).value):
-                    lst.append(t)
-            if ev["done"]:
-                return ev
+            if mon.sample(t)["done"]:
+                return {name: mon.cycles(name) for name in EVENTS}
             t += 1
-        raise AssertionError(f"no done within {limit} cycles (events {ev})")
+        raise AssertionError(f"no done within {limit} cycles (events {dict(mon.trace)})")
 
     def check(self, prog, ev: dict, sched) -> None:
         assert len(ev["dispatch"]) == len(prog), f"{len(ev['dispatch'])} dispatches, program has {len(prog)}"
@@ -88,11 +84,7 @@ class TB:
         assert ev["done"][0] == sched.done[-1] and prog[-1].op == Op.FENCE
 
     def check_regs(self, prog) -> None:
-        got = self.dut.regs.value.to_unsigned()
-        want = {}
-        for c in prog:
-            if c.op == Op.CONFIG:
-                want |= config_fields(ConfigReg(c.reg), c.value)
+        got, want = uval(self.dut.regs), layer_regs(prog)
         for name, fld in LayerRegs:
             value = (got >> fld.offset) & ((1 << fld.width) - 1)
             assert value == want[name], f"regs.{name} = {value}, CONFIG wrote {want[name]}"
@@ -103,7 +95,7 @@ async def controller_matches_schedule(dut):
     arch = from_dict(json.loads(os.environ["ACCELSIM_ARCH"]))
     n_programs = int(os.environ.get("ACCELSIM_PROGRAMS", "4"))
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, reset_cycles=0, start=0, cmd_w_en=0)  # each program is loaded during a reset
     tb = TB(dut, arch)
     checked = 0
     while checked < n_programs:

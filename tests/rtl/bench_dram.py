@@ -1,4 +1,4 @@
-"""cocotb bench: the behavioural Dram (rtl/dram.py) against a bytearray model.
+"""cocotb bench: the behavioural Dram (cosim/dram.py) against a bytearray model.
 
 Driver: random traffic over several seeds: write beats and read beats (each lane with its own random
 address, random lane enables, random tags), idle cycles, bursts of back-to-back reads, and reads of bytes
@@ -21,18 +21,14 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from accelsim.arch import from_dict
+from tests.rtl.benches import check_latency, pack, start, uval
 
 CYCLES_PER_SEED = 300
 SEEDS = 3
-
-
-def uval(sig) -> int:
-    value = sig.value
-    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+CHANNELS = ("rd_valid", "rd_addr", "rd_lane_en", "rd_tag", "wr_valid", "wr_addr", "wr_data", "wr_lane_en")
 
 
 class TB:
@@ -96,7 +92,7 @@ class TB:
                     if (en >> b) & 1:
                         word |= self.mem[a % self.size] << (8 * b)
                 expect[t + L] = (tag, word)
-                dut.rd_addr.value = sum(a << (32 * b) for b, a in enumerate(addrs))
+                dut.rd_addr.value = pack(addrs, 32)
                 dut.rd_lane_en.value = en
                 dut.rd_tag.value = tag
             write = rng.random() < 0.5
@@ -105,7 +101,7 @@ class TB:
                 addrs = self.addresses(rng, rng.random() < 0.5)
                 en = rng.choice(((1 << BW) - 1, rng.getrandbits(BW)))
                 data = rng.getrandbits(8 * BW)
-                dut.wr_addr.value = sum(a << (32 * b) for b, a in enumerate(addrs))
+                dut.wr_addr.value = pack(addrs, 32)
                 dut.wr_lane_en.value = en
                 dut.wr_data.value = data
                 for b, a in enumerate(addrs):
@@ -122,15 +118,11 @@ async def dram_answers_after_latency(dut):
     arch = from_dict(json.loads(os.environ["ACCELSIM_ARCH"]))
     size = int(os.environ["ACCELSIM_DRAM_BYTES"])
     base_seed = int(os.environ.get("ACCELSIM_SEED", "1"))
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 0
-    for name in ("rd_valid", "rd_addr", "rd_lane_en", "rd_tag",
-                 "wr_valid", "wr_addr", "wr_data", "wr_lane_en"):
-        getattr(dut, name).value = 0
+    await start(dut, reset_cycles=0, **dict.fromkeys(CHANNELS, 0))  # a memory: nothing to reset
     await FallingEdge(dut.clk)
     tb = TB(dut, arch.dram_bytes_per_cycle, arch.dram_latency_cycles, size)
     total = 0
     for seed in range(base_seed, base_seed + SEEDS):
         total += await tb.run(random.Random(seed), CYCLES_PER_SEED)
-    assert tb.latencies == {arch.dram_latency_cycles}, f"measured latencies {tb.latencies}"
+    check_latency("read latency (L)", tb.latencies, arch.dram_latency_cycles)
     dut._log.info("%d reads answered, measured latency %s = L", total, sorted(tb.latencies))

@@ -27,21 +27,14 @@ from collections import defaultdict
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from accelsim.commands import Command, Op
 from accelsim.timing import busy_cycles
+from tests.rtl.benches import ValidReadyDriver, pack, start, unpack, uval
 from tests.rtl.layers import small_arch
 
-
-def pack(values, bits: int) -> int:
-    mask = (1 << bits) - 1
-    return sum((int(v) & mask) << (bits * k) for k, v in enumerate(values))
-
-
-def unpack_u32(word: int, n: int) -> list[int]:
-    return [(word >> (32 * k)) & 0xFFFFFFFF for k in range(n)]
+SPAD_WRITE_ENABLES = {f"{s}_w{w}_en": 0 for s in ("if", "wt") for w in "ab"}
 
 
 class Model:
@@ -78,26 +71,15 @@ class TB:
         self.t = 0  # cycles since reset release
         self.measured: dict[str, set[int]] = defaultdict(set)  # op -> distinct busy - stream length seen
         self.acc_reads = 0  # store-port reads checked while commands run
+        self.driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, Command.pack,
+                                       idle=lambda: self.rng.getrandbits(128))  # junk while not valid
 
     def rand_row(self, lanes: int) -> np.ndarray:
         return np.array([self.rng.randint(-128, 127) for _ in range(lanes)], np.int64)
 
     def idle_ports(self) -> None:
-        dut = self.dut
-        for s in ("if", "wt"):
-            for w in "ab":
-                getattr(dut, f"{s}_w{w}_en").value = 0
-
-    async def reset(self) -> None:
-        dut = self.dut
-        dut.rst.value = 1
-        dut.cmd_valid.value = 0
-        dut.cmd.value = 0
-        dut.acc_rd_addr.value = 0
-        self.idle_ports()
-        for _ in range(3):
-            await RisingEdge(dut.clk)
-        dut.rst.value = 0
+        for name, value in SPAD_WRITE_ENABLES.items():
+            getattr(self.dut, name).value = value
 
     async def fill(self) -> None:
         """Write every row of both spads with random data (port a), one row per spad per cycle."""
@@ -155,32 +137,30 @@ class TB:
             getattr(dut, f"{spad}_w{port}_data").value = data
 
     async def run_sequence(self, cmds: list[Command], pinned: bool) -> None:
-        dut, rng = self.dut, self.rng
+        dut, rng, driver = self.dut, self.rng, self.driver
         writes: dict[int, list] = defaultdict(list)
-        pending = list(cmds)
-        present_at = self.t + rng.randint(0, 3)
+        for c in cmds:
+            driver.offer(c)
+        driver.pause(self.t + rng.randint(0, 3))
         end = self.t  # the running command ends here (ready again)
         cur = None  # (command, start, busy)
         switch: dict[int, tuple] = {}  # acc row of the latest COMPUTE -> (old, new, first cycle it reads new)
         rd_expect = None  # (row, value) addressed on the store read port in the previous cycle
         pushes: list[tuple[str, int]] = []
-        while pending or self.t <= end:
+        while driver.pending or self.t <= end:
             await FallingEdge(dut.clk)
             t = self.t
             self.idle_ports()
-            valid = bool(pending) and t >= present_at
-            dut.cmd_valid.value = int(valid)
-            dut.cmd.value = pending[0].pack() if valid else rng.getrandbits(128)
+            accepted = driver.drive(t, uval(dut.cmd_ready))
             rd_addr = rng.randrange(2 * self.p["acc_rows"])
             dut.acc_rd_addr.value = rd_addr
             exp_ready = t >= end
-            accepting = valid and exp_ready
-            if accepting and pinned:
-                self.pinned_writes(pending[0], t, writes)
+            if accepted is not None and pinned:
+                self.pinned_writes(accepted, t, writes)
             self.drive_writes(writes.pop(t, []))
             await ReadOnly()
             if rd_expect is not None:  # the store port, concurrently with the unit's own updates
-                got = unpack_u32(dut.acc_rd_data.value.to_unsigned(), self.AC)
+                got = unpack(dut.acc_rd_data.value.to_unsigned(), self.AC, 32)
                 assert got == rd_expect[1], f"cycle {t}: acc row {rd_expect[0]} addressed in {t - 1}: " \
                     f"rtl {got} != model {rd_expect[1]}"
                 self.acc_reads += 1
@@ -204,8 +184,8 @@ class TB:
             for n in ("push_prev", "push_next"):
                 if int(getattr(dut, n).value):
                     pushes.append((n, t))
-            if accepting:
-                c = pending.pop(0)
+            if accepted is not None:
+                c = accepted
                 busy = busy_cycles(c, self.arch, 4)
                 cur, end = (c, t, busy), t + busy
                 before = self.model.acc.copy()
@@ -218,8 +198,7 @@ class TB:
                                          [int(v) for v in self.model.acc[base + r]],
                                          t + r + self.AR + self.AC + 3)
                               for r in range(c.rows)}
-                gap = rng.choice((0, 0, 1, rng.randint(0, busy + 4)))
-                present_at = t + 1 + gap
+                driver.pause(t + 1 + rng.choice((0, 0, 1, rng.randint(0, busy + 4))))
             self.t += 1
         assert not writes, f"unapplied spad writes {sorted(writes)}"
 
@@ -233,7 +212,7 @@ class TB:
             dut.acc_rd_addr.value = r % n
             await ReadOnly()
             if r > 0:
-                got = unpack_u32(dut.acc_rd_data.value.to_unsigned(), self.AC)
+                got = unpack(dut.acc_rd_data.value.to_unsigned(), self.AC, 32)
                 want = [int(v) for v in self.model.acc[r - 1]]
                 assert got == want, f"acc row {r - 1}: rtl {got} != model {want}"
             self.t += 1
@@ -245,9 +224,8 @@ async def execute_unit_matches_model(dut):
     seeds = int(os.environ.get("ACCELSIM_SEEDS", "2"))
     sequences = int(os.environ.get("ACCELSIM_SEQUENCES", "3"))
     base = int(os.environ.get("ACCELSIM_SEED", "1"))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, reset_cycles=3, cmd_valid=0, cmd=0, acc_rd_addr=0, **SPAD_WRITE_ENABLES)
     tb = TB(dut, p, random.Random(base))
-    await tb.reset()
     for s in range(seeds):
         tb.rng = random.Random(base * 1000 + s)
         for q in range(sequences):

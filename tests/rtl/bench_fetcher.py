@@ -13,8 +13,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+
+from tests.rtl.benches import start, uval
 
 
 class TB:
@@ -48,8 +49,8 @@ class TB:
             await FallingEdge(dut.clk)
             ready = int(self.rng.random() < p_ready)
             dut.cmd_ready.value = ready
-            await cocotb.triggers.ReadOnly()
-            valid = int(dut.cmd_valid.value)
+            await ReadOnly()
+            valid = uval(dut.cmd_valid)
             if valid and presented_at is None:
                 presented_at = t
                 if last_accept is not None:
@@ -58,28 +59,28 @@ class TB:
             if last_accept is not None and presented_at is None:
                 assert t < last_accept + self.hi, f"command {len(got)} not presented at {t}"
             if valid and ready:
-                word = dut.cmd.value.to_unsigned()
+                word = uval(dut.cmd)
                 assert word == words[len(got)], f"command {len(got)}: {word:#x} != {words[len(got)]:#x}"
-                assert int(dut.first.value) == (len(got) == 0)
+                assert uval(dut.first) == (len(got) == 0)
                 got.append(word)
                 last_accept, presented_at = t, None
             else:
-                assert not int(dut.first.value)
+                assert not uval(dut.first)
             t += 1
             assert t < 100 * (len(words) + 1) * self.hi, "fetcher stalled"
         await FallingEdge(dut.clk)
         dut.cmd_ready.value = 1
         for _ in range(self.hi + 2):
             await FallingEdge(dut.clk)
-            assert not int(dut.cmd_valid.value), "presented a command past count"
-            assert int(dut.finished.value)
+            assert not uval(dut.cmd_valid), "presented a command past count"
+            assert uval(dut.finished)
 
 
 @cocotb.test()
 async def fetcher_presents_every_hi_cycles(dut):
     hi = int(os.environ["ACCELSIM_HI"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, reset_cycles=0, start=0, cmd_ready=0, w_en=0)  # each trial loads during a reset
     tb = TB(dut, hi, rng)
     for trial in range(6):
         n = rng.randint(1, 40)

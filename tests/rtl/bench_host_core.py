@@ -16,10 +16,10 @@ import random
 
 import cocotb
 from accelsim.rtl.host_core import host_core_cycles
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
 
 from tests.rtl import rv32i_iss
+from tests.rtl.benches import start
 from tests.rtl.rv32i_asm import I_OPS, R_OPS, SHIFT_OPS, assemble
 
 ALU = """
@@ -328,11 +328,8 @@ class TB:
 
 async def _start(dut) -> TB:
     """A TB whose reference state is what the core holds now (zeros, or what an earlier test left)."""
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.imem_w_en.value = 0
-    dut.dbg_reg_addr.value = 0
-    dut.dbg_mem_addr.value = 0
+    await start(dut, reset_cycles=0, imem_w_en=0, dbg_reg_addr=0, dbg_mem_addr=0)
+    dut.rst.value = 1  # held while the bench reads the state and loads a program
     tb = TB(dut)
     tb.regs, tb.dmem = await tb.read_regs(), await tb.read_dmem()
     return tb

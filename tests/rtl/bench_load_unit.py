@@ -28,15 +28,24 @@ from dataclasses import replace
 
 import cocotb
 import numpy as np
-from accelsim.rtl.params import AccelParams, LayerRegs
-from cocotb.clock import Clock
+from accelsim.rtl.params import AccelParams
 from cocotb.triggers import FallingEdge
 
 from accelsim.arch import from_dict
-from accelsim.commands import ConfigReg, Op, Operand, config_fields
+from accelsim.commands import Command, Op, Operand
 from accelsim.layer import ConvLayer
 from accelsim.mapping import config_commands, lower, program, step_at, step_commands
 from accelsim.timing import load_unit_cycles
+from tests.rtl.benches import (
+    Monitor,
+    ValidReadyDriver,
+    check_timeline,
+    layer_regs,
+    regs_word,
+    start,
+    unpack,
+    uval,
+)
 from tests.rtl.layers import random_layer
 
 MAX_LOADS_PER_LAYER = 24
@@ -48,23 +57,6 @@ BIG_LAYERS = (  # network-sized shapes: 7x7/2 pad 3 stem, 3x3 pad 1 with N=2, de
     ConvLayer(N=4, M=1000, C=2048, H=1, W=1, name="fc"),
     ConvLayer(N=3, M=32, C=16, H=27, W=13, R=5, S=3, stride=3, pad=2, groups=2, name="odd"),
 )
-
-
-def uval(sig) -> int:
-    """A signal's value as an unsigned int (1-bit signals are Logic, wider ones LogicArray)."""
-    value = sig.value
-    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
-
-
-def regs_value(configs) -> int:
-    vals = {}
-    for c in configs:
-        if c.op == Op.CONFIG:
-            vals |= config_fields(ConfigReg(c.reg), c.value)
-    word = 0
-    for name, fld in LayerRegs:
-        word |= vals[name] << fld.offset
-    return word
 
 
 class Model:
@@ -125,6 +117,10 @@ class Model:
         return out
 
 
+MONITORED = ("cmd_ready", "idle", "push_prev", "push_next", "rd_valid", "rd_addr", "rd_lane_en",
+             *(f"{pre}_w_{n}" for pre in ("if", "wt") for n in ("en", "addr", "data", "mask")))
+
+
 class TB:
     def __init__(self, dut, arch, params: AccelParams, rng: random.Random, dram_bytes: int) -> None:
         self.dut, self.arch, self.p, self.rng = dut, arch, params, rng
@@ -138,16 +134,6 @@ class TB:
     async def cycle(self) -> None:
         await FallingEdge(self.dut.clk)
         self.t += 1
-
-    async def reset(self) -> None:
-        dut = self.dut
-        dut.rst.value = 1
-        for n in ("cmd_valid", "host_wr_valid", "cmd", "regs", "if_r_addr", "wt_r_addr"):
-            getattr(dut, n).value = 0
-        for _ in range(3):
-            await self.cycle()
-        dut.rst.value = 0
-        await self.cycle()
 
     async def host_write(self, base: int, data: np.ndarray) -> None:
         """DRAM fill, BW bytes per cycle, lanes in a random order with random holes (per-lane addresses)."""
@@ -173,52 +159,46 @@ class TB:
     async def run_loads(self, cmds, model: Model) -> None:
         """Drive the commands with random gaps, monitor every cycle, check cycle-exactly."""
         dut, BW, L, rng = self.dut, self.BW, self.L, self.rng
-        starts, ready, beats, writes, pushes, idles = [], {}, {}, {}, set(), {}
-        nxt, presenting, gap = 0, False, rng.choice((0, 0, 1, 4))
+        driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, Command.pack)  # cmd holds while not valid
+        for c in cmds:
+            driver.offer(c)
+        mon = Monitor(dut, MONITORED)
+        beats, writes = {}, {}
         t0 = self.t
+        driver.pause(t0 + 1 + rng.choice((0, 0, 1, 4)))
         quiet = 0
         while True:
             await self.cycle()
             t = self.t
-            # --- cycle t: the monitored outputs depend on state only: read them, then drive cycle t's inputs
-            ready[t] = int(dut.cmd_ready.value)
-            if nxt < len(cmds) and not presenting:
-                if gap > 0:
-                    gap -= 1
-                else:
-                    dut.cmd.value = cmds[nxt].pack()
-                    presenting = True
-            dut.cmd_valid.value = int(presenting)
-            if presenting and ready[t]:  # the handshake: cycle t is this command's start
-                starts.append(t)
-                busy = load_unit_cycles(cmds[nxt].rows, cmds[nxt].lanes, self.arch.dram_bytes_per_cycle)
-                nxt, presenting = nxt + 1, False
+            # --- cycle t: the monitored outputs depend on state only: sample, then drive cycle t's inputs
+            out = mon.sample(t)
+            accepted = driver.drive(t, out["cmd_ready"])
+            if accepted is not None:  # the handshake: cycle t is this command's start
+                busy = load_unit_cycles(accepted.rows, accepted.lanes, self.arch.dram_bytes_per_cycle)
                 gap = rng.choice((0, 0, rng.randint(1, busy + L + 3), busy - 1 + rng.randint(0, 3)))
-            if int(dut.rd_valid.value):
-                addrs, en = uval(dut.rd_addr), uval(dut.rd_lane_en)
-                beats[t] = [((addrs >> (32 * b)) & 0xFFFFFFFF if (en >> b) & 1 else None) for b in range(BW)]
+                driver.pause(t + 1 + gap)
+            if out["rd_valid"]:
+                addrs, en = unpack(out["rd_addr"], BW, 32), out["rd_lane_en"]
+                beats[t] = [a if (en >> b) & 1 else None for b, a in enumerate(addrs)]
             for pre, lanes in (("if", self.p.array_rows), ("wt", self.p.array_cols)):
-                if int(getattr(dut, f"{pre}_w_en").value):
-                    mask = uval(getattr(dut, f"{pre}_w_mask"))
-                    data = uval(getattr(dut, f"{pre}_w_data"))
-                    row = uval(getattr(dut, f"{pre}_w_addr"))
-                    got = {lane: (data >> (8 * lane)) & 0xFF for lane in range(lanes) if (mask >> lane) & 1}
+                if out[f"{pre}_w_en"]:
+                    mask, data = out[f"{pre}_w_mask"], unpack(out[f"{pre}_w_data"], lanes, 8)
+                    got = {lane: data[lane] for lane in range(lanes) if (mask >> lane) & 1}
                     assert t not in writes, f"two spad writes in cycle {t}"
-                    writes[t] = (pre, row, got)
+                    writes[t] = (pre, out[f"{pre}_w_addr"], got)
                     for lane, v in got.items():
-                        self.spad[pre][row, lane] = v
-            if int(dut.push_next.value):
-                pushes.add(t)
-            idles[t] = int(dut.idle.value)
-            assert int(dut.push_prev.value) == 0, f"cycle {t}: push_prev"
-            if nxt == len(cmds):
-                quiet = quiet + 1 if idles[t] else 0
+                        self.spad[pre][out[f"{pre}_w_addr"], lane] = v
+            assert out["push_prev"] == 0, f"cycle {t}: push_prev"
+            if not driver.pending:
+                quiet = quiet + 1 if out["idle"] else 0
                 if quiet > L + 2:
                     break
             assert t - t0 < 200000, "bench ran away"
-        self.check(cmds, model, starts, ready, beats, writes, pushes, idles, t0, self.t)
+        starts = [t for t, _ in driver.accepts]
+        self.check(cmds, model, starts, mon, beats, writes, t0, self.t)
 
-    def check(self, cmds, model, starts, ready, beats, writes, pushes, idles, t0, t1) -> None:
+    def check(self, cmds, model, starts, mon: Monitor, beats, writes, t0, t1) -> None:
+        ready, idles = mon.trace["cmd_ready"], mon.trace["idle"]
         BW, L = self.BW, self.L
         assert len(starts) == len(cmds), f"{len(starts)} accepts for {len(cmds)} commands"
         exp_beats, exp_writes, exp_push, busy_or_flight = {}, {}, set(), set()
@@ -242,15 +222,10 @@ class TB:
                 assert idles[end + L] and not idles[end + L - 1], f"LOAD {k}: idle not exactly at end + L"
             push = end - 1 + L - s if cmd.push_next else None
             self.latencies.append((int(cmd.operand), cmd.rows, cmd.lanes, end - s, push, end + L - s))
-        for t in sorted(set(beats) | set(exp_beats)):
-            assert beats.get(t) == exp_beats.get(t), \
-                f"cycle {t}: beat {beats.get(t)} != model {exp_beats.get(t)}"
-        for t in sorted(set(writes) | set(exp_writes)):
-            assert writes.get(t) == exp_writes.get(t), \
-                f"cycle {t}: spad write {writes.get(t)} != model {exp_writes.get(t)}"
-        assert pushes == exp_push, f"push_next at {sorted(pushes)} != model {sorted(exp_push)}"
-        for t in range(t0 + 1, t1 + 1):
-            assert idles[t] == (t not in busy_or_flight), f"cycle {t}: idle {idles[t]}"
+        check_timeline("DRAM read beat", beats, exp_beats)
+        check_timeline("spad write", writes, exp_writes)
+        check_timeline("push_next", dict.fromkeys(mon.cycles("push_next"), 1), dict.fromkeys(exp_push, 1))
+        check_timeline("idle", idles, {t: int(t not in busy_or_flight) for t in range(t0 + 1, t1 + 1)})
 
     async def readback(self) -> None:
         """Read every spad row through the read port (1-cycle latency) and compare with the model."""
@@ -269,7 +244,7 @@ class TB:
 
 async def run_layer(tb: TB, layer, mapping, loads, model: Model, what: str) -> None:
     # the layer registers change as late as the controller allows: a cycle before the first accept
-    tb.dut.regs.value = regs_value(config_commands(mapping))
+    tb.dut.regs.value = regs_word(layer_regs(config_commands(mapping)))
     await tb.run_loads(loads, model)
     await tb.readback()
     tb.dut._log.info("%s: %s, x_base %d w_base %d, %d LOADs match", what, layer.spec(), mapping.x_base,
@@ -283,9 +258,9 @@ async def load_unit_moves_im2col_rows(dut):
     n_layers = int(os.environ.get("ACCELSIM_LAYERS", "3"))
     dram_bytes = int(os.environ["ACCELSIM_DRAM_BYTES"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, reset_cycles=3, cmd_valid=0, host_wr_valid=0, cmd=0, regs=0, if_r_addr=0, wt_r_addr=0)
     tb = TB(dut, arch, params, rng, dram_bytes)
-    await tb.reset()
+    await tb.cycle()
     done = 0
     while done < n_layers:  # small random layers, the real LOADs of their program
         layer = random_layer(rng, max_hw=rng.choice((4, 6, 8)))

@@ -34,24 +34,17 @@ from dataclasses import dataclass, field
 import cocotb
 import numpy as np
 from accelsim.rtl.params import AccelParams, LayerRegs
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from accelsim.arch import from_dict
-from accelsim.commands import Command, ConfigReg, Op, config_fields
+from accelsim.commands import Command, Op
 from accelsim.mapping import lower, program
 from accelsim.reference import requantize
 from accelsim.schedule import command_tuple
+from tests.rtl.benches import ValidReadyDriver, check_latency, layer_regs, pack, regs_word, start, uval
 from tests.rtl.layers import random_layer
 
 MASK32 = 0xFFFFFFFF
-
-
-def _u(signal) -> int:
-    value = signal.value
-    if not value.is_resolvable:
-        raise AssertionError(f"{signal._name} = {value} (not 0/1)")
-    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)  # 1-bit ports are Logic
 
 
 @dataclass
@@ -135,10 +128,7 @@ class TB:
     # ---- one batch of commands under fixed layer registers -----------------------------------------------
     async def run(self, regs: dict, jobs: list[Job], shift: int | None) -> dict[int, int]:
         dut, L = self.dut, self.L
-        word = 0
-        for name, fld in LayerRegs:
-            word |= (regs[name] & ((1 << fld.width) - 1)) << fld.offset
-        dut.regs.value = word
+        dut.regs.value = regs_word(regs)
         for _ in range(2):
             await FallingEdge(dut.clk)
             self.t += 1
@@ -147,7 +137,9 @@ class TB:
         fill_job, fill_row = 0, 0  # next job to fill and its next row
         filled_at: dict[int, int] = {}  # job -> cycle its last row was written
         offer = 0  # next job to offer
-        offer_from: int | None = None
+        driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, lambda job: job.cmd.pack(), idle=lambda: 0)
+        for job in jobs:
+            driver.offer(job, job.gap)
         active: Job | None = None  # between start and end (from the monitor's view)
         last_beat = -(10**9)
         tail_watch: Job | None = None
@@ -176,7 +168,7 @@ class TB:
                 if 2 <= k < active.busy:
                     expect_beat = active.beats[k - 2]
                 if k in active.rd_checks:
-                    got, want = _u(dut.acc_rd_addr), active.rd_checks[k]
+                    got, want = uval(dut.acc_rd_addr), active.rd_checks[k]
                     assert got == want, f"cycle start+{k}: acc_rd_addr {got} != {want}"
                 want_push = int(k == active.busy - 1 and active.cmd.push_prev)
                 assert push_prev == want_push, f"cycle start+{k} of busy {active.busy}: push_prev {push_prev}"
@@ -186,9 +178,9 @@ class TB:
                 assert wr_valid == 0, f"cycle {t}: a write beat outside start+2..end-1"
             else:
                 assert wr_valid == 1, f"cycle {t} (start+{t - active.start}): no write beat"
-                en = _u(dut.wr_lane_en)
-                addrs = _u(dut.wr_addr)
-                data = _u(dut.wr_data)
+                en = uval(dut.wr_lane_en)
+                addrs = uval(dut.wr_addr)
+                data = uval(dut.wr_data)
                 want_en = sum(1 << d for d in expect_beat)
                 assert en == want_en, f"cycle start+{t - active.start}: lane enables {en:b} != {want_en:b}"
                 for d, (addr, byte) in expect_beat.items():
@@ -221,27 +213,20 @@ class TB:
                     self.acc[row] = values
                     dut.acc_w_en.value = 1
                     dut.acc_w_addr.value = row
-                    dut.acc_w_data.value = sum((v & MASK32) << (32 * lane) for lane, v in enumerate(values))
+                    dut.acc_w_data.value = pack(values, 32)
                     fill_row += 1
                     if fill_row == job.cmd.rows:
                         filled_at[fill_job] = t
                         fill_job, fill_row = fill_job + 1, 0
-            valid = 0
-            if offer < len(jobs) and offer in filled_at and (offer == 0 or jobs[offer - 1].start is not None):
-                if offer_from is None:
-                    offer_from = max(t, filled_at[offer]) + jobs[offer].gap
-                if t >= offer_from:
-                    valid = 1
-            dut.cmd_valid.value = valid
-            dut.cmd.value = jobs[offer].cmd.pack() if valid else 0
-            if valid and cmd_ready:
-                job = jobs[offer]
+            # the next job is offered once its rows are in the accumulator, its gap after that
+            job = driver.drive(t, cmd_ready, allowed=offer in filled_at)
+            if job is not None:
                 self.expected(job, regs)
                 job.start = t
                 self.back_to_back += int(t == self.last_end)
                 active = job
                 tail_watch = None
-                offer, offer_from = offer + 1, None
+                offer += 1
                 self.stores += 1
             await FallingEdge(dut.clk)
             self.t += 1
@@ -253,27 +238,13 @@ class TB:
         return 0 if r < 0.5 else self.rng.randint(1, 3) if r < 0.8 else self.rng.randint(self.L, self.L + 6)
 
 
-def _regs_of(prog) -> dict:
-    regs: dict[str, int] = {}
-    for c in prog:
-        if c.op == Op.CONFIG:
-            regs |= config_fields(ConfigReg(c.reg), c.value)
-    return regs
-
-
 @cocotb.test()
 async def store_unit_matches_contract(dut):
     arch = from_dict(json.loads(os.environ["ACCELSIM_ARCH"]))
     n_programs = int(os.environ.get("ACCELSIM_PROGRAMS", "2"))
     n_direct = int(os.environ.get("ACCELSIM_DIRECT", "16"))
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.cmd_valid.value = 0
-    dut.acc_w_en.value = 0
-    for _ in range(2):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, cmd_valid=0, acc_w_en=0)
     await FallingEdge(dut.clk)
     tb = TB(dut, arch, rng)
 
@@ -289,7 +260,7 @@ async def store_unit_matches_contract(dut):
         ob = 1 if shift is not None else 4
         if len(stores) < 2 or sum(c.rows * c.lanes * ob for c in stores) > 1500 * arch.dram_bytes_per_cycle:
             continue  # several STOREs (both accumulator buffers), about 1500 beats at most
-        regs = _regs_of(prog)
+        regs = layer_regs(prog)
         jobs = [Job(c, ob, tb.gap()) for c in stores]
         dram = await tb.run(regs, jobs, shift)
         want = {(regs["out_base"] + i) & MASK32 for i in range(layer.N * layer.M * layer.E * layer.F * ob)}
@@ -329,4 +300,4 @@ async def store_unit_matches_contract(dut):
                   "%d kinds, tails %s", tb.stores, tb.back_to_back, tb.t, len(tb.measured["busy"]),
                   sorted(tb.measured["tail"]))
     assert tb.back_to_back > 0, "no STORE was accepted in the end cycle of the previous one"
-    assert tb.measured["tail"] == {arch.dram_latency_cycles}, "no STORE tail was measured"
+    check_latency("STORE tail (L)", tb.measured["tail"], arch.dram_latency_cycles)

@@ -21,22 +21,17 @@ import random
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from accelsim.arch import DF_WS
 from accelsim.timing import ACCEPT_CYCLES, COMPUTE_EXTRA_CYCLES, systolic_array_fill_drain_cycles
+from tests.rtl.benches import check_latency, pack, start, unpack
 
 SPAD_READ_CYCLES = 1  # the ifmap spad's synchronous read between a COMPUTE's accept and the array
 
 
-def pack(values, bits: int) -> int:
-    mask = (1 << bits) - 1
-    return sum((int(v) & mask) << (bits * k) for k, v in enumerate(values))
-
-
 def s8(v: int) -> int:
-    return v - 256 if v >= 128 else v
+    return unpack(v, 1, 8, signed=True)[0]
 
 
 class TB:
@@ -54,14 +49,6 @@ class TB:
 
     def rand_row(self, n: int) -> list[int]:
         return [self.rng.randint(-128, 127) for _ in range(n)]
-
-    async def reset(self) -> None:
-        dut = self.dut
-        dut.rst.value = 1
-        dut.in_valid.value, dut.in_data.value, dut.w_shift.value, dut.w_in.value = 0, 0, 0, 0
-        for _ in range(2):
-            await RisingEdge(dut.clk)
-        dut.rst.value = 0
 
     def pe_weight(self, i: int, j: int) -> int:
         pe = self.pes[i][j]
@@ -88,8 +75,7 @@ class TB:
         want = self.expect.pop(t, None)
         assert got_valid == (want is not None), f"cycle {t}: out_valid {got_valid}, expected {want}"
         if want is not None:
-            word = dut.out_data.value.to_unsigned()
-            got = [(word >> (32 * j)) & 0xFFFFFFFF for j in range(AC)]
+            got = unpack(dut.out_data.value.to_unsigned(), AC, 32)
             assert got == want[1], f"row presented in {want[0]}, out in {t}: rtl {got} != model {want[1]}"
             self.latencies.add(t - want[0])
             self.rows_checked += 1
@@ -135,14 +121,13 @@ class TB:
 async def systolic_array_latency_and_data(dut):
     AR, AC = int(os.environ["ACCELSIM_AR"]), int(os.environ["ACCELSIM_AC"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    Clock(dut.clk, 10, unit="ns").start()
+    await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0)
     tb = TB(dut, AR, AC, rng)
-    await tb.reset()
     for _ in range(6):
         await tb.load_weights()
         await tb.stream(rng.randint(1, 12), rng.choice((0.0, 0.3, 0.7)))
     want = systolic_array_fill_drain_cycles(DF_WS, AR, AC) - ACCEPT_CYCLES - SPAD_READ_CYCLES \
         - COMPUTE_EXTRA_CYCLES
-    assert tb.latencies == {want}, f"measured latencies {tb.latencies} != contract {want} (AR + AC - 1)"
+    check_latency("array latency (AR + AC - 1)", tb.latencies, want)
     dut._log.info("%dx%d: %d rows, latency %s cycles (contract %d), PE arrivals %s", AR, AC, tb.rows_checked,
                   tb.latencies, want, "checked" if tb.hier else "not visible on this simulator")

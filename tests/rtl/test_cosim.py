@@ -13,8 +13,8 @@ from tests.rtl.layers import small_arch
 
 
 def _fake_harness_verilog(arch, job) -> str:
-    from accelsim.rtl.dram import Dram
-    from accelsim.rtl.harness import Harness
+    from accelsim.cosim.dram import Dram
+    from accelsim.cosim.harness import Harness
     from accelsim.rtl.params import AccelParams
     from amaranth.back import verilog
 
@@ -31,7 +31,7 @@ def _fake_harness_verilog(arch, job) -> str:
 def test_harness_plumbing_with_fake_units(tmp_path, sim):
     """Command memory, fetcher, cycle counter, DRAM load/read-back and the bench, without the datapath:
     the harness's cycle count equals the model's, and the input region reads back as written."""
-    from accelsim.rtl.cosim import prepare, run_harness
+    from accelsim.cosim.layer import prepare, run_harness
 
     arch = small_arch(queue_depth=2, host_issue_cycles=2, dram_latency_cycles=5, dram_bytes_per_cycle=4)
     text = None
@@ -102,7 +102,7 @@ def cosim_builds(tmp_path_factory):
 
 
 def _check(layer, arch, sim, builds, seed=0, requantize_shift=None):
-    from accelsim.rtl.cosim import cosim_layer
+    from accelsim.cosim.layer import cosim_layer
 
     res = cosim_layer(layer, arch, sim=sim, seed=seed, build_root=builds, requantize_shift=requantize_shift)
     assert res.outputs_match, f"{res.mismatches} output mismatches on {layer.spec()}"

@@ -25,7 +25,7 @@ def _params(config: str):
 
 @pytest.mark.rtl
 def test_dram_ports_and_errors():
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from amaranth.back import verilog
 
     from accelsim.errors import AccelsimError
@@ -42,7 +42,7 @@ def test_dram_ports_and_errors():
 
 @pytest.mark.rtl
 def test_dram_ports_are_the_accelerators_flipped():
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from accelsim.rtl.params import dram_read_members, dram_write_members
     from amaranth.lib import wiring
 
@@ -58,7 +58,8 @@ def test_dram_ports_are_the_accelerators_flipped():
     pytest.param("verilator", "b4l4", marks=pytest.mark.slow),
 ])
 def test_dram_bench(tmp_path, sim, config):
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
+    from accelsim.cosim.sim_memory import SOURCE as SIM_MEMORY_SOURCE
 
     arch, p = _params(config)
     tests, failed = run_component_bench(
@@ -67,6 +68,7 @@ def test_dram_bench(tmp_path, sim, config):
         Dram(p, size_bytes=DRAM_BYTES),
         toplevel="dram",
         bench="bench_dram",
+        sources=[SIM_MEMORY_SOURCE],
         env={
             "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
             "ACCELSIM_DRAM_BYTES": str(DRAM_BYTES),

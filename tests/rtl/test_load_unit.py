@@ -24,7 +24,7 @@ CONFIGS = {
 def load_top(params, dram_bytes: int):
     """LoadUnit + Dram + ifmap/weight Scratchpads, with the host's DRAM write channel, the spads' read ports
     and the unit's DRAM requests and spad writes mirrored out for the monitor."""
-    from accelsim.rtl.dram import Dram
+    from accelsim.cosim.dram import Dram
     from accelsim.rtl.load_unit import LoadUnit
     from accelsim.rtl.params import CMD_BITS, TAG_BITS, LayerRegs
     from accelsim.rtl.scratchpad import Scratchpad
@@ -102,6 +102,8 @@ def test_load_unit_elaborates_and_converts():
     pytest.param("verilator", "a8x6b4l3", 12, marks=pytest.mark.slow),
 ])
 def test_load_unit_bench(tmp_path, sim, config, layers):
+    from accelsim.cosim.sim_memory import SOURCE as SIM_MEMORY_SOURCE
+
     arch = small_arch(**CONFIGS[config])
     tests, failed = run_component_bench(
         tmp_path,
@@ -109,6 +111,7 @@ def test_load_unit_bench(tmp_path, sim, config, layers):
         _dut(arch),
         toplevel="load_top",
         bench="bench_load_unit",
+        sources=[SIM_MEMORY_SOURCE],
         env={
             "ACCELSIM_ARCH": json.dumps(arch.to_dict()),
             "ACCELSIM_LAYERS": str(layers),

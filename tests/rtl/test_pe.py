@@ -1,31 +1,53 @@
-"""PE: one-cycle activation and partial-sum hops, int8 x int8 + int32 wrap, weight shift chain."""
+"""PE, in-process with amaranth.sim: one-cycle activation and partial-sum hops, int8 x int8 + int32 wrap,
+the weight shift chain.
+
+Driver: random ``a_in`` (including -128 and 127), ``psum_in`` (including values that overflow int32), and
+``w_in`` with ``w_shift`` high in a random third of the cycles. Monitor: ``a_out``, ``psum_out``, ``w_out``
+every cycle. Reference model: a_out(t) = a_in(t - d), psum_out(t) = wrap32(psum_in(t - d) + a_in(t - d) *
+w(t - d)) with w the weight held in that cycle (it takes ``w_in`` at an edge where ``w_shift`` is high).
+Checker: ``w_out`` is the held weight every cycle, and the measured hop latency d (the smallest delay at which
+the model explains the outputs) equals :data:`accelsim.rtl.pe.PE_LATENCY_CYCLES` = 1, the per-hop cycle of
+the SystolicArray's ``AR + AC - 1`` (AR - 1 + AC - 1 hops plus the bottom register).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import random
 
 import pytest
 
-from tests.rtl.benches import run_component_bench
+from tests.rtl.benches import check_latency, measure_latency, simulate
+
+CYCLES = 400
 
 
-def _run(tmp_path: Path, sim: str, seed: int) -> None:
-    from accelsim.rtl.pe import PE
-
-    tests, failed = run_component_bench(
-        tmp_path, sim, PE(), toplevel="pe", bench="bench_pe",
-        env={"ACCELSIM_SEED": str(seed)},
-    )
-    assert (tests, failed) == (1, 0)
+def wrap32(v: int) -> int:
+    return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("seed", [1, 2])
-def test_pe_icarus(tmp_path, seed):
-    _run(tmp_path, "icarus", seed)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pe_hops_and_mac(seed):
+    from accelsim.rtl.pe import PE, PE_LATENCY_CYCLES
 
+    dut, rng = PE(), random.Random(seed)
+    outs, model = [], []  # per cycle: (a_out, psum_out); the model's answer to that cycle's inputs
 
-@pytest.mark.rtl
-@pytest.mark.slow
-def test_pe_verilator(tmp_path):
-    _run(tmp_path, "verilator", 3)
+    async def bench(ctx):
+        weight = 0  # init value
+        for t in range(CYCLES):
+            a = rng.choice((-128, 127, 0, rng.randint(-128, 127), rng.randint(-128, 127)))
+            psum = rng.choice((rng.randint(-(1 << 31), (1 << 31) - 1), rng.randint(-1000, 1000),
+                               (1 << 31) - 1, -(1 << 31)))
+            shift, w_in = rng.random() < 0.33, rng.randint(-128, 127)
+            for port, value in (("a_in", a), ("psum_in", psum), ("w_in", w_in), ("w_shift", int(shift))):
+                ctx.set(getattr(dut, port), value)
+            outs.append((ctx.get(dut.a_out), ctx.get(dut.psum_out)))
+            model.append((a, wrap32(psum + a * weight)))
+            assert ctx.get(dut.w_out) == weight, f"cycle {t}: w_out {ctx.get(dut.w_out)} != held {weight}"
+            if shift:
+                weight = w_in
+            await ctx.tick()
+
+    simulate(dut, bench)
+    check_latency("PE hop latency", [measure_latency(outs, model, range(1, 4))], PE_LATENCY_CYCLES)

@@ -53,28 +53,24 @@ def simulator_env(sim: str) -> dict[str, str]:
     return env
 
 
-def _runner(sim: str, public_internals: bool):
-    """cocotb's runner for ``sim``. cocotb builds Verilator models with ``--public-flat-rw``, which makes
-    every internal signal VPI-readable and -writable and so keeps Verilator from optimising them away or
-    inlining them; a bench that only drives and samples the top level (the layer co-simulation) asks for
-    ``--public-depth 1`` instead: ResNet-18 conv3_x on a 16x16 array went from 51 k to 279 k simulated
-    cycles/s (benchmarks/cosim.py)."""
-    from cocotb_tools.runner import Verilator, get_runner
+def build_flags(sim: str, *, waves: bool, public_internals: bool) -> list[str]:
+    """The simulator's build arguments (cocotb's runner ``build(build_args=...)``).
 
-    if sim != "verilator" or public_internals:
-        return get_runner(sim)
-
-    class TopLevelVerilator(Verilator):
-        def _build_command(self):
-            out = []
-            for cmd in super()._build_command():
-                args = []
-                for arg in cmd:
-                    args.extend(["--public-depth", "1"] if arg == "--public-flat-rw" else [arg])
-                out.append(args)
-            return out
-
-    return TopLevelVerilator()
+    cocotb builds every Verilator model with ``--public-flat-rw``, which makes every internal signal VPI
+    readable and writable and so keeps Verilator from optimising them away or inlining them. A bench that only
+    drives and samples the top level (the layer co-simulation) turns that off again with Verilator's own
+    ``--no-public-flat-rw`` (``-public-flat-rw`` is an on/off option, so the ``no-`` form is accepted; the
+    runner puts ``build_args`` after its own flags and the later one wins) and asks for ``--public-depth 1``
+    (the top module's signals only): ResNet-18 conv3_x on a 16x16 array went from 51 k to 279 k simulated
+    cycles/s (benchmarks/cosim.py). tests/rtl/test_runner.py checks that the inner signals are gone."""
+    if sim != "verilator":
+        return []
+    flags = list(VERILATOR_BUILD_ARGS)
+    if not public_internals:
+        flags += ["--no-public-flat-rw", "--public-depth", "1"]
+    if waves:
+        flags.append("--trace-fst")
+    return flags
 
 
 def run_bench(
@@ -91,11 +87,13 @@ def run_bench(
     python_path: Sequence[Path] = (),
     quiet: bool = False,
     public_internals: bool = True,
+    plusargs: Sequence[str] = (),
 ) -> tuple[int, int]:
     """Build (if needed) and run a cocotb module; return (tests, failed). Raises AccelsimError when the
     simulator is missing and RuntimeError when no test ran. ``quiet`` sends the simulator's output to
     ``build.log`` / ``test.log`` in ``build_dir`` instead of the terminal. ``public_internals=False``
-    (Verilator) exposes only the top module's signals to the bench, see :func:`_runner`."""
+    (Verilator) exposes only the top module's signals to the bench, see :func:`build_flags`. ``plusargs``
+    go to the simulator's command line (e.g. :func:`accelsim.cosim.sim_memory.plusargs`)."""
     from cocotb_tools.check_results import get_results
 
     env = simulator_env(sim)
@@ -108,18 +106,17 @@ def run_bench(
     os.environ.clear()
     os.environ.update(env)
     try:
-        runner = _runner(sim, public_internals)
+        from cocotb_tools.runner import get_runner
+
+        runner = get_runner(sim)
         if quiet:  # its "Skipping compilation" notice on a cached build, too
             runner.log.setLevel(logging.ERROR)
         build_dir = Path(build_dir).resolve()
-        build_args = list(VERILATOR_BUILD_ARGS) if sim == "verilator" else []
-        if sim == "verilator" and waves:
-            build_args.append("--trace-fst")
         runner.build(
             sources=[Path(p).resolve() for p in verilog_sources],
             hdl_toplevel=toplevel,
             build_dir=build_dir,
-            build_args=build_args,
+            build_args=build_flags(sim, waves=waves, public_internals=public_internals),
             timescale=("1ns", "1ps"),
             waves=waves,
             always=False,
@@ -138,6 +135,7 @@ def run_bench(
                 waves=waves,
                 results_xml=str(results),
                 testcase=testcase,
+                plusargs=list(plusargs),
                 timescale=("1ns", "1ps"),
                 log_file=build_dir / "test.log" if quiet else None,
             )

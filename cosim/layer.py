@@ -1,12 +1,14 @@
 """Layer co-simulation: run one convolution layer on the RTL and hold it to the kernels and the model.
 
-:func:`cosim_layer` draws random int8 data from ``seed``, lowers the layer (:func:`accelsim.mapping.lower` /
-:func:`~accelsim.mapping.program`), places ``x`` and ``w`` in the harness's DRAM and the commands in its
-command memory up front, runs :class:`~accelsim.rtl.harness.Harness` on Icarus or Verilator through
-:func:`accelsim.rtl.sim.run_bench` with the bench module :mod:`accelsim.rtl.cosim_bench` (which only awaits
-``done``: no Python in the per-cycle loop), reads the outputs back and compares them bit-exact with
-:func:`accelsim.kernels.conv2d` (or :func:`accelsim.reference.conv2d_numpy` when the kernels are not
-installed), and the cycle count with :func:`accelsim.schedule.schedule`'s ``total_cycles``.
+:func:`cosim_layer` draws random int8 data from ``seed``, lowers the layer (:func:`accelsim.mapping.lower`
+/ :func:`~accelsim.mapping.program`), writes ``x`` and ``w`` as the harness's DRAM image and the commands as
+its command memory (files the simulator loads with ``$readmemh``, :mod:`accelsim.cosim.sim_memory`), runs
+:class:`~accelsim.cosim.harness.Harness` on Icarus or Verilator through
+:func:`accelsim.cosim.runner.run_bench` with the bench module :mod:`accelsim.cosim.bench` (which only awaits
+``done``: no Python in the per-cycle loop), reads the outputs from the DRAM the simulator saved at the end
+and compares them bit-exact with :func:`accelsim.kernels.conv2d` (or
+:func:`accelsim.reference.conv2d_numpy` when the kernels are not installed), and the cycle count with
+:func:`accelsim.schedule.schedule`'s ``total_cycles``.
 
 Builds are cached by the hash of the generated Verilog under ``$ACCELSIM_BUILD_DIR`` (default
 ``$XDG_CACHE_HOME/accelsim/rtl`` or ``~/.cache/accelsim/rtl``), so a second layer on the same configuration
@@ -15,12 +17,10 @@ reuses the simulator build (DRAM and command memory sizes are rounded up to powe
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -36,7 +36,7 @@ from accelsim.mapping import lower, program
 from accelsim.reference import requantize
 from accelsim.schedule import schedule
 
-BENCH_MODULE = "accelsim.rtl.cosim_bench"
+BENCH_MODULE = "accelsim.cosim.bench"
 MIN_DRAM_BYTES = 1 << 16
 MIN_CMD_DEPTH = 1 << 10
 
@@ -92,57 +92,15 @@ def layer_data(layer: ConvLayer, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=16)
 def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str:
-    """The Harness's Verilog (memoised: a campaign converts each configuration once per process).
-
-    Every memory of the harness starts all-zero. Amaranth describes that initial content bit by bit
-    (a ``$meminit`` cell per memory), which for a MB-sized simulated DRAM took 40 s of a 45 s conversion;
-    here the all-zero ones are left out of the netlist and zeroed by a loop in an ``initial`` block instead
-    (:func:`_zero_loops`) -- the same contents at time 0 in Icarus and Verilator."""
+    """The Harness's Verilog (memoised: a campaign converts each configuration once per process); build it
+    together with :data:`accelsim.cosim.sim_memory.SOURCE`."""
+    from accelsim.rtl.params import AccelParams
     from amaranth.back import verilog
 
     from .harness import Harness
-    from .params import AccelParams
 
     top = Harness(AccelParams.from_arch(arch), dram_bytes=dram_bytes, cmd_depth=cmd_depth)
-    with _without_zero_meminit():
-        text = verilog.convert(top, name="harness")
-    return _zero_loops(text)
-
-
-@contextlib.contextmanager
-def _without_zero_meminit():
-    from amaranth.back import rtlil
-
-    original = rtlil.ModuleEmitter.emit_memory
-
-    def emit_memory(self, cell_idx, cell):
-        if any(cell.init):
-            original(self, cell_idx, cell)
-
-    rtlil.ModuleEmitter.emit_memory = emit_memory
-    try:
-        yield
-    finally:
-        rtlil.ModuleEmitter.emit_memory = original
-
-
-_MEMORY_DECL = re.compile(r"^(\s*)reg \[(\d+):0\] (\\\S+ |\w+) \[(\d+):0\];$", re.M)
-
-
-def _zero_loops(text: str) -> str:
-    """After every memory declaration without an initial content, an ``initial`` loop that zeroes it."""
-    out, pos, n = [], 0, 0
-    for m in _MEMORY_DECL.finditer(text):
-        indent, _, name, last = m.groups()
-        out.append(text[pos:m.end()])
-        pos = m.end()
-        if f"{name}[0] = " in text:  # Amaranth gave it contents: leave them
-            continue
-        out.append(f"\n{indent}initial begin : zero_init_{n}\n{indent}  integer i;\n"
-                   f"{indent}  for (i = 0; i <= {last}; i = i + 1) {name}[i] = 0;\n{indent}end")
-        n += 1
-    out.append(text[pos:])
-    return "".join(out)
+    return verilog.convert(top, name="harness")
 
 
 @dataclass(frozen=True)
@@ -186,33 +144,44 @@ def prepare(layer: ConvLayer, arch: ArchConfig, *, seed: int = 0, requantize_shi
 def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icarus",
                 build_root: Path | None = None, waves: Path | str | None = None, seed: int = 0
                 ) -> tuple[np.ndarray, int, float]:
-    """Build (cached by the Verilog's hash) and run a harness; return (read-back bytes, cycles, seconds
-    from start to done)."""
-    from .sim import VERILATOR_BUILD_ARGS, run_bench
+    """Build (cached by the hash of the sources and flags) and run a harness; return (read-back bytes,
+    cycles, seconds from start to done)."""
+    from accelsim.rtl.params import CMD_BITS
 
-    flags = repr(VERILATOR_BUILD_ARGS) if sim == "verilator" else ""
-    digest = hashlib.sha256((text + flags).encode()).hexdigest()[:16]
+    from .harness import COMMAND_MEMORY, DRAM_MEMORY
+    from .runner import build_flags, run_bench
+    from .sim_memory import SOURCE, plusargs, read_dump, write_init
+
+    memory_v = SOURCE.read_text()
+    flags = repr(build_flags(sim, waves=waves is not None, public_internals=False))
+    digest = hashlib.sha256((text + memory_v + flags).encode()).hexdigest()[:16]
     build_dir = Path(build_root or default_build_root()) / f"{sim}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / "harness.v"
     if not src.exists() or src.read_text() != text:
         src.write_text(text)
     with tempfile.TemporaryDirectory(prefix="accelsim-cosim-") as tmp:
-        job_file, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
-        np.savez(job_file, image=job.image, commands=job.commands, out_base=job.read_base,
-                 out_len=job.read_len,
-                 timeout_cycles=2 * job.model_cycles + 10_000,
-                 meta=json.dumps({"bw": arch.dram_bytes_per_cycle, "latency": arch.dram_latency_cycles}))
+        tmp = Path(tmp)
+        write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)
+        write_init(tmp / "dram.hex", job.image, width=8, depth=job.dram_bytes)
+        result = tmp / "result.json"
         tests, failed = run_bench(
-            sim=sim, verilog_sources=[src], toplevel="harness", test_module=BENCH_MODULE, build_dir=build_dir,
-            extra_env={"ACCELSIM_COSIM_JOB": str(job_file), "ACCELSIM_COSIM_RESULT": str(result)},
+            sim=sim, verilog_sources=[src, SOURCE], toplevel="harness", test_module=BENCH_MODULE,
+            build_dir=build_dir,
+            extra_env={"ACCELSIM_COSIM_JOB": json.dumps({"count": len(job.commands),
+                                                         "timeout_cycles": 2 * job.model_cycles + 10_000}),
+                       "ACCELSIM_COSIM_RESULT": str(result)},
+            plusargs=[*plusargs(COMMAND_MEMORY, init=tmp / "cmd.hex"),
+                      *plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")],
             waves=waves is not None, seed=seed, quiet=True, public_internals=False,
         )
-        if failed or not result.exists():
+        if failed or not result.exists() or not (tmp / "dram.out.hex").exists():
             raise AccelsimError(f"co-simulation bench must pass, not fail ({failed} of {tests} failed; "
                                 f"log in {build_dir})")
-        res = np.load(result)
-        out = (np.array(res["outputs"], dtype=np.uint8), int(res["cycles"]), float(res["sim_seconds"]))
+        res = json.loads(result.read_text())
+        dram = read_dump(tmp / "dram.out.hex")
+        out = (dram[job.read_base:job.read_base + job.read_len].copy(), int(res["cycles"]),
+               float(res["sim_seconds"]))
     if waves is not None:
         _copy_waves(build_dir, Path(waves))
     return out

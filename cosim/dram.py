@@ -13,8 +13,10 @@ in the request cycle: a read and a write of the same byte in the same cycle retu
 acknowledgement (the store unit counts ``L`` cycles itself). Addresses are taken modulo ``size_bytes``
 (a power of two); the lanes of one write beat must address distinct bytes.
 
-The implementation is a byte-wide memory with ``BW`` write ports and ``BW`` synchronous read ports followed
-by an ``L - 1`` stage pipeline of (valid, tag, data), zero-initialised.
+The storage is a byte-wide :class:`~accelsim.cosim.sim_memory.SimMemory` named ``name`` with ``BW`` write
+ports and ``BW`` synchronous read ports, followed by an ``L - 1`` stage pipeline of (valid, tag, data); it
+starts zeroed, or with the contents of the file given as ``+<name>_init=<file>``, and is saved to
+``+<name>_dump=<file>`` when the simulation ends (build it with :data:`~accelsim.cosim.sim_memory.SOURCE`).
 
 Ports (``BW`` = dram_bytes_per_cycle):
     rd_valid : Signal(1), in; rd_addr : Signal(BW*32), in; rd_lane_en : Signal(BW), in;
@@ -26,27 +28,24 @@ Ports (``BW`` = dram_bytes_per_cycle):
 
 from __future__ import annotations
 
+from accelsim.rtl.params import TAG_BITS, AccelParams, dram_read_members, dram_write_members, flipped
 from amaranth import Cat, Module, Signal
-from amaranth.lib import memory, wiring
+from amaranth.lib import wiring
 
 from accelsim.errors import require
 
-from .params import TAG_BITS, AccelParams, dram_read_members, dram_write_members, flipped
-
-
-def dram_read_latency_cycles(params: AccelParams) -> int:
-    """Cycles from a read request to its response (the contract's ``L``)."""
-    return params.dram_latency_cycles
+from .sim_memory import SimMemory
 
 
 class Dram(wiring.Component):
-    def __init__(self, params: AccelParams, *, size_bytes: int) -> None:
+    def __init__(self, params: AccelParams, *, size_bytes: int, name: str = "dram") -> None:
         require(size_bytes >= 2 and size_bytes & (size_bytes - 1) == 0, "Dram size_bytes",
                 "a power of two >= 2", size_bytes)
         require(params.dram_latency_cycles >= 1, "Dram latency (dram_latency_cycles)", ">= 1",
                 params.dram_latency_cycles)
         self.params = params
         self.size_bytes = size_bytes
+        self.name = name
         BW = params.dram_bytes_per_cycle
         super().__init__(flipped(dram_read_members(BW) | dram_write_members(BW)))
 
@@ -54,20 +53,20 @@ class Dram(wiring.Component):
         m = Module()
         BW, L = self.params.dram_bytes_per_cycle, self.params.dram_latency_cycles
         aw = (self.size_bytes - 1).bit_length()
-        mem = m.submodules.mem = memory.Memory(shape=8, depth=self.size_bytes, init=[])
-        lanes = []
+        mem = m.submodules.mem = SimMemory(width=8, depth=self.size_bytes, name=self.name, read_ports=BW,
+                                           write_ports=BW)
+        ens = []
         for b in range(BW):
-            wp = mem.write_port()
-            m.d.comb += [
-                wp.addr.eq(self.wr_addr[32 * b:32 * b + aw]),
-                wp.data.eq(self.wr_data[8 * b:8 * b + 8]),
-                wp.en.eq(self.wr_valid & self.wr_lane_en[b]),
-            ]
-            rp = mem.read_port(domain="sync")
             en = Signal(name=f"rd_en_{b}")
-            m.d.comb += rp.addr.eq(self.rd_addr[32 * b:32 * b + aw])
             m.d.sync += en.eq(self.rd_valid & self.rd_lane_en[b])
-            lanes.append(rp.data & en.replicate(8))
+            ens.append(en.replicate(8))
+        m.d.comb += [
+            mem.wr_en.eq(self.wr_lane_en & self.wr_valid.replicate(BW)),
+            mem.wr_addr.eq(Cat(self.wr_addr[32 * b:32 * b + aw] for b in range(BW))),
+            mem.wr_data.eq(self.wr_data),
+            mem.rd_addr.eq(Cat(self.rd_addr[32 * b:32 * b + aw] for b in range(BW))),
+        ]
+        lanes = [mem.rd_data[8 * b:8 * b + 8] & ens[b] for b in range(BW)]
         # stage 1 is the memory read itself; L - 1 more register stages
         valid, tag, data = Signal(name="rsp_valid_1"), Signal(TAG_BITS, name="rsp_tag_1"), Signal(BW * 8)
         m.d.sync += [valid.eq(self.rd_valid), tag.eq(self.rd_tag)]
@@ -82,4 +81,4 @@ class Dram(wiring.Component):
         return m
 
 
-__all__ = ["Dram", "dram_read_latency_cycles"]
+__all__ = ["Dram"]
