@@ -27,7 +27,8 @@ Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``):
     w_in : Signal(AC*8), in          weight row shifted into grid row 0, lane j = int8 for column j
     w_shift : Signal(1), in          shift the weights down one row at the closing edge
 
-Latency: ``systolic_array_latency_cycles(AR, AC) = AR + AC - 1`` from ``in_data`` to ``out_data``.
+Latency: ``AR + AC - 1`` cycles from ``in_data`` to ``out_data`` (the part of
+:func:`accelsim.timing.systolic_array_fill_drain_cycles` inside this block; its bench measures it).
 """
 
 from __future__ import annotations
@@ -39,11 +40,6 @@ from amaranth.lib.wiring import In, Out
 from accelsim.errors import require
 
 from .pe import ACT_BITS, PE, PSUM_BITS, WEIGHT_BITS
-
-
-def systolic_array_latency_cycles(array_rows: int, array_cols: int) -> int:
-    """Cycles from an input row on ``in_data`` to its output row on ``out_data``: ``AR + AC - 1``."""
-    return array_rows + array_cols - 1
 
 
 def _delay(m: Module, sig, n: int, name: str):
@@ -69,10 +65,6 @@ class SystolicArray(wiring.Component):
             "w_in": In(array_cols * WEIGHT_BITS),
             "w_shift": In(1),
         })
-
-    @property
-    def latency_cycles(self) -> int:
-        return systolic_array_latency_cycles(self.array_rows, self.array_cols)
 
     def elaborate(self, platform):
         m = Module()
