@@ -220,10 +220,20 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     else:
         require(len(layers) == 1, "--index", "given when the workload has several layers", None)
         layer = layers[0]
-    from accelsim.cosim.layer import cosim_layer
+    from accelsim.cosim.layer import cosim_layer, estimated_seconds
+    from accelsim.mapping import lower
+    from accelsim.schedule import schedule_fast
 
+    arch = _arch(args)
+    require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
+    cycles = schedule_fast(lower(layer, arch), arch).total_cycles
+    minutes = estimated_seconds(cycles, arch, args.sim) / 60
+    require(minutes <= args.max_minutes, f"co-simulation of layer {layer.name} ({cycles:,} cycles on a "
+            f"{arch.array_rows}x{arch.array_cols} array, {args.sim})", f"estimated at most --max-minutes "
+            f"{args.max_minutes:g} (try --sim verilator, a smaller layer or a larger --max-minutes)",
+            f"~{minutes:,.0f} min")
     res = cosim_layer(
-        layer, _arch(args), sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize
+        layer, arch, sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize
     )
     doc = {
         "layer": layer.spec(),
@@ -309,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--waves", type=_path, metavar="FILE.fst",
                    help="also write the simulation's waveforms to this file")
     c.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    c.add_argument("--max-minutes", type=float, default=60.0, metavar="MIN",
+                   help="refuse up front a run estimated to take longer (default 60)")
     c.add_argument("--json", action="store_true", help="print the outcome as JSON")
     c.set_defaults(func=cmd_cosim)
 

@@ -60,6 +60,18 @@ class CosimResult:
         return self.rtl_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
 
 
+# Simulated PE-cycles per second of wall time (a cycle of an AR x AC design costs about AR*AC times a
+# one-PE cycle), from benchmarks/cosim.py on a 2-core AMD EPYC: Verilator ~260 k cycles/s on 16x16,
+# Icarus ~10 k on 4x4 and ~0.6 k on 16x16. An estimate within ~2x, for refusing hopeless runs up front.
+PE_CYCLES_PER_SECOND = {"verilator": 66_000_000, "icarus": 160_000}
+BUILD_SECONDS = {"verilator": 200.0, "icarus": 5.0}  # a first build, conversion included
+
+
+def estimated_seconds(model_cycles: int, arch: ArchConfig, sim: str) -> float:
+    """Rough wall time of co-simulating a layer of ``model_cycles`` on ``sim``, build included."""
+    return BUILD_SECONDS[sim] + model_cycles * arch.array_rows * arch.array_cols / PE_CYCLES_PER_SECOND[sim]
+
+
 def _pow2_at_least(n: int, floor: int) -> int:
     return max(floor, 1 << max(0, (n - 1).bit_length()))
 

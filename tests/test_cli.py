@@ -166,3 +166,12 @@ def test_table_columns_never_touch(capsys):
     assert main(["simulate", "--layer", "N=4096,M=100000,C=100000"]) == 0
     row = capsys.readouterr().out.splitlines()[2].split()
     assert len(row) == 9 and int(row[1].replace(",", "")) == 4096 * 100_000 * 100_000
+
+
+def test_cosim_too_long_is_refused_up_front_with_an_estimate(capsys):
+    """A layer hours away on the chosen simulator is one line naming the estimate; nothing is built."""
+    assert main(["cosim", "--network", "resnet50", "--index", "3", "--max-minutes", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "layer1.0.conv3" in err and "icarus" in err and "min'" in err
+    assert "must be estimated at most --max-minutes 1" in err
+    assert main(["cosim", "--network", "resnet50", "--index", "3", "--max-minutes", "0"]) == 2
