@@ -61,7 +61,7 @@ def _workload(args: argparse.Namespace) -> tuple[ConvLayer, ...]:
 
 def _arch(args: argparse.Namespace) -> ArchConfig:
     if getattr(args, "scalesim_cfg", None) is not None:
-        from accelsim.scalesim_compat import arch_from_scalesim_cfg
+        from accelsim.scalesim import arch_from_scalesim_cfg
 
         cfg = arch_from_scalesim_cfg(args.scalesim_cfg,
                                      for_scalesim_timing=getattr(args, "timing", None) == "scalesim")

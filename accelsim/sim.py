@@ -67,7 +67,7 @@ def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing_mo
                      requantize_shift: int | None = None) -> NetworkResult:
     require(timing_mode in TIMINGS, "timing", f"one of {list(TIMINGS)}", timing_mode)
     if timing_mode == "scalesim":
-        from accelsim.scalesim_compat import simulate_layer_result
+        from accelsim.scalesim import simulate_layer_result
 
         results = tuple(simulate_layer_result(layer, arch) for layer in layers)
     else:

@@ -47,7 +47,7 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     # editable accelsim there can never shadow the wheel (nested .pth files in it are not processed).
     (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
-        "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.workloads;"
+        "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.workloads, accelsim.scalesim;"
         "print(accelsim.__file__); print(accelsim.kernels.__file__); print(accelsim.rtl.__file__);"
         "from importlib.resources import files; "
         "print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
