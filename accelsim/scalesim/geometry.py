@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -51,29 +53,6 @@ class Layer:
         return self.covered(self.H, self.R, self.E) * self.covered(self.W, self.S, self.F) * self.C
 
 
-class IfmapMatrix:
-    """SCALE-Sim's IFMAP operand matrix (pixel p x window element k), offset 0, -1 past the input edge;
-    entries are gathered from per-pixel and per-element tables."""
-
-    def __init__(self, layer: Layer) -> None:
-        er, ec = np.divmod(np.arange(layer.P, dtype=np.int32), layer.F)
-        r, rest = np.divmod(np.arange(layer.K, dtype=np.int32), layer.S * layer.C)
-        s, ch = np.divmod(rest, layer.C)
-        self.y0, self.x0, self.r, self.s = er * layer.U, ec * layer.U, r, s
-        self.base = (self.y0 * layer.W + self.x0) * layer.C
-        self.offset = (r * layer.W + s) * layer.C + ch
-        self.H, self.W = layer.H, layer.W
-        # SCALE-Sim's ceil output size reads past the edge only when a stride does not divide H-R (W-S).
-        self.edge = (layer.H - layer.R) % layer.U != 0 or (layer.W - layer.S) % layer.U != 0
-
-    def __call__(self, p: np.ndarray, k: np.ndarray) -> np.ndarray:
-        addresses = self.base[p] + self.offset[k]
-        if not self.edge:
-            return addresses
-        inside = (self.y0[p] + self.r[k] < self.H) & (self.x0[p] + self.s[k] < self.W)
-        return np.where(inside, addresses, -1)
-
-
 @dataclass(frozen=True, slots=True)
 class Folds:
     """An Sr x Sc operand mapped onto an Ra x Ca array, T cycles of streaming per fold.
@@ -106,14 +85,18 @@ class Folds:
     def used_cols(self, fc: int) -> int:
         return min(self.Ca, self.Sc - fc * self.Ca)
 
-    def per_fold(self, full: float, last_row: float, last_col: float, last_both: float) -> np.ndarray:
-        """A value per fold, in SCALE-Sim's fold order, from the four fold shapes."""
-        column = np.full(self.rf, full)
-        column[-1] = last_row
-        values = np.tile(column, self.cf)
-        values[(self.cf - 1) * self.rf :] = last_col
-        values[-1] = last_both
-        return values
+    def mean_over_folds(self, full: float, last_row: float, last_col: float, last_both: float) -> float:
+        """The mean of a value per fold, given for the four fold shapes, as SCALE-Sim takes it: ``sum()``
+        of the list in fold order (left to right in doubles, as Python <= 3.11 adds), over its length."""
+        if self.count <= 1 << 16:  # few: add them up
+            column = np.full(self.rf, full)
+            column[-1] = last_row
+            values = np.tile(column, self.cf)
+            values[(self.cf - 1) * self.rf :] = last_col
+            values[-1] = last_both
+            return float(np.add.accumulate(values)[-1]) / self.count
+        total = float_sum(0.0, ((full, self.rf - 1), (last_row, 1)), self.cf - 1)
+        return float_sum(total, ((last_col, self.rf - 1), (last_both, 1)), 1) / self.count
 
 
 def folds(layer: Layer, cfg: ScaleSimConfig) -> Folds:
@@ -125,7 +108,37 @@ def folds(layer: Layer, cfg: ScaleSimConfig) -> Folds:
     return Folds(Sr=layer.K, Sc=layer.P, T=layer.M, Ra=Ra, Ca=Ca, rows=2 * Ra + Ca + layer.M - 2)
 
 
-def sequential_mean(values: np.ndarray) -> float:
-    """``sum(list) / len(list)`` as Python <= 3.11 evaluates it: left-to-right double additions."""
-    return float(np.add.accumulate(values)[-1]) / len(values)
+def float_sum(s: float, block: tuple[tuple[float, int], ...], times: int) -> float:
+    """``s`` plus ``times`` copies of ``block`` (``(value, count)``: ``count`` copies of a positive
+    ``value``), added one value at a time, left to right, in doubles (round to nearest, ties to even).
 
+    Inside one binade ``[top/2, top)`` every double is a multiple of ``u = top * 2**-53``, and
+    ``x + value`` rounds to ``x`` plus a multiple of ``u`` that depends on ``value`` and, at a tie, on
+    the parity of ``x / u``: a block adds one of two steps, chosen by that parity. Once two blocks come
+    back to the parity they started from, pairs of blocks repeat until near the binade's top and are
+    skipped; a handful of additions per binade remain.
+    """
+
+    def once(x: float) -> float:
+        for value, count in block:
+            x = x + value if count == 1 else float_sum(x, ((value, 1),), count)
+        return x
+
+    peak = Fraction(max(value for value, count in block if count))
+    while times > 0:
+        if times < 3 or s == 0.0:
+            s, times = once(s), times - 1
+            continue
+        s1 = once(s)
+        s3, times = once(once(s1)), times - 3
+        top = Fraction(2) ** math.frexp(s1)[1]
+        u = top / 2**53
+        start, end = Fraction(s1), Fraction(s3)
+        if end + peak + u < top and (start / u) % 2 == (end / u) % 2:
+            if end == start:  # adding the block no longer changes the sum
+                return s3
+            room = (top - u - peak - end) / (end - start)  # pairs that keep every partial sum below top
+            pairs = min(times // 2, math.ceil(room) - 1)
+            s3, times = float(end + pairs * (end - start)), times - 2 * pairs
+        s = s3
+    return s

@@ -19,16 +19,17 @@ from accelsim.arch import Dataflow
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
 from accelsim.scalesim.cfg import InterfaceBandwidth, ScaleSimConfig
-from accelsim.scalesim.geometry import Folds, IfmapMatrix, Layer, folds, sequential_mean
+from accelsim.scalesim.geometry import Folds, Layer, folds
 from accelsim.scalesim.read_buffer import read_buffer
 from accelsim.scalesim.result import ScaleSimLayerResult
+from accelsim.scalesim.streams import ifmap_address
+from accelsim.scalesim.trace import Work
 from accelsim.scalesim.write_buffer import Writes, ofmap_write_buffer
 
 
 def _last_ifmap_row(layer: Layer, f: Folds, dataflow: Dataflow) -> int:
     """The last demand row holding an IFMAP read (reads past the input edge are -1: not requests)."""
     Ra, U = f.Ra, layer.U
-    matrix = IfmapMatrix(layer) if dataflow is Dataflow.IS else None
     for fold in range(f.count - 1, -1, -1):  # the last fold, unless all its reads are past the edge
         fc, fr = divmod(fold, f.rf)
         base = fold * f.rows
@@ -49,9 +50,8 @@ def _last_ifmap_row(layer: Layer, f: Folds, dataflow: Dataflow) -> int:
                 return base + int(np.max((k_max + np.arange(len(p)))[inside]))
             continue
         h, w = f.used_rows(fr), f.used_cols(fc)  # IS: row Ra-h+j holds window element fr*Ra+h-1-j
-        assert matrix is not None
         k = fr * Ra + h - 1 - np.arange(h)
-        valid = matrix(fc * f.Ca + np.arange(w)[None, :], k[:, None]) >= 0
+        valid = ifmap_address(layer, fc * f.Ca + np.arange(w)[None, :], k[:, None]) >= 0
         rows = np.flatnonzero(valid.any(axis=1))
         if len(rows):
             return base + Ra - h + int(rows[-1])
@@ -74,11 +74,13 @@ def _sram_rows(layer: Layer, f: Folds, dataflow: Dataflow, writes: Writes) -> tu
     return ifmap_first, ifmap_last, filter_first, filter_last, ofmap_first, ofmap_last
 
 
-# ---------------------------------------------------------------------------------------------- layer
+def simulate_layer_scalesim(
+    layer: ConvLayer, cfg: ScaleSimConfig, *, work: Work | None = None
+) -> ScaleSimLayerResult:
+    """SCALE-Sim 3.0's numbers for ``layer`` on ``cfg`` (CALC mode), as its reports would show them.
 
-
-def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLayerResult:
-    """SCALE-Sim 3.0's numbers for ``layer`` on ``cfg`` (CALC mode), as its reports would show them."""
+    ``work``, if given, counts what the buffer models materialised and stepped through (:class:`Work`).
+    """
     what = f"layer {layer.name}"
     require(layer.groups == 1, f"{what}: groups", "1 in SCALE-Sim compatibility mode", layer.groups)
     require(layer.N == 1, f"{what}: N", "1 in SCALE-Sim compatibility mode", layer.N)
@@ -99,9 +101,9 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
 
     # Compute report: per-fold ratios averaged the way SCALE-Sim does.
     shapes = ((Ra, Ca), (last_r, Ca), (Ra, last_c), (last_r, last_c))
-    mapping = f.per_fold(*((r * c) / (Ra * Ca) for r, c in shapes))
+    mapping = f.mean_over_folds(*((r * c) / (Ra * Ca) for r, c in shapes))
     util_cycles = T + Ra + Ca - 2 if dataflow is Dataflow.OS else 2 * Ra + 2 * Ca + T - 3
-    compute_util = f.per_fold(*((r * c * T) / (Ra * Ca * util_cycles) for r, c in shapes))
+    compute_util = f.mean_over_folds(*((r * c * T) / (Ra * Ca * util_cycles) for r, c in shapes))
 
     # SRAM accesses: SCALE-Sim counts every entry of each fold's operand slice, -1 entries included.
     if dataflow is Dataflow.OS:
@@ -115,9 +117,10 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
     rows = _sram_rows(view, f, dataflow, writes)
 
     last_row = f.count * f.rows - 1
-    ofmap = ofmap_write_buffer(writes, 1024 * cfg.ofmap_sram_kib, last_row)
-    ifmap = read_buffer(view, f, dataflow, "ifmap", cfg.ifmap_sram_kib, rows[0])
-    filt = read_buffer(view, f, dataflow, "filter", cfg.filter_sram_kib, rows[2])
+    work = Work() if work is None else work
+    ofmap = ofmap_write_buffer(writes, 1024 * cfg.ofmap_sram_kib, last_row, work)
+    ifmap = read_buffer(view, f, dataflow, "ifmap", cfg.ifmap_sram_kib, rows[0], work)
+    filt = read_buffer(view, f, dataflow, "filter", cfg.filter_sram_kib, rows[2], work)
 
     return ScaleSimLayerResult(
         total_cycles=ofmap.dram_stop_cycle - min(ifmap.dram_start_cycle, filt.dram_start_cycle),
@@ -125,8 +128,8 @@ def simulate_layer_scalesim(layer: ConvLayer, cfg: ScaleSimConfig) -> ScaleSimLa
         stall_cycles=0,  # CALC mode: reads always hit and the OFMAP buffer never fills (checked above)
         macs=view.P * view.M * view.K,
         pes=Ra * Ca,
-        mapping_efficiency=sequential_mean(mapping),
-        compute_utilization=sequential_mean(compute_util),
+        mapping_efficiency=mapping,
+        compute_utilization=compute_util,
         ifmap_sram_reads=sram[0],
         filter_sram_reads=sram[1],
         ofmap_sram_writes=sram[2],

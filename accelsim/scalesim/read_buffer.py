@@ -1,148 +1,44 @@
-"""SCALE-Sim 3.0's CALC-mode read buffers (memory/read_buffer_estimate_bw.py): DRAM reads of IFMAP, filter."""
+"""SCALE-Sim 3.0's CALC-mode read buffers (memory/read_buffer_estimate_bw.py): DRAM reads of IFMAP, filter.
+
+``ReadBufferEstimateBw`` files each new address into sets of ``n = floor(bytes / 100)`` words; an address
+hits if it was read since the last flush, and the buffer flushes (forgets everything) whenever 50 sets,
+``Q = 50 n`` misses, have filled. Every miss is one DRAM read. So the misses are ``Q`` per flush interval
+plus the distinct addresses of the last one, and only where the flushes fall needs working out:
+
+- an operand of fewer than ``Q`` distinct words never flushes: each word is read from DRAM once;
+- inside one instance of a run of translated copies (:mod:`.trace`) where no word is read twice within
+  ``Q`` reads, every read misses: each flush interval is exactly ``Q`` reads;
+- otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by reading the
+  trace from there; but inside a run of translated copies, two intervals starting at the same offset
+  within a copy are translates, and so is everything between them: the orbit of flush positions repeats
+  with the copies' period, and whole cycles of it are skipped up to the end of the run (likewise a run
+  of identical copies once a whole copy has been read since the flush).
+"""
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from accelsim.arch import Dataflow
-from accelsim.scalesim.geometry import Folds, IfmapMatrix, Layer
-
-
-def _skew_order(T: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """(t, c) of a T x w block skewed one row per column, in the order SCALE-Sim reads them: by demand
-    row t + c, then by column c."""
-    d = np.arange(T + w - 1, dtype=np.int32)
-    c_lo = np.maximum(0, d - T + 1)
-    counts = np.minimum(d, w - 1) - c_lo + 1
-    starts = np.cumsum(counts, dtype=np.int32) - counts
-    c = np.arange(T * w, dtype=np.int32) - np.repeat(starts - c_lo, counts)
-    return np.repeat(d, counts) - c, c
-
-
-Fold = tuple[np.ndarray, np.ndarray]  # a fold's read addresses (no -1) and their demand rows
-Batch = tuple[np.ndarray, np.ndarray, list[int], int]
-
-
-@dataclass(frozen=True, slots=True)
-class _Pass:
-    """Reads made fold after fold: ``fold(i)`` for i < ``folds``; the whole pass is repeated ``repeats``
-    times, each repeat ``row_step`` demand rows after the previous one. Folds are built when scanned, a
-    batch at a time, so memory stays a few batches whatever the layer."""
-
-    folds: int
-    fold: Callable[[int], Fold]
-    repeats: int
-    row_step: int
-    sizes: tuple[int, ...] = ()  # reads per fold, when every address is read once per pass (filters)
-
-    def row(self, read: int) -> int:
-        """Demand row of read ``read`` of the (repeated) pass; needs ``sizes``."""
-        rep, read = divmod(read, sum(self.sizes))
-        for fold, size in enumerate(self.sizes):
-            if read < size:
-                return int(self.fold(fold)[1][read]) + rep * self.row_step
-            read -= size
-        raise AssertionError("read index past the pass")
-
-    def batches(self, fold: int, offset: int, size: int) -> Iterator[Batch]:
-        """From read ``offset`` of fold ``fold`` on, whole folds joined to at least ``size`` reads:
-        (addresses, rows, where each fold starts, first fold); the first fold starts at ``-offset``."""
-        addresses: list[np.ndarray] = []
-        rows: list[np.ndarray] = []
-        starts: list[int] = []
-        first, held = fold, -offset
-        for i in range(fold, self.folds):
-            a, r = self.fold(i)
-            starts.append(held)
-            addresses.append(a[offset:] if i == fold else a)
-            rows.append(r[offset:] if i == fold else r)
-            held += len(a)
-            if held >= size or i == self.folds - 1:
-                yield np.concatenate(addresses), np.concatenate(rows), starts, first
-                addresses, rows, starts, first, held = [], [], [], i + 1, 0
-
-
-def _read_passes(layer: Layer, f: Folds, dataflow: Dataflow, operand: str) -> list[_Pass]:
-    """The reads SCALE-Sim's demand matrix holds for ``operand`` ("ifmap" or "filter"), in its order.
-
-    A skewed T x w block puts element (t, c) on demand row ``at + t + c``; a flipped block (WS filter, IS
-    IFMAP) puts the used rows of its Ra x Ca slice on rows ``Ra - h .. Ra - 1`` in reverse order. What
-    SCALE-Sim repeats (the same slices for every column fold, or for every row fold) is one repeated pass.
-    """
-    Ra, Ca, K = f.Ra, f.Ca, layer.K
-    column_fold_rows = f.rf * f.rows
-    ifmap = IfmapMatrix(layer) if operand == "ifmap" else None
-
-    skews: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    t_col = np.arange(f.T, dtype=np.int32)[:, None]
-
-    def filt(m: np.ndarray, k: np.ndarray) -> np.ndarray:  # filter m, window element k
-        return m * K + k
-
-    def skewed(block: np.ndarray, first_row: int) -> tuple[np.ndarray, np.ndarray]:
-        """A T x w block's entries in skewed reading order, and their demand rows."""
-        w = block.shape[1]
-        if w not in skews:
-            t, c = _skew_order(f.T, w)
-            skews[w] = t * w + c, t + c
-        order, diagonal = skews[w]
-        return block.ravel()[order], first_row + diagonal
-
-    def columns(first: int, w: int) -> np.ndarray:
-        return first + np.arange(w, dtype=np.int32)[None, :]
-
-    def flipped(fold: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """(fc, window element k, column c, demand row) of a fold's flipped Ra x Ca slice."""
-        fc, fr = divmod(fold, f.rf)
-        h, w = f.used_rows(fr), f.used_cols(fc)
-        r, c = np.divmod(np.arange(h * w, dtype=np.int32), w)
-        return fc, fr * Ra + h - 1 - r, c, fold * f.rows + Ra - h + r
-
-    def valid(addresses: np.ndarray, rows: np.ndarray) -> Fold:
-        keep = addresses >= 0  # SCALE-Sim skips -1 (reads past the IFMAP edge)
-        return addresses[keep], rows[keep]
-
-    def os_ifmap(fr: int) -> Fold:  # pixels fr*Ra + c, window t
-        return valid(*skewed(ifmap(columns(fr * Ra, f.used_rows(fr)), t_col), fr * f.rows))
-
-    def ws_ifmap(fr: int) -> Fold:  # pixel t, window fr*Ra + c
-        return valid(*skewed(ifmap(t_col, columns(fr * Ra, f.used_rows(fr))), fr * f.rows + Ra))
-
-    def is_ifmap(fold: int) -> Fold:  # pixels fc*Ca + c, window fr*Ra..
-        fc, k, c, rows = flipped(fold)
-        return valid(ifmap(fc * Ca + c, k), rows)
-
-    def ws_filter(fold: int) -> Fold:  # filters fc*Ca + c, window fr*Ra..
-        fc, k, c, rows = flipped(fold)
-        return filt(fc * Ca + c, k), rows
-
-    def is_filter(fr: int) -> Fold:  # filter t, window fr*Ra + c
-        return skewed(filt(t_col, columns(fr * Ra, f.used_rows(fr))), fr * f.rows + Ra)
-
-    def os_filter(fc: int) -> Callable[[int], Fold]:  # filters fc*Ca + c, window t; the same every row fold
-        def fold(_: int) -> Fold:
-            return skewed(filt(columns(fc * Ca, f.used_cols(fc)), t_col), fc * column_fold_rows)
-
-        return fold
-
-    if dataflow is Dataflow.OS and operand == "ifmap":
-        return [_Pass(f.rf, os_ifmap, f.cf, column_fold_rows)]
-    if dataflow is Dataflow.OS:
-        return [_Pass(1, os_filter(fc), f.rf, f.rows, (K * f.used_cols(fc),)) for fc in range(f.cf)]
-    if dataflow is Dataflow.WS and operand == "ifmap":
-        return [_Pass(f.rf, ws_ifmap, f.cf, column_fold_rows)]
-    if dataflow is Dataflow.WS:
-        sizes = tuple(f.used_rows(fr) * f.used_cols(fc) for fc in range(f.cf) for fr in range(f.rf))
-        return [_Pass(f.count, ws_filter, 1, 0, sizes)]
-    if operand == "ifmap":
-        return [_Pass(f.count, is_ifmap, 1, 0)]
-    sizes = tuple(f.T * f.used_rows(fr) for fr in range(f.rf))
-    return [_Pass(f.rf, is_filter, f.cf, column_fold_rows, sizes)]
+from accelsim.scalesim.geometry import Folds, Layer
+from accelsim.scalesim.streams import read_trace
+from accelsim.scalesim.trace import (
+    SCRATCH_WORDS,
+    Frame,
+    Node,
+    Run,
+    Work,
+    addresses,
+    by_value,
+    has_close_pair,
+    locate,
+    row_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,98 +48,190 @@ class ReadTraffic:
     dram_stop_cycle: int
 
 
-def _first_occurrences(part: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """Mask of the first occurrence of each value in ``part`` (``scratch`` is indexable by every value)."""
-    index = np.arange(len(part), dtype=np.int32)
-    scratch[part[::-1]] = index[::-1]  # repeated indices: numpy keeps the last assignment, the first index
-    first = scratch[part]
-    if not np.all(first <= index):  # not that numpy: sort instead
-        mask = np.zeros(len(part), dtype=bool)
-        mask[np.unique(part, return_index=True)[1]] = True
-        return mask
-    return first == index
+def _first_reads(a: np.ndarray) -> np.ndarray:
+    """Indices of the first read of each address in ``a``, in increasing order."""
+    lo, hi = int(a.min()), int(a.max())
+    if hi - lo >= SCRATCH_WORDS:  # sparse: sort
+        values, index = by_value(a)
+        first = np.ones(len(a), bool)
+        first[1:] = values[1:] != values[:-1]
+        return np.sort(index[first])
+    kind = np.int32 if max(hi - lo, len(a)) < 1 << 31 else np.int64
+    index, a = np.arange(len(a), dtype=kind), (a - lo).astype(kind)
+    first = np.empty(hi - lo + 1, kind)
+    first[a[::-1]] = index[::-1]  # for repeated indices numpy keeps the last assignment
+    return np.flatnonzero(first[a] == index)
 
 
-def _misses(passes: list[_Pass], capacity: int, space: int) -> tuple[int, int]:
-    """Misses of SCALE-Sim's estimate-bandwidth read buffer, and the demand row of its last flush.
+def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
+    """The stretches ``[a, b)`` of the trace from read ``start`` on that can hold an address not yet read
+    since ``start``: a run of identical copies adds nothing once a whole copy was read since then."""
+    pos = start
+    while pos < root.length:
+        stop = root.length
+        for node, first, _, _ in locate(root, pos):
+            if isinstance(node, Run) and node.addr_step == 0:
+                read_all = max(start, first) + node.child.length
+                if pos >= read_all:
+                    stop = pos = first + node.length
+                    break
+                stop = min(stop, read_all)
+        else:
+            yield pos, stop
+            pos = stop
 
-    ``ReadBufferEstimateBw`` files each new address into sets of ``items`` words; an address is a hit if
-    it is in a set filled since the last flush, and the buffer flushes whenever 50 sets (``capacity`` =
-    50 * items misses) have filled. Every miss is one DRAM read. The passes are scanned with numpy, a
-    chunk at a time; a repeat of a pass that starts from the same flush position as an earlier repeat
-    is not scanned again, nor one after a repeat without misses.
 
-    A pass that reads each address once (``sizes``) and at least ``capacity`` of them misses on every
-    read: an address read again was read a pass earlier, and since then at least ``capacity - 1`` other
-    reads have missed, so the buffer has flushed in between.
+def _interval_end(
+    root: Node, start: int, capacity: int, guess: int, work: Work
+) -> tuple[int | None, int, int]:
+    """The read after which the flush interval starting at read ``start`` has ``capacity`` distinct
+    addresses (None at the end of the trace), how many it has then, and how many reads were looked at
+    (``guess``: about as many as last time)."""
+    spans: list[tuple[int, int]] = []  # (index in `reads`, trace position) where each stretch starts
+    chunks: list[np.ndarray] = []
+    size, held = max(capacity, guess + guess // 4), 0
+    stretches = _stretches(root, start)
+    pending: tuple[int, int] | None = next(stretches, None)
+    while True:
+        while pending is not None and held < size:  # gather `size` reads (or all there are)
+            a, b = pending
+            stop = min(b, a + size - held)
+            spans.append((held, a))
+            chunks.append(addresses(root, a, stop, work))
+            held += stop - a
+            pending = (stop, b) if stop < b else next(stretches, None)
+        reads = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        chunks = [reads]
+        first = _first_reads(reads) if len(reads) else reads
+        if len(first) >= capacity:
+            at = int(first[capacity - 1])
+            index, pos = spans[bisect.bisect_right(spans, (at, root.length)) - 1]
+            return pos + at - index + 1, capacity, at + 1
+        if pending is None:
+            return None, len(first), held
+        size *= 2
+
+
+class _Orbit:
+    """The read buffer's flushes over a trace, skipping what repeats.
+
+    Flush intervals are worked out one by one (:func:`_interval_end`) from ``start``; before each, these
+    ways to skip many at once are tried, on every subtree holding ``start``, the outermost first (an
+    *instance* of a node is one place where it occurs in the trace; all instances of a node, and all
+    copies of a run's child, are translates of each other, and so are the intervals that lie in them):
+
+    - a run: from a flush at this offset within a copy, the first flush in a later copy was once found
+      at offset x' in the m-th copy on, f flushes later; so it is again, if the instance has that copy;
+    - an earlier instance of the node had a flush at the same offset: from there on it flushed at the
+      same offsets as this one will, up to its last flush inside it;
+    - inside one instance of a run, no word is read twice within ``capacity`` reads (checked once
+      intervals of exactly ``capacity`` reads suggest it): every read misses up to the instance's end;
+    - inside one instance of a run, a flush at the same offset within a copy as an earlier one: the
+      flushes in between repeat, shifted by whole copies, up to the instance's end.
+
+    So each node's offsets are worked out at most once per offset, and a run's orbit is followed copy
+    by copy through a table, or skipped a cycle at a time once it repeats.
     """
-    stamp = np.zeros(space, dtype=np.int32)  # stamp[a] == epoch: a was read since the last flush
-    scratch = np.empty(space, dtype=np.int32)
-    epoch, held, misses, last_flush = 1, 0, 0, -1
-    batch = max(1 << 16, 2 * capacity)
-    reads_per_miss = 1.0  # running estimate, to size the chunks
-    for run in passes:
-        reads = sum(run.sizes)
-        if reads >= capacity:  # every read misses
-            total = reads * run.repeats
-            last = (held + total) // capacity * capacity - held - 1  # the read that filled the last flush
-            misses += total
-            held = (held + total) % capacity
-            if last >= 0:
-                last_flush = run.row(last)
-            epoch += 1  # the addresses still held are never read again
-            continue
-        # (fold, read) of the previous repeat's last flush -> flushes, words held at the end, last flush
-        memo: dict[tuple[int, int], tuple[int, int, tuple[int, int], int]] = {}
-        resume: tuple[int, int] | None = None
-        for rep in range(run.repeats):
-            if resume is not None and resume in memo:
-                flushes, held_out, resume, row = memo[resume]
-                misses += flushes * capacity - held + held_out
-                held, last_flush = held_out, row + rep * run.row_step
-                if not (rep + 1 < run.repeats and resume in memo):  # rebuild the state it left
-                    epoch += 1
-                    tail = 0
-                    for x, _, _, _ in run.batches(resume[0], resume[1] + 1, batch):
-                        x = np.unique(x[stamp[x] != epoch])
-                        stamp[x] = epoch
-                        tail += len(x)
-                    assert tail == held
+
+    def __init__(self, root: Node, capacity: int, work: Work) -> None:
+        self.root, self.capacity, self.work = root, capacity, work
+        self.start = self.flushes = 0  # flush intervals so far; the current one starts at read `start`
+        self.history: dict[tuple[int, int], dict[int, int]] = {}  # instance -> {offset: flushes there}
+        self.last: dict[tuple[int, int], tuple[int, int]] = {}  # instance left: (offset, flushes) of its last
+        self.latest: dict[int, int] = {}  # node -> its last instance left by an interval from inside it
+        self.cycles: dict[tuple[int, int, int], tuple[int, int]] = {}  # (run instance, offset in copy) -> ...
+        self.exact: dict[tuple[int, int], int] = {}  # run instance -> intervals in a row of `capacity` reads
+        self.onward: dict[tuple[int, int], tuple[int, int, int]] = {}  # (run, offset) -> (copies, offset, f)
+        self.previous: dict[tuple[int, int], tuple[int, int, int]] = {}  # run instance -> last flush seen
+
+    def misses(self) -> tuple[int, int]:
+        """All misses, and the read after which the buffer last flushed."""
+        guess, capacity, stepped = self.capacity, self.capacity, False
+        while self.start < self.root.length:
+            frames = locate(self.root, self.start)[:-1]
+            if stepped:
+                self._learn(frames)
+            if self._skip(frames):
+                stepped = False
                 continue
-            key, held_in, flushes, last = resume, held, 0, None
-            for x, rows, starts, first in run.batches(0, 0, batch):
-                pos = 0
-                while pos < len(x):
-                    need = capacity - held
-                    part = x[pos : pos + max(4096, int(1.25 * need * reads_per_miss))]
-                    fresh = np.flatnonzero(stamp[part] != epoch)  # not read since the last flush
-                    new = fresh[_first_occurrences(part[fresh], scratch)]
-                    if len(new) >= need:
-                        at = pos + int(new[need - 1])
-                        reads_per_miss = (at + 1 - pos) / need
-                        j = bisect.bisect_right(starts, at) - 1
-                        last = (first + j, at - starts[j]), int(rows[at])
-                        flushes, held, epoch, pos = flushes + 1, 0, epoch + 1, at + 1
-                    else:
-                        stamp[part[new]] = epoch
-                        held += len(new)
-                        pos += len(part)
-            misses += flushes * capacity - held_in + held
-            if last is None and held == held_in:  # nothing missed: neither will the remaining repeats
-                break
-            if last is not None:
-                (resume, row) = last
-                last_flush = row + rep * run.row_step
-                if key is not None:
-                    memo[key] = (flushes, held, resume, row)
-            else:
-                resume = None
-    return misses, last_flush
+            end, count, guess = _interval_end(self.root, self.start, capacity, guess, self.work)
+            if end is None:
+                return self.flushes * capacity + count, self.start
+            self.work.epochs += 1
+            for node, first, _, _ in frames:
+                instance = (id(node), first)
+                if end >= first + node.length:
+                    self.last[instance] = (self.start - first, self.flushes)
+                    self.latest[id(node)] = first
+                if isinstance(node, Run):
+                    exact = end - self.start == capacity
+                    self.exact[instance] = self.exact.get(instance, 0) + 1 if exact else 0
+            self.start, self.flushes, stepped = end, self.flushes + 1, True
+        return self.flushes * capacity, self.start
+
+    def _learn(self, frames: list[Frame]) -> None:
+        """At a flush one interval after the last: where each run's orbit went on from its last flush."""
+        for node, first, _, _ in frames:
+            if isinstance(node, Run):
+                copy, offset = divmod(self.start - first, node.child.length)
+                before = self.previous.get((id(node), first))
+                if before is not None and before[0] < copy:
+                    self.onward[id(node), before[1]] = (copy - before[0], offset, self.flushes - before[2])
+
+    def _jump(self, to: int, flushes: int) -> bool:
+        self.start, self.flushes = to, flushes
+        return True
+
+    def _follow(self, run: Run, copy: int, within: int, flushes: int) -> tuple[int, int, int] | None:
+        """Follow the run's known transitions from a flush at ``within`` in copy ``copy`` as far as they go
+        inside the instance, skipping whole cycles of them: (copy, offset, flushes) there, or None."""
+        onward, seen, moved = self.onward, {within: (copy, flushes)}, False
+        while (known := onward.get((id(run), within))) is not None and copy + known[0] < run.copies:
+            copy, within, flushes, moved = copy + known[0], known[1], flushes + known[2], True
+            if within in seen:  # a cycle: repeat it while the instance lasts
+                copy0, flushes0 = seen[within]
+                n = (run.copies - 1 - copy) // (copy - copy0)
+                copy, flushes = copy + n * (copy - copy0), flushes + n * (flushes - flushes0)
+                seen = {}
+            seen[within] = (copy, flushes)
+        return (copy, within, flushes) if moved else None
+
+    def _skip(self, frames: list[Frame]) -> bool:
+        """Skip ahead from ``start`` if anything repeats; whether it did."""
+        start, flushes, capacity = self.start, self.flushes, self.capacity
+        for node, first, _, _ in frames:  # the outermost subtree first
+            instance, offset, end = (id(node), first), start - first, first + node.length
+            if isinstance(node, Run):
+                copy, within = divmod(offset, node.child.length)
+                self.previous[instance] = (copy, within, flushes)
+                to = self._follow(node, copy, within, flushes)
+                if to is not None:
+                    return self._jump(first + to[0] * node.child.length + to[1], to[2])
+            before = self.latest.get(id(node))
+            if before is not None and before != first:
+                seen = self.history[id(node), before].get(offset)
+                last, last_flushes = self.last[id(node), before]
+                if seen is not None and last > offset:
+                    return self._jump(first + last, flushes + last_flushes - seen)
+            self.history.setdefault(instance, {})[offset] = flushes
+            if not isinstance(node, Run):
+                continue
+            if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work):
+                n = (end - start) // capacity  # no word read twice within `capacity` reads: all miss
+                if n:
+                    return self._jump(start + n * capacity, flushes + n)
+            key = (*instance, offset % node.child.length)
+            if key in self.cycles:
+                then, at = self.cycles[key]
+                n = (end - start) // (start - at)
+                if n:
+                    return self._jump(start + n * (start - at), flushes + n * (flushes - then))
+            self.cycles[key] = (flushes, start)
+        return False
 
 
-def read_buffer(
-    layer: Layer, f: Folds, dataflow: Dataflow, operand: str, size_kib: int, first_row: int
-) -> ReadTraffic:
+def read_buffer(layer: Layer, f: Folds, dataflow: Dataflow, operand: str, size_kib: int, first_row: int,
+                work: Work | None = None) -> ReadTraffic:
     """DRAM reads and the DRAM trace's first and last cycle of one read buffer (CALC mode)."""
     items = (1024 * size_kib) // 100  # words per set
     capacity = 50 * items  # misses between flushes: the active half of the buffer
@@ -251,9 +239,9 @@ def read_buffer(
     if distinct < capacity:  # never flushes: every word is read from DRAM once, all before cycle 0
         prefetch_cycles = math.ceil(-(-distinct // items) * items / 10)
         return ReadTraffic(distinct, -prefetch_cycles, -1)
-    space = layer.H * layer.W * layer.C if operand == "ifmap" else layer.K * layer.M
-    misses, last_flush = _misses(_read_passes(layer, f, dataflow, operand), capacity, space)
+    work = Work() if work is None else work
+    trace = read_trace(layer, f, dataflow, operand, work)
+    misses, last_flush = _Orbit(trace, capacity, work).misses()
     # The first flush prefetched the first 50 sets at 10 words/cycle, ending two cycles before the first
     # request; the last one ends on the cycle of the last flush (plus the one-cycle port latency).
-    return ReadTraffic(misses, first_row - 5 * items, last_flush + 1)
-
+    return ReadTraffic(misses, first_row - 5 * items, row_of(trace, last_flush - 1) + 1)

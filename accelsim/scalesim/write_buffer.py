@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import AccelsimError
 from accelsim.scalesim.geometry import Folds
+from accelsim.scalesim.trace import Work
 
 
 def _skewed_rows_before(h: int, w: int, x: int) -> int:
@@ -62,6 +63,22 @@ class Writes:
         h, w, o = self.block(fr, fc)
         return fc * self.per_column_fold + fr * self.height * w + _skewed_rows_before(h, w, j - o)
 
+    def stretch(self, k: int) -> tuple[int, int, int, int, int, int]:
+        """The stretch of alike folds holding write k: (first write, end, writes and rows per repeat, its
+        first row, the folds' width). The full-width column folds form one, a narrower last one another;
+        in each the folds repeat, or (OS with a short last row fold) the column folds."""
+        f = self.folds
+        full = f.cf - (f.used_cols(f.cf - 1) < f.Ca)
+        first_fc, end_fc = (0, full) if k < full * self.per_column_fold else (full, f.cf)
+        w = f.used_cols(first_fc)
+        if self.os and f.Sr % f.Ra:
+            period, period_rows = f.Sr * w, f.rf * f.rows
+        else:
+            period, period_rows = self.height * w, f.rows
+        start = first_fc * self.per_column_fold
+        return start, start + (end_fc - first_fc) * self.per_column_fold // f.Ca * w, period, \
+            first_fc * f.rf * f.rows, period_rows, w
+
     def row_of(self, k: int) -> int:
         """Demand row of write k (0-based)."""
         f = self.folds
@@ -88,7 +105,7 @@ class OfmapTraffic:
     dram_stop_cycle: int
 
 
-def ofmap_write_buffer(writes: Writes, size_words: int, last_row: int) -> OfmapTraffic:
+class _Drains:
     """SCALE-Sim's ``write_buffer`` replayed drain by drain (a handful of integer steps per drain).
 
     Writes are packed into lines of ``bw`` = ArrayWidth words. Once more than ``D`` = floor(size/2) words
@@ -98,68 +115,132 @@ def ofmap_write_buffer(writes: Writes, size_words: int, last_row: int) -> OfmapT
     are counted as DRAM writes too. SCALE-Sim would stall the array on a write that finds the buffer full
     before the current drain ends; with at most ``bw`` writes per cycle that never happens (see
     docs/scalesim_compat.md), and the replay checks it.
+
+    Drains repeat. The writes do, fold after fold (all but a narrower last column fold, and in OS a
+    shorter last row fold, are alike) and, inside a WS or IS fold's T x w block, row after row (w writes
+    each); two drains that leave the buffer in the same state at the same offset within such a repeat
+    are followed by the same drains, shifted. And a drain started by the count of held words alone
+    lasts L cycles, in which at most (L - 1) * bw words arrive, while the next waits for at least
+    (L - 1) * bw + 1: so is every later drain, and they repeat with the buffer's state alone, whatever
+    the demand rows. Whole cycles of repeated drains are skipped.
     """
-    f = writes.folds
-    bw = f.Ca
-    active = math.ceil(size_words * 0.5)
-    drain = size_words - active
-    lines_per_drain = math.ceil(drain / bw)
-    total = writes.total
 
-    segments: list[list[int]] = []  # closed lines not yet drained: [full lines, partial-line words]
-    closed = 0  # writes already packed into closed lines
-    credited = 0  # words a drain has given back (phantom words included)
-    drain_end = 0
-    first_start: int | None = None
-    last_end = 0
-    k = 0  # next write that may start a drain
+    def __init__(self, writes: Writes, size_words: int, work: Work) -> None:
+        self.writes, self.size, self.work = writes, size_words, work
+        self.bw = writes.folds.Ca
+        self.drain = size_words - math.ceil(size_words * 0.5)  # words that start a drain, D
+        self.lines = math.ceil(self.drain / self.bw)  # lines per drain
+        self.queue: list[list[int]] = []  # closed lines not yet drained: [full lines, partial-line words]
+        self.k = 0  # writes packed into closed lines; the next write that may start a drain
+        self.credited = 0  # words drains have given back (phantom words included)
+        self.drain_end = 0  # the last drain's last cycle
+        self.first_start: int | None = None
+        self.last_end = 0
+        self.seen: dict[tuple[object, ...], tuple[int, int, int]] = {}  # key -> (k, credited, drain_end)
+        self.by_count_since = 0  # k where the latest run of drains started by the count alone began
 
-    def take_lines(cycle: int) -> int:
-        """Drain up to lines_per_drain lines at ``cycle``; return the drain's last cycle."""
-        nonlocal credited, first_start, last_end
+    def run(self, last_row: int) -> OfmapTraffic:
+        writes, total = self.writes, self.writes.total
+        while self.k < total:
+            after_drain = max(self.k, writes.before_row(self.drain_end))  # first write from drain_end on
+            full = max(self.k, self.size + self.credited - 1)  # first write that leaves no free space
+            if full < min(after_drain, total):
+                raise AccelsimError("SCALE-Sim's OFMAP buffer must not fill mid-drain (a stall not modelled)")
+            trigger = max(after_drain, self.drain + self.credited)  # once more than D words are held
+            if trigger >= total:
+                break
+            if trigger > self.drain + self.credited:
+                self.by_count_since = trigger + 1
+            self._close(trigger + 1)
+            row = writes.row_of(trigger)
+            self.drain_end = self._take_lines(row)
+            self.work.drains += 1
+            if self.k < total:
+                self._skip(self.drain_end - row)
+        # empty_all_buffers: from the last demand row's cycle, drain everything left, chunk after chunk.
+        self._close(total)
+        cycle = last_row
+        while self.queue:
+            cycle = self._take_lines(cycle) + 1
+        assert self.first_start is not None
+        return OfmapTraffic(self.credited, self.first_start, self.last_end)
+
+    def _close(self, upto: int) -> None:
+        if upto > self.k:
+            self.queue.append([(upto - self.k) // self.bw, (upto - self.k) % self.bw])
+            self.k = upto
+
+    def _take_lines(self, cycle: int) -> int:
+        """Drain up to a drain's lines at ``cycle``; return the drain's last cycle."""
         lines, last_partial = 0, 0
-        while segments and lines < lines_per_drain:
-            seg = segments[0]
-            take = min(seg[0], lines_per_drain - lines)
+        while self.queue and lines < self.lines:
+            seg = self.queue[0]
+            take = min(seg[0], self.lines - lines)
             seg[0] -= take
             lines += take
             last_partial = 0
-            if seg[0] == 0 and lines < lines_per_drain:
+            if seg[0] == 0 and lines < self.lines:
                 if seg[1]:
                     lines += 1
                     last_partial = seg[1]
-                segments.pop(0)
+                self.queue.pop(0)
             elif seg[0] == 0 and seg[1] == 0:
-                segments.pop(0)
-        credited += lines * bw - (bw - last_partial if last_partial else 0)
+                self.queue.pop(0)
+        self.credited += lines * self.bw - (self.bw - last_partial if last_partial else 0)
         end = cycle + lines - 1
-        first_start = cycle if first_start is None else first_start
-        last_end = max(last_end, end)
+        self.first_start = cycle if self.first_start is None else self.first_start
+        self.last_end = max(self.last_end, end)
         return end
 
-    def close(upto: int) -> None:
-        nonlocal closed
-        if upto > closed:
-            segments.append([(upto - closed) // bw, (upto - closed) % bw])
-            closed = upto
+    def _skip(self, drained_cycles: int) -> None:
+        """After a drain of ``drained_cycles + 1`` lines: skip whole cycles of drains that repeat."""
+        f, k, writes = self.writes.folds, self.k, self.writes
+        state = (self.credited - k, *map(tuple, self.queue))
+        if self._repeat(("count", *state), writes.total - 1, None, self.by_count_since):
+            # from the last write before it, the drain lasts as long as the one repeated
+            self._move(self.k, self.credited, writes.row_of(self.k - 1) + drained_cycles)
+            return
+        begin, end, period, row0, period_rows, w = writes.stretch(k)
+        i = (k - begin) // period  # the repeat holding write k
+        k_base, row_base = begin + i * period, row0 + i * period_rows
+        if not writes.os and w <= f.T:  # a fold's steady rows: w writes each, from row 2*Ra - 1 + w - 1
+            a0, r0 = k_base + w * (w - 1) // 2, row_base + 2 * f.Ra + w - 2
+            a1, r1 = a0 + (f.T - w + 1) * w, r0 + f.T - w
+            key = ("row", k_base, (k - a0) % w, self.drain_end - r0 - (k - a0) // w, *state)
+            if a0 <= k < a1 and r0 <= self.drain_end <= r1 and self._repeat(key, a1, r1):
+                return
+        key = ("fold", begin, k - k_base, self.drain_end - row_base, *state)
+        self._repeat(key, end, row0 + (end - begin) // period * period_rows)
 
-    while k < total:
-        after_drain = max(k, writes.before_row(drain_end))  # first write on a cycle >= drain_end
-        full = max(k, size_words + credited - 1)  # first write that leaves no free space
-        if full < min(after_drain, total):
-            raise AccelsimError("SCALE-Sim's OFMAP buffer must not fill mid-drain (a stall not reproduced)")
-        trigger = max(after_drain, drain + credited)  # a drain starts once more than D words are held
-        if trigger >= total:
-            break
-        close(trigger + 1)
-        drain_end = take_lines(writes.row_of(trigger))
-        k = trigger + 1
+    def _repeat(self, key: tuple[object, ...], k_end: int, row_end: int | None, since: int = 0) -> bool:
+        """If an earlier drain, from write ``since`` on, left the same ``key``, skip as many whole cycles
+        since then as keep the next write below ``k_end`` and (unless ``row_end`` is None, when the caller
+        works out the last drain's end) the last drain's end at most ``row_end``."""
+        k, credited, drain_end = self.k, self.credited, self.drain_end
+        then = self.seen.get(key)
+        self.seen[key] = (k, credited, drain_end)
+        if then is None or then[0] < since:
+            return False
+        k0, credited0, end0 = then
+        n = (k_end - k) // (k - k0)
+        if row_end is not None:
+            n = min(n, (row_end - drain_end) // max(1, drain_end - end0))
+        if n <= 0:
+            return False
+        self.k, self.credited = k + n * (k - k0), credited + n * (credited - credited0)
+        if row_end is not None:
+            self._move(self.k, self.credited, drain_end + n * (drain_end - end0))
+            self.seen[key] = (self.k, self.credited, self.drain_end)
+        return True
 
-    # empty_all_buffers: from the last demand row's cycle, drain everything left, chunk after chunk.
-    close(total)
-    cycle = last_row
-    while segments:
-        cycle = take_lines(cycle) + 1
-    assert first_start is not None
-    return OfmapTraffic(credited, first_start, last_end)
+    def _move(self, k: int, credited: int, drain_end: int) -> None:
+        self.k, self.credited, self.drain_end = k, credited, drain_end
+        self.last_end = max(self.last_end, drain_end)
 
+
+def ofmap_write_buffer(
+    writes: Writes, size_words: int, last_row: int, work: Work | None = None
+) -> OfmapTraffic:
+    """SCALE-Sim's OFMAP write buffer for ``writes`` (see :class:`_Drains`): DRAM writes and the first
+    and last cycle of the OFMAP DRAM trace. ``work`` counts the drains replayed one by one."""
+    return _Drains(writes, size_words, Work() if work is None else work).run(last_row)
