@@ -112,6 +112,10 @@ def _interval_end(
         size *= 2
 
 
+Instance = tuple[int, int]  # a node (its id) and where one of its instances starts in the trace
+MEMO = 4096  # offsets remembered per instance, for the cross-instance and cycle skips
+
+
 class _Orbit:
     """The read buffer's flushes over a trace, skipping what repeats.
 
@@ -120,8 +124,9 @@ class _Orbit:
     *instance* of a node is one place where it occurs in the trace; all instances of a node, and all
     copies of a run's child, are translates of each other, and so are the intervals that lie in them):
 
-    - a run: from a flush at this offset within a copy, the first flush in a later copy was once found
-      at offset x' in the m-th copy on, f flushes later; so it is again, if the instance has that copy;
+    - a run: from the first flush in a copy, at this offset, the orbit once went on to offset x' in the
+      m-th copy on, f flushes later; so it does again, if the instance has that copy (a table per run,
+      followed copy by copy, and a cycle of it repeated to the instance's end);
     - an earlier instance of the node had a flush at the same offset: from there on it flushed at the
       same offsets as this one will, up to its last flush inside it;
     - inside one instance of a run, no word is read twice within ``capacity`` reads (checked once
@@ -129,30 +134,27 @@ class _Orbit:
     - inside one instance of a run, a flush at the same offset within a copy as an earlier one: the
       flushes in between repeat, shifted by whole copies, up to the instance's end.
 
-    So each node's offsets are worked out at most once per offset, and a run's orbit is followed copy
-    by copy through a table, or skipped a cycle at a time once it repeats.
+    So a run's table holds at most one entry per offset within its child, and an interval is read only
+    where no table, instance or cycle tells where the orbit goes.
     """
 
     def __init__(self, root: Node, capacity: int, work: Work) -> None:
         self.root, self.capacity, self.work = root, capacity, work
         self.start = self.flushes = 0  # flush intervals so far; the current one starts at read `start`
-        self.history: dict[tuple[int, int], dict[int, int]] = {}  # instance -> {offset: flushes there}
-        self.last: dict[tuple[int, int], tuple[int, int]] = {}  # instance left: (offset, flushes) of its last
+        self.history: dict[Instance, dict[int, int]] = {}  # offsets of an instance's first flushes -> flushes
+        self.last: dict[Instance, tuple[int, int]] = {}  # instance left: (offset, flushes) of its last flush
         self.latest: dict[int, int] = {}  # node -> its last instance left by an interval from inside it
-        self.cycles: dict[tuple[int, int, int], tuple[int, int]] = {}  # (run instance, offset in copy) -> ...
-        self.exact: dict[tuple[int, int], int] = {}  # run instance -> intervals in a row of `capacity` reads
+        self.cycles: dict[Instance, dict[int, tuple[int, int]]] = {}  # offset in a copy -> (flushes, read)
+        self.exact: dict[Instance, int] = {}  # intervals in a row of exactly `capacity` reads
         self.onward: dict[tuple[int, int], tuple[int, int, int]] = {}  # (run, offset) -> (copies, offset, f)
-        self.previous: dict[tuple[int, int], tuple[int, int, int]] = {}  # run instance -> last flush seen
+        self.copy_first: dict[Instance, tuple[int, int, int]] = {}  # the current copy's first flush
 
     def misses(self) -> tuple[int, int]:
         """All misses, and the read after which the buffer last flushed."""
-        guess, capacity, stepped = self.capacity, self.capacity, False
+        guess, capacity = self.capacity, self.capacity
         while self.start < self.root.length:
             frames = locate(self.root, self.start)[:-1]
-            if stepped:
-                self._learn(frames)
             if self._skip(frames):
-                stepped = False
                 continue
             end, count, guess = _interval_end(self.root, self.start, capacity, guess, self.work)
             if end is None:
@@ -166,25 +168,16 @@ class _Orbit:
                 if isinstance(node, Run):
                     exact = end - self.start == capacity
                     self.exact[instance] = self.exact.get(instance, 0) + 1 if exact else 0
-            self.start, self.flushes, stepped = end, self.flushes + 1, True
+            self.start, self.flushes = end, self.flushes + 1
         return self.flushes * capacity, self.start
-
-    def _learn(self, frames: list[Frame]) -> None:
-        """At a flush one interval after the last: where each run's orbit went on from its last flush."""
-        for node, first, _, _ in frames:
-            if isinstance(node, Run):
-                copy, offset = divmod(self.start - first, node.child.length)
-                before = self.previous.get((id(node), first))
-                if before is not None and before[0] < copy:
-                    self.onward[id(node), before[1]] = (copy - before[0], offset, self.flushes - before[2])
 
     def _jump(self, to: int, flushes: int) -> bool:
         self.start, self.flushes = to, flushes
         return True
 
     def _follow(self, run: Run, copy: int, within: int, flushes: int) -> tuple[int, int, int] | None:
-        """Follow the run's known transitions from a flush at ``within`` in copy ``copy`` as far as they go
-        inside the instance, skipping whole cycles of them: (copy, offset, flushes) there, or None."""
+        """Follow the run's table from a copy's first flush as far as it goes inside the instance,
+        skipping whole cycles of it: (copy, offset, flushes) there, or None."""
         onward, seen, moved = self.onward, {within: (copy, flushes)}, False
         while (known := onward.get((id(run), within))) is not None and copy + known[0] < run.copies:
             copy, within, flushes, moved = copy + known[0], known[1], flushes + known[2], True
@@ -203,30 +196,39 @@ class _Orbit:
             instance, offset, end = (id(node), first), start - first, first + node.length
             if isinstance(node, Run):
                 copy, within = divmod(offset, node.child.length)
-                self.previous[instance] = (copy, within, flushes)
-                to = self._follow(node, copy, within, flushes)
-                if to is not None:
-                    return self._jump(first + to[0] * node.child.length + to[1], to[2])
+                before = self.copy_first.get(instance)
+                if before is None or before[0] < copy:  # the first flush in this copy
+                    self.copy_first[instance] = (copy, within, flushes)
+                    if before is not None:
+                        known = self.onward.get((id(node), before[1]))
+                        if known is None or known[0] > copy - before[0]:
+                            self.onward[id(node), before[1]] = (copy - before[0], within, flushes - before[2])
+                    to = self._follow(node, copy, within, flushes)
+                    if to is not None:
+                        return self._jump(first + to[0] * node.child.length + to[1], to[2])
             before = self.latest.get(id(node))
             if before is not None and before != first:
                 seen = self.history[id(node), before].get(offset)
                 last, last_flushes = self.last[id(node), before]
                 if seen is not None and last > offset:
                     return self._jump(first + last, flushes + last_flushes - seen)
-            self.history.setdefault(instance, {})[offset] = flushes
+            history = self.history.setdefault(instance, {})
+            if len(history) < MEMO:
+                history[offset] = flushes
             if not isinstance(node, Run):
                 continue
             if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work):
                 n = (end - start) // capacity  # no word read twice within `capacity` reads: all miss
                 if n:
                     return self._jump(start + n * capacity, flushes + n)
-            key = (*instance, offset % node.child.length)
-            if key in self.cycles:
-                then, at = self.cycles[key]
+            cycles = self.cycles.setdefault(instance, {})
+            if within in cycles:
+                then, at = cycles[within]
                 n = (end - start) // (start - at)
                 if n:
                     return self._jump(start + n * (start - at), flushes + n * (flushes - then))
-            self.cycles[key] = (flushes, start)
+            if len(cycles) < MEMO:
+                cycles[within] = (flushes, start)
         return False
 
 
