@@ -40,6 +40,8 @@ from accelsim.scalesim.trace import (
     row_of,
 )
 
+CHUNK = 1 << 21  # reads gathered at a time, at most
+
 
 @dataclass(frozen=True, slots=True)
 class ReadTraffic:
@@ -85,15 +87,19 @@ def _interval_end(
     root: Node, start: int, capacity: int, guess: int, work: Work
 ) -> tuple[int | None, int, int]:
     """The read after which the flush interval starting at read ``start`` has ``capacity`` distinct
-    addresses (None at the end of the trace), how many it has then, and how many reads were looked at
-    (``guess``: about as many as last time)."""
-    spans: list[tuple[int, int]] = []  # (index in `reads`, trace position) where each stretch starts
-    chunks: list[np.ndarray] = []
-    size, held = max(capacity, guess + guess // 4), 0
+    addresses (None at the end of the trace), how many it has then, and how many reads were looked at.
+
+    The reads are gathered a chunk at a time (the first about ``guess`` long, none over ``CHUNK``); the
+    words already read since ``start`` (fewer than ``capacity``) are kept sorted."""
+    seen = np.empty(0, np.int64)
+    looked, size = 0, min(CHUNK, max(capacity, guess + guess // 4))
     stretches = _stretches(root, start)
     pending: tuple[int, int] | None = next(stretches, None)
-    while True:
-        while pending is not None and held < size:  # gather `size` reads (or all there are)
+    while pending is not None:
+        spans: list[tuple[int, int]] = []  # (index in `reads`, trace position) where each stretch starts
+        chunks: list[np.ndarray] = []
+        held = 0
+        while pending is not None and held < size:
             a, b = pending
             stop = min(b, a + size - held)
             spans.append((held, a))
@@ -101,15 +107,18 @@ def _interval_end(
             held += stop - a
             pending = (stop, b) if stop < b else next(stretches, None)
         reads = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        chunks = [reads]
-        first = _first_reads(reads) if len(reads) else reads
-        if len(first) >= capacity:
-            at = int(first[capacity - 1])
+        first = _first_reads(reads)
+        if len(seen):  # drop words read in earlier chunks
+            at = np.minimum(np.searchsorted(seen, reads[first]), len(seen) - 1)
+            first = first[seen[at] != reads[first]]
+        if len(seen) + len(first) >= capacity:
+            at = int(first[capacity - len(seen) - 1])
             index, pos = spans[bisect.bisect_right(spans, (at, root.length)) - 1]
-            return pos + at - index + 1, capacity, at + 1
-        if pending is None:
-            return None, len(first), held
-        size *= 2
+            return pos + at - index + 1, capacity, looked + at + 1
+        new = np.sort(reads[first])
+        seen = np.insert(seen, np.searchsorted(seen, new), new)
+        looked, size = looked + held, min(CHUNK, 2 * size)
+    return None, len(seen), looked
 
 
 Instance = tuple[int, int]  # a node (its id) and where one of its instances starts in the trace

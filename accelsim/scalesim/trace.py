@@ -23,8 +23,8 @@ import numpy as np
 
 # A subtree this short is materialised whole (and kept) when a read spans many of its copies.
 FLAT_READS = 1 << 15
-# Words an address-indexed table may span (int32: 64 MiB); sparser addresses are sorted instead.
-SCRATCH_WORDS = 1 << 24
+# Words an address-indexed table may span (int32: 32 MiB); sparser addresses are sorted instead.
+SCRATCH_WORDS = 1 << 23
 
 
 @dataclass
