@@ -82,7 +82,7 @@ def _workload(args: argparse.Namespace) -> tuple[ConvLayer, ...]:
 
 def _arch(args: argparse.Namespace) -> ArchConfig:
     if getattr(args, "scalesim_cfg", None) is not None:
-        from accelsim.scalesim_compat import arch_from_scalesim_cfg
+        from accelsim.scalesim import arch_from_scalesim_cfg
 
         scalesim_timing = getattr(args, "timing", None) == Timing.SCALESIM.value
         # The cfg parser reads the file whole: refuse /dev/zero or a huge file before it does.

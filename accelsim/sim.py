@@ -96,7 +96,7 @@ def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: T
     require(isinstance(timing, Timing), "timing", f"one of {[t.value for t in Timing]}", timing)
     layers = tuple(layers)
     if timing is Timing.SCALESIM:
-        from accelsim.scalesim_compat import simulate_layer_result
+        from accelsim.scalesim import simulate_layer_result
 
         results = tuple(simulate_layer_result(layer, arch) for layer in layers)
     else:

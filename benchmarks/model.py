@@ -6,7 +6,7 @@ and the closed form's sweep rate, all in one run.
 1. :func:`accelsim.sim.simulate_network` on ResNet-50 with the default preset: CPU seconds per run
    (``time.process_time``, best of ``--reps``; the shape cache of ``simulate_layer`` is cleared before
    every run, so each run schedules all 24 distinct shapes once) and layers per second.
-2. :func:`accelsim.scalesim_compat.simulate_layer_scalesim` on the same 54 layers, WS 32x32 with the
+2. :func:`accelsim.scalesim.simulate_layer_scalesim` on the same 54 layers, WS 32x32 with the
    SRAM sizes of SCALE-Sim's google.cfg (6144/6144/2048 kB: every operand fits).
 3. SCALE-Sim 3.0 itself on the first ``--scalesim-layers`` layers with that config, when the environment
    variable ACCELSIM_SCALESIM_PYTHON names a python that can ``import scalesim`` (it pins its own numpy, so
@@ -50,7 +50,7 @@ from accelsim.closed_form import (  # noqa: E402
     layer_fields,
 )
 from accelsim.jit import compiled  # noqa: E402
-from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
+from accelsim.scalesim import ScaleSimConfig, simulate_layer_scalesim  # noqa: E402
 
 ENV_SCALESIM = "ACCELSIM_SCALESIM_PYTHON"
 PYTHON_ENGINE_CONFIGS = 2000  # points the interpreted closed form is timed on (it is ~1000x slower)

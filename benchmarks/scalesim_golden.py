@@ -10,7 +10,7 @@ For every case (layer x array x dataflow x SRAM sizes, ``InterfaceBandwidth: CAL
 a config and a one-layer topology, runs ``scalesim.scale_sim.scalesim`` without traces and parses
 COMPUTE_REPORT.csv and DETAILED_ACCESS_REPORT.csv. The cases, SCALE-Sim's numbers and its wall time per
 case are written to tests/golden/scalesim_compat.json, which tests/model/test_scalesim_compat.py replays
-against :func:`accelsim.scalesim_compat.simulate_layer_scalesim`. At the end the script prints how many
+against :func:`accelsim.scalesim.simulate_layer_scalesim`. At the end the script prints how many
 cases accelsim reproduces exactly and SCALE-Sim's seconds per case next to accelsim's. The full grid takes
 about 5 minutes of one core.
 """
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from accelsim.layer import ConvLayer
-from accelsim.scalesim_compat import ScaleSimConfig, ScaleSimLayerResult, simulate_layer_scalesim
+from accelsim.scalesim import ScaleSimConfig, ScaleSimLayerResult, simulate_layer_scalesim
 from accelsim.workloads.scalesim_csv import CONV_COLUMNS, scalesim_rows
 
 REPO = Path(__file__).resolve().parents[1]

@@ -65,7 +65,7 @@ InterfaceBandwidth: {mode}
 
 
 def test_scalesim_cfg_and_timing(tmp_path, capsys):
-    from accelsim.scalesim_compat import ScaleSimConfig, simulate_layer_scalesim
+    from accelsim.scalesim import ScaleSimConfig, simulate_layer_scalesim
 
     cfg = tmp_path / "a.cfg"
     cfg.write_text(SCALESIM_CFG.format(mode="CALC"))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from accelsim import AccelsimError, ConvLayer
 from accelsim.arch import Dataflow
-from accelsim.scalesim_compat import (
+from accelsim.scalesim import (
     InterfaceBandwidth,
     ScaleSimConfig,
     parse_scalesim_cfg,
@@ -322,7 +322,7 @@ def test_missing_cfg_file(tmp_path):
 def test_layer_result_carries_scalesim_numbers():
     from accelsim.arch import ArchConfig
     from accelsim.result import BREAKDOWN_KEYS, Timing
-    from accelsim.scalesim_compat import scalesim_config, simulate_layer_result
+    from accelsim.scalesim import scalesim_config, simulate_layer_result
 
     layer = ConvLayer(M=24, C=5, H=11, W=9, R=3, S=2, stride=2, pad=1, name="l")
     for dataflow in Dataflow:
@@ -342,7 +342,7 @@ def test_layer_result_carries_scalesim_numbers():
 
 
 def test_cfg_to_arch_round_trip(tmp_path):
-    from accelsim.scalesim_compat import arch_from_scalesim_cfg, scalesim_config
+    from accelsim.scalesim import arch_from_scalesim_cfg, scalesim_config
 
     cfg = tmp_path / "a.cfg"
     cfg.write_text("[general]\nrun_name = r1\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 12\n"

@@ -1,0 +1,245 @@
+"""SCALE-Sim's read traces, compressed: runs of translated copies instead of the reads themselves.
+
+A trace is the sequence of (address, demand row) of one operand's reads, in the order SCALE-Sim's read
+buffer sees them (-1 entries dropped). SCALE-Sim's traces repeat themselves: a fold's next demand row is
+often the previous one shifted by a constant address (the next window element, the next pixel), the next
+fold the previous one shifted (the next pixels, the next window elements), the next column fold the same
+reads again. A trace is therefore kept as a tree:
+
+- :class:`Leaf`: a few reads, explicitly (addresses and rows relative to the subtree's origin);
+- :class:`Run`: ``copies`` copies of a child, copy ``i`` shifted by ``i * addr_step`` and ``i * row_step``;
+- :class:`Seq`: children one after the other, each at its own offsets.
+
+Positions are read indices (0 = the trace's first read). Only the stretches the read buffer model has to
+look at are ever materialised, a chunk at a time; :class:`Work` counts what was.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# A subtree this short is materialised whole (and kept) when a read spans many of its copies.
+FLAT_READS = 1 << 15
+# Words an address-indexed table may span (int32: 32 MiB); sparser addresses are sorted instead.
+SCRATCH_WORDS = 1 << 23
+
+
+@dataclass
+class Work:
+    """What the buffer models did: trace reads built or gathered (and the largest array of them), read
+    buffer flush intervals and write buffer drains worked out one by one (the rest are inferred)."""
+
+    reads: int = 0
+    largest: int = 0
+    epochs: int = 0
+    drains: int = 0
+
+    def add(self, n: int) -> None:
+        self.reads += n
+        self.largest = max(self.largest, n)
+
+
+@dataclass(eq=False)
+class Node:
+    """A stretch of a trace: ``length`` reads. Built once per trace; what is worked out about a node is
+    kept on it: its addresses when short (``flat``), whether it reads a word twice within a distance."""
+
+    length: int = field(init=False)
+    flat: np.ndarray | None = field(init=False, default=None, repr=False)
+    close: dict[int, bool] = field(init=False, default_factory=dict, repr=False)
+
+
+@dataclass(eq=False)
+class Leaf(Node):
+    addr: np.ndarray  # int64 addresses, relative to the subtree's origin
+    row: np.ndarray  # int64 demand rows, likewise
+
+    def __post_init__(self) -> None:
+        self.length = len(self.addr)
+
+
+@dataclass(eq=False)
+class Run(Node):
+    child: Node
+    copies: int
+    addr_step: int
+    row_step: int
+
+    def __post_init__(self) -> None:
+        self.length = self.child.length * self.copies
+
+
+@dataclass(eq=False)
+class Seq(Node):
+    parts: tuple[Node, ...]
+    addr_offsets: tuple[int, ...]
+    row_offsets: tuple[int, ...]
+    starts: tuple[int, ...] = field(init=False)  # first read of each part
+
+    def __post_init__(self) -> None:
+        starts, at = [], 0
+        for part in self.parts:
+            starts.append(at)
+            at += part.length
+        self.starts, self.length = tuple(starts), at
+
+
+def seq(items: list[tuple[Node, int, int]]) -> Node:
+    """A :class:`Seq` of (node, addr_offset, row_offset), empty nodes dropped; a lone node stays as it is
+    when it needs no offset."""
+    items = [item for item in items if item[0].length]
+    if len(items) == 1 and items[0][1:] == (0, 0):
+        return items[0][0]
+    return Seq(tuple(n for n, _, _ in items), tuple(a for _, a, _ in items), tuple(r for _, _, r in items))
+
+
+def run(child: Node, copies: int, addr_step: int, row_step: int) -> Node:
+    return child if copies == 1 else Run(child, copies, addr_step, row_step)
+
+
+# A node holding a read: (node, the first read of its instance, the address and row of its origin).
+Frame = tuple[Node, int, int, int]
+
+
+def locate(root: Node, pos: int) -> list[Frame]:
+    """The nodes holding read ``pos``, from ``root`` down to its leaf."""
+    node, start, addr, row = root, 0, 0, 0
+    frames: list[Frame] = [(root, 0, 0, 0)]
+    while not isinstance(node, Leaf):
+        if isinstance(node, Run):
+            i = (pos - start) // node.child.length
+            addr, row = addr + i * node.addr_step, row + i * node.row_step
+            node, start = node.child, start + i * node.child.length
+        else:
+            assert isinstance(node, Seq)
+            i = bisect.bisect_right(node.starts, pos - start) - 1
+            start += node.starts[i]
+            addr, row = addr + node.addr_offsets[i], row + node.row_offsets[i]
+            node = node.parts[i]
+        frames.append((node, start, addr, row))
+    return frames
+
+
+def row_of(root: Node, pos: int) -> int:
+    """Demand row of read ``pos``."""
+    leaf, start, _, row = locate(root, pos)[-1]
+    assert isinstance(leaf, Leaf)
+    return int(leaf.row[pos - start]) + row
+
+
+def _flat(node: Node, work: Work) -> np.ndarray:
+    """All addresses of a short subtree (kept on the node)."""
+    if isinstance(node, Leaf):
+        return node.addr
+    if node.flat is None:
+        node.flat = addresses(node, 0, node.length, work)
+    return node.flat
+
+
+def addresses(node: Node, lo: int, hi: int, work: Work) -> np.ndarray:
+    """Addresses of reads ``lo`` to ``hi - 1`` of ``node``, relative to its origin."""
+    lo, hi = max(lo, 0), min(hi, node.length)
+    out = np.empty(max(0, hi - lo), np.int64)
+    if hi > lo:
+        _fill(node, lo, hi, 0, out, work)
+        work.add(hi - lo)
+    return out
+
+
+def _fill(node: Node, lo: int, hi: int, base: int, out: np.ndarray, work: Work) -> None:
+    """Write ``base`` + the addresses of reads ``lo`` to ``hi - 1`` of ``node`` into ``out``."""
+    if isinstance(node, Leaf):
+        np.add(node.addr[lo:hi], base, out=out)
+    elif isinstance(node, Run):
+        size = node.child.length
+        first, last = lo // size, (hi - 1) // size
+        if size <= FLAT_READS and last > first:
+            copies = base + np.arange(first, last + 1, dtype=np.int64) * node.addr_step
+            block = np.add.outer(copies, _flat(node.child, work)).ravel()
+            out[:] = block[lo - first * size : hi - first * size]
+            return
+        at = 0
+        for i in range(first, last + 1):
+            a, b = max(lo - i * size, 0), min(hi - i * size, size)
+            _fill(node.child, a, b, base + i * node.addr_step, out[at : at + b - a], work)
+            at += b - a
+    else:
+        assert isinstance(node, Seq)
+        i = bisect.bisect_right(node.starts, lo) - 1
+        at = 0
+        while i < len(node.parts) and node.starts[i] < hi:
+            s, part = node.starts[i], node.parts[i]
+            a, b = max(lo - s, 0), min(hi - s, part.length)
+            if b > a:
+                _fill(part, a, b, base + node.addr_offsets[i], out[at : at + b - a], work)
+                at += b - a
+            i += 1
+
+
+def has_close_pair(node: Node, distance: int, work: Work) -> bool:
+    """Whether two reads of one address, with no read of it between them, lie fewer than ``distance``
+    reads apart inside one instance of ``node`` (cached on the node, per distance).
+
+    A run's copies are translates of each other, so a window of copies from its start holds a translate of
+    every such pair; in a sequence, a pair inside no part crosses a boundary, within ``distance`` of it.
+    """
+    if distance in node.close:
+        return node.close[distance]
+    if isinstance(node, Leaf):
+        found = _close_pair_in(node.addr, distance)
+    elif isinstance(node, Run):
+        size = node.child.length
+        if has_close_pair(node.child, distance, work):
+            found = True
+        elif size >= distance:  # a pair crossing a copy boundary lies within `distance` of it
+            found = _close_across(node, size, distance, work)
+        else:
+            copies = min(node.copies, -(-distance // size) + 1)
+            found = _close_pair_in(addresses(node, 0, copies * size, work), distance)
+    else:
+        assert isinstance(node, Seq)
+        found = any(has_close_pair(part, distance, work) for part in node.parts) or any(
+            _close_across(node, s, distance, work) for s in node.starts[1:]
+        )
+    node.close[distance] = found
+    return found
+
+
+def _close_across(node: Node, boundary: int, distance: int, work: Work) -> bool:
+    """Whether a word read in the ``distance`` reads of ``node`` before ``boundary`` is read again within
+    ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at)."""
+    left = addresses(node, boundary - distance, boundary, work)
+    right = addresses(node, boundary, boundary + distance, work)
+    if not len(left) or not len(right):
+        return False
+    lo, hi = int(min(left.min(), right.min())), int(max(left.max(), right.max()))
+    if hi - lo >= SCRATCH_WORDS:  # too sparse for a table: sort
+        return _close_pair_in(np.concatenate([left, right]), distance)
+    # 1 + the last read of each word before the boundary, counted from `distance` reads before it (0:
+    # none; zeroed memory costs only the pages written)
+    last = np.zeros(hi - lo + 1, np.int32)
+    last[left - lo] = np.arange(1, len(left) + 1, dtype=np.int32) + distance - len(left)
+    # read i after the boundary, with an earlier read fewer than `distance` reads before it
+    return bool(np.any(last[right - lo] > np.arange(1, len(right) + 1)))
+
+
+def _close_pair_in(addr: np.ndarray, distance: int) -> bool:
+    """Whether two consecutive reads of one address in ``addr`` are fewer than ``distance`` apart."""
+    if len(addr) < 2:
+        return False
+    values, index = by_value(addr)
+    same = values[1:] == values[:-1]
+    return bool(np.any((index[1:] - index[:-1])[same] < distance))
+
+
+def by_value(addr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``addr`` sorted, and where each value stood (ties in order)."""
+    n, lo = len(addr), int(addr.min())
+    if (int(addr.max()) - lo + 1) * n < 1 << 62:  # one key: sorting plain integers is fastest
+        key = np.sort((addr - lo) * n + np.arange(n, dtype=np.int64))
+        return key // n, key % n
+    order = np.argsort(addr, kind="stable")
+    return addr[order], order
