@@ -86,8 +86,8 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
 
         scalesim_timing = getattr(args, "timing", None) == Timing.SCALESIM.value
         # The cfg parser reads the file whole: refuse /dev/zero or a huge file before it does.
-        limit = inputs.CONFIG_LIMIT_BYTES
-        inputs.check_readable_size(args.scalesim_cfg, "SCALE-Sim config file", limit=limit)
+        inputs.check_readable_size(args.scalesim_cfg, "SCALE-Sim config file",
+                                   limit=inputs.CONFIG_LIMIT_BYTES)
         cfg = arch_from_scalesim_cfg(args.scalesim_cfg, for_scalesim_timing=scalesim_timing)
     elif args.arch is not None:
         cfg = arch_mod.load(args.arch)

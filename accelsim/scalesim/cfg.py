@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from accelsim import inputs
 from accelsim.arch import Dataflow
 from accelsim.errors import AccelsimError, require
 
@@ -142,14 +143,8 @@ def _cfg_value(what: str, kind: str, text: str) -> object:
     if kind == "dataflow":  # SCALE-Sim compares the exact text (case-sensitive)
         require(text in ("os", "ws", "is"), what, "one of 'os', 'ws', 'is'", text)
         return Dataflow(text)
-    if kind == "mode":
+    if kind == "mode":  # USER is read (Bandwidth -> dram_bytes_per_cycle); --timing scalesim needs CALC
         require(text in ("CALC", "USER"), what, "CALC or USER", text)
-        require(
-            text == "CALC",
-            what,
-            "CALC in SCALE-Sim compatibility mode (USER mode's DRAM-bandwidth stalls are not reproduced)",
-            text,
-        )
         return InterfaceBandwidth(text)
     if kind == "bandwidths":
         items = [item.strip() for item in text.split(",")]
@@ -167,19 +162,15 @@ def parse_scalesim_cfg(path: str | Path) -> ScaleSimConfig:
 
     Section and key names are matched case-insensitively (as configparser does for SCALE-Sim). Unknown
     sections and keys are errors (a typo must not silently fall back to a default); so are keys that
-    switch on what compatibility mode does not reproduce: ``InterfaceBandwidth: USER``, custom SRAM
-    layouts and sparsity.
+    switch on what compatibility mode does not reproduce: custom SRAM layouts and sparsity.
+    ``InterfaceBandwidth: USER`` is read (accelsim's own timing takes its Bandwidth as DRAM bytes per
+    cycle); compatibility mode itself (:func:`simulate_layer_scalesim`) requires CALC.
     """
     path = Path(path)
     name = path.name
     parser = configparser.ConfigParser(strict=True)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep the spelling for messages
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AccelsimError(f"SCALE-Sim config file must exist, not {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AccelsimError(f"SCALE-Sim config file {str(path)!r} must be readable text ({err})") from None
+    text = inputs.read_text(path, "SCALE-Sim config file", limit=inputs.CONFIG_LIMIT_BYTES)
     try:
         parser.read_string(text, source=name)
     except configparser.Error as err:

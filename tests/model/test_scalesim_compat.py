@@ -273,9 +273,6 @@ BAD_CFGS = [
      "scale.cfg [architecture_presets] IfmapOffset must be a non-negative integer, not '-5'"),
     (("Dataflow: os", "Dataflow: OS"),
      "scale.cfg [architecture_presets] Dataflow must be one of 'os', 'ws', 'is', not 'OS'"),
-    (("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER"),
-     "scale.cfg [run_presets] InterfaceBandwidth must be CALC in SCALE-Sim compatibility mode (USER mode's"
-     " DRAM-bandwidth stalls are not reproduced), not 'USER'"),
     (("InterfaceBandwidth: CALC", "InterfaceBandwidth: fast"),
      "scale.cfg [run_presets] InterfaceBandwidth must be CALC or USER, not 'fast'"),
     (("ArrayHeight: 8", "ArrayHieght: 8"),
@@ -312,7 +309,7 @@ def test_bad_cfg(tmp_path, edit, message):
 
 
 def test_missing_cfg_file(tmp_path):
-    with pytest.raises(AccelsimError, match=r"SCALE-Sim config file must exist, not '.*nope\.cfg'"):
+    with pytest.raises(AccelsimError, match=r"SCALE-Sim config file must be an existing file, not .*nope"):
         parse_scalesim_cfg(tmp_path / "nope.cfg")
 
 
@@ -353,3 +350,15 @@ def test_cfg_to_arch_round_trip(tmp_path):
     assert (arch.name, arch.array_rows, arch.array_cols, arch.dataflow) == ("r1", 8, 12, Dataflow.OS)
     assert (arch.ifmap_spad_kib, arch.weight_spad_kib, arch.acc_kib) == (64, 32, 16)
     assert scalesim_config(arch) == parse_scalesim_cfg(cfg)
+
+
+def test_user_bandwidth_cfg_maps_to_dram_bandwidth_outside_compatibility_mode(tmp_path):
+    """docs: USER mode's first Bandwidth is dram_bytes_per_cycle for accelsim's own timing; only
+    --timing scalesim (which reproduces CALC) refuses it."""
+    from accelsim.scalesim import arch_from_scalesim_cfg
+
+    cfg = write(tmp_path, MINIMAL_CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER").replace(
+        "Dataflow: os", "Dataflow: os\nBandwidth: 10"), "user.cfg")
+    assert arch_from_scalesim_cfg(cfg).dram_bytes_per_cycle == 10
+    with pytest.raises(AccelsimError, match="InterfaceBandwidth must be CALC with --timing scalesim"):
+        arch_from_scalesim_cfg(cfg, for_scalesim_timing=True)
