@@ -9,10 +9,13 @@ plus the distinct addresses of the last one, and only where the flushes fall nee
 - inside one instance of a run of translated copies (:mod:`.trace`) where no word is read twice within
   ``Q`` reads, every read misses: each flush interval is exactly ``Q`` reads;
 - otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by reading the
-  trace from there; but inside a run of translated copies, two intervals starting at the same offset
-  within a copy are translates, and so is everything between them: the orbit of flush positions repeats
-  with the copies' period, and whole cycles of it are skipped up to the end of the run (likewise a run
-  of identical copies once a whole copy has been read since the flush).
+  trace from there (in chunks); but two intervals starting at the same offset within two copies of a
+  subtree are translates, and so is everything between them as long as it stays inside the copies: a
+  run's orbit of interval starts is tabled copy by copy, cycles of it are skipped to the end of the
+  run, an earlier instance of a subtree gives the rest of a later one, and a run of identical copies
+  adds nothing once a whole copy has been read since the interval began (:class:`_Orbit`).
+
+What this costs, and where it is not bounded by the layer's structure: docs/scalesim_compat.md.
 """
 
 from __future__ import annotations
