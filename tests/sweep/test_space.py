@@ -71,7 +71,7 @@ def test_bad_objective_and_unknown_key_name_the_key(tmp_path, capsys):
 
 
 def test_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401  # the sweep extra: scripts/test.sh installs it; missing must fail, not skip
     path = tmp_path / "ok.toml"
     path.write_text('workloads = ["resnet18"]\n[space]\narray_rows = [8, 16]\n')
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "tcp://127.0.0.1:9"]) == 2

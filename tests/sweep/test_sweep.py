@@ -57,7 +57,7 @@ def test_points_equal_simulate_network(space_file):
 
 def test_backends_agree_bit_for_bit_and_front_is_non_dominated(space_file, tmp_path):
     s = load(space_file)
-    pytest.importorskip("distributed")  # the sweep extra (scripts/test.sh installs it)
+    import distributed  # noqa: F401  # the sweep extra: scripts/test.sh installs it; missing must fail, not skip
     runs = {"inprocess": Backend("inprocess"), "pool": Backend("pool", workers=2),
             "dask": Backend("dask", workers=2, address="local")}
     outs = {name: run_sweep(s, tmp_path / name, backend=b, plots=False).out for name, b in runs.items()}
@@ -123,7 +123,7 @@ def test_cli_sweep_json_is_deterministic(space_file, tmp_path, capsys):
 
 
 def test_cli_on_a_running_dask_scheduler(space_file, tmp_path, capsys):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the sweep extra: scripts/test.sh installs it; missing must fail, not skip
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
                                   dashboard_address=None) as cluster:
         address = cluster.scheduler_address
