@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from accelsim import __version__, inputs, outdir
+from accelsim import __version__, outdir
 from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
@@ -85,9 +85,6 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
         from accelsim.scalesim import arch_from_scalesim_cfg
 
         scalesim_timing = getattr(args, "timing", None) == Timing.SCALESIM.value
-        # The cfg parser reads the file whole: refuse /dev/zero or a huge file before it does.
-        inputs.check_readable_size(args.scalesim_cfg, "SCALE-Sim config file",
-                                   limit=inputs.CONFIG_LIMIT_BYTES)
         cfg = arch_from_scalesim_cfg(args.scalesim_cfg, for_scalesim_timing=scalesim_timing)
     elif args.arch is not None:
         cfg = arch_mod.load(args.arch)

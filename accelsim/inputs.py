@@ -69,24 +69,7 @@ def read_text(path: str | Path, what: str, *, limit: int, encoding: str = "utf-8
     return decode(read_bytes(path, what, limit=limit), str(path), what, encoding=encoding)
 
 
-def check_readable_size(path: str | Path, what: str, *, limit: int) -> None:
-    """Refuse, without reading it, a file that cannot be read within ``limit`` bytes: a regular file
-    larger than that, or a character or block device (``/dev/zero`` never ends). For readers that take a
-    path and read it whole themselves."""
-    name = str(path)
-    if not name or "\0" in name:
-        raise AccelsimError(f"{what} must be a non-empty path without NUL bytes, not {name!r}")
-    try:
-        info = os.stat(path)
-    except OSError:
-        return  # the reader itself reports a missing or unreadable file
-    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
-        raise AccelsimError(f"{what} must be a regular file, not the device {name!r}")
-    if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-        raise AccelsimError(f"{what} must be at most {_size(limit)}, not {name!r} (larger)")
-
-
 __all__ = [
-    "CONFIG_LIMIT_BYTES", "ONNX_LIMIT_BYTES", "TOPOLOGY_LIMIT_BYTES", "check_readable_size", "decode",
+    "CONFIG_LIMIT_BYTES", "ONNX_LIMIT_BYTES", "TOPOLOGY_LIMIT_BYTES", "decode",
     "read_bytes", "read_text",
 ]

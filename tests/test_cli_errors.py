@@ -87,7 +87,7 @@ def test_read_only_output_directory(tmp_path, capsys, monkeypatch):
     [
         ("--arch", "arch file must be at most 1 MiB, not '/dev/zero'"),
         ("--topology", "topology file must be at most 64 MiB, not '/dev/zero'"),
-        ("--scalesim-cfg", "SCALE-Sim config file must be a regular file, not the device '/dev/zero'"),
+        ("--scalesim-cfg", "SCALE-Sim config file must be at most 1 MiB, not '/dev/zero'"),
         ("--onnx", "ONNX file must be an existing file, not '/dev/zero'"),
     ],
 )

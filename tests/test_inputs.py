@@ -5,7 +5,7 @@ import os
 import pytest
 
 from accelsim import AccelsimError
-from accelsim.inputs import check_readable_size, read_bytes, read_text
+from accelsim.inputs import read_bytes, read_text
 
 
 def test_the_limit_is_inclusive(tmp_path):
@@ -52,11 +52,3 @@ def test_text_is_strict_utf8_and_names_the_offset(tmp_path):
     assert read_text(path, "f", limit=100, encoding="utf-8-sig") == "a"
 
 
-def test_check_readable_size(tmp_path):
-    big = tmp_path / "big.cfg"
-    big.write_bytes(b"x" * 11)
-    check_readable_size(tmp_path / "missing.cfg", "cfg", limit=10)  # the reader reports it
-    with pytest.raises(AccelsimError, match="cfg must be at most 10 bytes"):
-        check_readable_size(big, "cfg", limit=10)
-    with pytest.raises(AccelsimError, match="cfg must be a regular file, not the device '/dev/zero'"):
-        check_readable_size("/dev/zero", "cfg", limit=10)
