@@ -112,7 +112,7 @@ def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str
     from .harness import Harness
 
     top = Harness(AccelParams.from_arch(arch), dram_bytes=dram_bytes, cmd_depth=cmd_depth)
-    return verilog.convert(top, name="harness")
+    return verilog.convert(top, name="harness", emit_src=False)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def generate_verilog(arch: ArchConfig, out_dir: str | Path) -> list[Path]:
 
     params = AccelParams.from_arch(arch)
     top = Accelerator(params)
-    text = verilog.convert(top, name=TOP_NAME)
+    # emit_src=False: no source-file attributes, so the Verilog is the same bytes from any checkout
+    text = verilog.convert(top, name=TOP_NAME, emit_src=False)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     v = out / f"{TOP_NAME}.v"
