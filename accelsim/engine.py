@@ -82,12 +82,13 @@ def key_length(Q: int) -> int:
 
 
 @compilable
-def init_state(s, qm, pm, HI, Q, fill_drain):
+def new_state(s, HI, Q, fill_drain):
+    """Reset the scalars ``s`` and return the empty queue rings and token FIFOs ``(qs, qm, pend, pm)``."""
     s[:] = 0
-    qm[:, :] = 0
-    pm[:, :] = 0
     s[S_HI], s[S_Q], s[S_FILL_DRAIN] = HI, Q, fill_drain
     s[S_D] = -HI
+    return (np.zeros((3, Q), np.int64), np.zeros((3, 2), np.int64), np.zeros((4, CAP), np.int64),
+            np.zeros((4, 2), np.int64))
 
 
 @compilable
@@ -310,11 +311,7 @@ def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, ou
     p_tiles, k_tiles, m_tiles = ceil_div(P, P_T), ceil_div(K, K_T), ceil_div(Mg, M_T)
     P_L, K_L, M_L = P - (p_tiles - 1) * P_T, K - (k_tiles - 1) * K_T, Mg - (m_tiles - 1) * M_T
     n_outer, n_inner = tile_loops(df, p_tiles, m_tiles)
-    qs = np.zeros((3, Q), np.int64)
-    qm = np.zeros((3, 2), np.int64)
-    pend = np.zeros((4, CAP), np.int64)
-    pm = np.zeros((4, 2), np.int64)
-    init_state(s, qm, pm, HI, Q, systolic_array_fill_drain_cycles(df, AR, AC))
+    qs, qm, pend, pm = new_state(s, HI, Q, systolic_array_fill_drain_cycles(df, AR, AC))
     table = np.zeros((max(N_CONFIG, MAX_STEP_COMMANDS), T_COLUMNS), np.int64)
     prog = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
     for i in range(N_CONFIG):

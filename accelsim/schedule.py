@@ -91,22 +91,20 @@ def schedule(program: list[Command], arch: ArchConfig, out_bytes: int = 4, *,
              interpreted: bool = False) -> Schedule:
     """Schedule a command stream command by command, recording every command's cycles (docs: "Timing")."""
     table = timing_table(program, arch, out_bytes, interpreted)
-    s, qs, qm = np.zeros(engine.S_LEN, np.int64), np.zeros((3, arch.queue_depth), np.int64), np.zeros((3, 2),
-                                                                                                     np.int64)
-    pend, pm = np.zeros((4, engine.CAP), np.int64), np.zeros((4, 2), np.int64)
-    _fn(engine.init_state, interpreted)(s, qm, pm, arch.host_issue_cycles, arch.queue_depth,
-                                        systolic_array_fill_drain_cycles(arch.dataflow.code, arch.array_rows,
-                                                                         arch.array_cols))
+    s = np.zeros(engine.S_LEN, np.int64)
+    qs, qm, pend, pm = _fn(engine.new_state, interpreted)(
+        s, arch.host_issue_cycles, arch.queue_depth,
+        systolic_array_fill_drain_cycles(arch.dataflow.code, arch.array_rows, arch.array_cols))
     record = np.zeros((len(program), 4), np.int64)
     _fn(engine.run_commands, interpreted)(s, qs, qm, pend, pm, table, len(program), record, 0)
     _fn(engine.finish, interpreted)(s, pm)
     return _result(s, record)
 
 
-def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, requantize_shift: int | None = None,
-                  interpreted: bool = False) -> Schedule:
+def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, interpreted: bool = False) -> Schedule:
     """The same totals and breakdown as ``schedule(program(m))`` without building the command stream
-    (:func:`accelsim.engine.schedule_layer`). ``requantize_shift`` changes CONFIG values, not timing."""
+    (:func:`accelsim.engine.schedule_layer`); ``out_bytes`` (1 when requantizing, else 4) is all of the
+    requantization that changes timing."""
     layer = m.layer
     s = np.zeros(engine.S_LEN, np.int64)
     _fn(engine.schedule_shape, interpreted)(

@@ -26,7 +26,7 @@ def simulate_layer(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int 
 @lru_cache(maxsize=4096)
 def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
     m = mapping.lower(layer, arch)
-    sched = schedule.schedule_fast(m, arch, out_bytes_of(requantize_shift), requantize_shift=requantize_shift)
+    sched = schedule.schedule_fast(m, arch, out_bytes_of(requantize_shift))
     return _layer_result(m, arch, requantize_shift, sched)
 
 
