@@ -1,1 +1,1 @@
-"""The RISC-V host: the SoC contract (memory map, CPI table) shared by the RTL core, the firmware and the model."""
+"""The RISC-V host: the SoC contract (memory map, CPI table) that the RTL core, firmware and model share."""

@@ -48,8 +48,9 @@ def test_generate_rejects_what_it_cannot_build(tmp_path, args, message):
 def test_generated_verilog_is_reproducible(tmp_path):
     """Two generations give the same bytes, and the text names no file of this checkout (no `src` attributes
     with absolute paths), so a generated design can be diffed and cached across machines."""
-    from accelsim.arch import ArchConfig
     from accelsim.rtl.generate import generate_verilog
+
+    from accelsim.arch import ArchConfig
 
     arch = ArchConfig(name="r", array_rows=2, array_cols=3, ifmap_spad_kib=1, weight_spad_kib=1, acc_kib=1)
     first = [p.read_bytes() for p in generate_verilog(arch, tmp_path / "a")]
