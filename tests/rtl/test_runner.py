@@ -35,3 +35,12 @@ def test_verilator_public_internals_flag(tmp_path, public_internals):
                               python_path=[ROOT], public_internals=public_internals,
                               extra_env={"ACCELSIM_INNER_VISIBLE": str(int(public_internals))})
     assert (tests, failed) == (1, 0)
+
+
+@pytest.mark.rtl
+def test_verilator_builds_go_through_ccache():
+    """scripts/setup.sh installs ccache with the rtl extra; Verilator builds then share the compiled runtime
+    (CI time: each block's build after the first is mostly the design's own code)."""
+    from accelsim.cosim.runner import simulator_env
+
+    assert simulator_env("verilator").get("OBJCACHE") == "ccache"
