@@ -93,14 +93,18 @@ def _arch(args: argparse.Namespace) -> ArchConfig:
     return cfg.with_dataflow(args.dataflow)
 
 
-def _simulate(args: argparse.Namespace):
+def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
+    """Simulate the arguments' workload on their configuration (in ``dataflow`` if given)."""
     from accelsim.sim import simulate_network
 
     timing = Timing(args.timing)
     _check_requantize(args)
     if timing is Timing.SCALESIM:
         require(args.requantize is None, "--requantize", "unset with --timing scalesim", args.requantize)
-    return simulate_network(_workload(args), _arch(args), timing=timing, requantize_shift=args.requantize)
+    arch = _arch(args)
+    if dataflow is not None:
+        arch = arch.with_dataflow(dataflow.value)
+    return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize)
 
 
 def _check_requantize(args: argparse.Namespace) -> None:
@@ -184,7 +188,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = outdir.OutputDir(args.out, force=args.force)  # refuse before simulating
     result = _simulate(args)
-    paths = report.write(result, out)
+    compare = None
+    if args.compare_dataflows:
+        compare = {df: result if df is result.arch.dataflow else _simulate(args, dataflow=df)
+                   for df in Dataflow}
+    paths = report.write(result, out, compare=compare)
     for path in paths:
         print(path)
     return 0
@@ -299,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="directory to write into: new, empty, or written by accelsim before")
     r.add_argument("--force", action="store_true", help=FORCE_HELP)
+    r.add_argument("--compare-dataflows", action="store_true",
+                   help="also simulate WS, OS and IS on the same configuration: dataflows.csv, dataflows.png")
     r.set_defaults(func=cmd_report)
 
     lay = sub.add_parser("layers", help="print a workload's layer table")

@@ -1,5 +1,5 @@
 """The only writer of reports: layers.csv, summary.json, report.md and PNG plots (utilization, cycle
-breakdown, roofline). Output is byte-identical run to run (no timestamps, fixed PNG metadata). Files are
+breakdown, roofline; with ``--compare-dataflows`` the three dataflows side by side). Output is byte-identical run to run (no timestamps, fixed PNG metadata). Files are
 written through :class:`accelsim.outdir.OutputDir`: atomically, never through a symlink, never over a file
 accelsim did not write."""
 
@@ -8,10 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
+from accelsim.arch import Dataflow
 from accelsim.outdir import OutputDir
 from accelsim.result import BREAKDOWN_KEYS, NetworkResult, Timing
+
+# Dataflows the RTL implements and CI co-simulates (outputs bit-exact, cycles equal to the model's).
+RTL_VERIFIED = ("WS",)
+COMPARE_COLUMNS = ("cycles", "utilization", "dram_bytes", "energy_pj")
 
 CSV_COLUMNS = (
     "name",
@@ -62,9 +68,12 @@ def _row(r) -> dict[str, object]:
     return row
 
 
-def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool = False) -> list[Path]:
+def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool = False,
+          compare: Mapping[Dataflow, NetworkResult] | None = None) -> list[Path]:
     """Write every report file into ``out_dir`` (created; refused when it holds files accelsim did not
-    write, unless ``force``: see :mod:`accelsim.outdir`); return the paths written."""
+    write, unless ``force``: see :mod:`accelsim.outdir`); return the paths written. ``compare`` (the same
+    network on the same configuration in each dataflow) adds dataflows.csv and dataflows.png, and a section
+    of report.md comparing them layer by layer."""
     out = out_dir if isinstance(out_dir, OutputDir) else OutputDir(out_dir, force=force)
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -72,10 +81,80 @@ def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool
     for r in result.layers:
         writer.writerow(_row(r))
     summary = json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n"
-    paths = out.write_all({"layers.csv": table.getvalue(), "summary.json": summary,
-                           "report.md": _markdown(result)})
+    files = {"layers.csv": table.getvalue(), "summary.json": summary,
+             "report.md": _markdown(result) + (_compare_markdown(compare) if compare else "")}
+    if compare:
+        files["dataflows.csv"] = _compare_csv(compare)
+    paths = out.write_all(files)
     paths += _plots(result, out)
+    if compare:
+        paths.append(_compare_plot(compare, out))
     return paths
+
+
+def _check_comparable(compare: Mapping[Dataflow, NetworkResult]) -> list[str]:
+    names = [[r.name for r in res.layers] for res in compare.values()]
+    assert all(n == names[0] for n in names), "the compared results must hold the same layers"
+    return names[0]
+
+
+def _compare_csv(compare: Mapping[Dataflow, NetworkResult]) -> str:
+    """Per layer and dataflow: cycles, utilization, DRAM bytes (read + write), energy."""
+    names = _check_comparable(compare)
+    table = io.StringIO()
+    w = csv.writer(table, lineterminator="\n")
+    w.writerow(["name", *(f"{col}_{df.value}" for col in COMPARE_COLUMNS for df in compare)])
+    for i, name in enumerate(names):
+        cells = []
+        for col in COMPARE_COLUMNS:
+            for res in compare.values():
+                r = res.layers[i]
+                cells.append({"cycles": r.cycles, "utilization": f"{r.utilization:.6f}",
+                              "dram_bytes": r.dram_read_bytes + r.dram_write_bytes,
+                              "energy_pj": f"{r.energy_pj:.1f}"}[col])
+        w.writerow([name, *cells])
+    return table.getvalue()
+
+
+def _compare_markdown(compare: Mapping[Dataflow, NetworkResult]) -> str:
+    lines = ["## Dataflows compared", "", "The same network on the same configuration in each dataflow "
+             "(dataflows.csv per layer). RTL-verified dataflows: " + ", ".join(RTL_VERIFIED) + ".", "",
+             "![dataflows](dataflows.png)", "",
+             "| dataflow | cycles | utilization | DRAM bytes | energy (uJ) | layers fastest |", "|---|---:|---:|---:|---:|---:|"]
+    fastest = [min(compare, key=lambda df, i=i: compare[df].layers[i].cycles)
+               for i in range(len(_check_comparable(compare)))]
+    for df, res in compare.items():
+        t = res.totals
+        lines.append(f"| {df.name} | {t.cycles:,} | {t.utilization:.1%} | "
+                     f"{t.dram_read_bytes + t.dram_write_bytes:,} | {t.energy_pj / 1e6:.1f} | "
+                     f"{fastest.count(df)} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _compare_plot(compare: Mapping[Dataflow, NetworkResult], out: OutputDir) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = _check_comparable(compare)
+    x = list(range(len(names)))
+    width = 0.8 / len(compare)
+    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.25 * len(names) + 2), 6.4), sharex=True)
+    colors = {Dataflow.WS: "#3b75af", Dataflow.OS: "#f28e2b", Dataflow.IS: "#59a14f"}
+    for j, (df, res) in enumerate(compare.items()):
+        at = [i + (j - (len(compare) - 1) / 2) * width for i in x]
+        axes[0].bar(at, [r.cycles / 1e3 for r in res.layers], width, color=colors[df], label=df.name)
+        axes[1].bar(at, [(r.dram_read_bytes + r.dram_write_bytes) / 1e6 for r in res.layers], width,
+                    color=colors[df], label=df.name)
+    axes[0].set_ylabel("kilocycles")
+    axes[0].set_title(f"Dataflows per layer — {next(iter(compare.values())).arch.name}")
+    axes[0].legend(fontsize=7)
+    axes[1].set_ylabel("DRAM MB (read + write)")
+    axes[1].set_xticks(x, names, rotation=90, fontsize=6)
+    fig.tight_layout()
+    return _save(fig, out, "dataflows.png")
 
 
 def _markdown(result: NetworkResult) -> str:

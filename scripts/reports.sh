@@ -6,4 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 for net in resnet50 mobilenetv2; do
     accelsim report --network "$net" --preset gemmini --out "$ROOT/reports/$net" >/dev/null
 done
+accelsim report --network resnet18 --preset gemmini --compare-dataflows --out "$ROOT/reports/resnet18-dataflows" \
+    >/dev/null
 echo "reports/ regenerated"

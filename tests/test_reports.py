@@ -35,3 +35,38 @@ def test_no_layer_lies_above_its_roof(preset):
                 achieved = r.macs / r.cycles
                 bound = roof(r.operational_intensity_macs_per_byte)
                 assert achieved <= bound * (1 + 1e-12), (network, dataflow, r.name, achieved, bound)
+
+
+def test_compare_dataflows_report(tmp_path):
+    """`report --compare-dataflows`: dataflows.csv holds, per layer, what each dataflow's own simulation
+    gives; report.md's totals are those networks' totals; the plot is written."""
+    import csv
+
+    from accelsim.arch import Dataflow
+    from accelsim.cli import main
+
+    assert main(["report", "--network", "resnet18", "--preset", "gemmini", "--out", str(tmp_path),
+                 "--compare-dataflows"]) == 0
+    layers = workloads.load("resnet18")
+    by_df = {df: simulate_network(layers, arch.preset("gemmini").with_dataflow(df)) for df in Dataflow}
+    rows = list(csv.DictReader((tmp_path / "dataflows.csv").open()))
+    assert [r["name"] for r in rows] == [layer.name for layer in layers]
+    for df, res in by_df.items():
+        for row, r in zip(rows, res.layers, strict=True):
+            assert int(row[f"cycles_{df.value}"]) == r.cycles
+            assert int(row[f"dram_bytes_{df.value}"]) == r.dram_read_bytes + r.dram_write_bytes
+        assert f"| {df.name} | {res.totals.cycles:,} |" in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "dataflows.png").read_bytes().startswith(b"\x89PNG")
+    assert {df for df in by_df if by_df[df].totals.cycles > 0} == set(Dataflow)
+
+
+def test_committed_dataflow_comparison_is_current(tmp_path):
+    from accelsim.cli import main
+
+    assert main(["report", "--network", "resnet18", "--preset", "gemmini", "--out", str(tmp_path),
+                 "--compare-dataflows"]) == 0
+    committed = ROOT / "reports" / "resnet18-dataflows"
+    assert sorted(p.name for p in committed.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (committed / path.name).read_bytes(), (
+            f"reports/resnet18-dataflows/{path.name} is stale: run `bash scripts/reports.sh`")
