@@ -1,5 +1,6 @@
 """The only writer of reports: layers.csv, summary.json, report.md and PNG plots (utilization, cycle
-breakdown, roofline; with ``--compare-dataflows`` the three dataflows side by side). Output is byte-identical run to run (no timestamps, fixed PNG metadata). Files are
+breakdown, roofline; with ``--compare-dataflows`` the three dataflows side by side). Output is
+byte-identical run to run (no timestamps, fixed PNG metadata). Files are
 written through :class:`accelsim.outdir.OutputDir`: atomically, never through a symlink, never over a file
 accelsim did not write."""
 
@@ -120,7 +121,8 @@ def _compare_markdown(compare: Mapping[Dataflow, NetworkResult]) -> str:
     lines = ["## Dataflows compared", "", "The same network on the same configuration in each dataflow "
              "(dataflows.csv per layer). RTL-verified dataflows: " + ", ".join(RTL_VERIFIED) + ".", "",
              "![dataflows](dataflows.png)", "",
-             "| dataflow | cycles | utilization | DRAM bytes | energy (uJ) | layers fastest |", "|---|---:|---:|---:|---:|---:|"]
+             "| dataflow | cycles | utilization | DRAM bytes | energy (uJ) | layers fastest |",
+             "|---|---:|---:|---:|---:|---:|"]
     fastest = [min(compare, key=lambda df, i=i: compare[df].layers[i].cycles)
                for i in range(len(_check_comparable(compare)))]
     for df, res in compare.items():
