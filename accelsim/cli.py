@@ -278,6 +278,28 @@ def cmd_rtl_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rtl_run(args: argparse.Namespace) -> int:
+    """Run a bare-metal RV32IM program on the RTL SoC; the program's console output and exit code."""
+    missing = [name for name in ("cocotb", "elftools") if importlib.util.find_spec(name) is None]
+    require(not missing, f"accelsim rtl run needs {', '.join(missing)}", f"installed ({RTL_INSTALL})",
+            "missing")
+    require(args.max_cycles >= 1, "--max-cycles", ">= 1", args.max_cycles)
+    from accelsim.cosim.soc import load_elf, run_programs
+    from accelsim.rtl.params import AccelParams
+
+    params = AccelParams.from_arch(_arch(args))
+    image = load_elf(args.elf)
+    res = run_programs([image], params, sim=args.sim, max_cycles=args.max_cycles)[0]
+    res.check(repr(str(args.elf)), args.max_cycles)
+    if args.json:
+        print(_json({"exit_code": res.exit_code, "stdout": res.stdout, "cycles": res.cycles,
+                     "instret": res.instret}))
+    else:
+        sys.stdout.write(res.stdout)
+    code = res.exit_code & 0xFF  # a process status is a byte; a non-zero code never becomes success
+    return code if code or res.exit_code == 0 else 1
+
+
 TIMING_HELP = "accelsim: our microarchitecture (default); scalesim: SCALE-Sim 3.0 compatible numbers"
 REQUANTIZE_HELP = "store int8 outputs, each int32 sum shifted right by SHIFT (0-31); default: int32 outputs"
 FORCE_HELP = "write into DIR even if it holds files accelsim did not write (replacing those it writes)"
@@ -339,6 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="directory to write accelerator.v and accelerator.json into")
     gen.add_argument("--force", action="store_true", help=FORCE_HELP)
     gen.set_defaults(func=cmd_rtl_generate)
+    run = rsub.add_parser("run", help="run a bare-metal RV32IM program (ELF) on the RTL SoC")
+    run.add_argument("--elf", type=_path, required=True, metavar="OUT.elf",
+                     help="the program (32-bit RISC-V, linked at the RAM base; accelsim firmware build)")
+    run.add_argument("--sim", choices=["icarus", "verilator"], default="icarus",
+                     help="Verilog simulator (default: icarus)")
+    run.add_argument("--max-cycles", type=int, default=10_000_000, metavar="N",
+                     help="stop with an error if the program has not written EXIT after N cycles "
+                          "(default 10,000,000)")
+    run.add_argument("--json", action="store_true",
+                     help='print {"exit_code", "stdout", "cycles", "instret"} instead of the console output')
+    _add_arch(run)
+    run.set_defaults(func=cmd_rtl_run)
     from accelsim.sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
     return p

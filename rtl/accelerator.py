@@ -12,6 +12,8 @@ layer's cycle count is the FENCE's release, visible on ``done``.
 Ports (``BW`` = dram_bytes_per_cycle, ``TAG_BITS`` = 32):
     cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out   command port
     done : Signal(1), out                       a FENCE has released (every earlier command is done)
+    released : Signal(1), out                   a FENCE releases in this cycle (one pulse per FENCE)
+    idle : Signal(1), out                       no command queued and every unit idle
     rd_valid : Signal(1), out; rd_addr : Signal(BW*32), out; rd_lane_en : Signal(BW), out;
     rd_tag : Signal(TAG_BITS), out              DRAM read requests (one byte address per lane)
     rsp_valid : Signal(1), in; rsp_data : Signal(BW*8), in; rsp_tag : Signal(TAG_BITS), in
@@ -39,6 +41,7 @@ class Accelerator(wiring.Component):
         self.params = params
         BW = params.dram_bytes_per_cycle
         super().__init__({"cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "done": Out(1),
+                          "released": Out(1), "idle": Out(1),
                           **dram_read_members(BW), **dram_write_members(BW)})
 
     def elaborate(self, platform):
@@ -52,7 +55,8 @@ class Accelerator(wiring.Component):
         weight = m.submodules.weight_spad = Scratchpad(p.array_cols, p.weight_rows)
 
         m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
-                     self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done)]
+                     self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done),
+                     self.released.eq(ctrl.released), self.idle.eq(ctrl.idle)]
         for name, unit in (("ld", ld), ("ex", ex), ("st", st)):
             m.d.comb += unit_connections(ctrl, name, unit)
 

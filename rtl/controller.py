@@ -30,6 +30,8 @@ Ports (``<u>`` is ``ld``, ``ex``, ``st``):
     <u>_push_next : Signal(1), in
     <u>_idle : Signal(1), in         the unit has nothing accepted and nothing in flight
     done : Signal(1), out            a FENCE has released (everything before it is done)
+    released : Signal(1), out        a FENCE releases in this cycle (one pulse per FENCE)
+    idle : Signal(1), out            no command queued and every unit idle
     l2e, e2l, e2s, s2e : Signal(TOKEN_BITS), out   the token counters (observability)
 """
 
@@ -58,6 +60,8 @@ class Controller(wiring.Component):
             "cmd_ready": Out(1),
             "regs": Out(LayerRegs),
             "done": Out(1),
+            "released": Out(1),
+            "idle": Out(1),
         }
         for u in UNITS:
             members |= {
@@ -129,6 +133,8 @@ class Controller(wiring.Component):
             accept.eq(self.cmd_valid & self.cmd_ready),
             release.eq(quiet & (fencing | (accept & (op == Op.FENCE)))),
             self.done.eq(done_q | release),
+            self.released.eq(release),
+            self.idle.eq(quiet),
         ]
         m.d.sync += [
             fencing.eq(~release & (fencing | (accept & (op == Op.FENCE)))),
