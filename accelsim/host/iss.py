@@ -323,6 +323,9 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
             if addr & (size - 1):
                 pc = trap(st, pc, CAUSE_STORE_MISALIGNED, addr)
                 continue
+            st[S_WADDR] = addr  # the last store, for lockstep checks
+            st[S_WDATA] = b & ((1 << (8 * size)) - 1)
+            st[S_WSIZE] = size
             off = addr - RAM_BASE
             if 0 <= off < ram_bytes:
                 if size == 4:
@@ -332,9 +335,6 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
                     mem8[off + 1] = (b >> 8) & 0xFF
                 else:
                     mem8[off] = b & 0xFF
-                st[S_WADDR] = addr
-                st[S_WDATA] = b & ((1 << (8 * size)) - 1)
-                st[S_WSIZE] = size
             elif MMIO_BASE <= addr < MMIO_END:
                 reg = addr & ~3
                 value = b & 0xFFFFFFFF  # SB/SH act on the whole word with rs2's value
@@ -564,6 +564,7 @@ class Iss:
         self.state = np.zeros(S_SLOTS, np.int64)
         self.state[S_PC] = self.entry
         self.state[S_MSTATUS] = 0x1800
+        self.state[S_MAX_CYCLES] = 1 << 62  # run() sets its own limit; step() runs unbounded
         self._step = step_loop if interpreted else compiled(step_loop)
 
     def poke(self, symbol: str, payload: bytes) -> None:

@@ -1,0 +1,33 @@
+"""Firmware ELFs built once per session with `accelsim firmware build` (the RISC-V toolchain must be
+installed: a missing one fails the build loudly, it never skips)."""
+
+from pathlib import Path
+
+import pytest
+
+from accelsim.host.build import build, firmware_dir
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+@pytest.fixture(scope="session")
+def elf_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("firmware")
+
+
+@pytest.fixture(scope="session")
+def program_elf(elf_dir):
+    """``program_elf(name)``: tests/firmware/programs/NAME.c built for the host (cached per session)."""
+    cache = {}
+
+    def get(name: str) -> Path:
+        if name not in cache:
+            cache[name] = build([PROGRAMS / f"{name}.c"], elf_dir / f"{name}.elf")
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def conv_elf(elf_dir):
+    return build([firmware_dir() / "conv.c"], elf_dir / "conv.elf")
