@@ -82,10 +82,18 @@ def build(sources: list[str | Path], out: str | Path, *, ram_bytes: int = soc_ma
                "-o", str(out), *(str(fw / name) for name in RUNTIME), *(str(s) for s in srcs)]
         r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        lines = [line for line in r.stderr.splitlines() if line.strip()]
-        first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "no output")
-        raise BuildError(f"program must compile, not fail ({first.strip()})", r.stderr)
+        raise BuildError(f"program must compile, not fail ({_first_error(r.stderr)})", r.stderr)
     return out
+
+
+def _first_error(stderr: str) -> str:
+    """The line of the compiler's output that says what went wrong: the first error, or the linker's first
+    complaint (collect2's summary says nothing), with the linker's long path shortened to ``ld``."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    ld = [line for line in lines if "/ld: " in line and "warning:" not in line]
+    errors = [line for line in lines if "error" in line.lower() and not line.startswith("collect2")]
+    first = (errors or ld or lines or ["no output"])[0]
+    return "ld: " + first.split("/ld: ", 1)[1] if "/ld: " in first else first
 
 
 def build_conv(out: str | Path, *, ram_bytes: int = soc_map.RAM_BYTES_DEFAULT) -> Path:

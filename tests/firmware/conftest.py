@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from accelsim.cli import main
 from accelsim.host.build import build, firmware_dir
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -17,12 +18,14 @@ def elf_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def program_elf(elf_dir):
-    """``program_elf(name)``: tests/firmware/programs/NAME.c built for the host (cached per session)."""
+    """``program_elf(name)``: tests/firmware/programs/NAME.c built by `accelsim firmware build` (cached)."""
     cache = {}
 
     def get(name: str) -> Path:
         if name not in cache:
-            cache[name] = build([PROGRAMS / f"{name}.c"], elf_dir / f"{name}.elf")
+            out = elf_dir / f"{name}.elf"
+            assert main(["firmware", "build", str(PROGRAMS / f"{name}.c"), "-o", str(out)]) == 0
+            cache[name] = out
         return cache[name]
 
     return get
