@@ -300,6 +300,21 @@ def cmd_rtl_run(args: argparse.Namespace) -> int:
     return code if code or res.exit_code == 0 else 1
 
 
+def cmd_firmware_build(args: argparse.Namespace) -> int:
+    """Compile C programs with the project's crt0, linker script, stdio and accel.h (accelsim.host.build)."""
+    from accelsim.host.build import BuildError, build
+
+    out = outdir.check_file_target(args.out, "-o")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        build(args.sources, out, ram_bytes=args.ram_bytes)
+    except BuildError as err:  # the compiler's own message, then the one line of main()
+        sys.stderr.write(err.output)
+        raise
+    print(out)
+    return 0
+
+
 TIMING_HELP = "accelsim: our microarchitecture (default); scalesim: SCALE-Sim 3.0 compatible numbers"
 REQUANTIZE_HELP = "store int8 outputs, each int32 sum shifted right by SHIFT (0-31); default: int32 outputs"
 FORCE_HELP = "write into DIR even if it holds files accelsim did not write (replacing those it writes)"
@@ -373,6 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help='print {"exit_code", "stdout", "cycles", "instret"} instead of the console output')
     _add_arch(run)
     run.set_defaults(func=cmd_rtl_run)
+    from accelsim.host.soc_map import RAM_BYTES_DEFAULT
+
+    fw = sub.add_parser("firmware", help="RISC-V host firmware")
+    fsub = fw.add_subparsers(dest="firmware_command", required=True, parser_class=_Parser)
+    fb = fsub.add_parser("build", help="compile C programs into an ELF for the host (rv32im, picolibc)")
+    fb.add_argument("sources", nargs="+", type=_path, metavar="SRC.c", help="C (or assembly) sources")
+    fb.add_argument("-o", dest="out", type=_path, required=True, metavar="OUT.elf", help="the ELF to write")
+    fb.add_argument("--ram-bytes", type=int, default=RAM_BYTES_DEFAULT, metavar="BYTES",
+                    help=f"RAM size the program is linked for, a power of two (default {RAM_BYTES_DEFAULT})")
+    fb.set_defaults(func=cmd_firmware_build)
     from accelsim.sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
     return p
