@@ -87,13 +87,14 @@ class HostRun:
 
 
 def run_layer(elf, layer, arch: ArchConfig, *, requantize_shift: int | None = None,
-              max_cycles: int = 1 << 40) -> HostRun:
-    """Run the layer driver ELF (firmware/conv.c) on the ISS coupled to the scheduler."""
+              max_cycles: int = 1 << 40, sink: SchedulerSink | None = None) -> HostRun:
+    """Run the layer driver ELF (firmware/conv.c) on the ISS coupled to the scheduler (``sink``, or a new
+    one for ``arch``)."""
     from accelsim.errors import require
     from accelsim.host.driver import run_layer as iss_run_layer
     from accelsim.sim import out_bytes_of
 
-    sink = SchedulerSink(arch, out_bytes_of(requantize_shift))
+    sink = SchedulerSink(arch, out_bytes_of(requantize_shift)) if sink is None else sink
     res = iss_run_layer(elf, layer, arch, requantize_shift=requantize_shift, max_cycles=max_cycles, sink=sink)
     require(res.exit_code == 0, f"layer driver on {layer.name or 'the layer'}", "exit 0",
             f"exit {res.exit_code} ({res.stdout.decode(errors='replace').strip()!r})")
