@@ -104,7 +104,8 @@ def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
     arch = _arch(args)
     if dataflow is not None:
         arch = arch.with_dataflow(dataflow.value)
-    return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize)
+    return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize,
+                            host=getattr(args, "host", "fixed"))
 
 
 def _check_requantize(args: argparse.Namespace) -> None:
@@ -315,6 +316,8 @@ def cmd_firmware_build(args: argparse.Namespace) -> int:
     return 0
 
 
+HOST_HELP = ("fixed: a command every host_issue_cycles (default; fast, for sweeps); riscv: the layer driver "
+             "firmware runs on the RV32IM host model, its time included (needs the RISC-V toolchain)")
 TIMING_HELP = "accelsim: our microarchitecture (default); scalesim: SCALE-Sim 3.0 compatible numbers"
 REQUANTIZE_HELP = "store int8 outputs, each int32 sum shifted right by SHIFT (0-31); default: int32 outputs"
 FORCE_HELP = "write into DIR even if it holds files accelsim did not write (replacing those it writes)"
@@ -333,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=TIMING_HELP)
     s.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
     s.add_argument("--json", action="store_true", help='print {"arch": ..., "layers": [...], "totals": ...}')
+    s.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="write layers.csv, summary.json, report.md and PNG plots")
@@ -341,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value,
                    help=TIMING_HELP)
     r.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    r.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     r.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="directory to write into: new, empty, or written by accelsim before")
     r.add_argument("--force", action="store_true", help=FORCE_HELP)

@@ -17,6 +17,7 @@ idle because the command it needed had not been presented yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -105,3 +106,31 @@ def run_layer(elf, layer, arch: ArchConfig, *, requantize_shift: int | None = No
 
 
 __all__ = ["HostRun", "SchedulerSink", "run_layer"]
+
+
+def conv_elf() -> Path:
+    """The layer driver ELF, built once per source version into the user's cache (keyed by the digest of
+    firmware/, the generated headers and the compiler's version), so every simulation runs the same bytes."""
+    import hashlib
+    import os
+    import subprocess
+
+    from accelsim.host.build import build_conv, compiler, firmware_dir
+    from accelsim.host.header import HEADERS
+
+    gcc = compiler()
+    h = hashlib.sha256()
+    for path in sorted(firmware_dir().iterdir()):
+        if path.suffix in (".c", ".h", ".S", ".ld"):
+            h.update(path.name.encode() + path.read_bytes())
+    for name, make in sorted(HEADERS.items()):
+        h.update(name.encode() + make().encode())
+    h.update(subprocess.run([gcc, "--version"], capture_output=True, text=True).stdout.encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accelsim" / "firmware"
+    out = cache / f"conv-{h.hexdigest()[:16]}.elf"
+    if not out.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        build_conv(tmp)
+        tmp.replace(out)
+    return out

@@ -8,6 +8,7 @@ FENCE releases, and the commands are mapping.program's."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 
 import pytest
@@ -73,3 +74,31 @@ def test_firmware_in_the_loop(conv_elf, dataflow):
     assert all(a < b for a, b in itertools.pairwise(presented))  # one core, in order
     (release,) = sink.fence_done
     assert release == run.last_done < run.exit_cycle  # the program waited for the FENCE
+
+
+def test_simulate_with_the_riscv_host(capsys):
+    """`simulate --host riscv`: the layer's cycles are the firmware's run, the breakdown sums to them, and
+    the host costs time the fixed-HI model does not see."""
+    from accelsim.cli import main
+    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.sim import simulate_network
+
+    layer = ConvLayer(name="c", N=1, M=32, C=32, H=8, W=8, R=3, S=3, pad=1)
+    arch = preset("gemmini")
+    (r,) = simulate_network([layer], arch, host="riscv").layers
+    (fixed,) = simulate_network([layer], arch).layers
+    assert sum(getattr(r.breakdown, k) for k in BREAKDOWN_KEYS) == r.cycles
+    assert r.cycles > fixed.cycles and r.breakdown.host_stall > fixed.breakdown.host_stall
+    assert (r.macs, r.dram_read_bytes, r.dram_write_bytes) == (fixed.macs, fixed.dram_read_bytes,
+                                                               fixed.dram_write_bytes)
+    assert main(["simulate", "--layer", "M=32,C=32,H=8,W=8,R=3,S=3,pad=1", "--host", "riscv", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["layers"][0]["cycles"] == r.cycles
+
+
+def test_riscv_host_is_refused_with_scalesim_timing(capsys):
+    from accelsim.cli import main
+
+    assert main(["simulate", "--network", "resnet18", "--host", "riscv", "--timing", "scalesim"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--host riscv must be used with --timing accelsim" in err[0]
