@@ -17,6 +17,7 @@ from accelsim.host.coupled import run_layer
 from accelsim.host.driver import DESCRIPTOR_SYMBOL, descriptor
 from accelsim.host.iss import load_elf as iss_load_elf
 from accelsim.layer import ConvLayer
+from tests.rtl.layers import small_arch
 
 LAYERS = (
     ConvLayer(name="3x3 pad", N=1, M=8, C=8, H=6, W=6, R=3, S=3, stride=1, pad=1),
@@ -73,4 +74,5 @@ def test_firmware_driven_layers_icarus(conv_elf, arch):
 @pytest.mark.rtl
 @pytest.mark.slow
 def test_firmware_driven_layers_verilator(conv_elf):
-    check(conv_elf, ARCHS["4x4 q4 bw4"], "verilator")
+    # the configuration of tests/rtl/test_soc.py, so CI builds this SoC once for both
+    check(conv_elf, small_arch(rows=2, cols=2), "verilator")
