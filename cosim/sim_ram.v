@@ -2,9 +2,10 @@
 //
 // DEPTH 32-bit words: rdata in cycle t+1 is the word at raddr in cycle t (read before that edge's write);
 // the bytes of waddr with wmask set are written at the edge closing the cycle. The program image comes from
-// the file of the plusarg +ram_init=<file> ($readmemh, one 32-bit word a line): loaded at time 0, and again
-// at every rising edge with reload high, so one simulator process runs many programs (the bench rewrites
-// the file between them). Simulation only.
+// the file of the plusarg +ram_init=<file> ($readmemh: 32-bit words, "@<word address>" lines allowed, words
+// not in the file stay 0): loaded at time 0, and again (after zeroing) at every rising edge with reload
+// high, so one simulator process runs many programs (the bench rewrites the file between them).
+// Simulation only.
 module accelsim_sim_ram #(
     parameter DEPTH = 2,
     parameter ABITS = 1
@@ -31,6 +32,7 @@ module accelsim_sim_ram #(
 
     always @(posedge clk) begin
         if (reload) begin
+            for (z = 0; z < DEPTH; z = z + 1) mem[z] = 32'd0;
             if (have_file) $readmemh(init_file, mem);
         end else begin
             rdata <= mem[raddr];

@@ -80,8 +80,19 @@ def load_elf(path: Path | str, ram_bytes: int = sm.RAM_BYTES_DEFAULT) -> np.ndar
 
 
 def write_image(path: Path, words: np.ndarray) -> None:
-    """The ``$readmemh`` file of a RAM image (one 32-bit word a line)."""
-    Path(path).write_text("".join(f"{int(w):08x}\n" for w in words))
+    """The ``$readmemh`` file of a RAM image: its non-zero words only, each run after an ``@<word address>``
+    line (the RAM is zeroed before every load, so a small program loads in a small fraction of the time a
+    full 64 KiB image takes)."""
+    words = np.asarray(words, dtype=np.uint32)
+    nonzero = np.flatnonzero(words)
+    lines = []
+    prev = -2
+    for k in nonzero.tolist():
+        if k != prev + 1:
+            lines.append(f"@{k:x}\n")
+        lines.append(f"{int(words[k]):08x}\n")
+        prev = k
+    Path(path).write_text("".join(lines))
 
 
 # ---- the simulation top ------------------------------------------------------------------------------------
@@ -147,6 +158,7 @@ class ProgramResult:
     fault_cause: int = 0
     fault_pc: int = 0
     fault_insn: int = 0
+    sim_seconds: float = 0.0  # wall time of the simulation from reset release to the end (no build, no load)
     trace: tuple = field(default=(), repr=False)
 
     def check(self, what: str, max_cycles: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import cocotb
@@ -64,6 +65,7 @@ async def run_programs(dut):
         if job["trace"]:
             tasks.append(cocotb.start_soon(_trace(dut, trace)))
         await RisingEdge(dut.clk)
+        t0 = time.perf_counter()
         ended = await First(RisingEdge(dut.exit_valid), RisingEdge(dut.fault),
                             Timer(job["max_cycles"] * PERIOD_NS, unit="ns"))
         await ReadOnly()
@@ -72,7 +74,8 @@ async def run_programs(dut):
             status = "timeout"
         res = {"status": status, "exit_code": _u(dut.exit_code), "cycles": _u(dut.exit_cycle),
                "instret": _u(dut.exit_instret), "fault_cause": _u(dut.fault_cause),
-               "fault_pc": _u(dut.rvfi_pc_rdata), "fault_insn": _u(dut.rvfi_insn)}
+               "fault_pc": _u(dut.rvfi_pc_rdata), "fault_insn": _u(dut.rvfi_insn),
+               "sim_seconds": time.perf_counter() - t0}
         await RisingEdge(dut.clk)  # let the collectors take this cycle's pulses
         await ReadOnly()
         for task in tasks:
