@@ -9,8 +9,8 @@ from accelsim.arch import preset
 from accelsim.host.coupling import SchedulerSink
 from accelsim.host.driver import run_layer
 from accelsim.layer import ConvLayer
-from accelsim.mapping import lower
-from accelsim.schedule import schedule_fast
+from accelsim.mapping import lower, program
+from accelsim.schedule import schedule
 
 
 def test_driver_with_the_scheduler_in_the_loop(conv_elf):
@@ -19,7 +19,7 @@ def test_driver_with_the_scheduler_in_the_loop(conv_elf):
     sink = SchedulerSink(arch, interpreted=True)  # interpreted: no compile of the engine in this test
     r = run_layer(conv_elf, layer, arch, sink=sink)
     h = sink.finish()
-    fixed = schedule_fast(lower(layer, arch), arch)
+    fixed = schedule(program(lower(layer, arch)), arch, interpreted=True)  # the fixed-HI host
     assert r.exit_code == 0 and h.commands == fixed.commands == len(r.commands)
     assert all(d >= t for t, d in sink.presented)
     assert sink.presented[0][0] == sink.presented[0][1]  # empty queues: the first command goes at once
