@@ -95,8 +95,10 @@ def random_stream(rng: np.random.Generator, n: int) -> tuple[list[int], list[int
         elif kind < 94 and left > 1:
             f3 = int(rng.choice([0, 1, 4, 5, 6, 7]))
             w = b_type(4 * int(rng.integers(1, min(left, 16) + 1)), reg(), reg(), f3)
-        elif kind < 98 and left > 1:
+        elif kind < 97 and left > 1:
             w = j_type(4 * int(rng.integers(1, min(left, 16) + 1)), rd())
+        elif kind < 99:  # CSRRW/S/C and their immediate forms on mscratch
+            w = i_type(0x340, reg(), int(rng.choice([1, 2, 3, 5, 6, 7])), rd(), op=0x73)
         else:
             w = 0x0000000F  # FENCE
         words.append(w)
