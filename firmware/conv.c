@@ -50,7 +50,7 @@ static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 static inline uint64_t align_up(uint64_t a) { return (a + ACCEL_DRAM_ALIGN_BYTES - 1) / ACCEL_DRAM_ALIGN_BYTES * ACCEL_DRAM_ALIGN_BYTES; }
 
-static void issue(accel_cmd_t c) { accel_issue(&c); }
+static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_issue(&c); }
 
 /* The CONFIG commands (mapping.config_commands) and the loop bounds (mapping.lower, tile_sizes). */
 static void configure(const struct accel_layer *L, struct plan *p)

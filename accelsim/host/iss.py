@@ -22,6 +22,7 @@ scheduler couples to (docs/host.md, "Coupling to the scheduler").
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -553,13 +554,22 @@ def load_elf(data: bytes, ram_bytes: int = RAM_BYTES_DEFAULT
     return mem, header["e_entry"], symbols
 
 
+@functools.lru_cache(maxsize=8)
+def _load_elf_cached(data: bytes, ram_bytes: int) -> tuple[np.ndarray, int, dict[str, tuple[int, int]]]:
+    """load_elf, parsed once per ELF (one driver ELF runs every layer of a network); callers copy."""
+    mem, entry, symbols = load_elf(data, ram_bytes)
+    mem.flags.writeable = False
+    return mem, entry, symbols
+
+
 class Iss:
     """One hart with its RAM, loaded from an ELF; :meth:`run` executes it."""
 
     def __init__(self, elf: bytes | str | Path, *, ram_bytes: int = RAM_BYTES_DEFAULT,
                  interpreted: bool = False):
         data = Path(elf).read_bytes() if isinstance(elf, (str, Path)) else bytes(elf)
-        self.mem, self.entry, self.symbols = load_elf(data, ram_bytes)
+        image, self.entry, symbols = _load_elf_cached(data, ram_bytes)
+        self.mem, self.symbols = image.copy(), dict(symbols)
         self.regs = np.zeros(32, np.int64)
         self.state = np.zeros(S_SLOTS, np.int64)
         self.state[S_PC] = self.entry

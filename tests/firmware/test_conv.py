@@ -62,7 +62,7 @@ def archs(draw):
     )
 
 
-@settings(max_examples=150)
+@settings(max_examples=60)
 @given(layers(max_c=24, max_m=24, max_hw=12, max_n=3), archs(), st.one_of(st.none(), st.integers(0, 31)))
 def test_random_layers_and_archs(conv_elf, layer, arch, shift):
     try:

@@ -54,11 +54,12 @@ STORE_SIZES = {0: 1, 1: 2, 2: 4}
 
 def random_stream(rng: np.random.Generator, n: int) -> tuple[list[int], list[int]]:
     """``n`` random RV32IM instructions and each one's CPI. Control flow only jumps forward (every
-    instruction runs at most once), x2 stays the data pointer, accesses are aligned."""
+    instruction runs at most once), x2 stays the data pointer and x31 zero (JALR's base: its offset is the
+    absolute target, bit 0 sometimes set, which JALR clears), accesses are aligned."""
     words, cpi = [], []
 
     def rd():
-        return int(rng.choice([r for r in range(32) if r != 2]))
+        return int(rng.choice([r for r in range(31) if r != 2]))
 
     def reg():
         return int(rng.integers(0, 32))
@@ -95,8 +96,13 @@ def random_stream(rng: np.random.Generator, n: int) -> tuple[list[int], list[int
         elif kind < 94 and left > 1:
             f3 = int(rng.choice([0, 1, 4, 5, 6, 7]))
             w = b_type(4 * int(rng.integers(1, min(left, 16) + 1)), reg(), reg(), f3)
-        elif kind < 98 and left > 1:
+        elif kind < 96 and left > 1:
             w = j_type(4 * int(rng.integers(1, min(left, 16) + 1)), rd())
+        elif kind < 97 and left > 1:  # JALR rd, target(x31)
+            target = 4 * (i + int(rng.integers(1, min(left, 16) + 1)))
+            w = i_type(target + int(rng.integers(0, 2)), 31, 0, rd(), op=0x67)
+        elif kind < 99:  # CSRRW/S/C and their immediate forms on mscratch
+            w = i_type(0x340, reg(), int(rng.choice([1, 2, 3, 5, 6, 7])), rd(), op=0x73)
         else:
             w = 0x0000000F  # FENCE
         words.append(w)
@@ -110,7 +116,7 @@ def stream_machine(words: list[int], rng: np.random.Generator) -> tuple[Iss, np.
     machine.mem[0x8000:0x9000] = rng.integers(0, 256, 0x1000, dtype=np.uint8)
     regs = rng.integers(-(1 << 31), 1 << 31, 32)
     regs[rng.integers(0, 32, 6)] = rng.choice([0, 1, -1, -(1 << 31), (1 << 31) - 1], 6)
-    regs[0], regs[2] = 0, DATA_BASE
+    regs[0], regs[2], regs[31] = 0, DATA_BASE, 0
     machine.regs[:] = regs
     return machine, regs
 
