@@ -97,16 +97,16 @@ HOSTS = ("fixed", "riscv")
 
 @lru_cache(maxsize=4096)
 def _simulate_shape_riscv(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
-    """The layer with the firmware in the loop (accelsim.host.coupled): the layer driver runs on the ISS,
+    """The layer with the firmware in the loop (accelsim.host.coupling): the layer driver runs on the ISS,
     the scheduler answers it. Cycles run from reset to the program's EXIT; the firmware's time after the
     FENCE released (its poll noticing, the exit) is host time, so the breakdown still sums to the cycles."""
-    from accelsim.host.coupled import conv_elf, run_layer
+    from accelsim.host.coupling import run_layer_coupled
 
-    run = run_layer(conv_elf(), layer, arch, requantize_shift=requantize_shift)
+    run = run_layer_coupled(layer, arch, requantize_shift=requantize_shift)
     s = run.schedule
     idle = list(s.ex_idle_cycles)
-    idle[schedule.CAUSE_HOST] += run.exit_cycle - s.total_cycles
-    sched = replace(s, total_cycles=run.exit_cycle, ex_idle_cycles=tuple(idle))
+    idle[schedule.CAUSE_HOST] += run.cycles - s.total_cycles
+    sched = replace(s, total_cycles=run.cycles, ex_idle_cycles=tuple(idle))
     return _layer_result(mapping.lower(layer, arch), arch, requantize_shift, sched)
 
 

@@ -11,6 +11,7 @@ a measurement tool for the proposal, not the model's fast path, which the docs d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from accelsim.host.iss import (
 )
 from accelsim.host.soc_map import FENCES, STATUS, STATUS_IDLE, STATUS_READY
 from accelsim.jit import compilable, compiled
+from accelsim.schedule import Schedule, state_result
 from accelsim.timing import systolic_array_fill_drain_cycles
 
 
@@ -45,13 +47,10 @@ class SchedulerSink:
         self.arch, self.out_bytes = arch, out_bytes
         fn = (lambda f: f) if interpreted else compiled
         self._finish = fn(engine.finish)
-        Q = arch.queue_depth
         self.s = np.zeros(engine.S_LEN, np.int64)
-        self.qs, self.qm = np.zeros((3, Q), np.int64), np.zeros((3, 2), np.int64)
-        self.pend, self.pm = np.zeros((4, engine.CAP), np.int64), np.zeros((4, 2), np.int64)
-        fn(engine.init_state)(self.s, self.qm, self.pm, arch.host_issue_cycles, Q,
-                                    systolic_array_fill_drain_cycles(arch.dataflow.code, arch.array_rows,
-                                                                     arch.array_cols))
+        self.qs, self.qm, self.pend, self.pm = fn(engine.new_state)(
+            self.s, arch.host_issue_cycles, arch.queue_depth,
+            systolic_array_fill_drain_cycles(arch.dataflow.code, arch.array_rows, arch.array_cols))
         self._run = fn(engine.run_commands)
         self._row = fn(engine.timing_row)
         self.table = np.zeros((1, engine.T_COLUMNS), np.int64)
@@ -83,22 +82,11 @@ class SchedulerSink:
         idle = cycle >= self.s[engine.S_LAST_DONE]
         return (STATUS_READY if ready else 0) | (STATUS_IDLE if idle else 0)
 
-    def finish(self) -> HostSchedule:
+    def finish(self) -> Schedule:
+        """The schedule's totals and breakdown (cycles from reset to the FENCE's release), the token
+        protocol checked."""
         self._finish(self.s, self.pm)
-        s = self.s
-        assert s[engine.S_ERROR] == 0, f"token protocol broken ({s[engine.S_ERROR]})"
-        return HostSchedule(total_cycles=int(s[engine.S_LAST_DONE]),
-                            ex_idle_cycles=tuple(int(v) for v in s[engine.S_IDLE:engine.S_IDLE + 3]),
-                            commands=int(s[engine.S_N_COMMANDS]))
-
-
-@dataclass(frozen=True)
-class HostSchedule:
-    """The coupled run's totals: cycles from reset to the FENCE's release; EX idle per engine.CAUSE_*."""
-
-    total_cycles: int
-    ex_idle_cycles: tuple[int, ...]
-    commands: int
+        return state_result(self.s)
 
 
 # (lsb, width) of the fields the timing reads, as module constants for the compiled loop
@@ -169,9 +157,9 @@ def host_loop(mem8, mem32, regs, st, cmds, console, s, qs, qm, pend, pm, table, 
 @dataclass(frozen=True)
 class CoupledRun:
     exit_code: int | None
-    cycles: int  # the ISS's, reset to EXIT
-    instret: int
-    schedule: HostSchedule
+    cycles: int  # mcycle in the EXIT store's execute cycle, as the RTL SoC reports it (iss.counters)
+    instret: int  # retired before the EXIT store
+    schedule: Schedule
     commands: np.ndarray  # (n, 6): CMD0..CMD3, presentation cycle t, accept cycle d
     fence_releases: tuple[int, ...]
 
@@ -179,7 +167,7 @@ class CoupledRun:
 def run_coupled(machine: Iss, arch: ArchConfig, *, max_cycles: int = 1 << 40, out_bytes: int = 4,
                 interpreted: bool = False) -> CoupledRun:
     """Run ``machine`` (an Iss with its program loaded) with the scheduler in the loop, compiled."""
-    from accelsim.host.iss import S_EXIT_CODE, S_INSTRET, S_MAX_CYCLES, S_SYNC, STOP_EXIT
+    from accelsim.host.iss import S_EXIT_CODE, S_MAX_CYCLES, S_SYNC, STOP_EXIT, counters
 
     sink = SchedulerSink(arch, out_bytes, interpreted=interpreted)  # its state arrays, initialised
     st = machine.state
@@ -201,5 +189,50 @@ def run_coupled(machine: Iss, arch: ArchConfig, *, max_cycles: int = 1 << 40, ou
         st[S_N_CONSOLE] = 0
         if why not in (STOP_CMD, STOP_CMD_FULL, STOP_CONSOLE_FULL):
             break
-    return CoupledRun(int(st[S_EXIT_CODE]) if why == STOP_EXIT else None, int(st[S_CYCLE]),
-                      int(st[S_INSTRET]), sink.finish(), np.concatenate(log), tuple(fences[:nf].tolist()))
+    return CoupledRun(int(st[S_EXIT_CODE]) if why == STOP_EXIT else None, *counters(st, why == STOP_EXIT),
+                      sink.finish(), np.concatenate(log), tuple(fences[:nf].tolist()))
+
+
+def conv_elf() -> Path:
+    """The layer driver ELF, built once per source version into the user's cache (keyed by the digest of
+    firmware/, the generated headers and the compiler's version), so every simulation runs the same bytes."""
+    import hashlib
+    import os
+    import subprocess
+
+    from accelsim.host.build import build_conv, compiler, firmware_dir
+    from accelsim.host.header import HEADERS
+
+    gcc = compiler()
+    h = hashlib.sha256()
+    for path in sorted(firmware_dir().iterdir()):
+        if path.suffix in (".c", ".h", ".S", ".ld"):
+            h.update(path.name.encode() + path.read_bytes())
+    for name, make in sorted(HEADERS.items()):
+        h.update(name.encode() + make().encode())
+    h.update(subprocess.run([gcc, "--version"], capture_output=True, text=True).stdout.encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accelsim" / "firmware"
+    out = cache / f"conv-{h.hexdigest()[:16]}.elf"
+    if not out.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        build_conv(tmp)
+        tmp.replace(out)
+    return out
+
+
+def run_layer_coupled(layer, arch: ArchConfig, *, requantize_shift: int | None = None,
+                      elf: str | Path | None = None, max_cycles: int = 1 << 40) -> CoupledRun:
+    """One layer with the firmware in the loop: the layer driver ELF (``elf``, else :func:`conv_elf`) with
+    the layer's descriptor, on the ISS coupled to the scheduler (compiled); a one-line error unless the
+    driver exits 0."""
+    from accelsim.errors import require
+    from accelsim.host.driver import DESCRIPTOR_SYMBOL, descriptor
+    from accelsim.sim import out_bytes_of
+
+    machine = Iss(conv_elf() if elf is None else elf)
+    machine.poke(DESCRIPTOR_SYMBOL, descriptor(layer, arch, requantize_shift=requantize_shift))
+    run = run_coupled(machine, arch, max_cycles=max_cycles, out_bytes=out_bytes_of(requantize_shift))
+    require(run.exit_code == 0, f"layer driver on {layer.name or 'the layer'}", "exit 0",
+            f"exit {run.exit_code}")
+    return run

@@ -503,8 +503,8 @@ class RunResult:
 
     exit_code: int | None  # None: the cycle limit came first
     stdout: bytes
-    cycles: int
-    instret: int
+    cycles: int  # mcycle in the EXIT store's execute cycle (as the RTL SoC reports it), else the limit
+    instret: int  # instructions retired before the EXIT store
     commands: np.ndarray
     traps: int
 
@@ -515,6 +515,14 @@ class RunResult:
 
 
 EM_RISCV = 243
+
+
+def counters(st, exited: bool) -> tuple[int, int]:
+    """``(cycles, instret)`` as the SoC reports a program's end: mcycle and minstret in the EXIT store's
+    execute cycle (the loop has already counted the whole store, CPI_OTHER cycles, and retired it)."""
+    if exited:
+        return int(st[S_CYCLE]) - CPI_OTHER + 1, int(st[S_INSTRET]) - 1
+    return int(st[S_CYCLE]), int(st[S_INSTRET])
 
 
 def load_elf(data: bytes, ram_bytes: int = RAM_BYTES_DEFAULT
@@ -622,5 +630,5 @@ class Iss:
                 st[S_READ_VALUE] = int(sink.read(int(st[S_EVENT_ADDR]), int(st[S_EVENT_CYCLE])))
                 st[S_READ_VALID] = 1
         commands = np.concatenate(log) if log else np.zeros((0, 5), np.int64)
-        return RunResult(exit_code, bytes(out), int(st[S_CYCLE]), int(st[S_INSTRET]), commands,
+        return RunResult(exit_code, bytes(out), *counters(st, exit_code is not None), commands,
                          int(st[S_TRAPS]))

@@ -3,14 +3,19 @@ scheduler's rule at the cycle the firmware presents it, FENCES and STATUS answer
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+from hypothesis import HealthCheck, assume, given, settings
+
 from accelsim.arch import preset
+from accelsim.errors import AccelsimError
 from accelsim.host.coupling import SchedulerSink
 from accelsim.host.driver import run_layer
 from accelsim.layer import ConvLayer
 from accelsim.mapping import lower, program
 from accelsim.schedule import schedule
+from tests.strategies import archs, layers
 
 
 def test_driver_with_the_scheduler_in_the_loop(conv_elf):
@@ -52,3 +57,47 @@ def test_compiled_coupling_equals_the_python_sink(conv_elf):
     assert got.schedule == sink.finish()
     assert got.fence_releases == (got.schedule.total_cycles,)
     assert (got.commands[:, 5] > got.commands[:, 4]).any()  # back-pressure happened and was charged
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=layers(), arch=archs())
+def test_sink_at_the_fetchers_times_is_the_schedule(layer, arch):
+    """Presented at the fetcher's times (t_i = d_{i-1} + HI), the sink is accelsim.schedule.schedule."""
+    try:
+        cmds = program(lower(layer, arch))
+    except AccelsimError:  # a layer the buffers cannot hold: not this test's subject
+        assume(False)
+    want = schedule(cmds, arch)
+    sink = SchedulerSink(arch)
+    d = -arch.host_issue_cycles
+    for c in cmds:
+        d = sink.present(c.words(), d + arch.host_issue_cycles)
+    assert [d for _, d in sink.presented] == list(want.dispatch)
+    assert sink.finish() == replace(want, cycles=())  # totals and the whole breakdown
+
+
+def test_simulate_with_the_riscv_host(capsys):
+    """`simulate --host riscv`: the layer's cycles are the firmware's run to EXIT, the breakdown sums to
+    them, the traffic is the fixed host's, and the host costs time the fixed-HI model does not see."""
+    from accelsim.cli import main
+    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.sim import simulate_network
+
+    layer = ConvLayer(name="c", N=1, M=32, C=32, H=8, W=8, R=3, S=3, pad=1)
+    arch = preset("gemmini")
+    (r,) = simulate_network([layer], arch, host="riscv").layers
+    (fixed,) = simulate_network([layer], arch).layers
+    assert sum(getattr(r.breakdown, k) for k in BREAKDOWN_KEYS) == r.cycles
+    assert r.cycles > fixed.cycles and r.breakdown.host_stall > fixed.breakdown.host_stall
+    assert (r.macs, r.dram_read_bytes, r.dram_write_bytes) == (fixed.macs, fixed.dram_read_bytes,
+                                                               fixed.dram_write_bytes)
+    assert main(["simulate", "--layer", "M=32,C=32,H=8,W=8,R=3,S=3,pad=1", "--host", "riscv", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["cycles"] == r.cycles
+
+
+def test_riscv_host_is_refused_with_scalesim_timing(capsys):
+    from accelsim.cli import main
+
+    assert main(["simulate", "--network", "resnet18", "--host", "riscv", "--timing", "scalesim"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--host riscv must be used with --timing accelsim" in err[0]
