@@ -219,48 +219,65 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     _check_requantize(args)
     if args.waves is not None:
         outdir.check_file_target(args.waves, "--waves")
+        require(args.host == "fetcher" and not args.all, "--waves", "used with one layer and --host fetcher",
+                "given")
     layers = _workload(args)
-    if args.index is not None:
+    if args.all:
+        require(args.index is None, "--index", "unset with --all", args.index)
+    elif args.index is not None:
         require(0 <= args.index < len(layers), "--index", f"in [0, {len(layers)})", args.index)
-        layer = layers[args.index]
+        layers = (layers[args.index],)
     else:
-        require(len(layers) == 1, "--index", "given when the workload has several layers", None)
-        layer = layers[0]
+        require(len(layers) == 1, "--index", "given when the workload has several layers (or pass --all)",
+                None)
     from accelsim.cosim.layer import cosim_layer, estimated_seconds
     from accelsim.mapping import lower
     from accelsim.schedule import schedule_fast
 
     arch = _arch(args)
     require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
-    cycles = schedule_fast(lower(layer, arch), arch).total_cycles
-    minutes = estimated_seconds(cycles, arch, args.sim) / 60
-    require(minutes <= args.max_minutes, f"co-simulation of layer {layer.name} ({cycles:,} cycles on a "
+    cycles = sum(schedule_fast(lower(layer, arch), arch).total_cycles for layer in layers)
+    minutes = sum(estimated_seconds(schedule_fast(lower(layer, arch), arch).total_cycles, arch, args.sim)
+                  for layer in layers) / 60
+    what = f"layer {layers[0].name}" if len(layers) == 1 else f"{len(layers)} layers"
+    require(minutes <= args.max_minutes, f"co-simulation of {what} ({cycles:,} cycles on a "
             f"{arch.array_rows}x{arch.array_cols} array, {args.sim})", f"estimated at most --max-minutes "
             f"{args.max_minutes:g} (try --sim verilator, a smaller layer or a larger --max-minutes)",
             f"~{minutes:,.0f} min")
-    res = cosim_layer(
-        layer, arch, sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize
-    )
-    doc = {
-        "layer": layer.spec(),
-        "outputs_match": res.outputs_match,
-        "rtl_cycles": res.rtl_cycles,
-        "model_cycles": res.model_cycles,
-        "macs": res.macs,
-        "wall_seconds": res.wall_seconds,
-        "simulator": res.simulator,
-    }
+    docs, ok = [], True
+    for layer in layers:
+        if args.host == "riscv":
+            from accelsim.cosim.host_layer import cosim_layer_host
+
+            res = cosim_layer_host(layer, arch, sim=args.sim, seed=args.seed,
+                                   requantize_shift=args.requantize)
+        else:
+            res = cosim_layer(layer, arch, sim=args.sim, seed=args.seed, waves=args.waves,
+                              requantize_shift=args.requantize)
+        doc = {"name": layer.name, "layer": layer.spec(), "host": args.host,
+               "outputs_match": res.outputs_match, "rtl_cycles": res.rtl_cycles,
+               "model_cycles": res.model_cycles, "macs": res.macs, "wall_seconds": res.wall_seconds,
+               "simulator": res.simulator}
+        if args.host == "riscv":
+            doc["host_instructions"] = res.host_instructions
+        docs.append(doc)
+        ok &= res.outputs_match and res.rtl_cycles == res.model_cycles
+        if not args.json:
+            print(f"{layer.name}: {layer.spec()} on {args.sim}, host {args.host}")
+            print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
+            print(f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
+                  f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}")
+            extra = f", {res.host_instructions:,} host instructions" if args.host == "riscv" else ""
+            print(f"  {res.macs:,} MACs{extra}, {res.wall_seconds:.1f} s wall")
+    total = {"layers": len(docs), "rtl_cycles": sum(d["rtl_cycles"] for d in docs),
+             "model_cycles": sum(d["model_cycles"] for d in docs),
+             "outputs_match": all(d["outputs_match"] for d in docs)}
     if args.json:
-        print(_json(doc))
-    else:
-        print(f"{layer.name}: {layer.spec()} on {args.sim}")
-        print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
-        print(
-            f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
-            f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}"
-        )
-        print(f"  {res.macs:,} MACs, {res.wall_seconds:.1f} s wall")
-    return 0 if res.outputs_match and res.rtl_cycles == res.model_cycles else 1
+        print(_json(docs[0] if len(docs) == 1 and not args.all else {"layers": docs, "total": total}))
+    elif args.all:
+        print(f"total ({total['layers']} layers): RTL {total['rtl_cycles']:,} cycles, model "
+              f"{total['model_cycles']:,}: {'equal' if ok else 'DIFFERENT'}")
+    return 0 if ok else 1
 
 
 def cmd_rtl_generate(args: argparse.Namespace) -> int:
@@ -371,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-minutes", type=float, default=60.0, metavar="MIN",
                    help="refuse up front a run estimated to take longer (default 60)")
     c.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    c.add_argument("--host", choices=["fetcher", "riscv"], default="fetcher",
+                   help="fetcher: commands from a command memory every host_issue_cycles (default); riscv: "
+                        "the layer driver firmware on the SoC's RV32IM core issues them (docs/host.md)")
+    c.add_argument("--all", action="store_true", help="every layer of the workload, with the total")
     c.set_defaults(func=cmd_cosim)
 
     rtl = sub.add_parser("rtl", help="RTL utilities")
