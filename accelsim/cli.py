@@ -104,7 +104,8 @@ def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
     arch = _arch(args)
     if dataflow is not None:
         arch = arch.with_dataflow(dataflow.value)
-    return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize)
+    return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize,
+                            host=getattr(args, "host", "fixed"))
 
 
 def _check_requantize(args: argparse.Namespace) -> None:
@@ -218,48 +219,65 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     _check_requantize(args)
     if args.waves is not None:
         outdir.check_file_target(args.waves, "--waves")
+        require(args.host == "fetcher" and not args.all, "--waves", "used with one layer and --host fetcher",
+                "given")
     layers = _workload(args)
-    if args.index is not None:
+    if args.all:
+        require(args.index is None, "--index", "unset with --all", args.index)
+    elif args.index is not None:
         require(0 <= args.index < len(layers), "--index", f"in [0, {len(layers)})", args.index)
-        layer = layers[args.index]
+        layers = (layers[args.index],)
     else:
-        require(len(layers) == 1, "--index", "given when the workload has several layers", None)
-        layer = layers[0]
+        require(len(layers) == 1, "--index", "given when the workload has several layers (or pass --all)",
+                None)
     from accelsim.cosim.layer import cosim_layer, estimated_seconds
     from accelsim.mapping import lower
     from accelsim.schedule import schedule_fast
 
     arch = _arch(args)
     require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
-    cycles = schedule_fast(lower(layer, arch), arch).total_cycles
-    minutes = estimated_seconds(cycles, arch, args.sim) / 60
-    require(minutes <= args.max_minutes, f"co-simulation of layer {layer.name} ({cycles:,} cycles on a "
+    cycles = sum(schedule_fast(lower(layer, arch), arch).total_cycles for layer in layers)
+    minutes = sum(estimated_seconds(schedule_fast(lower(layer, arch), arch).total_cycles, arch, args.sim)
+                  for layer in layers) / 60
+    what = f"layer {layers[0].name}" if len(layers) == 1 else f"{len(layers)} layers"
+    require(minutes <= args.max_minutes, f"co-simulation of {what} ({cycles:,} cycles on a "
             f"{arch.array_rows}x{arch.array_cols} array, {args.sim})", f"estimated at most --max-minutes "
             f"{args.max_minutes:g} (try --sim verilator, a smaller layer or a larger --max-minutes)",
             f"~{minutes:,.0f} min")
-    res = cosim_layer(
-        layer, arch, sim=args.sim, seed=args.seed, waves=args.waves, requantize_shift=args.requantize
-    )
-    doc = {
-        "layer": layer.spec(),
-        "outputs_match": res.outputs_match,
-        "rtl_cycles": res.rtl_cycles,
-        "model_cycles": res.model_cycles,
-        "macs": res.macs,
-        "wall_seconds": res.wall_seconds,
-        "simulator": res.simulator,
-    }
+    docs, ok = [], True
+    for layer in layers:
+        if args.host == "riscv":
+            from accelsim.cosim.host_layer import cosim_layer_host
+
+            res = cosim_layer_host(layer, arch, sim=args.sim, seed=args.seed,
+                                   requantize_shift=args.requantize)
+        else:
+            res = cosim_layer(layer, arch, sim=args.sim, seed=args.seed, waves=args.waves,
+                              requantize_shift=args.requantize)
+        doc = {"name": layer.name, "layer": layer.spec(), "host": args.host,
+               "outputs_match": res.outputs_match, "rtl_cycles": res.rtl_cycles,
+               "model_cycles": res.model_cycles, "macs": res.macs, "wall_seconds": res.wall_seconds,
+               "simulator": res.simulator}
+        if args.host == "riscv":
+            doc["host_instructions"] = res.host_instructions
+        docs.append(doc)
+        ok &= res.outputs_match and res.rtl_cycles == res.model_cycles
+        if not args.json:
+            print(f"{layer.name}: {layer.spec()} on {args.sim}, host {args.host}")
+            print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
+            print(f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
+                  f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}")
+            extra = f", {res.host_instructions:,} host instructions" if args.host == "riscv" else ""
+            print(f"  {res.macs:,} MACs{extra}, {res.wall_seconds:.1f} s wall")
+    total = {"layers": len(docs), "rtl_cycles": sum(d["rtl_cycles"] for d in docs),
+             "model_cycles": sum(d["model_cycles"] for d in docs),
+             "outputs_match": all(d["outputs_match"] for d in docs)}
     if args.json:
-        print(_json(doc))
-    else:
-        print(f"{layer.name}: {layer.spec()} on {args.sim}")
-        print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
-        print(
-            f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
-            f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}"
-        )
-        print(f"  {res.macs:,} MACs, {res.wall_seconds:.1f} s wall")
-    return 0 if res.outputs_match and res.rtl_cycles == res.model_cycles else 1
+        print(_json(docs[0] if len(docs) == 1 and not args.all else {"layers": docs, "total": total}))
+    elif args.all:
+        print(f"total ({total['layers']} layers): RTL {total['rtl_cycles']:,} cycles, model "
+              f"{total['model_cycles']:,}: {'equal' if ok else 'DIFFERENT'}")
+    return 0 if ok else 1
 
 
 def cmd_rtl_generate(args: argparse.Namespace) -> int:
@@ -300,6 +318,23 @@ def cmd_rtl_run(args: argparse.Namespace) -> int:
     return code if code or res.exit_code == 0 else 1
 
 
+def cmd_firmware_build(args: argparse.Namespace) -> int:
+    """Compile C programs with the project's crt0, linker script, stdio and accel.h (accelsim.host.build)."""
+    from accelsim.host.build import BuildError, build
+
+    out = outdir.check_file_target(args.out, "-o")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        build(args.sources, out, ram_bytes=args.ram_bytes)
+    except BuildError as err:  # the compiler's own message, then the one line of main()
+        sys.stderr.write(err.output)
+        raise
+    print(out)
+    return 0
+
+
+HOST_HELP = ("fixed: a command every host_issue_cycles (default; fast, for sweeps); riscv: the layer driver "
+             "firmware runs on the RV32IM host model, its time included (needs the RISC-V toolchain)")
 TIMING_HELP = "accelsim: our microarchitecture (default); scalesim: SCALE-Sim 3.0 compatible numbers"
 REQUANTIZE_HELP = "store int8 outputs, each int32 sum shifted right by SHIFT (0-31); default: int32 outputs"
 FORCE_HELP = "write into DIR even if it holds files accelsim did not write (replacing those it writes)"
@@ -318,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=TIMING_HELP)
     s.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
     s.add_argument("--json", action="store_true", help='print {"arch": ..., "layers": [...], "totals": ...}')
+    s.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="write layers.csv, summary.json, report.md and PNG plots")
@@ -326,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timing", choices=[t.value for t in Timing], default=Timing.ACCELSIM.value,
                    help=TIMING_HELP)
     r.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
+    r.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     r.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="directory to write into: new, empty, or written by accelsim before")
     r.add_argument("--force", action="store_true", help=FORCE_HELP)
@@ -351,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-minutes", type=float, default=60.0, metavar="MIN",
                    help="refuse up front a run estimated to take longer (default 60)")
     c.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    c.add_argument("--host", choices=["fetcher", "riscv"], default="fetcher",
+                   help="fetcher: commands from a command memory every host_issue_cycles (default); riscv: "
+                        "the layer driver firmware on the SoC's RV32IM core issues them (docs/host.md)")
+    c.add_argument("--all", action="store_true", help="every layer of the workload, with the total")
     c.set_defaults(func=cmd_cosim)
 
     rtl = sub.add_parser("rtl", help="RTL utilities")
@@ -373,6 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help='print {"exit_code", "stdout", "cycles", "instret"} instead of the console output')
     _add_arch(run)
     run.set_defaults(func=cmd_rtl_run)
+    from accelsim.host.soc_map import RAM_BYTES_DEFAULT
+
+    fw = sub.add_parser("firmware", help="RISC-V host firmware")
+    fsub = fw.add_subparsers(dest="firmware_command", required=True, parser_class=_Parser)
+    fb = fsub.add_parser("build", help="compile C programs into an ELF for the host (rv32im, picolibc)")
+    fb.add_argument("sources", nargs="+", type=_path, metavar="SRC.c", help="C (or assembly) sources")
+    fb.add_argument("-o", dest="out", type=_path, required=True, metavar="OUT.elf", help="the ELF to write")
+    fb.add_argument("--ram-bytes", type=int, default=RAM_BYTES_DEFAULT, metavar="BYTES",
+                    help=f"RAM size the program is linked for, a power of two (default {RAM_BYTES_DEFAULT})")
+    fb.set_defaults(func=cmd_firmware_build)
     from accelsim.sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
     return p

@@ -54,7 +54,7 @@ def _fn(f, interpreted: bool):
     return f if interpreted else compiled(f)
 
 
-def _result(s: np.ndarray, record: np.ndarray | None = None) -> Schedule:
+def state_result(s: np.ndarray, record: np.ndarray | None = None) -> Schedule:
     error = int(s[engine.S_ERROR])
     assert error == 0, f"the command stream breaks the token protocol: expected {_ERRORS.get(error, error)}"
     idle = s[engine.S_IDLE:engine.S_IDLE + 3]
@@ -98,7 +98,7 @@ def schedule(program: list[Command], arch: ArchConfig, out_bytes: int = 4, *,
     record = np.zeros((len(program), 4), np.int64)
     _fn(engine.run_commands, interpreted)(s, qs, qm, pend, pm, table, len(program), record, 0)
     _fn(engine.finish, interpreted)(s, pm)
-    return _result(s, record)
+    return state_result(s, record)
 
 
 def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, interpreted: bool = False) -> Schedule:
@@ -111,4 +111,4 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, interpret
         *layer.shape, m.dataflow.code, m.P_T, m.K_T, m.M_T, arch.array_rows, arch.array_cols,
         arch.dram_bytes_per_cycle, arch.dram_latency_cycles, arch.queue_depth, arch.host_issue_cycles,
         out_bytes, s)
-    return _result(s)
+    return state_result(s)

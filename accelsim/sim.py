@@ -92,10 +92,41 @@ def _shape_results(shapes: list[ConvLayer], arch: ArchConfig,
     return out
 
 
+HOSTS = ("fixed", "riscv")
+
+
+@lru_cache(maxsize=4096)
+def _simulate_shape_riscv(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None) -> LayerResult:
+    """The layer with the firmware in the loop (accelsim.host.coupling): the layer driver runs on the ISS,
+    the scheduler answers it. Cycles run from reset to the program's EXIT; the firmware's time after the
+    FENCE released (its poll noticing, the exit) is host time, so the breakdown still sums to the cycles."""
+    from accelsim.host.coupling import run_layer_coupled
+
+    run = run_layer_coupled(layer, arch, requantize_shift=requantize_shift)
+    s = run.schedule
+    idle = list(s.ex_idle_cycles)
+    idle[schedule.CAUSE_HOST] += run.cycles - s.total_cycles
+    sched = replace(s, total_cycles=run.cycles, ex_idle_cycles=tuple(idle))
+    return _layer_result(mapping.lower(layer, arch), arch, requantize_shift, sched)
+
+
 def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: Timing = Timing.ACCELSIM,
-                     requantize_shift: int | None = None) -> NetworkResult:
+                     requantize_shift: int | None = None, host: str = "fixed") -> NetworkResult:
+    """Every layer's result. ``host``: ``fixed`` (a command every ``host_issue_cycles``, the fast model
+    for sweeps) or ``riscv`` (the layer driver firmware on the instruction-level host model, docs/host.md)."""
     require(isinstance(timing, Timing), "timing", f"one of {[t.value for t in Timing]}", timing)
+    require(host in HOSTS, "--host", f"one of {', '.join(HOSTS)}", host)
+    require(host == "fixed" or timing is Timing.ACCELSIM, "--host riscv", "used with --timing accelsim",
+            timing.value)
     layers = tuple(layers)
+    if host == "riscv":
+        by_shape = {}
+        for layer in layers:
+            shape = replace(layer, name="")
+            if shape not in by_shape:
+                by_shape[shape] = _simulate_shape_riscv(shape, arch, requantize_shift)
+        return NetworkResult(arch=arch, layers=tuple(
+            replace(by_shape[replace(layer, name="")], name=layer.name) for layer in layers))
     if timing is Timing.SCALESIM:
         from accelsim.scalesim import simulate_layer_result
 

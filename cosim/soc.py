@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +160,7 @@ class ProgramResult:
     fault_insn: int = 0
     sim_seconds: float = 0.0  # wall time of the simulation from reset release to the end (no build, no load)
     trace: tuple = field(default=(), repr=False)
+    dram: np.ndarray | None = field(default=None, repr=False)  # the DRAM after the run, when asked for
 
     def check(self, what: str, max_cycles: int) -> None:
         """Raise the one-line AccelsimError of a run that did not reach EXIT."""
@@ -173,10 +174,11 @@ class ProgramResult:
                                 f"(instruction {self.fault_insn:#010x})")
 
 
-def soc_verilog(params, ram_bytes: int) -> str:
+def soc_verilog(params, ram_bytes: int, dram_bytes: int = DRAM_BYTES) -> str:
     from amaranth.back import verilog
 
-    return verilog.convert(SocHarness(params, ram_bytes=ram_bytes), name=TOPLEVEL)
+    return verilog.convert(SocHarness(params, ram_bytes=ram_bytes, dram_bytes=dram_bytes), name=TOPLEVEL,
+                           emit_src=False)
 
 
 _VERILOG: dict = {}
@@ -185,10 +187,13 @@ _VERILOG: dict = {}
 def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
                  ram_bytes: int = sm.RAM_BYTES_DEFAULT,
                  max_cycles: int | list[int] = 1_000_000, trace: bool | list[bool] = False,
-                 build_root: Path | None = None) -> list[ProgramResult]:
+                 build_root: Path | None = None, dram: np.ndarray | None = None,
+                 dram_bytes: int = DRAM_BYTES) -> list[ProgramResult]:
     """Run each RAM image (from :func:`load_elf`) on the SoC in one simulator process, in order, each for at
     most ``max_cycles`` cycles (one number for all, or one per image), with the retirement trace when
-    ``trace`` (one flag for all, or one per image)."""
+    ``trace`` (one flag for all, or one per image). ``dram`` (bytes from address 0, in a DRAM of
+    ``dram_bytes``, a power of two) is loaded before the first program; the DRAM's contents after the last
+    one are then in :attr:`ProgramResult.dram` of the last result."""
     from .layer import default_build_root
     from .runner import build_flags, run_bench
     from .sim_memory import SOURCE as MEMORY_SOURCE
@@ -200,9 +205,9 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
     require(len(traces) == len(images), "trace", "one flag, or one per program", trace)
     for limit in limits:
         require(isinstance(limit, int) and limit >= 1, "--max-cycles", "an integer >= 1", limit)
-    key = (params, ram_bytes)
+    key = (params, ram_bytes, dram_bytes)
     if key not in _VERILOG:
-        _VERILOG[key] = soc_verilog(params, ram_bytes)
+        _VERILOG[key] = soc_verilog(params, ram_bytes, dram_bytes)
     text = _VERILOG[key]
     sources_text = text + SOURCE.read_text() + MEMORY_SOURCE.read_text()
     flags = repr(build_flags(sim, waves=False, public_internals=False))
@@ -224,18 +229,30 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
         (ram_file).write_bytes((tmp / "image0.hex").read_bytes())
         (tmp / "jobs.json").write_text(json.dumps({"jobs": jobs, "ram_file": str(ram_file)}))
         result = tmp / "result.json"
+        dram_args = []
+        if dram is not None:
+            from .harness import DRAM_MEMORY
+            from .sim_memory import plusargs, write_init
+
+            write_init(tmp / "dram.hex", dram, width=8, depth=dram_bytes)
+            dram_args = plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src, SOURCE, MEMORY_SOURCE], toplevel=TOPLEVEL,
             test_module=BENCH_MODULE,
             build_dir=build_dir, extra_env={"ACCELSIM_SOC_JOBS": str(tmp / "jobs.json"),
                                             "ACCELSIM_SOC_RESULT": str(result)},
-            plusargs=[f"+ram_init={ram_file}"], quiet=True, public_internals=False,
+            plusargs=[f"+ram_init={ram_file}", *dram_args], quiet=True, public_internals=False,
         )
         if failed or not result.exists():
             raise AccelsimError(f"SoC bench must run, not fail ({failed} of {tests} failed; "
                                 f"log in {build_dir})")
         out = json.loads(result.read_text())
-    return [ProgramResult(**{**r, "trace": tuple(r.get("trace", ()))}) for r in out]
+        results = [ProgramResult(**{**r, "trace": tuple(r.get("trace", ()))}) for r in out]
+        if dram is not None:
+            from .sim_memory import read_dump
+
+            results[-1] = replace(results[-1], dram=read_dump(tmp / "dram.out.hex"))
+    return results
 
 
 __all__ = ["ProgramResult", "SimRam", "SocHarness", "load_elf", "run_programs", "write_image"]

@@ -54,7 +54,9 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
         "print(accelsim.cosim.__file__);"
         "from accelsim.cosim.sim_memory import SOURCE; print(SOURCE.is_file());"
         "from importlib.resources import files; "
-        "print(sorted(p.name for p in files('accelsim.presets').iterdir()))"
+        "print(sorted(p.name for p in files('accelsim.presets').iterdir()));"
+        "from accelsim.host.build import firmware_dir; d = firmware_dir(); print(d);"
+        "print(sorted(p.name for p in d.iterdir() if p.suffix in ('.S', '.c', '.h', '.ld')))"
     )
     out = subprocess.run(
         [str(python), "-I", "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path
@@ -66,3 +68,5 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     assert lines[2].endswith("accelsim/rtl/__init__.py")
     assert lines[3].endswith("accelsim/cosim/__init__.py")
     assert lines[4] == "True"  # sim_memory.v, the Verilog every harness build needs, ships as package data
+    assert lines[6].startswith(str(site)) and lines[6].endswith("accelsim/firmware")  # the firmware sources
+    assert lines[7] == "['accel.h', 'conv.c', 'crt0.S', 'link.ld', 'stdio.c']"  # ship as package data

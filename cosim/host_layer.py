@@ -1,0 +1,81 @@
+"""Co-simulation of a layer with the host in the loop (``accelsim cosim --host riscv``).
+
+The layer driver firmware (firmware/conv.c, its descriptor written over the ELF symbol ``accel_layer``) runs
+on the RTL SoC, whose DRAM holds the layer's tensors where accelsim.mapping places them (the driver places
+them the same way: its CONFIG commands equal mapping.program's). The model runs the same ELF on its ISS
+coupled to the scheduler (accelsim.host.coupling). Outputs are compared with the kernels bit for bit, and the
+program's end (mcycle in the EXIT store's execute cycle) with the model's: zero difference expected.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.arch import ArchConfig
+from accelsim.errors import AccelsimError
+from accelsim.layer import ConvLayer
+
+from .layer import CosimResult, prepare
+
+
+@dataclass(frozen=True)
+class HostCosimResult(CosimResult):
+    """A :class:`CosimResult` whose cycles run from reset to the firmware's EXIT, with the host's count."""
+
+    host_instructions: int = 0
+    model_host_instructions: int = 0
+
+
+def ram_image(elf: Path, layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None = None
+              ) -> np.ndarray:
+    """The SoC's RAM words: the driver ELF with ``layer``'s descriptor written over ``accel_layer``."""
+    from accelsim.host.driver import DESCRIPTOR_SYMBOL, descriptor
+    from accelsim.host.iss import load_elf as parse_elf
+
+    from .soc import load_elf
+
+    _, _, symbols = parse_elf(Path(elf).read_bytes())
+    addr, size = symbols[DESCRIPTOR_SYMBOL]
+    words = load_elf(elf).copy()
+    words.view(np.uint8)[addr:addr + size] = np.frombuffer(
+        descriptor(layer, arch, requantize_shift=requantize_shift), np.uint8)
+    return words
+
+
+def cosim_layer_host(layer: ConvLayer, arch: ArchConfig, *, sim: str = "icarus", seed: int = 0,
+                     requantize_shift: int | None = None, build_root: Path | None = None) -> HostCosimResult:
+    """Run ``layer`` with conv.c on the RTL SoC; compare outputs (bit-exact) and cycles with the model."""
+    from accelsim.rtl.params import AccelParams
+
+    from accelsim.host.coupling import conv_elf, run_layer_coupled
+
+    from .layer import _pow2_at_least
+    from .soc import DRAM_BYTES, run_programs
+
+    t0 = time.perf_counter()
+    job, want = prepare(layer, arch, seed=seed, requantize_shift=requantize_shift)
+    elf = conv_elf()
+    model = run_layer_coupled(layer, arch, requantize_shift=requantize_shift, elf=elf)
+    # at least the SoC tests' DRAM: small layers share one simulator build per configuration
+    dram_bytes = _pow2_at_least(len(job.image), DRAM_BYTES)
+    (res,) = run_programs([ram_image(elf, layer, arch, requantize_shift)], AccelParams.from_arch(arch),
+                          sim=sim, max_cycles=2 * model.cycles + 10_000, dram=job.image,
+                          dram_bytes=dram_bytes, build_root=build_root)
+    if res.status != "exit" or res.exit_code != 0:
+        raise AccelsimError(f"layer driver on the RTL SoC must exit 0, not {res.status} {res.exit_code} "
+                            f"after {res.cycles} cycles")
+    dtype = np.int8 if requantize_shift is not None else np.dtype("<i4")
+    got = res.dram[job.read_base:job.read_base + job.read_len].copy().view(dtype).reshape(want.shape)
+    mismatches = int(np.count_nonzero(got != want))
+    return HostCosimResult(
+        outputs_match=mismatches == 0, rtl_cycles=res.cycles, model_cycles=model.cycles, macs=layer.macs,
+        wall_seconds=time.perf_counter() - t0, simulator=sim, sim_seconds=res.sim_seconds,
+        mismatches=mismatches, host_instructions=res.instret, model_host_instructions=model.instret,
+    )
+
+
+__all__ = ["HostCosimResult", "cosim_layer_host", "ram_image"]

@@ -1,0 +1,87 @@
+"""firmware/conv.c, the layer driver, run on the ISS: the commands it writes to CMD0..CMD3 equal
+mapping.program(mapping.lower(layer, arch)) word for word, CONFIGs and FENCE included, for every ResNet-18
+layer on the default preset and for random layers on random architectures of every dataflow."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from accelsim.arch import ArchConfig, Dataflow, preset
+from accelsim.errors import AccelsimError
+from accelsim.host.driver import descriptor, run_layer
+from accelsim.layer import ConvLayer
+from accelsim.mapping import lower, program
+from accelsim.workloads import zoo
+from tests.strategies import layers
+
+# Instructions the driver retires per command on ResNet-18 (measured 22.8-23.5; docs/host.md quotes it).
+MAX_INSTRUCTIONS_PER_COMMAND = 26
+
+
+def expected_words(layer, arch, shift=None):
+    return [c.pack() for c in program(lower(layer, arch), requantize_shift=shift)]
+
+
+def check(conv_elf, layer, arch, shift=None):
+    r = run_layer(conv_elf, layer, arch, requantize_shift=shift)
+    assert r.exit_code == 0 and r.traps == 0
+    want = expected_words(layer, arch, shift)
+    got = r.command_words()
+    assert len(got) == len(want)
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert g == w, f"command {i} of {len(want)}: firmware {g:#034x} != mapping {w:#034x}"
+    return r
+
+
+def test_every_resnet18_layer_on_the_default_preset(conv_elf):
+    arch = preset()
+    commands = instructions = 0
+    for layer in zoo("resnet18"):
+        r = check(conv_elf, layer, arch)
+        commands += len(r.commands)
+        instructions += r.instret
+        assert (r.commands[1:, 4] > r.commands[:-1, 4]).all()  # issue cycles strictly increase
+    assert instructions / commands <= MAX_INSTRUCTIONS_PER_COMMAND
+
+
+@st.composite
+def archs(draw):
+    """Small arrays and scratchpads, so that layers tile in every dimension and meet edge tiles."""
+    return ArchConfig(
+        name="hyp",
+        array_rows=draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+        array_cols=draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+        dataflow=draw(st.sampled_from(list(Dataflow))),
+        ifmap_spad_kib=draw(st.sampled_from([1, 2, 4, 64])),
+        weight_spad_kib=draw(st.sampled_from([1, 2, 4, 64])),
+        acc_kib=draw(st.sampled_from([1, 2, 4, 64])),
+    )
+
+
+@settings(max_examples=60)
+@given(layers(max_c=24, max_m=24, max_hw=12, max_n=3), archs(), st.one_of(st.none(), st.integers(0, 31)))
+def test_random_layers_and_archs(conv_elf, layer, arch, shift):
+    try:
+        lower(layer, arch)
+    except AccelsimError:
+        assume(False)  # the buffers cannot hold a tile: the loader refuses it (tested below)
+    check(conv_elf, layer, arch, shift)
+
+
+def test_wide_layers_reach_the_encoding_limits(conv_elf):
+    """Large C, M, stride, pad and a streamed tile cut at MAX_TILE_ROWS; high DRAM address bits."""
+    arch = replace(preset(), ifmap_spad_kib=1 << 14, acc_kib=1 << 14, array_rows=4, array_cols=4)
+    check(conv_elf, ConvLayer(N=2, M=6, C=5, H=300, W=520, R=1, S=1, stride=1), arch)
+    check(conv_elf, ConvLayer(N=1, M=8, C=1 << 12, H=1, W=1 << 10, R=1, S=3, stride=3, pad=1),
+          replace(preset(), dataflow=Dataflow.OS))
+
+
+def test_descriptor_refuses_what_the_driver_cannot_run():
+    with pytest.raises(AccelsimError, match="N\\*E\\*F must be < 2\\*\\*32"):
+        descriptor(ConvLayer(N=1 << 16, H=256, W=256), preset())
+    with pytest.raises(AccelsimError, match="weight_spad_kib must be"):
+        descriptor(ConvLayer(M=8, C=8), replace(preset(), weight_spad_kib=1, array_rows=64, array_cols=64))

@@ -1,0 +1,66 @@
+"""Co-simulation with the host in the loop (accelsim.cosim.host_layer): firmware/conv.c runs on the RTL SoC
+(RV32IM core + the accelerator, the layer's tensors in its DRAM) and drives real layers; the model runs the
+same ELF on its ISS coupled to the scheduler (accelsim.host.coupling). Outputs must equal the kernels' bit
+for bit, and the program's end (mcycle and minstret in the EXIT store's execute cycle) the model's: zero
+difference, on Icarus and Verilator. One simulator build per configuration serves every layer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accelsim.arch import ArchConfig
+from accelsim.cli import main
+from accelsim.layer import ConvLayer
+from tests.rtl.layers import small_arch
+
+LAYERS = (
+    (ConvLayer(name="3x3 pad", N=1, M=8, C=8, H=6, W=6, R=3, S=3, stride=1, pad=1), None),
+    (ConvLayer(name="1x1 ragged", N=1, M=5, C=7, H=5, W=5, R=1, S=1), 6),
+    (ConvLayer(name="stride 2, N=2", N=2, M=6, C=3, H=7, W=7, R=3, S=3, stride=2, pad=1), None),
+    (ConvLayer(name="depthwise", N=1, M=6, C=6, H=5, W=5, R=3, S=3, pad=1, groups=6), 3),
+    (ConvLayer(name="fc", N=3, M=10, C=24, H=1, W=1, R=1, S=1), None),
+)
+ICARUS_ARCH = ArchConfig(name="b", array_rows=3, array_cols=5, ifmap_spad_kib=1, weight_spad_kib=1, acc_kib=1,
+                         dram_bytes_per_cycle=8, dram_latency_cycles=12, queue_depth=2)
+
+
+def check(arch, sim):
+    from accelsim.cosim.host_layer import cosim_layer_host
+
+    for layer, shift in LAYERS:
+        r = cosim_layer_host(layer, arch, sim=sim, requantize_shift=shift, seed=len(layer.name))
+        assert r.outputs_match, (layer.name, r.mismatches)
+        assert (r.rtl_cycles, r.host_instructions) == (r.model_cycles, r.model_host_instructions), layer.name
+        assert r.host_instructions > 100  # the firmware ran the layer's loop nest
+
+
+@pytest.mark.rtl
+def test_firmware_driven_layers_icarus():
+    check(ICARUS_ARCH, "icarus")
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_firmware_driven_layers_verilator():
+    # the configuration of tests/rtl/test_soc.py, so CI builds this SoC once for both
+    check(small_arch(rows=2, cols=2), "verilator")
+
+
+@pytest.mark.rtl
+def test_cli_cosim_all_layers_with_the_riscv_host(tmp_path, capsys):
+    net = tmp_path / "net.csv"
+    net.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+                   "Num Filter, Strides,\nc1, 6, 6, 3, 3, 4, 8, 1,\nc2, 5, 5, 1, 1, 8, 6, 1,\n")
+    arch = tmp_path / "a.toml"
+    arch.write_text('name = "a"\narray_rows = 3\narray_cols = 5\nifmap_spad_kib = 1\nweight_spad_kib = 1\n'
+                    'acc_kib = 1\ndram_bytes_per_cycle = 8\ndram_latency_cycles = 12\nqueue_depth = 2\n')
+    assert main(["cosim", "--topology", str(net), "--all", "--host", "riscv", "--arch", str(arch),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in doc["layers"]] == ["c1", "c2"]
+    assert all(d["outputs_match"] and d["rtl_cycles"] == d["model_cycles"] and d["host_instructions"] > 0
+               for d in doc["layers"])
+    assert doc["total"]["rtl_cycles"] == sum(d["rtl_cycles"] for d in doc["layers"])
+    assert main(["cosim", "--topology", str(net), "--all", "--index", "0"]) == 2
