@@ -34,9 +34,10 @@ COMMANDS = [argv for argv in tour_commands() if argv[0] == "accelsim"]
 def test_tour_command(argv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)  # the tour's example paths are relative to the repository
     args = argv[1:]
-    if "--out" in args:  # write where the test can clean up, not into the checkout
-        at = args.index("--out") + 1
-        args[at] = str(tmp_path / args[at])
+    for flag in ("--out", "-o"):  # write where the test can clean up, not into the checkout
+        if flag in args:
+            at = args.index(flag) + 1
+            args[at] = str(tmp_path / args[at])
     parsed = cli._parser().parse_args(args)
     for option in ("arch", "topology", "onnx", "scalesim_cfg"):
         path = getattr(parsed, option, None)
