@@ -245,12 +245,14 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             f"{args.max_minutes:g} (try --sim verilator, a smaller layer or a larger --max-minutes)",
             f"~{minutes:,.0f} min")
     docs, ok = [], True
+    if args.host == "riscv":
+        from accelsim.cosim.host_layer import cosim_layer_host, dram_bytes_for
+
+        dram_bytes = dram_bytes_for(layers, arch, args.requantize)  # one SoC build for every layer
     for layer in layers:
         if args.host == "riscv":
-            from accelsim.cosim.host_layer import cosim_layer_host
-
             res = cosim_layer_host(layer, arch, sim=args.sim, seed=args.seed,
-                                   requantize_shift=args.requantize)
+                                   requantize_shift=args.requantize, dram_bytes=dram_bytes)
         else:
             res = cosim_layer(layer, arch, sim=args.sim, seed=args.seed, waves=args.waves,
                               requantize_shift=args.requantize)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.arch import ArchConfig
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 
 from .layer import CosimResult, prepare
@@ -46,22 +46,38 @@ def ram_image(elf: Path, layer: ConvLayer, arch: ArchConfig, requantize_shift: i
     return words
 
 
+def dram_bytes_for(layers, arch: ArchConfig, requantize_shift: int | None = None) -> int:
+    """The SoC DRAM size (a power of two, at least the SoC tests') that holds every layer's tensors where
+    accelsim.mapping places them: one size, so one simulator build, for a whole network."""
+    from accelsim.mapping import lower
+
+    from .layer import _pow2_at_least
+    from .soc import DRAM_BYTES
+
+    out_bytes = 4 if requantize_shift is None else 1
+    need = max(lower(layer, arch).out_base + layer.N * layer.M * layer.E * layer.F * out_bytes
+               for layer in layers)
+    return _pow2_at_least(need, DRAM_BYTES)
+
+
 def cosim_layer_host(layer: ConvLayer, arch: ArchConfig, *, sim: str = "icarus", seed: int = 0,
-                     requantize_shift: int | None = None, build_root: Path | None = None) -> HostCosimResult:
-    """Run ``layer`` with conv.c on the RTL SoC; compare outputs (bit-exact) and cycles with the model."""
+                     requantize_shift: int | None = None, build_root: Path | None = None,
+                     dram_bytes: int | None = None) -> HostCosimResult:
+    """Run ``layer`` with conv.c on the RTL SoC; compare outputs (bit-exact) and cycles with the model.
+    ``dram_bytes``: the SoC's DRAM size (default :func:`dram_bytes_for` the layer)."""
     from accelsim.rtl.params import AccelParams
 
     from accelsim.host.coupling import conv_elf, run_layer_coupled
 
-    from .layer import _pow2_at_least
-    from .soc import DRAM_BYTES, run_programs
+    from .soc import run_programs
 
     t0 = time.perf_counter()
     job, want = prepare(layer, arch, seed=seed, requantize_shift=requantize_shift)
     elf = conv_elf()
     model = run_layer_coupled(layer, arch, requantize_shift=requantize_shift, elf=elf)
-    # at least the SoC tests' DRAM: small layers share one simulator build per configuration
-    dram_bytes = _pow2_at_least(len(job.image), DRAM_BYTES)
+    dram_bytes = dram_bytes_for([layer], arch, requantize_shift) if dram_bytes is None else dram_bytes
+    require(dram_bytes >= len(job.image), "dram_bytes", f">= the layer's {len(job.image):,} bytes",
+            dram_bytes)
     (res,) = run_programs([ram_image(elf, layer, arch, requantize_shift)], AccelParams.from_arch(arch),
                           sim=sim, max_cycles=2 * model.cycles + 10_000, dram=job.image,
                           dram_bytes=dram_bytes, build_root=build_root)
