@@ -36,7 +36,7 @@ SOURCE = Path(__file__).with_name("sim_ram.v")
 BENCH_MODULE = "accelsim.cosim.soc_bench"
 TOPLEVEL = "soc_harness"
 DRAM_BYTES = 1 << 16
-EM_RISCV = 243
+ELF_LIMIT_BYTES = 64 << 20  # a firmware ELF with debug sections is well under a MiB; /dev/zero is not one
 CAUSES = {1: "instruction access fault", sm.CAUSE_ILLEGAL: "illegal instruction",
           sm.CAUSE_BREAKPOINT: "breakpoint (ebreak)", sm.CAUSE_LOAD_FAULT: "load access fault",
           sm.CAUSE_STORE_FAULT: "store access fault", sm.CAUSE_ECALL_M: "ecall"}
@@ -46,37 +46,20 @@ OUTPUTS = ("console_valid", "console_data", "exit_valid", "exit_code", "exit_cyc
 
 # ---- ELF -> RAM image --------------------------------------------------------------------------------------
 def load_elf(path: Path | str, ram_bytes: int = sm.RAM_BYTES_DEFAULT) -> np.ndarray:
-    """The RAM image (``ram_bytes // 4`` little-endian uint32 words) of the ELF file ``path``."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    """The RAM image (``ram_bytes // 4`` little-endian uint32 words) of the ELF file ``path``, parsed by the
+    model's loader (accelsim.host.iss.load_elf); the SoC also needs the entry point at the reset address."""
+    from accelsim.host.iss import load_elf as parse_elf
+    from accelsim.inputs import read_bytes
 
     path = Path(path)
-    image = np.zeros(ram_bytes, dtype=np.uint8)
-    with open(path, "rb") as f:
-        head = f.read(4)
-        require(head == b"\x7fELF", f"program {str(path)!r}", "an ELF file (starting b'\\x7fELF')",
-                f"a file starting {head!r}")
-        f.seek(0)
-        try:
-            elf = ELFFile(f)
-            require(elf.elfclass == 32 and elf["e_machine"] == "EM_RISCV",
-                    f"program {str(path)!r}", "a 32-bit RISC-V ELF (riscv64-unknown-elf-gcc -march=rv32im "
-                    "-mabi=ilp32)", f"{elf.elfclass}-bit {elf['e_machine']}")
-            require(elf["e_entry"] == sm.RAM_BASE, f"entry point of {str(path)!r}",
-                    f"the reset address RAM_BASE {sm.RAM_BASE:#x}", hex(elf["e_entry"]))
-            for seg in elf.iter_segments():
-                if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
-                    continue
-                start, size = seg["p_paddr"] - sm.RAM_BASE, seg["p_memsz"]
-                require(start >= 0 and start + size <= ram_bytes, f"program {str(path)!r}",
-                        f"small enough for the {ram_bytes}-byte RAM at {sm.RAM_BASE:#x}",
-                        f"a segment at {seg['p_paddr']:#x}..{seg['p_paddr'] + size:#x}")
-                data = seg.data()
-                image[start:start + len(data)] = np.frombuffer(data, np.uint8)
-        except ELFError as err:
-            raise AccelsimError(f"program {str(path)!r} must be a readable ELF file, not malformed ({err})") \
-                from None
-    return image.view("<u4").astype(np.uint32)
+    what = f"program {str(path)!r}"
+    data = read_bytes(path, what, limit=ELF_LIMIT_BYTES)
+    require(data[:4] == b"\x7fELF", what, "an ELF file (starting b'\\x7fELF')",
+            f"a file starting {data[:4]!r}")
+    mem, entry, _ = parse_elf(data, ram_bytes, what=what)
+    require(entry == sm.RAM_BASE, f"entry point of {str(path)!r}",
+            f"the reset address RAM_BASE {sm.RAM_BASE:#x}", hex(entry))
+    return mem.view("<u4").astype(np.uint32)
 
 
 def write_image(path: Path, words: np.ndarray) -> None:

@@ -524,10 +524,11 @@ def counters(st, exited: bool) -> tuple[int, int]:
     return int(st[S_CYCLE]), int(st[S_INSTRET])
 
 
-def load_elf(data: bytes, ram_bytes: int = RAM_BYTES_DEFAULT
+def load_elf(data: bytes, ram_bytes: int = RAM_BYTES_DEFAULT, *, what: str = "program"
              ) -> tuple[np.ndarray, int, dict[str, tuple[int, int]]]:
     """An RV32 ELF's RAM image (uint8, ``ram_bytes``), entry point and symbols ``name -> (address, size)``.
-    A wrong file, architecture or a program too large for the RAM raise a one-line AccelsimError."""
+    A wrong file, architecture or a program too large for the RAM raise a one-line AccelsimError naming
+    ``what``. The one ELF loader: the RTL SoC's RAM image (accelsim.cosim.soc.load_elf) comes from it too."""
     import io
 
     from elftools.common.exceptions import ELFError
@@ -539,16 +540,16 @@ def load_elf(data: bytes, ram_bytes: int = RAM_BYTES_DEFAULT
         elf = ELFFile(io.BytesIO(data))
         header = elf.header
     except (ELFError, ValueError, OSError) as err:
-        raise AccelsimError(f"program must be an ELF file, not unreadable ({err})") from None
+        raise AccelsimError(f"{what} must be an ELF file, not unreadable ({err})") from None
     require(elf.elfclass == 32 and header["e_machine"] in ("EM_RISCV", EM_RISCV) and elf.little_endian,
-            "program", "a 32-bit little-endian RISC-V ELF (rv32im)",
+            what, "a 32-bit RISC-V ELF (little-endian; riscv64-unknown-elf-gcc -march=rv32im -mabi=ilp32)",
             f"{elf.elfclass}-bit {header['e_machine']}")
     mem = np.zeros(ram_bytes, np.uint8)
     for seg in elf.iter_segments():
         if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
             continue
         start, size = seg["p_paddr"] - RAM_BASE, seg["p_memsz"]
-        require(start >= 0 and start + size <= ram_bytes, "program", f"inside the {ram_bytes:,}-byte RAM at "
+        require(start >= 0 and start + size <= ram_bytes, what, f"inside the {ram_bytes:,}-byte RAM at "
                 f"{RAM_BASE:#x}", f"a segment at {seg['p_paddr']:#x}..{seg['p_paddr'] + size:#x}")
         body = seg.data()
         mem[start:start + len(body)] = np.frombuffer(body, np.uint8)
