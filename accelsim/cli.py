@@ -237,8 +237,8 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     arch = _arch(args)
     require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
     cycles = sum(schedule_fast(lower(layer, arch), arch).total_cycles for layer in layers)
-    minutes = sum(estimated_seconds(schedule_fast(lower(layer, arch), arch).total_cycles, arch, args.sim)
-                  for layer in layers) / 60
+    # one build (estimated_seconds counts it once), then every layer's simulation
+    minutes = estimated_seconds(cycles, arch, args.sim) / 60
     what = f"layer {layers[0].name}" if len(layers) == 1 else f"{len(layers)} layers"
     require(minutes <= args.max_minutes, f"co-simulation of {what} ({cycles:,} cycles on a "
             f"{arch.array_rows}x{arch.array_cols} array, {args.sim})", f"estimated at most --max-minutes "
