@@ -65,7 +65,8 @@ S_STATS = 8
 S_STREAM, S_PRELOAD, S_N_COMPUTE, S_N_COMMANDS, S_IDLE = 8, 9, 10, 11, 12  # S_IDLE .. +2: per CAUSE
 N_STATS = 7
 S_ERROR = 15
-S_LEN = 16
+S_FENCE = 16  # the first cycle a command may dispatch after the last FENCE: its release + 1
+S_LEN = 17
 CAP = 16  # pending tokens per counter: the lowering keeps at most BUFFERS (+ a few in flight) outstanding
 NONE = -(1 << 62)  # a time folded out of the periodicity key
 ERR_UNDERFLOW, ERR_OVERFLOW, ERR_UNBALANCED = 1, 2, 3
@@ -163,10 +164,14 @@ def run_commands(s, qs, qm, pend, pm, table, n, record, record_at):
     for i in range(n):
         unit = table[i, T_UNIT]
         d = d_prev + HI
+        if d < s[S_FENCE]:  # the dispatcher takes nothing while a FENCE waits: from its release + 1 on
+            d = s[S_FENCE]
         if unit < 0:
             done = d
-            if table[i, T_OP] == OP_FENCE and last_done > d:
-                done = last_done
+            if table[i, T_OP] == OP_FENCE:
+                if last_done > d:
+                    done = last_done
+                s[S_FENCE] = done + 1
             last_done = max(last_done, done)
             d_prev = d
             if record_at >= 0:

@@ -102,3 +102,21 @@ def test_a_broken_token_protocol_is_caught():
     dropped = [replace(c, push_next=0) if c.op == Op.LOAD and c.push_next else c for c in prog]
     with pytest.raises(AssertionError, match="token pop finds its counter empty"):
         schedule.schedule(dropped, cfg)
+
+
+def test_nothing_dispatches_while_a_fence_waits():
+    """Two layers back to back: the second layer's first command dispatches no earlier than the cycle after
+    the first FENCE's release (the controller refuses commands while a FENCE waits), and the second
+    layer then runs as it would alone, shifted."""
+    from accelsim.layer import ConvLayer
+
+    cfg = arch.preset("gemmini")
+    a = mapping.program(mapping.lower(ConvLayer(name="a", N=1, M=32, C=16, H=8, W=8, R=3, S=3, pad=1), cfg))
+    b = mapping.program(mapping.lower(ConvLayer(name="b", N=1, M=16, C=32, H=6, W=6, R=1, S=1), cfg))
+    both = schedule.schedule(a + b, cfg)
+    release = both.done[len(a) - 1]
+    assert both.dispatch[len(a)] == max(both.dispatch[len(a) - 1] + cfg.host_issue_cycles, release + 1)
+    assert both.dispatch[len(a)] == release + 1  # a layer's FENCE waits far longer than HI
+    alone = schedule.schedule(b, cfg)
+    shift = both.dispatch[len(a)] - alone.dispatch[0]
+    assert both.total_cycles == alone.total_cycles + shift
