@@ -75,7 +75,8 @@ class SchedulerSink:
 
     def read(self, addr: int, cycle: int) -> int:
         if addr == FENCES:
-            return sum(1 for t in self.fence_releases if t <= cycle) & 0xFFFFFFFF
+            # the counter register takes the release pulse at the cycle's end: visible from release + 1
+            return sum(1 for t in self.fence_releases if t < cycle) & 0xFFFFFFFF
         assert addr == STATUS, addr
         Q = self.arch.queue_depth
         ready = all(self.qm[u, 1] < Q or self.qs[u, self.qm[u, 0]] + 1 <= cycle for u in range(3))
@@ -140,7 +141,7 @@ def host_loop(mem8, mem32, regs, st, cmds, console, s, qs, qm, pend, pm, table, 
             if st[S_EVENT_ADDR] == FENCES:
                 v = 0
                 for i in range(nf):
-                    if fences[i] <= c:
+                    if fences[i] < c:  # visible from the cycle after the release
                         v += 1
             else:
                 ready = True

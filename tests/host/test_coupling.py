@@ -101,3 +101,16 @@ def test_riscv_host_is_refused_with_scalesim_timing(capsys):
     assert main(["simulate", "--network", "resnet18", "--host", "riscv", "--timing", "scalesim"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--host riscv must be used with --timing accelsim" in err[0]
+
+
+def test_fences_are_visible_from_the_cycle_after_the_release():
+    """The SoC's FENCES counter register takes the release pulse at the end of the release cycle."""
+    from accelsim.host.soc_map import FENCES
+
+    cfg = preset("gemmini")
+    sink = SchedulerSink(cfg)
+    t = 100
+    for c in program(lower(ConvLayer(name="x", N=1, M=16, C=16, H=4, W=4, R=1, S=1), cfg)):
+        t = sink.present(c.words(), t) + 8
+    (release,) = sink.fence_releases
+    assert (sink.read(FENCES, release), sink.read(FENCES, release + 1)) == (0, 1)
