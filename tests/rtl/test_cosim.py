@@ -266,9 +266,17 @@ def test_cli_cosim_bad_input_is_one_line(tmp_path, extra, message):
 
 
 RESNET18_LAYER = 6  # layer2.0.conv2: C = M = 128, 28x28, 3x3; 115.6 M MACs
+RESNET18_CMD_DEPTH = 1 << 14  # both programs' command memory (WS 9,254 commands, OS 3,926): one build
 
 
 def _resnet18_on_16x16(df: str, builds):
+    """The layer on a 16x16 array in dataflow ``df``, through accelsim.cosim.layer's steps with the command
+    memory pinned to RESNET18_CMD_DEPTH, so the WS and OS tests run on the same Verilator build (the
+    dataflow is a CONFIG field; cosim_layer would size the memory to each program)."""
+    import time
+
+    from accelsim.cosim.layer import harness_verilog, prepare, run_harness
+
     from accelsim import workloads
     from accelsim.arch import ArchConfig, Dataflow
 
@@ -277,10 +285,17 @@ def _resnet18_on_16x16(df: str, builds):
     arch = ArchConfig(name="cosim16", array_rows=16, array_cols=16, ifmap_spad_kib=16, weight_spad_kib=16,
                       acc_kib=32, dram_bytes_per_cycle=16, dram_latency_cycles=32, queue_depth=4,
                       host_issue_cycles=4, dataflow=Dataflow.parse(df))
-    res = _check(layer, arch, "verilator", builds, seed=18)
-    print(f"resnet18[{RESNET18_LAYER}] {df} 16x16: {res.rtl_cycles} cycles, "
-          f"{res.cycles_per_second / 1e3:.0f} k simulated cycles/s on Verilator")
-    return res
+    job, want = prepare(layer, arch, seed=18)
+    assert len(job.commands) <= RESNET18_CMD_DEPTH
+    job = dataclasses.replace(job, cmd_depth=RESNET18_CMD_DEPTH)
+    text = harness_verilog(arch, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
+    t0 = time.perf_counter()
+    got, cycles, sim_seconds = run_harness(text, job, arch, sim="verilator", build_root=builds, seed=18)
+    assert np.array_equal(got.view("<i4").reshape(want.shape), want), f"outputs differ ({df})"
+    assert cycles == job.model_cycles, (df, cycles, job.model_cycles)
+    print(f"resnet18[{RESNET18_LAYER}] {df} 16x16: {cycles} cycles, {cycles / sim_seconds / 1e3:.0f} k "
+          f"simulated cycles/s on Verilator ({time.perf_counter() - t0:.0f} s wall)")
+    return cycles
 
 
 @pytest.mark.rtl
@@ -288,7 +303,7 @@ def _resnet18_on_16x16(df: str, builds):
 def test_resnet18_layer_on_16x16_verilator(cosim_builds):
     """A whole network layer on a full-size array: ResNet-18 layer2.0.conv2 (~570 k cycles) on a 16x16 WS
     array with a 16 B/cycle DRAM (benchmarks/cosim.py times it)."""
-    assert _resnet18_on_16x16("ws", cosim_builds).rtl_cycles > 500_000
+    assert _resnet18_on_16x16("ws", cosim_builds) > 500_000
 
 
 @pytest.mark.rtl
@@ -296,4 +311,4 @@ def test_resnet18_layer_on_16x16_verilator(cosim_builds):
 def test_resnet18_layer_os_on_16x16_verilator(cosim_builds):
     """The same layer output-stationary (~1.04 M cycles: 16-pixel x 16-channel output tiles, K_t = 512), on
     the same build as the WS test (the dataflow is a run-time CONFIG field)."""
-    assert _resnet18_on_16x16("os", cosim_builds).rtl_cycles > 1_000_000
+    assert _resnet18_on_16x16("os", cosim_builds) > 1_000_000
