@@ -1,8 +1,9 @@
 """Co-simulation speed: simulated cycles per second of the RTL on Verilator (and Icarus), whole layers.
 
-    python benchmarks/cosim.py [--sims verilator,icarus] [--layers conv3_x,small]
+    python benchmarks/cosim.py [--sims verilator,icarus] [--layers conv3_x,small] [--dataflows ws,os,is]
 
-For each layer it runs :func:`accelsim.cosim.layer.cosim_layer` twice (the first run builds the simulator
+For each layer and dataflow (one build serves every dataflow: MODE is a run-time field) it runs
+:func:`accelsim.cosim.layer.cosim_layer` twice (the first run builds the simulator
 and is reported separately) and prints the wall time, the simulator's time from the first command to
 ``done``, the simulated cycles per second, and whether outputs and cycles match the kernels and the model.
 The peer in the same run is the other simulator on the same layer and the Python model's time for it.
@@ -40,25 +41,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", default="verilator")
     ap.add_argument("--layers", default="conv3_x")
+    ap.add_argument("--dataflows", default="ws")
     args = ap.parse_args(argv)
     print(
-        f"arch: {ARCH.array_rows}x{ARCH.array_cols} WS, {ARCH.dram_bytes_per_cycle} B/cycle, "
+        f"arch: {ARCH.array_rows}x{ARCH.array_cols}, {ARCH.dram_bytes_per_cycle} B/cycle, "
         f"L={ARCH.dram_latency_cycles}"
     )
     with tempfile.TemporaryDirectory(prefix="accelsim-bench-") as tmp:
-        for key in args.layers.split(","):
-            layer = LAYERS[key]
+        for key, df in ((k, d) for k in args.layers.split(",") for d in args.dataflows.split(",")):
+            layer, arch = LAYERS[key], ARCH.with_dataflow(df)
             t0 = time.process_time()
             sim_mod._simulate_shape.cache_clear()
-            model = simulate_layer(layer, ARCH)
+            model = simulate_layer(layer, arch)
             model_s = time.process_time() - t0
             print(
-                f"\n{layer.name}: {layer.spec()}, {layer.macs:,} MACs; model: {model.cycles:,} cycles in "
-                f"{model_s * 1e3:.1f} ms CPU"
+                f"\n{layer.name} ({arch.dataflow.name}): {layer.spec()}, {layer.macs:,} MACs; model: "
+                f"{model.cycles:,} cycles in {model_s * 1e3:.1f} ms CPU"
             )
             for sim in args.sims.split(","):
-                first = cosim_layer(layer, ARCH, sim=sim, build_root=Path(tmp))
-                res = cosim_layer(layer, ARCH, sim=sim, build_root=Path(tmp), seed=1)
+                first = cosim_layer(layer, arch, sim=sim, build_root=Path(tmp))
+                res = cosim_layer(layer, arch, sim=sim, build_root=Path(tmp), seed=1)
                 ok = res.outputs_match and res.rtl_cycles == res.model_cycles
                 print(
                     f"  {sim:<9} first run (build) {first.wall_seconds:6.1f} s wall; cached build: "

@@ -51,8 +51,8 @@ class Accelerator(wiring.Component):
         ld = m.submodules.load_unit = LoadUnit(p)
         ex = m.submodules.execute_unit = ExecuteUnit(p)
         st = m.submodules.store_unit = StoreUnit(p)
-        ifmap = m.submodules.ifmap_spad = Scratchpad(p.array_rows, p.ifmap_rows)
-        weight = m.submodules.weight_spad = Scratchpad(p.array_cols, p.weight_rows)
+        ifmap = m.submodules.ifmap_spad = Scratchpad(p.ifmap_lanes, p.ifmap_rows)
+        weight = m.submodules.weight_spad = Scratchpad(p.weight_lanes, p.weight_rows)
 
         m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
                      self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done),

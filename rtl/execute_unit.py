@@ -1,4 +1,4 @@
-"""ExecuteUnit: runs PRELOAD and COMPUTE (WS) on a :class:`SystolicArray` and an :class:`Accumulator`
+"""ExecuteUnit: runs PRELOAD and COMPUTE (WS, OS, IS) on a :class:`SystolicArray` and an :class:`Accumulator`
 (docs/microarchitecture.md, "Timing"; model: :func:`accelsim.timing.systolic_array_preload_cycles` and
 :func:`accelsim.timing.systolic_array_cycles`). A drop-in replacement for tests/rtl/fake_units.FakeExecute:
 identical cycle behaviour on the unit interface, plus the data path.
@@ -16,6 +16,15 @@ previous one ``end``s.
   output row in ``tau + AR + AC - 1``, when the accumulator reads old row ``a*acc_rows + t``; the row
   ``(accumulate ? old : 0) + new`` is written at the edge closing ``tau + AR + AC``. The last write closes
   ``end - 1``, so the next command (a PRELOAD may overwrite the weights) never disturbs this one.
+- The dataflow is the MODE register's (``regs.dataflow``, run time, static during a layer). IS is WS with the
+  spads' roles swapped: PRELOAD reads the ifmap spad (rows k, AC pixel lanes), COMPUTE streams the weight spad
+  (rows m, AR k-lanes); same cycles. OS (no PRELOAD): COMPUTE (rows = K_t), busy ``1 + T + AR + AC + 1 + AR``,
+  clears the grid's sums in ``start``, reads ifmap row t (AR pixel lanes) and weight row t (AC channel lanes)
+  in ``start+1+t`` and presents both in ``tau = start+2+t`` (weights skewed by column), so PE (i, j) adds
+  ``x[t][i] * w[t][j]`` in ``tau + i + j``; the sums are final at ``start + T + AR + AC`` (the WS row
+  presentation cycle of the last row), then grid row ``AR-1-q`` is presented in
+  ``start + T + AR + AC + 1 + q`` (q = 0..AR-1, the grid shifting down) and read-modified-written into
+  accumulator row ``a*acc_rows + AR-1-q`` at the next edge: the last write closes ``end - 1`` again.
 - ``push_prev`` / ``push_next`` pulse in ``end - 1`` when the command's flags are set; ``last`` pulses in
   ``end - 1`` for every command.
 
@@ -26,17 +35,17 @@ Ports:
     push_prev : Signal(1), out            e2l token pulse in ``end - 1``
     push_next : Signal(1), out            e2s token pulse in ``end - 1``
     idle : Signal(1), out                 nothing accepted and nothing in flight (= ``cmd_ready``)
-    regs : Signal(LayerRegs), in          layer registers (unused by this unit)
+    regs : Signal(LayerRegs), in          layer registers (the dataflow)
     last : Signal(1), out                 the last busy cycle (``end - 1``) of any command (monitor)
     if_r_addr : Signal(ifmap_addr_bits), out    ifmap spad read address (data the next cycle)
-    if_r_data : Signal(AR*8), in                ifmap spad read data, lane i = int8 for grid row i
+    if_r_data : Signal(ifmap_lanes*8), in       ifmap spad read data (lane i: grid row i; IS: column i)
     wt_r_addr : Signal(weight_addr_bits), out   weight spad read address (data the next cycle)
-    wt_r_data : Signal(AC*8), in                weight spad read data, lane j = int8 for grid column j
+    wt_r_data : Signal(weight_lanes*8), in      weight spad read data (lane j: grid column j; IS: row j)
     acc_rd_addr : Signal(acc_addr_bits), in     store-side accumulator read address
     acc_rd_data : Signal(AC*32), out            the row addressed in the previous cycle, lane j = int32
 
 Latency (busy cycles, tail 0): PRELOAD ``systolic_array_preload_cycles = AR + 2``; COMPUTE
-``systolic_array_cycles(T) = T + AR + AC + 2``.
+``systolic_array_cycles(T, df) = T + AR + AC + 2`` (OS: ``+ AR``).
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from accelsim.arch import DF_IS, DF_OS
 from accelsim.commands import FIELDS, Op
 
 from .accumulator import Accumulator
@@ -56,14 +66,14 @@ from .systolic_array import SystolicArray
 class ExecuteUnit(wiring.Component):
     def __init__(self, params: AccelParams) -> None:
         self.params = params
-        AR, AC = params.array_rows, params.array_cols
+        AC = params.array_cols
         super().__init__({
             **unit_members(),
             "last": Out(1),
             "if_r_addr": Out(params.ifmap_addr_bits),
-            "if_r_data": In(AR * 8),
+            "if_r_data": In(params.ifmap_lanes * 8),
             "wt_r_addr": Out(params.weight_addr_bits),
-            "wt_r_data": In(AC * 8),
+            "wt_r_data": In(params.weight_lanes * 8),
             "acc_rd_addr": In(params.acc_addr_bits),
             "acc_rd_data": Out(AC * 32),
         })
@@ -73,12 +83,18 @@ class ExecuteUnit(wiring.Component):
         p = self.params
         AR, AC = p.array_rows, p.array_cols
         rows_bits = FIELDS["rows"][1]
-        array = m.submodules.array = SystolicArray(AR, AC)
+        array = m.submodules.array = SystolicArray(AR, AC, output_stationary=DF_OS in p.dataflows)
         acc = m.submodules.acc = Accumulator(AC, p.acc_rows)
         assert acc.addr_bits == p.acc_addr_bits
 
+        # ---- the dataflow (MODE register, static during a layer) -----------------------------------------
+        is_os, is_is = Signal(), Signal()
+        m.d.comb += [is_os.eq((self.regs.dataflow == DF_OS) if DF_OS in p.dataflows else 0),
+                     is_is.eq((self.regs.dataflow == DF_IS) if DF_IS in p.dataflows else 0),
+                     array.os.eq(is_os)]
+
         # ---- command sequencing: busy cycles left after the accept cycle (as FakeExecute) ----------------
-        left = Signal(((1 << rows_bits) - 1 + AR + AC + 1).bit_length())
+        left = Signal(((1 << rows_bits) - 1 + 2 * AR + AC + 1).bit_length())
         is_compute = Signal()
         buf = Signal()
         push_prev, push_next = Signal(), Signal()
@@ -97,14 +113,14 @@ class ExecuteUnit(wiring.Component):
         # COMPUTE state
         acc_base = Signal(p.acc_addr_bits)
         accumulate = Signal()
-        rd_t = Signal(rows_bits)  # next ifmap row to read
-        rd_left = Signal(rows_bits)  # ifmap rows still to read
-        wr_t = Signal(rows_bits)  # next accumulator row the array presents
+        rd_t = Signal(rows_bits)  # next streamed row to read
+        rd_left = Signal(rows_bits)  # streamed rows still to read
+        wr_t = Signal(rows_bits)  # next accumulator row the array presents (WS, IS)
 
+        op = field(self.cmd, "op")
+        is_pre = op == Op.PRELOAD
         with m.If(accept):
-            op = field(self.cmd, "op")
             rows = field(self.cmd, "rows")
-            is_pre = op == Op.PRELOAD
             m.d.sync += [
                 is_compute.eq(~is_pre),
                 buf.eq(field(self.cmd, "buf")),
@@ -116,12 +132,15 @@ class ExecuteUnit(wiring.Component):
                 rd_t.eq(0),
                 rd_left.eq(Mux(is_pre, 0, rows)),
                 wr_t.eq(0),
-                left.eq(Mux(is_pre, AR + 1, rows + (AR + AC + 1))),
+                left.eq(Mux(is_pre, AR + 1, rows + Mux(is_os, 2 * AR + AC + 1, AR + AC + 1))),
             ]
         with m.Elif(left != 0):
             m.d.sync += left.eq(left - 1)
+        # OS: the grid's sums start from zero for every COMPUTE
+        m.d.comb += array.acc_clear.eq(accept & ~is_pre & is_os)
 
-        # ---- PRELOAD: read row left-2 in start+1 .. start+AR, shift it in one cycle later ----------------
+        # ---- PRELOAD (WS: weight spad, IS: ifmap spad): read row left-2 in start+1 .. start+AR, shift it
+        # in one cycle later
         pre_read = Signal()
         pre_row = Signal(max(1, ceil_log2(AR + 2)))
         pre_shift = Signal()
@@ -129,33 +148,47 @@ class ExecuteUnit(wiring.Component):
         m.d.comb += [
             pre_read.eq(~is_compute & (left >= 2)),
             pre_row.eq(left - 2),
-            self.wt_r_addr.eq(Mux(buf, p.weight_rows, 0) + pre_row),
         ]
         m.d.sync += [pre_shift.eq(pre_read), pre_zero.eq(pre_row >= k_t)]
-        m.d.comb += [
-            array.w_shift.eq(pre_shift),
-            array.w_in.eq(Mux(pre_zero, 0, self.wt_r_data)),
-        ]
 
-        # ---- COMPUTE: read ifmap row t in start+1+t, present it in start+2+t -------------------------------
+        # ---- COMPUTE: read streamed row t in start+1+t, present it in start+2+t ---------------------------
         cmp_read = Signal()
         in_valid = Signal()
-        m.d.comb += [
-            cmp_read.eq(rd_left != 0),
-            self.if_r_addr.eq(Mux(buf, p.ifmap_rows, 0) + rd_t),
-        ]
+        m.d.comb += cmp_read.eq(rd_left != 0)
         with m.If(cmp_read & ~accept):
             m.d.sync += [rd_t.eq(rd_t + 1), rd_left.eq(rd_left - 1)]
         m.d.sync += in_valid.eq(cmp_read)
+
+        # ---- which spad feeds what: WS streams the ifmap spad through weights preloaded from the weight
+        # spad, IS the other way round; OS streams both (docs: "Lowering")
+        if_base = Mux(buf, p.ifmap_rows, 0)
+        wt_base = Mux(buf, p.weight_rows, 0)
+        m.d.comb += [
+            self.if_r_addr.eq(if_base + Mux(is_is, pre_row, rd_t)),
+            self.wt_r_addr.eq(wt_base + Mux(is_is | is_os, rd_t, pre_row)),
+        ]
+        streamed = Mux(is_is, self.wt_r_data[:AR * 8], self.if_r_data[:AR * 8])
+        stationary = Mux(is_is, self.if_r_data[:AC * 8], self.wt_r_data[:AC * 8])
         m.d.comb += [
             array.in_valid.eq(in_valid),
-            array.in_data.eq(Mux(in_valid, self.if_r_data, 0)),
+            array.in_data.eq(Mux(in_valid, streamed, 0)),
+            array.w_shift.eq(pre_shift),
+            array.w_in.eq(Mux(is_os, Mux(in_valid, self.wt_r_data[:AC * 8], 0),
+                              Mux(pre_zero, 0, stationary))),
         ]
 
-        # ---- the array presents row wr_t: accumulator read-modify-write ------------------------------------
+        # ---- OS: the AR output rows shift out of the bottom in the AR cycles before end - 1 (left = AR+1
+        # .. 2), grid row AR-1 first, into accumulator rows left-2
+        os_out = Signal()
         m.d.comb += [
-            acc.rmw_valid.eq(array.out_valid),
-            acc.rmw_addr.eq(acc_base + wr_t),
+            os_out.eq(is_os & is_compute & (left >= 2) & (left <= AR + 1)),
+            array.acc_shift.eq(os_out),
+        ]
+
+        # ---- the array presents a row: accumulator read-modify-write ---------------------------------------
+        m.d.comb += [
+            acc.rmw_valid.eq(Mux(is_os, os_out, array.out_valid)),
+            acc.rmw_addr.eq(acc_base + Mux(is_os, left - 2, wr_t)),
             acc.rmw_accumulate.eq(accumulate),
             acc.rmw_data.eq(array.out_data),
             acc.rd_addr.eq(self.acc_rd_addr),

@@ -10,6 +10,10 @@ A LOAD moves ``rows`` rows of ``lanes`` int8 lanes from DRAM into buffer ``buf``
   ``x_base + ((n*C + c)*H + h)*W + w`` with ``h = e*U + r - pad``, ``w = f*U + s - pad``; outside the input
   (padding) its DRAM lane enable is low, so the DRAM returns 0 and the spad lane is written 0.
 - WEIGHT: row ``i`` is ``k = k0 + i``, lane ``l`` is ``m = m0 + l``: address ``w_base + (m0 + l)*K + k0 + i``.
+- The layouts are the dataflow's (``regs.dataflow``, accelsim.mapping.step_loads): the above is WS. In OS and
+  IS an INPUT row is reduction index ``(c0, r0, s0) + i`` and lane ``l`` pixel ``p0 + l`` (the row base walks
+  ``c*H*W + r*W + s``, the lanes ``n*C*H*W + e*U*W + f*U`` with each lane's own window origin); in IS a
+  WEIGHT row is channel ``m0 + i`` and lane ``l`` is ``k0 + l`` (row base ``+K``, lanes ``+1``).
 
 Address generation without per-lane multipliers: an address is ``row base + lane offset``. The row base
 walks the pixels incrementally (``+U`` per ``f``, ``+U*W - (F-1)*U`` when ``f`` wraps, ``+C*H*W - (E-1)*U*W
@@ -53,6 +57,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 from amaranth.utils import bits_for
 
+from accelsim.arch import DF_IS, DF_WS
 from accelsim.commands import FIELDS, Operand
 from accelsim.errors import require
 
@@ -85,18 +90,18 @@ class LoadUnit(wiring.Component):
     def __init__(self, params: AccelParams) -> None:
         self.params = params
         self.tag = tag_layout(params)
-        AR, AC, BW = params.array_rows, params.array_cols, params.dram_bytes_per_cycle
+        BW = params.dram_bytes_per_cycle
         super().__init__({
             **unit_members(),
             **dram_read_members(BW),
             "if_w_en": Out(1),
             "if_w_addr": Out(params.ifmap_addr_bits),
-            "if_w_data": Out(AR * 8),
-            "if_w_mask": Out(AR),
+            "if_w_data": Out(params.ifmap_lanes * 8),
+            "if_w_mask": Out(params.ifmap_lanes),
             "wt_w_en": Out(1),
             "wt_w_addr": Out(params.weight_addr_bits),
-            "wt_w_data": Out(AC * 8),
-            "wt_w_mask": Out(AC),
+            "wt_w_data": Out(params.weight_lanes * 8),
+            "wt_w_mask": Out(params.weight_lanes),
         })
 
     def elaborate(self, platform):
@@ -134,9 +139,14 @@ class LoadUnit(wiring.Component):
         busy = Signal()
         m.d.comb += [self.cmd_ready.eq(~busy), accept.eq(self.cmd_valid & ~busy), self.push_prev.eq(0)]
         c_weight = field(cmd, "operand") == Operand.WEIGHT
+        # transposed layouts (docs: "Lowering", step_loads): inputs are rows = k, lanes = pixels unless WS
+        # streams them; weights rows = m, lanes = k in IS only
+        c_trans = Signal()
+        m.d.comb += c_trans.eq(Mux(c_weight, regs.dataflow == DF_IS, regs.dataflow != DF_WS))
 
         # ---- state
         weight = Signal()  # the command in progress loads weights
+        trans = Signal()  # ... in its transposed layout
         push_flag = Signal()
         rows_left = Signal(FIELDS["rows"][1])
         lanes_left = Signal(FIELDS["lanes"][1])  # lanes of the row not yet issued (this beat included)
@@ -144,52 +154,74 @@ class LoadUnit(wiring.Component):
         beat = Signal(self.tag["beat"][1])
         spad_row = Signal(self.tag["row"][1])
         row_base = Signal(ADDR_BITS)
-        e, f = Signal(16), Signal(16)
+        e, f = Signal(16), Signal(16)  # the row's pixel (inputs, WS)
         hb, wb = Signal(signed(WINDOW_BITS)), Signal(signed(WINDOW_BITS))
-        cur_off = [Signal(ADDR_BITS, name=f"cur_off_{b}") for b in range(NL)]
-        cur_r = [Signal(LANE_COORD_BITS, name=f"cur_r_{b}") for b in range(NL)]
-        cur_s = [Signal(LANE_COORD_BITS, name=f"cur_s_{b}") for b in range(NL)]
-        first_off = [Signal(ADDR_BITS, name=f"first_off_{b}") for b in range(NL)]
-        first_r = [Signal(LANE_COORD_BITS, name=f"first_r_{b}") for b in range(NL)]
-        first_s = [Signal(LANE_COORD_BITS, name=f"first_s_{b}") for b in range(NL)]
+        row_r, row_s = Signal(LANE_COORD_BITS), Signal(LANE_COORD_BITS)  # the row's (r, s) (inputs, OS/IS)
+        # a lane: its offset from the row base and its coordinates: (r, s) of a reduction lane (inputs, WS),
+        # (e, f) and the window origins (e*U - pad, f*U - pad) of a pixel lane (inputs, OS/IS)
+        shapes = (ADDR_BITS, 16, 16, signed(WINDOW_BITS), signed(WINDOW_BITS))
+        names = ("off", "x", "y", "hb", "wb")
 
-        # ---- lane chain: NL consecutive reduction lanes (or weight lanes) from a first one
-        chain_weight = Signal()
-        m.d.comb += chain_weight.eq(Mux(accept, c_weight, weight))
+        def lane_state(prefix, b):
+            return tuple(Signal(sh, name=f"{prefix}_{n}_{b}") for sh, n in zip(shapes, names, strict=True))
 
-        def advance(off, r, s, name):
-            """One lane further: (c, r, s) + 1 with the offset c*H*W + r*W + s (weights: m+1, offset + K)."""
-            s_wrap, r_wrap = s == S - 1, r == R - 1
-            n_off = Signal(ADDR_BITS, name=f"{name}_off")
-            n_r = Signal(LANE_COORD_BITS, name=f"{name}_r")
-            n_s = Signal(LANE_COORD_BITS, name=f"{name}_s")
-            step = Mux(chain_weight, K, Mux(~s_wrap, 1, Mux(~r_wrap, d_r, d_c)))
+        cur = [lane_state("cur", b) for b in range(NL)]
+        first = [lane_state("first", b) for b in range(NL)]
+
+        # ---- lane chain: NL consecutive lanes from a first one
+        chain_weight, chain_trans = Signal(), Signal()
+        m.d.comb += [chain_weight.eq(Mux(accept, c_weight, weight)),
+                     chain_trans.eq(Mux(accept, c_trans, trans))]
+
+        def advance(lane, name):
+            """One lane further: weights m+1 (offset + K; IS: k+1, offset + 1); inputs WS (c, r, s) + 1 with
+            the offset c*H*W + r*W + s; inputs OS/IS the next pixel (n, e, f) with the offset
+            n*C*H*W + e*U*W + f*U."""
+            off, x, y, lhb, lwb = lane
+            nxt = lane_state(name, "n")
+            s_wrap, r_wrap = y == S - 1, x == R - 1
+            f_wrap, e_wrap = y == F - 1, x == E - 1
+            red_step = Mux(~s_wrap, 1, Mux(~r_wrap, d_r, d_c))
+            pix_step = Mux(~f_wrap, U, Mux(~e_wrap, d_e, d_n))
+            w_, t_ = chain_weight, chain_trans  # no comb logic inside If: one Mux per value
             m.d.comb += [
-                n_off.eq(off + step),
-                n_s.eq(Mux(s_wrap, 0, s + 1)),
-                n_r.eq(Mux(s_wrap, Mux(r_wrap, 0, r + 1), r)),
+                nxt[0].eq(off + Mux(w_, Mux(t_, 1, K), Mux(t_, pix_step, red_step))),
+                nxt[1].eq(Mux(w_, x, Mux(t_, Mux(f_wrap, Mux(e_wrap, 0, x + 1), x),
+                                         Mux(s_wrap, Mux(r_wrap, 0, x + 1), x)))),
+                nxt[2].eq(Mux(w_, y, Mux(Mux(t_, f_wrap, s_wrap), 0, y + 1))),
+                nxt[3].eq(Mux(~w_ & t_ & f_wrap, Mux(e_wrap, -pad, lhb + U), lhb)),
+                nxt[4].eq(Mux(~w_ & t_, Mux(f_wrap, -pad, lwb + U), lwb)),
             ]
-            return n_off, n_r, n_s
+            return nxt
 
         c_c0, c_r0, c_s0 = u32(field(cmd, "c0"), "c_c0"), u32(field(cmd, "r0"), "c_r0"), field(cmd, "s0")
         c_k0 = u32(field(cmd, "k0"), "c_k0")
         c_n0, c_e0, c_f0 = (u32(field(cmd, n), f"c_{n}") for n in ("n0", "e0", "f0"))
         c_eu, c_fu = u32(c_e0 * U, "c_eu"), u32(c_f0 * U, "c_fu")  # e0*U, f0*U
-        # the first lane's offset: m0*K or c0*H*W + r0*W + s0 (m0 and c0 share their command bits)
+        # m0*K (weights) or c0*H*W (inputs): m0 and c0 share their command bits
         assert FIELDS["m0"] == FIELDS["c0"]
         lane0_scaled = u32(c_c0 * Mux(c_weight, K, hw), "lane0_scaled")
-        lane0_off = Signal(ADDR_BITS)
-        m.d.comb += lane0_off.eq(Mux(c_weight, lane0_scaled, lane0_scaled + c_r0 * W + c_s0))
-        chain = [(Signal(ADDR_BITS, name="chain_off_0"), Signal(LANE_COORD_BITS, name="chain_r_0"),
-                  Signal(LANE_COORD_BITS, name="chain_s_0"))]
+        red_off = u32(lane0_scaled + c_r0 * W + c_s0, "red_off")  # c0*H*W + r0*W + s0
+        pix_off = u32(c_n0 * chw + c_e0 * uw + c_fu, "pix_off")  # n0*C*H*W + e0*U*W + f0*U
+        c_hb, c_wb = Signal(signed(WINDOW_BITS)), Signal(signed(WINDOW_BITS))
+        m.d.comb += [c_hb.eq(c_eu - pad), c_wb.eq(c_fu - pad)]
+        chain = [lane_state("chain", 0)]
         with m.If(accept):
-            m.d.comb += [chain[0][0].eq(lane0_off), chain[0][1].eq(field(cmd, "r0")),
-                         chain[0][2].eq(field(cmd, "s0"))]
+            with m.If(c_weight):
+                m.d.comb += chain[0][0].eq(Mux(c_trans, 0, lane0_scaled))
+            with m.Elif(c_trans):
+                m.d.comb += [chain[0][0].eq(pix_off), chain[0][1].eq(field(cmd, "e0")),
+                             chain[0][2].eq(field(cmd, "f0")), chain[0][3].eq(c_hb), chain[0][4].eq(c_wb)]
+            with m.Else():
+                m.d.comb += [chain[0][0].eq(red_off), chain[0][1].eq(field(cmd, "r0")),
+                             chain[0][2].eq(field(cmd, "s0"))]
         with m.Else():
-            m.d.comb += [x.eq(y) for x, y in zip(chain[0], advance(cur_off[-1], cur_r[-1], cur_s[-1], "adv"),
-                                                  strict=True)]
+            m.d.comb += [x.eq(y) for x, y in zip(chain[0], advance(cur[-1], "adv"), strict=True)]
         for b in range(1, NL):
-            chain.append(advance(*chain[b - 1], f"chain_{b}"))
+            chain.append(advance(chain[b - 1], f"chain_{b}"))
+
+        def set_lanes(dst, src):
+            return [x.eq(y) for d, s_ in zip(dst, src, strict=True) for x, y in zip(d, s_, strict=True)]
 
         # ---- accept: latch the command and the first beat
         with m.If(accept):
@@ -197,6 +229,7 @@ class LoadUnit(wiring.Component):
             m.d.sync += [
                 busy.eq(1),
                 weight.eq(c_weight),
+                trans.eq(c_trans),
                 push_flag.eq(field(cmd, "push_next")),
                 rows_left.eq(field(cmd, "rows")),
                 lanes_left.eq(field(cmd, "lanes")),
@@ -204,15 +237,16 @@ class LoadUnit(wiring.Component):
                 beat.eq(0),
                 spad_row.eq(Mux(field(cmd, "buf"), rows_per_buffer, 0)),
                 e.eq(c_e0), f.eq(c_f0),
-                hb.eq(c_eu - pad), wb.eq(c_fu - pad),
+                hb.eq(c_hb), wb.eq(c_wb),
+                row_r.eq(field(cmd, "r0")), row_s.eq(field(cmd, "s0")),
             ]
-            m.d.sync += [x.eq(y[0]) for x, y in zip(cur_off + first_off, chain + chain, strict=True)]
-            m.d.sync += [x.eq(y[1]) for x, y in zip(cur_r + first_r, chain + chain, strict=True)]
-            m.d.sync += [x.eq(y[2]) for x, y in zip(cur_s + first_s, chain + chain, strict=True)]
+            m.d.sync += set_lanes(cur + first, chain + chain)
             with m.If(c_weight):
-                m.d.sync += row_base.eq(self.regs.w_base + c_k0)
+                m.d.sync += row_base.eq(self.regs.w_base + c_k0 + Mux(c_trans, lane0_scaled, 0))
+            with m.Elif(c_trans):
+                m.d.sync += row_base.eq(self.regs.x_base + red_off - pad_off)
             with m.Else():
-                m.d.sync += row_base.eq(self.regs.x_base + c_n0 * chw + c_e0 * uw + c_fu - pad_off)
+                m.d.sync += row_base.eq(self.regs.x_base + pix_off - pad_off)
 
         # ---- issue: one beat per busy cycle
         last_beat_of_row = Signal()
@@ -231,10 +265,11 @@ class LoadUnit(wiring.Component):
             w = Signal(signed(WINDOW_BITS + 1), name=f"w_{b}")
             inside = Signal(name=f"inside_{b}")
             a = Signal(ADDR_BITS, name=f"addr_{b}")
+            off, x, y, lhb, lwb = cur[b]
             m.d.comb += [
-                h.eq(hb + cur_r[b]), w.eq(wb + cur_s[b]),
+                h.eq(Mux(trans, lhb + row_r, hb + x)), w.eq(Mux(trans, lwb + row_s, wb + y)),
                 inside.eq((h >= 0) & (h < regs.H) & (w >= 0) & (w < regs.W)),
-                a.eq(row_base + cur_off[b]),
+                a.eq(row_base + off),
             ]
             addrs.append(a)
             enables.append((lanes_left > b) & (weight | inside))
@@ -244,16 +279,22 @@ class LoadUnit(wiring.Component):
             self.rd_lane_en.eq(Mux(busy, Cat(*enables), 0)),
             self.rd_tag.eq(Cat(count, beat, spad_row, weight)),
         ]
+        rs_wrap, rr_wrap = row_s == S - 1, row_r == R - 1
         with m.If(busy):
             with m.If(last_beat_of_row):
                 m.d.sync += [
                     rows_left.eq(rows_left - 1), lanes_left.eq(row_lanes), beat.eq(0),
                     spad_row.eq(spad_row + 1),
                 ]
-                m.d.sync += [x.eq(y) for x, y in zip(cur_off + cur_r + cur_s, first_off + first_r + first_s,
-                                                      strict=True)]
+                m.d.sync += set_lanes(cur, first)
                 with m.If(weight):
-                    m.d.sync += row_base.eq(row_base + 1)
+                    m.d.sync += row_base.eq(row_base + Mux(trans, K, 1))
+                with m.Elif(trans):  # the next reduction index (c, r, s) + 1
+                    m.d.sync += [
+                        row_base.eq(row_base + Mux(~rs_wrap, 1, Mux(~rr_wrap, d_r, d_c))),
+                        row_s.eq(Mux(rs_wrap, 0, row_s + 1)),
+                        row_r.eq(Mux(rs_wrap, Mux(rr_wrap, 0, row_r + 1), row_r)),
+                    ]
                 with m.Elif(f == F - 1):
                     m.d.sync += [f.eq(0), wb.eq(-pad)]
                     with m.If(e == E - 1):
@@ -264,9 +305,7 @@ class LoadUnit(wiring.Component):
                     m.d.sync += [f.eq(f + 1), wb.eq(wb + U), row_base.eq(row_base + U)]
             with m.Else():
                 m.d.sync += [lanes_left.eq(lanes_left - BW), beat.eq(beat + 1)]
-                m.d.sync += [x.eq(y[0]) for x, y in zip(cur_off, chain, strict=True)]
-                m.d.sync += [x.eq(y[1]) for x, y in zip(cur_r, chain, strict=True)]
-                m.d.sync += [x.eq(y[2]) for x, y in zip(cur_s, chain, strict=True)]
+                m.d.sync += set_lanes(cur, chain)
         with m.If(last):
             m.d.sync += busy.eq(0)
 
@@ -285,8 +324,8 @@ class LoadUnit(wiring.Component):
             return self.rsp_tag[lsb:lsb + width]
 
         for lanes, en, addr, data, mask, is_weight in (
-            (AR, self.if_w_en, self.if_w_addr, self.if_w_data, self.if_w_mask, 0),
-            (AC, self.wt_w_en, self.wt_w_addr, self.wt_w_data, self.wt_w_mask, 1),
+            (p.ifmap_lanes, self.if_w_en, self.if_w_addr, self.if_w_data, self.if_w_mask, 0),
+            (p.weight_lanes, self.wt_w_en, self.wt_w_addr, self.wt_w_data, self.wt_w_mask, 1),
         ):
             m.d.comb += [
                 en.eq(self.rsp_valid & (tag("weight") == is_weight)),

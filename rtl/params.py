@@ -13,12 +13,13 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from accelsim.arch import ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
 from accelsim.commands import COMMAND_BITS, CONFIG_LAYOUT, FIELDS, ConfigReg
 from accelsim.errors import require
 from accelsim.mapping import Buffers
 
 TAG_BITS = 32  # width of the tag a DRAM read request carries to its response
+ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)  # the dataflow is a run-time field (MODE register): one build, three
 
 
 @dataclass(frozen=True)
@@ -31,27 +32,43 @@ class AccelParams:
     dram_latency_cycles: int
     queue_depth: int
     host_issue_cycles: int
-    ifmap_rows: int  # rows per buffer
+    ifmap_rows: int  # rows per buffer: the most any built dataflow uses (buffer 1 starts here)
     weight_rows: int
     acc_rows: int
+    ifmap_lanes: int = 0  # lanes of a spad row: the most any built dataflow uses (AR, or AC in IS)
+    weight_lanes: int = 0
+    dataflows: tuple[int, ...] = ALL_DATAFLOWS  # dataflow codes the hardware runs (MODE.dataflow)
+
+    def __post_init__(self) -> None:
+        if not self.ifmap_lanes:  # benches that build params by hand: the lanes WS/OS use
+            object.__setattr__(self, "ifmap_lanes", self.array_rows)
+        if not self.weight_lanes:
+            object.__setattr__(self, "weight_lanes", self.array_cols)
 
     @classmethod
-    def from_arch(cls, arch: ArchConfig) -> AccelParams:
+    def from_arch(cls, arch: ArchConfig, dataflows: tuple[int, ...] = ALL_DATAFLOWS) -> AccelParams:
+        """The parameters of a build that runs every dataflow in ``dataflows`` (by default all three, chosen
+        per layer by the MODE register): each scratchpad is as wide and as deep per buffer as the widest and
+        deepest of those dataflows need (docs: "Scratchpads"), so one build serves every dataflow of
+        ``arch``'s array (for a square array the dataflows' geometries coincide and nothing is added)."""
         where = f"arch {arch.name!r}"
-        require(arch.dataflow is Dataflow.WS, f"{where}: dataflow", "ws (the only RTL-verified dataflow)",
+        require(arch.dataflow.code in dataflows, f"{where}: dataflow",
+                f"one the RTL build runs ({', '.join(Dataflow.from_code(d).value for d in dataflows)})",
                 arch.dataflow.value)
         require(arch.dram_latency_cycles >= 1, f"{where}: dram_latency_cycles", ">= 1 for the RTL",
                 arch.dram_latency_cycles)
         require(arch.array_rows * arch.array_cols <= 64 * 64, f"{where}: array_rows x array_cols",
                 "at most 64 x 64 PEs to build in simulation", (arch.array_rows, arch.array_cols))
-        buf = Buffers.of(arch)
-        require(buf.weight_rows >= arch.array_rows, f"{where}: weight_spad_kib",
-                "large enough for one weight tile per buffer", arch.weight_spad_kib)
+        bufs = [Buffers.of(arch.with_dataflow(Dataflow.from_code(d))) for d in dataflows]
         return cls(
             array_rows=arch.array_rows, array_cols=arch.array_cols,
             dram_bytes_per_cycle=arch.dram_bytes_per_cycle, dram_latency_cycles=arch.dram_latency_cycles,
             queue_depth=arch.queue_depth, host_issue_cycles=arch.host_issue_cycles,
-            ifmap_rows=buf.ifmap_rows, weight_rows=buf.weight_rows, acc_rows=buf.acc_rows,
+            ifmap_rows=max(1, *(b.ifmap_rows for b in bufs)),
+            weight_rows=max(1, *(b.weight_rows for b in bufs)),
+            acc_rows=max(1, *(b.acc_rows for b in bufs)),
+            ifmap_lanes=max(b.ifmap_lanes for b in bufs), weight_lanes=max(b.weight_lanes for b in bufs),
+            dataflows=tuple(dataflows),
         )
 
     @property

@@ -1,4 +1,5 @@
-"""PE: one int8 x int8 -> int32 multiply-accumulate cell of the weight-stationary systolic array.
+"""PE: one int8 x int8 -> int32 multiply-accumulate cell of the systolic array, weight-stationary (WS and IS:
+the stationary operand in ``weight``) or output-stationary (OS: the partial sum stays) by the ``os`` input.
 
 The cell holds a weight (the stationary operand), passes its activation to the right neighbour and its partial
 sum down, one cycle per hop (docs/microarchitecture.md, "Timing": PE (i, j) multiplies in cycle
@@ -10,6 +11,11 @@ The weight is loaded by a shift-down chain during PRELOAD: at an edge where ``w_
 takes ``w_in`` (the weight of the PE above, or the array's weight input in the top row); ``w_out`` is the held
 weight (feeds the PE below).
 
+Output-stationary (``os`` high; docs/microarchitecture.md, "Timing", OS): ``w_in`` streams down like
+``a_in`` streams right (the weight register shifts every cycle, so ``w_out`` is ``w_in`` delayed one cycle)
+and the cell multiplies ``a_in * w_in``, adding into its own ``psum_out`` register; ``acc_clear`` zeroes it,
+``acc_shift`` takes ``psum_in`` instead (the grid's outputs shift down a row per cycle, out of the bottom).
+
 Ports:
     a_in : Signal(signed(8)), in        activation entering from the left
     a_out : Signal(signed(8)), out      ``a_in`` delayed one cycle (to the right neighbour)
@@ -18,6 +24,9 @@ Ports:
     w_in : Signal(signed(8)), in        weight shifted in from above
     w_shift : Signal(1), in             shift the weight chain at the closing edge
     w_out : Signal(signed(8)), out      the held weight
+    os : Signal(1), in                  output-stationary mode (static during a layer)
+    acc_clear : Signal(1), in           OS: zero the partial sum at the closing edge
+    acc_shift : Signal(1), in           OS: take ``psum_in`` at the closing edge (shift the outputs down)
 
 Latency: ``a_out`` and ``psum_out`` 1 cycle after ``a_in``/``psum_in``; a weight shifted at the edge closing
 cycle t is used from cycle t+1.
@@ -25,7 +34,7 @@ cycle t is used from cycle t+1.
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,16 +54,26 @@ class PE(wiring.Component):
             "w_in": In(signed(WEIGHT_BITS)),
             "w_shift": In(1),
             "w_out": Out(signed(WEIGHT_BITS)),
+            "os": In(1),
+            "acc_clear": In(1),
+            "acc_shift": In(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         weight = Signal(signed(WEIGHT_BITS))
-        with m.If(self.w_shift):
+        with m.If(self.w_shift | self.os):
             m.d.sync += weight.eq(self.w_in)
         m.d.comb += self.w_out.eq(weight)
-        m.d.sync += [
-            self.a_out.eq(self.a_in),
-            self.psum_out.eq(self.psum_in + self.a_in * weight),  # truncation to 32 bits = int32 wrap
-        ]
+        m.d.sync += self.a_out.eq(self.a_in)
+        product = Signal(signed(2 * ACT_BITS))
+        m.d.comb += product.eq(self.a_in * Mux(self.os, self.w_in, weight))
+        with m.If(~self.os):
+            m.d.sync += self.psum_out.eq(self.psum_in + product)  # truncation to 32 bits = int32 wrap
+        with m.Elif(self.acc_shift):
+            m.d.sync += self.psum_out.eq(self.psum_in)
+        with m.Elif(self.acc_clear):
+            m.d.sync += self.psum_out.eq(0)
+        with m.Else():
+            m.d.sync += self.psum_out.eq(self.psum_out + product)
         return m

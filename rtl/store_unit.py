@@ -7,7 +7,9 @@ little-endian value (``ob`` = 4 for int32 outputs, 1 when ``regs.requantize``; t
 :class:`~accelsim.rtl.requantize.Requantize` with ``regs.shift``). Output layout NCHW at ``regs.out_base``:
 ``addr = out_base + (((n*M + m)*E + e)*F + f)*ob + byte``. A row is moved in ``ceil(lanes*ob/BW)`` beats;
 beat ``j`` carries row bytes ``j*BW ..`` in DRAM lanes ``0 ..`` (lanes past the row's end disabled), each
-lane with its own byte address.
+lane with its own byte address. In IS (``regs.dataflow``) the accumulator is the transpose: row ``i`` is
+channel ``m0 + i`` (rows ``E*F*ob`` bytes apart) and lane ``l`` pixel ``p0 + l``, whose offsets from lane 0
+(``+ob`` per pixel, ``+ob + (M-1)*E*F*ob`` across an image) a chain computes in ``start+1``; same cycles.
 
 Timing (:func:`accelsim.timing.store_unit_cycles`, busy ``1 + 1 + rows*ceil(lanes*ob/BW)``, tail ``L``):
 
@@ -51,10 +53,11 @@ Ports:
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelsim.arch import DF_IS
 from accelsim.commands import FIELDS
 
 from .params import AccelParams, dram_write_members, field, unit_members
@@ -95,6 +98,7 @@ class StoreUnit(wiring.Component):
         beat = Signal(range(max(2, beats_max)))  # beat index within the row
         acc_row = Signal(p.acc_addr_bits)
         e_cnt, f_cnt = Signal(16), Signal(16)
+        trans = Signal()  # IS: rows are channels (m0 + i), lanes pixels (from n0, e0, f0)
 
         # ---- per-command address constants --------------------------------------------------------------
         ef = Signal(32)  # E*F
@@ -123,6 +127,7 @@ class StoreUnit(wiring.Component):
                 reading.eq(1),
                 push_flag.eq(field(cmd, "push_prev")),
                 ob4.eq(~regs.requantize),
+                trans.eq(regs.dataflow == DF_IS),
                 shift.eq(regs.shift),
                 rows_left.eq(field(cmd, "rows")),
                 row_bytes.eq(nbytes),
@@ -153,7 +158,22 @@ class StoreUnit(wiring.Component):
             nxt = Signal(32, name=f"cs_chain{k}")
             m.d.comb += nxt.eq(chain[-1] + cs if k > 1 else cs)
             chain.append(nxt)
+        # IS: lane j is pixel p0 + j, at lane_rel[j] bytes from lane 0 (+ob per pixel, + the image jump when
+        # the pixel before it is the last of its image); rows are channels, cs bytes apart
+        AC_P = max(AC, beats_max * BW)  # lane index range a beat's bytes can name
+        lane_rel = [Signal(32, name=f"lane_rel{j}") for j in range(AC)]
+        rel_chain, q = [Const(0, 32)], Signal(32, name="lane_q0")
+        m.d.comb += q.eq(pix)
+        for j in range(1, AC):
+            wrap = q == ef - 1
+            rel = Signal(32, name=f"rel_chain{j}")
+            nq = Signal(32, name=f"lane_q{j}")
+            m.d.comb += [rel.eq(rel_chain[-1] + Mux(wrap, Mux(ob4, img << 2, img), Mux(ob4, 4, 1))),
+                         nq.eq(Mux(wrap, 0, q + 1))]
+            rel_chain.append(rel)
+            q = nq
         with m.If(reading):
+            m.d.sync += [lane_rel[j].eq(rel_chain[j]) for j in range(AC)]
             m.d.sync += [
                 reading.eq(0),
                 busy.eq(1),
@@ -190,7 +210,10 @@ class StoreUnit(wiring.Component):
                 value = Mux(phase == ph, cases[ph], value)
             m.d.comb += off4.eq(value)
             a = Signal(32, name=f"lane_addr{d}")
-            m.d.comb += a.eq(beat_base + Mux(ob4, off4, off1))
+            byte = Signal(range(beats_max * BW + BW), name=f"lane_byte{d}")  # IS: byte of the row
+            m.d.comb += byte.eq(beat * BW + d)
+            rel = Array([*lane_rel, *([Const(0, 32)] * (AC_P - AC))])[Mux(ob4, byte >> 2, byte)]
+            m.d.comb += a.eq(Mux(trans, rb + rel + Mux(ob4, byte[:2], 0), beat_base + Mux(ob4, off4, off1)))
             addrs.append(a)
         m.d.comb += self.wr_addr.eq(Cat(*addrs))
         m.d.comb += self.wr_lane_en.eq(Cat(*[busy & (bytes_left > d) for d in range(BW)]))
@@ -209,7 +232,7 @@ class StoreUnit(wiring.Component):
         m.d.comb += [
             wrap_f.eq(f_cnt == regs.F - 1),
             wrap_e.eq(e_cnt == regs.E - 1),
-            rb_next.eq(rb + Mux(wrap_f & wrap_e, jump, Mux(ob4, 4, 1))),
+            rb_next.eq(rb + Mux(trans, cs, Mux(wrap_f & wrap_e, jump, Mux(ob4, 4, 1)))),
             carry.eq(phase + r4 >= 4),
         ]
         with m.If(busy):

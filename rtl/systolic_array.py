@@ -1,5 +1,7 @@
-"""SystolicArray: an AR x AC weight-stationary grid of :class:`PE` with input skew and output de-skew in
-hardware (docs/microarchitecture.md, "Timing"; model: :func:`accelsim.timing.systolic_array_cycles`).
+"""SystolicArray: an AR x AC grid of :class:`PE` with input skew and output de-skew in hardware, weight-
+stationary (WS; IS is the same grid with the operands swapped by the execute unit) or output-stationary
+(``os`` high) at run time (docs/microarchitecture.md, "Timing"; model:
+:func:`accelsim.timing.systolic_array_cycles`).
 
 Grid row i <-> reduction lane i (activation lane i), grid column j <-> output lane j. PE (i, j) holds weight
 ``W[i][j]``; an input row ``a[0..AR-1]`` presented on ``in_data`` in cycle ``tau`` yields the output row
@@ -19,6 +21,12 @@ grid row i > 0 takes the weights of row i - 1. So AR shifts, bottom row first, l
 shifted at the edge closing cycle t is used from cycle t+1. Weights must not be shifted while rows are in
 flight (the execute unit runs one command at a time).
 
+Output-stationary (``os`` high): ``w_in`` is a streamed row too, lane j skewed by j cycles, flowing down
+the columns as activations flow along the rows, so PE (i, j) multiplies ``in_data`` lane i and ``w_in`` lane
+j presented in cycle ``tau`` in cycle ``tau + i + j`` and adds the product into its own register. A pulse on
+``acc_clear`` zeroes every PE's sum; while ``acc_shift`` is high the sums shift down one row per cycle and
+``out_data`` is the bottom row (grid row AR - 1 first, then AR - 2, ...), without de-skew.
+
 Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``):
     in_data : Signal(AR*8), in       activation row, lane i = int8 for grid row i
     in_valid : Signal(1), in         marks a row (delayed to ``out_valid``; the grid computes every cycle)
@@ -26,6 +34,9 @@ Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``):
     out_valid : Signal(1), out       ``in_valid`` delayed ``AR + AC - 1`` cycles
     w_in : Signal(AC*8), in          weight row shifted into grid row 0, lane j = int8 for column j
     w_shift : Signal(1), in          shift the weights down one row at the closing edge
+    os : Signal(1), in               output-stationary mode (static during a layer)
+    acc_clear : Signal(1), in        OS: zero every PE's sum at the closing edge
+    acc_shift : Signal(1), in        OS: shift the sums down one row; ``out_data`` = the bottom row
 
 Latency: ``AR + AC - 1`` cycles from ``in_data`` to ``out_data`` (the part of
 :func:`accelsim.timing.systolic_array_fill_drain_cycles` inside this block; its bench measures it).
@@ -33,7 +44,7 @@ Latency: ``AR + AC - 1`` cycles from ``in_data`` to ``out_data`` (the part of
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,11 +63,12 @@ def _delay(m: Module, sig, n: int, name: str):
 
 
 class SystolicArray(wiring.Component):
-    def __init__(self, array_rows: int, array_cols: int) -> None:
+    def __init__(self, array_rows: int, array_cols: int, output_stationary: bool = True) -> None:
         for what, v in (("array_rows", array_rows), ("array_cols", array_cols)):
             require(isinstance(v, int) and v >= 1, what, "a positive integer", v)
         self.array_rows = array_rows
         self.array_cols = array_cols
+        self.output_stationary = output_stationary  # False: a WS/IS-only grid (``os`` ignored)
         super().__init__({
             "in_data": In(array_rows * ACT_BITS),
             "in_valid": In(1),
@@ -64,6 +76,9 @@ class SystolicArray(wiring.Component):
             "out_valid": Out(1),
             "w_in": In(array_cols * WEIGHT_BITS),
             "w_shift": In(1),
+            "os": In(1),
+            "acc_clear": In(1),
+            "acc_shift": In(1),
         })
 
     def elaborate(self, platform):
@@ -79,17 +94,26 @@ class SystolicArray(wiring.Component):
             m.d.comb += pes[i][0].a_in.eq(_delay(m, lane, i, f"skew_{i}"))
             for j in range(1, AC):
                 m.d.comb += pes[i][j].a_in.eq(pes[i][j - 1].a_out)
+        os = Signal()
+        m.d.comb += os.eq(self.os if self.output_stationary else 0)
         for j in range(AC):
+            w_lane = Signal(signed(WEIGHT_BITS), name=f"w_lane_{j}")
+            m.d.comb += w_lane.eq(self.w_in[j * WEIGHT_BITS:(j + 1) * WEIGHT_BITS])
+            w_top = w_lane
+            if self.output_stationary and j > 0:
+                w_top = Mux(os, _delay(m, w_lane, j, f"w_skew_{j}"), w_lane)
             m.d.comb += [
                 pes[0][j].psum_in.eq(0),
-                pes[0][j].w_in.eq(self.w_in[j * WEIGHT_BITS:(j + 1) * WEIGHT_BITS]),
+                pes[0][j].w_in.eq(w_top),
             ]
             for i in range(AR):
-                m.d.comb += pes[i][j].w_shift.eq(self.w_shift)
+                m.d.comb += [pes[i][j].w_shift.eq(self.w_shift), pes[i][j].os.eq(os),
+                             pes[i][j].acc_clear.eq(self.acc_clear), pes[i][j].acc_shift.eq(self.acc_shift)]
                 if i > 0:
                     m.d.comb += [pes[i][j].psum_in.eq(pes[i - 1][j].psum_out),
                                  pes[i][j].w_in.eq(pes[i - 1][j].w_out)]
-            out = _delay(m, pes[AR - 1][j].psum_out, AC - 1 - j, f"deskew_{j}")
-            m.d.comb += self.out_data[j * PSUM_BITS:(j + 1) * PSUM_BITS].eq(out)
+            bottom = pes[AR - 1][j].psum_out
+            out = _delay(m, bottom, AC - 1 - j, f"deskew_{j}")
+            m.d.comb += self.out_data[j * PSUM_BITS:(j + 1) * PSUM_BITS].eq(Mux(os, bottom, out))
         m.d.comb += self.out_valid.eq(_delay(m, self.in_valid, AR + AC - 1, "valid"))
         return m

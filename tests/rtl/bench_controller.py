@@ -1,10 +1,11 @@
 """cocotb bench: Controller + Fetcher with FAKE units (tests/rtl/fake_units.py) vs accelsim.schedule.schedule.
 
-Driver: loads a random layer's command stream (accelsim.mapping.program) into the command memory and starts
-the fetcher. Monitor: samples every cycle (at the falling edge) the dispatcher's accepts, the units' starts,
-their last busy cycles and their last DRAM beats, and the ``done`` output. Reference model:
-accelsim.schedule.schedule. Checker: every command's dispatch, start, end and done cycle and the FENCE's
-release (the layer's total cycles) equal the schedule exactly; the layer registers equal the CONFIG values.
+Driver: loads a random layer's command stream (accelsim.mapping.program; the dataflows WS, OS, IS in turn)
+into the command memory and starts the fetcher. Monitor: samples every cycle (at the falling edge) the
+dispatcher's accepts, the units' starts, their last busy cycles and their last DRAM beats, and the ``done``
+output. Reference model: accelsim.schedule.schedule. Checker: every command's dispatch, start, end and done
+cycle and the FENCE's release (the layer's total cycles) equal the schedule exactly; the layer registers equal
+the CONFIG values.
 
 Environment: ACCELSIM_ARCH (JSON of ArchConfig.to_dict()), ACCELSIM_PROGRAMS (how many), ACCELSIM_SEED.
 """
@@ -19,7 +20,7 @@ import cocotb
 from accelsim.rtl.params import LayerRegs
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from accelsim.arch import from_dict
+from accelsim.arch import Dataflow, from_dict
 from accelsim.commands import Op, Unit
 from accelsim.mapping import lower, program
 from accelsim.schedule import schedule
@@ -27,6 +28,7 @@ from tests.rtl.benches import Monitor, layer_regs, start, uval
 from tests.rtl.layers import random_layer
 
 UNITS = {Unit.LD: "ld", Unit.EX: "ex", Unit.ST: "st"}
+DATAFLOWS = (Dataflow.WS, Dataflow.OS, Dataflow.IS)
 EVENTS = ("dispatch", "done", *(f"{u}_{e}" for u in UNITS.values() for e in ("start", "last", "retire")))
 
 
@@ -98,7 +100,9 @@ async def controller_matches_schedule(dut):
     await start(dut, reset_cycles=0, start=0, cmd_w_en=0)  # each program is loaded during a reset
     tb = TB(dut, arch)
     checked = 0
-    while checked < n_programs:
+    base_arch = arch
+    while checked < n_programs:  # the dataflows in turn (OS: no PRELOAD, COMPUTE pops l2e)
+        arch = base_arch.with_dataflow(DATAFLOWS[checked % len(DATAFLOWS)])
         layer = random_layer(rng, max_hw=rng.choice((4, 8, 12)))
         shift = rng.choice((None, None, 3))
         prog = program(lower(layer, arch), requantize_shift=shift)
@@ -110,5 +114,5 @@ async def controller_matches_schedule(dut):
         tb.check(prog, ev, sched)
         tb.check_regs(prog)
         checked += 1
-        dut._log.info("program %d: %s, %d commands, %d cycles match", checked, layer.spec(), len(prog),
-                      sched.total_cycles)
+        dut._log.info("program %d (%s): %s, %d commands, %d cycles match", checked, arch.dataflow.name,
+                      layer.spec(), len(prog), sched.total_cycles)

@@ -1,5 +1,9 @@
 """cocotb bench: ExecuteUnit + two test spads (tests/rtl/test_execute_unit.py's ExecuteTop).
 
+Every sequence runs in one dataflow, WS, OS and IS in turn (the ``regs`` port's MODE field, as CONFIG sets
+it):
+WS preloads the weight spad and streams the ifmap spad, IS the other way round, OS streams both (no PRELOAD)
+and shifts the AR x AC outputs into accumulator rows 0..AR-1.
 Driver: random PRELOAD/COMPUTE sequences (random K_t <= AR, T, accumulate, buffers, acc_buf, push flags) with
 random idle gaps and back-pressure (a command is often presented while the unit is still busy and must wait
 for ``cmd_ready``); junk on ``cmd`` while ``cmd_valid`` is low; random store-side accumulator reads meanwhile.
@@ -12,7 +16,8 @@ Monitor: every cycle (after the falling edge, in ReadOnly) ``cmd_ready``, ``idle
 :func:`accelsim.timing.busy_cycles`. Checker: the measured busy cycles (accept -> ``cmd_ready`` again) equal
 ``busy_cycles``; ``cmd_ready == idle``; pushes pulse exactly in ``end - 1`` per the command's flags; every
 store-port read made while commands run equals the model, with row t of a COMPUTE switching from old to
-new exactly at the edge closing ``start + t + AR + AC + 2`` (the contract's write cycle); after each sequence
+new exactly at the edge closing ``start + t + AR + AC + 2`` (the contract's write cycle; OS: row i at the edge
+closing ``start + T + AR + AC + 2 + (AR - 1 - i)``, the bottom grid row first); after each sequence
 every accumulator row read through ``acc_rd_*`` equals the model.
 
 Environment: ACCELSIM_PARAMS (AccelParams as JSON), ACCELSIM_SEEDS, ACCELSIM_SEQUENCES, ACCELSIM_SEED.
@@ -27,14 +32,17 @@ from collections import defaultdict
 
 import cocotb
 import numpy as np
+from accelsim.rtl.params import LayerRegs
 from cocotb.triggers import FallingEdge, ReadOnly
 
+from accelsim.arch import DF_IS, DF_OS, DF_WS, Dataflow
 from accelsim.commands import Command, Op
-from accelsim.timing import busy_cycles
-from tests.rtl.benches import ValidReadyDriver, pack, start, unpack, uval
+from accelsim.timing import busy_cycles, systolic_array_fill_drain_cycles, systolic_array_preload_cycles
+from tests.rtl.benches import ValidReadyDriver, pack, regs_word, start, unpack, uval
 from tests.rtl.layers import small_arch
 
 SPAD_WRITE_ENABLES = {f"{s}_w{w}_en": 0 for s in ("if", "wt") for w in "ab"}
+REG_NAMES = [name for name, _ in LayerRegs]
 
 
 class Model:
@@ -42,24 +50,38 @@ class Model:
 
     def __init__(self, p: dict) -> None:
         self.p = p
+        self.df = DF_WS
         AR, AC = p["array_rows"], p["array_cols"]
-        self.ifmap = np.zeros((2 * p["ifmap_rows"], AR), np.int64)
-        self.weight = np.zeros((2 * p["weight_rows"], AC), np.int64)
+        self.ifmap = np.zeros((2 * p["ifmap_rows"], p["ifmap_lanes"]), np.int64)
+        self.weight = np.zeros((2 * p["weight_rows"], p["weight_lanes"]), np.int64)
         self.grid = np.zeros((AR, AC), np.int64)  # weights reset to 0
         self.acc = np.zeros((2 * p["acc_rows"], AC), np.int64)  # Memory init 0
 
+    def spads(self) -> tuple:
+        """(stationary spad, its rows per buffer, streamed spad, its rows per buffer) of WS/IS."""
+        p = self.p
+        if self.df == DF_IS:
+            return self.ifmap, p["ifmap_rows"], self.weight, p["weight_rows"]
+        return self.weight, p["weight_rows"], self.ifmap, p["ifmap_rows"]
+
     def execute(self, c: Command) -> None:
         p = self.p
-        AR = p["array_rows"]
+        AR, AC = p["array_rows"], p["array_cols"]
+        stat, stat_rows, strm, strm_rows = self.spads()
+        abase = c.acc_buf * p["acc_rows"]
         if c.op == Op.PRELOAD:
-            base = c.buf * p["weight_rows"]
-            self.grid = self.weight[base:base + AR].copy()
+            base = c.buf * stat_rows
+            self.grid = stat[base:base + AR, :AC].copy()
             self.grid[c.lanes:] = 0
+            return
+        if self.df == DF_OS:  # outputs G = sum_t x_t^T w_t into accumulator rows 0..AR-1
+            xb, wb = c.buf * p["ifmap_rows"], c.buf * p["weight_rows"]
+            new, n = self.ifmap[xb:xb + c.rows, :AR].T @ self.weight[wb:wb + c.rows, :AC], AR
         else:
-            base, abase = c.buf * p["ifmap_rows"], c.acc_buf * p["acc_rows"]
-            new = self.ifmap[base:base + c.rows] @ self.grid
-            old = self.acc[abase:abase + c.rows] if c.accumulate else 0
-            self.acc[abase:abase + c.rows] = (old + new) & 0xFFFFFFFF
+            base = c.buf * strm_rows
+            new, n = strm[base:base + c.rows, :AR] @ self.grid, c.rows
+        old = self.acc[abase:abase + n] if c.accumulate else 0
+        self.acc[abase:abase + n] = (old + new) & 0xFFFFFFFF
 
 
 class TB:
@@ -67,12 +89,23 @@ class TB:
         self.dut, self.p, self.rng = dut, p, rng
         self.AR, self.AC = p["array_rows"], p["array_cols"]
         self.arch = small_arch(rows=self.AR, cols=self.AC)
+        self.lanes = {"if": p["ifmap_lanes"], "wt": p["weight_lanes"]}
         self.model = Model(p)
         self.t = 0  # cycles since reset release
-        self.measured: dict[str, set[int]] = defaultdict(set)  # op -> distinct busy - stream length seen
+        self.measured: dict[tuple, set[int]] = defaultdict(set)  # (df, op) -> busy - stream length seen
         self.acc_reads = 0  # store-port reads checked while commands run
         self.driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, Command.pack,
                                        idle=lambda: self.rng.getrandbits(128))  # junk while not valid
+
+    async def set_dataflow(self, df: int) -> None:
+        """The layer's MODE register (static while commands run, as between CONFIG and FENCE)."""
+        await FallingEdge(self.dut.clk)
+        self.idle_ports()
+        self.dut.cmd_valid.value = 0
+        self.t += 1
+        self.model.df = df
+        self.arch = small_arch(rows=self.AR, cols=self.AC, dataflow=Dataflow.from_code(df).value)
+        self.dut.regs.value = regs_word({"dataflow": df} | {n: 0 for n in REG_NAMES if n != "dataflow"})
 
     def rand_row(self, lanes: int) -> np.ndarray:
         return np.array([self.rng.randint(-128, 127) for _ in range(lanes)], np.int64)
@@ -89,11 +122,11 @@ class TB:
             await FallingEdge(dut.clk)
             self.idle_ports()
             if r < n_if:
-                self.model.ifmap[r] = self.rand_row(self.AR)
+                self.model.ifmap[r] = self.rand_row(self.lanes["if"])
                 dut.if_wa_en.value, dut.if_wa_addr.value = 1, r
                 dut.if_wa_data.value = pack(self.model.ifmap[r], 8)
             if r < n_wt:
-                self.model.weight[r] = self.rand_row(self.AC)
+                self.model.weight[r] = self.rand_row(self.lanes["wt"])
                 dut.wt_wa_en.value, dut.wt_wa_addr.value = 1, r
                 dut.wt_wa_data.value = pack(self.model.weight[r], 8)
         await FallingEdge(dut.clk)
@@ -103,31 +136,35 @@ class TB:
         rng, p = self.rng, self.p
         flags = dict(push_prev=rng.randint(0, 1), push_next=rng.randint(0, 1), pop_prev=rng.randint(0, 1),
                      pop_next=rng.randint(0, 1))
-        if rng.random() < 0.4:
+        df = self.model.df
+        if df != DF_OS and rng.random() < 0.4:
             lanes = rng.choice((self.AR, self.AR, rng.randint(0, self.AR)))
             return Command(op=Op.PRELOAD, buf=rng.randint(0, 1), lanes=lanes, **flags)
-        rows = rng.choice((1, rng.randint(1, min(p["ifmap_rows"], p["acc_rows"])),
-                           min(p["ifmap_rows"], p["acc_rows"])))
+        longest = {DF_WS: min(p["ifmap_rows"], p["acc_rows"]), DF_IS: min(p["weight_rows"], p["acc_rows"]),
+                   DF_OS: min(p["ifmap_rows"], p["weight_rows"])}[df]
+        rows = rng.choice((1, rng.randint(1, longest), longest))
         return Command(op=Op.COMPUTE, buf=rng.randint(0, 1), acc_buf=rng.randint(0, 1),
                        accumulate=rng.randint(0, 1), rows=rows, **flags)
 
     def pinned_writes(self, c: Command, start: int, writes: dict) -> None:
         """Fresh rows for every spad row ``c`` reads: correct data written in (read cycle - 1) through port a,
         junk written in the read cycle through port b."""
-        p = self.p
+        p, df = self.p, self.model.df
+        stationary, streamed = ("if", "wt") if df == DF_IS else ("wt", "if")
         if c.op == Op.PRELOAD:
-            spad, base = "wt", c.buf * p["weight_rows"]
+            spads = [stationary]
             order = [self.AR - 1 - q for q in range(self.AR)]  # cycle start+1+q reads row AR-1-q
-            mem, lanes = self.model.weight, self.AC
         else:
-            spad, base = "if", c.buf * p["ifmap_rows"]
+            spads = ["if", "wt"] if df == DF_OS else [streamed]
             order = list(range(c.rows))
-            mem, lanes = self.model.ifmap, self.AR
-        for q, i in enumerate(order):
-            read_cycle = start + 1 + q
-            mem[base + i] = self.rand_row(lanes)
-            writes[read_cycle - 1].append((spad, "a", base + i, pack(mem[base + i], 8)))
-            writes[read_cycle].append((spad, "b", base + i, pack(self.rand_row(lanes), 8)))
+        for spad in spads:
+            mem = self.model.ifmap if spad == "if" else self.model.weight
+            base, lanes = c.buf * p["ifmap_rows" if spad == "if" else "weight_rows"], self.lanes[spad]
+            for q, i in enumerate(order):
+                read_cycle = start + 1 + q
+                mem[base + i] = self.rand_row(lanes)
+                writes[read_cycle - 1].append((spad, "a", base + i, pack(mem[base + i], 8)))
+                writes[read_cycle].append((spad, "b", base + i, pack(self.rand_row(lanes), 8)))
 
     def drive_writes(self, todo: list) -> None:
         dut = self.dut
@@ -176,7 +213,8 @@ class TB:
                 assert ready, f"{c.op.name} accepted in {start}: not ready at {t} (busy {busy} expected)"
                 want = [(n, end - 1) for n in ("push_prev", "push_next") if getattr(c, n)]
                 assert pushes == want, f"{c.op.name} start {start} end {end}: pushes {pushes} != {want}"
-                self.measured[c.op.name].add(t - start - (c.rows if c.op == Op.COMPUTE else 0))
+                stream = c.rows if c.op == Op.COMPUTE else 0
+                self.measured[(self.model.df, c.op.name)].add(t - start - stream)
                 cur, pushes = None, []
             assert ready == int(exp_ready), f"cycle {t}: cmd_ready {ready}, expected {int(exp_ready)} " \
                 f"(running {cur and cur[0]}, ends {end})"
@@ -192,12 +230,16 @@ class TB:
                 self.model.execute(c)
                 if c.op == Op.COMPUTE:
                     # row r enters the array in start+2+r, is presented AR+AC-1 cycles later (X) and written
-                    # at the edge closing X+1: a store read addressed from X+2 = start+r+AR+AC+3 on sees it
+                    # at the edge closing X+1: a store read addressed from X+2 = start+r+AR+AC+3 on sees it.
+                    # OS: grid row i is presented in start+T+AR+AC+1+(AR-1-i), written at the next edge
                     base = c.acc_buf * self.p["acc_rows"]
+                    if self.model.df == DF_OS:
+                        when = {r: t + c.rows + 2 * self.AR + self.AC + 2 - r for r in range(self.AR)}
+                    else:
+                        when = {r: t + r + self.AR + self.AC + 3 for r in range(c.rows)}
                     switch = {base + r: ([int(v) for v in before[base + r]],
-                                         [int(v) for v in self.model.acc[base + r]],
-                                         t + r + self.AR + self.AC + 3)
-                              for r in range(c.rows)}
+                                         [int(v) for v in self.model.acc[base + r]], w)
+                              for r, w in when.items()}
                 driver.pause(t + 1 + rng.choice((0, 0, 1, rng.randint(0, busy + 4))))
             self.t += 1
         assert not writes, f"unapplied spad writes {sorted(writes)}"
@@ -224,22 +266,29 @@ async def execute_unit_matches_model(dut):
     seeds = int(os.environ.get("ACCELSIM_SEEDS", "2"))
     sequences = int(os.environ.get("ACCELSIM_SEQUENCES", "3"))
     base = int(os.environ.get("ACCELSIM_SEED", "1"))
-    await start(dut, reset_cycles=3, cmd_valid=0, cmd=0, acc_rd_addr=0, **SPAD_WRITE_ENABLES)
+    await start(dut, reset_cycles=3, cmd_valid=0, cmd=0, regs=0, acc_rd_addr=0, **SPAD_WRITE_ENABLES)
     tb = TB(dut, p, random.Random(base))
+    dataflows = (DF_WS, DF_OS, DF_IS)
+    n = 0
     for s in range(seeds):
         tb.rng = random.Random(base * 1000 + s)
         for q in range(sequences):
+            await tb.set_dataflow(dataflows[n % len(dataflows)])
+            n += 1
             pinned = q % 2 == 1
             if not pinned:
                 await tb.fill()
             cmds = [tb.random_command() for _ in range(tb.rng.randint(6, 14))]
+            while tb.model.df != DF_OS and cmds[0].op != Op.PRELOAD:  # the grid is the dataflow's own
+                cmds[0] = tb.random_command()  # after a PRELOAD (OS leaves its streamed rows in it)
             await tb.run_sequence(cmds, pinned)
             await tb.check_acc()
-            dut._log.info("seed %d sequence %d (%s): %d commands match", s, q,
-                          "pinned" if pinned else "filled", len(cmds))
+            dut._log.info("seed %d sequence %d (%s, %s): %d commands match", s, q,
+                          Dataflow.from_code(tb.model.df).name, "pinned" if pinned else "filled", len(cmds))
     AR, AC = p["array_rows"], p["array_cols"]
-    want = {"PRELOAD": {AR + 2}, "COMPUTE": {AR + AC + 2}}
-    got = {k: v for k, v in tb.measured.items()}
+    want = {(df, "COMPUTE"): {systolic_array_fill_drain_cycles(df, AR, AC)} for df in dataflows}
+    want |= {(df, "PRELOAD"): {systolic_array_preload_cycles(AR)} for df in (DF_WS, DF_IS)}
+    got = dict(tb.measured)
     assert got == want, f"measured busy (COMPUTE: minus T) {got} != contract {want}"
-    dut._log.info("measured busy: PRELOAD %s, COMPUTE T + %s cycles; %d store-port reads checked in flight",
-                  got["PRELOAD"], got["COMPUTE"], tb.acc_reads)
+    dut._log.info("measured busy (dataflow, op) -> cycles (COMPUTE: minus T): %s; %d store-port reads "
+                  "checked in flight", sorted(got.items()), tb.acc_reads)

@@ -1,6 +1,7 @@
 """cocotb bench: LoadUnit + Dram + ifmap/weight Scratchpads (tests/rtl/test_load_unit.py ``load_top``).
 
-Driver: per random layer (tests/rtl/layers.py ``random_layer``) it writes the layer registers (the values of
+Driver: per random layer (tests/rtl/layers.py ``random_layer``), in a dataflow taken in turn (WS, OS, IS: the
+MODE register's run-time field picks the layouts of step_loads), it writes the layer registers (the values of
 the program's CONFIG commands), fills the DRAM with a random input and random weights through the host write
 channel, then presents a random selection (in program order) of the real LOAD commands of
 ``accelsim.mapping.program`` with random idle gaps before ``cmd_valid`` rises — sometimes while the unit is
@@ -31,7 +32,7 @@ import numpy as np
 from accelsim.rtl.params import AccelParams
 from cocotb.triggers import FallingEdge
 
-from accelsim.arch import from_dict
+from accelsim.arch import Dataflow, from_dict
 from accelsim.commands import Command, Op, Operand
 from accelsim.layer import ConvLayer
 from accelsim.mapping import config_commands, lower, program, step_at, step_commands
@@ -87,23 +88,27 @@ class Model:
         L, mp, small = self.layer, self.map, self.x is not None
         out = []
         if cmd.operand == Operand.WEIGHT:
+            m_rows = mp.dataflow is Dataflow.IS  # IS: rows are channels m, lanes reduction indices k
             for i in range(cmd.rows):
                 lanes = []
                 for lane in range(cmd.lanes):
-                    addr = mp.w_base + (cmd.m0 + lane) * L.gemm_K + cmd.k0 + i
-                    ref = int(self.wflat[cmd.m0 + lane, cmd.k0 + i]) if small else None
+                    m, k = (cmd.m0 + i, cmd.k0 + lane) if m_rows else (cmd.m0 + lane, cmd.k0 + i)
+                    addr = mp.w_base + m * L.gemm_K + k
+                    ref = int(self.wflat[m, k]) if small else None
                     lanes.append((self._value(addr, ref), addr))
                 out.append(("wt", cmd.buf * self.p.weight_rows + i, lanes))
             return out
         RS = L.R * L.S
         p0 = (cmd.n0 * L.E + cmd.e0) * L.F + cmd.f0
         q0 = cmd.c0 * RS + cmd.r0 * L.S + cmd.s0
+        pixel_rows = mp.dataflow is Dataflow.WS  # OS/IS: rows are reduction indices, lanes pixels
         for i in range(cmd.rows):
-            n, rem = divmod(p0 + i, L.E * L.F)
-            e, f = divmod(rem, L.F)
             lanes = []
             for lane in range(cmd.lanes):
-                c, rem2 = divmod(q0 + lane, RS)
+                p, q = (p0 + i, q0 + lane) if pixel_rows else (p0 + lane, q0 + i)
+                n, rem = divmod(p, L.E * L.F)
+                e, f = divmod(rem, L.F)
+                c, rem2 = divmod(q, RS)
                 r, s = divmod(rem2, L.S)
                 hp, wp = e * L.stride + r, f * L.stride + s  # padded coordinates
                 h, w_ = hp - L.pad, wp - L.pad
@@ -125,8 +130,8 @@ class TB:
     def __init__(self, dut, arch, params: AccelParams, rng: random.Random, dram_bytes: int) -> None:
         self.dut, self.arch, self.p, self.rng = dut, arch, params, rng
         self.BW, self.L = params.dram_bytes_per_cycle, params.dram_latency_cycles
-        self.spad = {"if": np.zeros((2 * params.ifmap_rows, params.array_rows), np.uint8),
-                     "wt": np.zeros((2 * params.weight_rows, params.array_cols), np.uint8)}
+        self.spad = {"if": np.zeros((2 * params.ifmap_rows, params.ifmap_lanes), np.uint8),
+                     "wt": np.zeros((2 * params.weight_rows, params.weight_lanes), np.uint8)}
         self.image = np.zeros(dram_bytes, np.uint8)  # the DRAM's contents
         self.t = 0  # cycle counter (falling edges)
         self.latencies: list[tuple] = []
@@ -180,7 +185,7 @@ class TB:
             if out["rd_valid"]:
                 addrs, en = unpack(out["rd_addr"], BW, 32), out["rd_lane_en"]
                 beats[t] = [a if (en >> b) & 1 else None for b, a in enumerate(addrs)]
-            for pre, lanes in (("if", self.p.array_rows), ("wt", self.p.array_cols)):
+            for pre, lanes in (("if", self.p.ifmap_lanes), ("wt", self.p.weight_lanes)):
                 if out[f"{pre}_w_en"]:
                     mask, data = out[f"{pre}_w_mask"], unpack(out[f"{pre}_w_data"], lanes, 8)
                     got = {lane: data[lane] for lane in range(lanes) if (mask >> lane) & 1}
@@ -247,8 +252,8 @@ async def run_layer(tb: TB, layer, mapping, loads, model: Model, what: str) -> N
     tb.dut.regs.value = regs_word(layer_regs(config_commands(mapping)))
     await tb.run_loads(loads, model)
     await tb.readback()
-    tb.dut._log.info("%s: %s, x_base %d w_base %d, %d LOADs match", what, layer.spec(), mapping.x_base,
-                     mapping.w_base, len(loads))
+    tb.dut._log.info("%s (%s): %s, x_base %d w_base %d, %d LOADs match", what, mapping.dataflow.name,
+                     layer.spec(), mapping.x_base, mapping.w_base, len(loads))
 
 
 @cocotb.test()
@@ -262,8 +267,10 @@ async def load_unit_moves_im2col_rows(dut):
     tb = TB(dut, arch, params, rng, dram_bytes)
     await tb.cycle()
     done = 0
-    while done < n_layers:  # small random layers, the real LOADs of their program
+    dataflows = [arch.with_dataflow(Dataflow.from_code(d)) for d in params.dataflows]
+    while done < n_layers:  # small random layers, the real LOADs of their program, dataflows in turn
         layer = random_layer(rng, max_hw=rng.choice((4, 6, 8)))
+        arch = dataflows[done % len(dataflows)]
         x_base = rng.randrange(256)
         w_base = x_base + layer.input_elems + rng.randrange(64)
         if w_base + layer.weight_elems > dram_bytes:
@@ -283,7 +290,8 @@ async def load_unit_moves_im2col_rows(dut):
         await run_layer(tb, layer, mapping, loads, model, f"layer {done}")
     # network-sized layers: random steps' LOADs; the DRAM (addresses modulo its size) is random bytes
     await tb.host_write(0, np.frombuffer(rng.randbytes(dram_bytes), np.uint8))
-    for layer in BIG_LAYERS[:int(os.environ.get("ACCELSIM_BIG_LAYERS", str(len(BIG_LAYERS))))]:
+    for i, layer in enumerate(BIG_LAYERS[:int(os.environ.get("ACCELSIM_BIG_LAYERS", str(len(BIG_LAYERS))))]):
+        arch = dataflows[i % len(dataflows)]
         mapping = replace(lower(layer, arch), x_base=rng.randrange(1 << 30), w_base=rng.randrange(1 << 30))
         loads = []
         for _ in range(BIG_STEPS):
@@ -291,7 +299,7 @@ async def load_unit_moves_im2col_rows(dut):
                          rng.randrange(mapping.k_tiles))
             loads += [c for c in step_commands(mapping, st) if c.op == Op.LOAD]
         await run_layer(tb, layer, mapping, loads, Model(layer, mapping, params, tb.image), "big layer")
-    seen = sorted(set(tb.latencies))
+    seen = sorted(set(tb.latencies), key=lambda v: tuple(-1 if x is None else x for x in v))
     dut._log.info("measured (operand, rows, lanes, start->end, start->push, start->done): %s", seen[:12])
     dut._log.info("every LOAD: end - start = 1 + rows*ceil(lanes/%d), done - end = L = %d",
                   params.dram_bytes_per_cycle, params.dram_latency_cycles)

@@ -1,10 +1,11 @@
 """cocotb bench: StoreUnit (in the StoreTop of tests/rtl/test_store_unit.py) vs the STORE contract.
 
 Stimulus: (a) every STORE of real programs (accelsim.mapping.program of tests/rtl/layers.py random layers on
-the bench's arch, int32 outputs or requantized with a random shift), so the writes cover the layer's output
-tensor; (b) direct random STOREs (random shapes up to 300x300 pixels and 3000 channels, tiny images so that
-rows cross images, random out_base including 32-bit wrap-around, random P_t/M_t/pixel/channel origins, ob = 4
-and ob = 1).
+the bench's arch in each dataflow in turn: IS rows are channels and lanes pixels, WS/OS the transpose; int32
+outputs or requantized with a random shift), so the writes cover the layer's output tensor; (b) direct random
+STOREs (random shapes up to 300x300 pixels and 3000 channels, tiny images so that rows cross images, random
+out_base including 32-bit wrap-around, random P_t/M_t/pixel/channel origins, ob = 4
+and ob = 1; half of them in the IS layout).
 
 Driver: writes the layer registers, fills each command's accumulator buffer through the top's write port
 (one row per cycle, never a buffer a running STORE still reads: the buffers alternate as in the programs), and
@@ -36,13 +37,15 @@ import numpy as np
 from accelsim.rtl.params import AccelParams, LayerRegs
 from cocotb.triggers import FallingEdge
 
-from accelsim.arch import from_dict
+from accelsim.arch import DF_IS, DF_WS, Dataflow, from_dict
 from accelsim.commands import Command, Op
 from accelsim.mapping import lower, program
 from accelsim.reference import requantize
 from accelsim.schedule import command_tuple
 from tests.rtl.benches import ValidReadyDriver, check_latency, layer_regs, pack, regs_word, start, uval
 from tests.rtl.layers import random_layer
+
+DATAFLOWS = (Dataflow.WS, Dataflow.IS, Dataflow.OS)  # programs in turn: int32 WS, requantized IS, ...
 
 MASK32 = 0xFFFFFFFF
 
@@ -87,9 +90,9 @@ class TB:
         row_bytes = c.lanes * ob
         nb = -(-row_bytes // BW)
         beats = []
+        trans = regs["dataflow"] == DF_IS  # IS: row i is channel m0 + i, lane l pixel p0 + l
         for i in range(c.rows):
             p = p0 + i
-            n, e, f = p // (E * F), (p // F) % E, p % F
             vals = self.acc[base_row + i][:c.lanes]
             if ob == 1:
                 data = [int(v) & 0xFF for v in requantize(np.array(vals, dtype=np.int32), regs["shift"])]
@@ -100,7 +103,8 @@ class TB:
                 for d in range(BW):
                     b = j * BW + d
                     if b < row_bytes:
-                        m_abs = c.m0 + b // ob
+                        m_abs, q = (c.m0 + i, p0 + b // ob) if trans else (c.m0 + b // ob, p)
+                        n, e, f = q // (E * F), (q // F) % E, q % F
                         addr = regs["out_base"] + (((n * M + m_abs) * E + e) * F + f) * ob + b % ob
                         lanes[d] = (addr & MASK32, data[b])
                 beats.append(lanes)
@@ -248,10 +252,13 @@ async def store_unit_matches_contract(dut):
     await FallingEdge(dut.clk)
     tb = TB(dut, arch, rng)
 
-    # (a) real programs: every STORE of a layer; the writes must tile the output tensor exactly
+    # (a) real programs: every STORE of a layer; the writes must tile the output tensor exactly; the
+    # dataflows in turn (the MODE register: IS stores rows of channels, WS and OS rows of pixels)
     checked = 0
+    base_arch = arch
     while checked < n_programs:
         layer = random_layer(rng, max_hw=rng.choice((3, 5, 8)))
+        arch = base_arch.with_dataflow(DATAFLOWS[checked % len(DATAFLOWS)])
         shift = rng.choice((None, rng.randint(0, 31))) if checked else None  # the first one int32
         if checked == 1:
             shift = rng.randint(0, 12)  # the second one requantized
@@ -268,8 +275,9 @@ async def store_unit_matches_contract(dut):
             f"{layer.spec()}: the STOREs wrote {tb.writes} bytes to {len(dram)} addresses, the outputs are "
             f"{len(want)} bytes")
         checked += 1
-        dut._log.info("program %d: %s, %d STOREs (ob %d) match, %d output bytes", checked, layer.spec(),
-                      len(stores), ob, len(dram))
+        dut._log.info("program %d (%s): %s, %d STOREs (ob %d) match, %d output bytes", checked,
+                      arch.dataflow.name, layer.spec(), len(stores), ob, len(dram))
+    arch = base_arch
 
     # (b) direct random STOREs over larger shapes, in batches sharing the layer registers
     AC = arch.array_cols
@@ -282,15 +290,22 @@ async def store_unit_matches_contract(dut):
         E, F = (rng.choice((rng.randint(1, 3), rng.randint(1, 300))) for _ in range(2))  # small: image wraps
         M = rng.randint(1, 3000)
         out_base = rng.choice((rng.randint(0, MASK32), MASK32 - rng.randint(0, 4000), 0))
+        trans = rng.random() < 0.5  # IS: rows are channels, lanes pixels
         regs = {name: 0 for name, _ in LayerRegs} | dict(N=N, M=M, E=E, F=F, out_base=out_base,
-                                                          requantize=int(shift is not None), shift=shift or 0)
+                                                          requantize=int(shift is not None), shift=shift or 0,
+                                                          dataflow=DF_IS if trans else DF_WS)
         jobs = []
         for i in range(min(left, rng.randint(2, 6))):
             P = N * E * F
-            rows = rng.randint(1, min(acc_rows, P, rng.choice((3, acc_rows))))
-            p0 = rng.randint(0, P - rows)
-            lanes = rng.randint(1, min(AC, M))
-            m0 = rng.randint(0, M - lanes)
+            if trans:
+                rows = rng.randint(1, min(acc_rows, M, rng.choice((3, acc_rows))))
+                lanes = rng.randint(1, min(AC, P))
+                m0, p0 = rng.randint(0, M - rows), rng.randint(0, P - lanes)
+            else:
+                rows = rng.randint(1, min(acc_rows, P, rng.choice((3, acc_rows))))
+                p0 = rng.randint(0, P - rows)
+                lanes = rng.randint(1, min(AC, M))
+                m0 = rng.randint(0, M - lanes)
             cmd = Command(Op.STORE, acc_buf=i % 2, rows=rows, lanes=lanes, m0=m0, n0=p0 // (E * F),
                           e0=(p0 // F) % E, f0=p0 % F, pop_prev=1, push_prev=rng.randint(0, 1))
             jobs.append(Job(cmd, ob, tb.gap()))

@@ -11,6 +11,15 @@ must equal ``systolic_array_fill_drain_cycles - ACCEPT_CYCLES - 1 (spad read) - 
 accelsim.timing, i.e. the array's share of a COMPUTE), ``out_valid`` is never high otherwise, lane i of the
 row is at PE (i, j)'s ``a_in`` in ``tau + i + j``, and each PE holds its model weight.
 
+Output-stationary (``os`` high, the second test): rounds of an ``acc_clear`` pulse, a burst of random
+(activation row, weight row) pairs on ``in_data`` / ``w_in`` with ``in_valid`` (gaps carry zeros, as the
+execute unit drives them), then ``acc_shift`` for AR cycles. Reference model: ``G = sum_t x_t^T w_t`` (int32
+wrap). Checker: on Icarus every PE's sum equals the model from exactly ``AR + AC - 1`` cycles after the last
+pair was presented on (measured: the cycle PE (AR-1, AC-1) takes its last product, the WS latency
+``systolic_array_fill_drain_cycles(WS) - ACCEPT_CYCLES - 1 - COMPUTE_EXTRA_CYCLES``), and while shifting, the
+bottom row of ``out_data`` is grid row ``AR-1-q`` in shift cycle q: ``systolic_array_fill_drain_cycles(OS) -
+systolic_array_fill_drain_cycles(WS)`` (= AR) rows, one per cycle.
+
 Environment: ACCELSIM_AR, ACCELSIM_AC, ACCELSIM_SEED.
 """
 
@@ -23,7 +32,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from accelsim.arch import DF_WS
+from accelsim.arch import DF_OS, DF_WS
 from accelsim.timing import ACCEPT_CYCLES, COMPUTE_EXTRA_CYCLES, systolic_array_fill_drain_cycles
 from tests.rtl.benches import check_latency, pack, start, unpack
 
@@ -121,7 +130,7 @@ class TB:
 async def systolic_array_latency_and_data(dut):
     AR, AC = int(os.environ["ACCELSIM_AR"]), int(os.environ["ACCELSIM_AC"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
-    await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0)
+    await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0, os=0, acc_clear=0, acc_shift=0)
     tb = TB(dut, AR, AC, rng)
     for _ in range(6):
         await tb.load_weights()
@@ -131,3 +140,65 @@ async def systolic_array_latency_and_data(dut):
     check_latency("array latency (AR + AC - 1)", tb.latencies, want)
     dut._log.info("%dx%d: %d rows, latency %s cycles (contract %d), PE arrivals %s", AR, AC, tb.rows_checked,
                   tb.latencies, want, "checked" if tb.hier else "not visible on this simulator")
+
+
+def array_latency(df: int, AR: int, AC: int) -> int:
+    """The array's share of a COMPUTE's fill/drain (accelsim.timing): last row presented -> last output."""
+    fill_drain = systolic_array_fill_drain_cycles(df, AR, AC)
+    return fill_drain - ACCEPT_CYCLES - SPAD_READ_CYCLES - COMPUTE_EXTRA_CYCLES
+
+
+@cocotb.test()
+async def systolic_array_output_stationary(dut):
+    AR, AC = int(os.environ["ACCELSIM_AR"]), int(os.environ["ACCELSIM_AC"])
+    rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")) + 7)
+    await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0, os=1, acc_clear=0, acc_shift=0)
+    hier = cocotb.SIM_NAME.lower().startswith("icarus")
+    settle = array_latency(DF_WS, AR, AC)  # sums final this many cycles after the last pair
+    shift_rows = array_latency(DF_OS, AR, AC) - settle  # then one output row per cycle
+    settled_at: set[int] = set()
+    rows_checked = 0
+
+    def rand(n):
+        return [rng.randint(-128, 127) for _ in range(n)]
+
+    async def cycle(**drive):
+        await FallingEdge(dut.clk)
+        for name in ("in_valid", "in_data", "w_in", "acc_clear", "acc_shift"):
+            getattr(dut, name).value = drive.get(name, 0)
+        await ReadOnly()
+
+    def grid_now():
+        return np.array([[unpack(getattr(dut, f"pe_{i}_{j}").psum_out.value.to_unsigned(), 1, 32)[0]
+                          for j in range(AC)] for i in range(AR)], np.int64)
+
+    for _ in range(5):
+        await cycle(acc_clear=1)
+        grid = np.zeros((AR, AC), np.int64)
+        n = rng.randint(1, 10)
+        for _ in range(n):
+            while rng.random() < 0.3:  # a gap: zeros on both operands
+                await cycle()
+            x, w = rand(AR), rand(AC)
+            grid += np.outer(np.array(x, np.int64), np.array(w, np.int64))
+            await cycle(in_valid=1, in_data=pack(x, 8), w_in=pack(w, 8))
+        want = grid & 0xFFFFFFFF
+        first = None
+        for d in range(1, settle + 1):  # the execute unit shifts the first row out settle + 1 cycles on
+            await cycle()
+            if hier and first is None and (grid_now() == want).all():
+                first = d
+        if hier:
+            assert first is not None, f"OS sums not settled {settle} cycles after the last pair"
+            settled_at.add(first)
+        for q in range(AR):
+            await cycle(acc_shift=1)
+            got = unpack(dut.out_data.value.to_unsigned(), AC, 32)
+            assert got == [int(v) for v in want[AR - 1 - q]], f"OS shift {q}: rtl {got} != row {AR - 1 - q}"
+            rows_checked += 1
+        await cycle()
+    assert shift_rows == AR, f"contract: {shift_rows} output rows shifted, array has {AR}"
+    if hier:
+        check_latency("OS settle (AR + AC - 1)", {max(settled_at)}, settle)
+    dut._log.info("%dx%d OS: %d output rows, settle %s cycles (contract %d)", AR, AC, rows_checked,
+                  sorted(settled_at) or "not visible on this simulator", settle)

@@ -8,7 +8,8 @@ dispatch/token/FENCE rules are checked independently of the datapath:
 - FakeLoad: accepts in ``start``, issues one beat per cycle (``ceil(lanes/BW)`` per row) in
   ``start+1 .. end-1``; a beat lands ``L`` cycles after issue; ``push_next`` pulses when the last beat lands
   (cycle ``end-1+L``); ``idle`` again at ``done = end+L``.
-- FakeExecute: PRELOAD ``AR+2`` / COMPUTE ``T+AR+AC+2`` busy cycles; pushes pulse in ``end-1``.
+- FakeExecute: PRELOAD ``AR+2`` / COMPUTE ``T+AR+AC+2`` (OS ``T+2AR+AC+2``) busy cycles; pushes pulse in
+  ``end-1``.
 - FakeStore: ``start+1`` reads the accumulator, beats (``ceil(lanes*ob/BW)`` per row) in ``start+2 .. end-1``;
   ``push_prev`` pulses in ``end-1``; ``idle`` again at ``end+L`` (the last write acknowledged).
 
@@ -33,6 +34,7 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from accelsim.arch import DF_OS
 from accelsim.commands import Op
 
 
@@ -113,6 +115,8 @@ class FakeExecute(wiring.Component):
         with m.If(self.cmd_valid & self.cmd_ready):
             with m.If(field(self.cmd, "op") == Op.PRELOAD):
                 m.d.sync += left.eq(AR + 1)
+            with m.Elif(self.regs.dataflow == DF_OS):  # OS shifts its AR output rows out too
+                m.d.sync += left.eq(field(self.cmd, "rows") + 2 * AR + AC + 1)
             with m.Else():
                 m.d.sync += left.eq(field(self.cmd, "rows") + AR + AC + 1)
             m.d.sync += [push_prev.eq(field(self.cmd, "push_prev")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import zlib
 
 import numpy as np
@@ -27,10 +28,11 @@ def _fake_harness_verilog(arch, job) -> str:
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
-def test_harness_plumbing_with_fake_units(tmp_path, sim):
+def test_harness_plumbing_with_fake_units(tmp_path):
     """Command memory, fetcher, cycle counter, DRAM load/read-back and the bench, without the datapath:
-    the harness's cycle count equals the model's, and the input region reads back as written."""
+    the harness's cycle count equals the model's, and the input region reads back as written. Icarus only:
+    on Verilator the campaign runs the same harness (with the real units) on every configuration, and a
+    separate fake-unit build cost a whole Verilator build (34-95 s) of CI time."""
     from accelsim.cosim.layer import prepare, run_harness
 
     arch = small_arch(queue_depth=2, host_issue_cycles=2, dram_latency_cycles=5, dram_bytes_per_cycle=4)
@@ -40,18 +42,29 @@ def test_harness_plumbing_with_fake_units(tmp_path, sim):
         job, _ = prepare(layer, arch, seed=i)
         job = dataclasses.replace(job, read_base=0, read_len=layer.input_elems)  # read x back
         text = text or _fake_harness_verilog(arch, job)
-        got, cycles, _ = run_harness(text, job, arch, sim=sim, build_root=tmp_path)
+        got, cycles, _ = run_harness(text, job, arch, sim="icarus", build_root=tmp_path)
         assert cycles == job.model_cycles
         assert np.array_equal(got, job.image[:layer.input_elems])
 
 
 # ------------------------------------------------------------------------------------------------------------
-# The campaign: whole layers on the real RTL, outputs bit-exact vs accelsim.kernels and cycles equal to
-# the model
+# The campaign: whole layers on the real RTL in every dataflow, outputs bit-exact vs accelsim.kernels and
+# cycles equal to the model.
+#
+# The dataflow is a run-time field (CONFIG MODE), so the three dataflows of a configuration share one build:
+# Verilator builds each configuration once per session (~40-100 s) and runs every layer of every dataflow on
+# it. The full campaign is every configuration x dataflow x layer (CAMPAIGN_ARCHS x DATAFLOWS x 9 layers = 108
+# per simulator); CI runs a deterministic third of it per simulator, as many cases as the WS-only campaign
+# had: for configuration c and dataflow d, the layers i with (i + c + d + offset) % 3 == 0, offset 0 on
+# Icarus and 1 on Verilator, so every (configuration, dataflow) runs 3 layers and every (dataflow, layer)
+# runs on at least one configuration on each simulator. The full campaign:
+#
+#     ACCELSIM_CAMPAIGN=full python -m pytest -m campaign tests/rtl/test_cosim.py
+#
+# (about 25 min on 2 cores; tests/rtl/test_cosim.py --durations shows the split).
 
-# (array shape, DRAM bandwidth) points: square and non-square grids, narrow and wide DRAM, short and long
-# latency,
-# queue pressure and a slow host.
+# (array shape, DRAM bandwidth) points: square and non-square grids (IS swaps the spads' lane counts), narrow
+# and wide DRAM, short and long latency, queue pressure and a slow host.
 CAMPAIGN_ARCHS = {
     "4x4b4": dict(
         rows=4, cols=4, dram_bytes_per_cycle=4, dram_latency_cycles=4, queue_depth=2, host_issue_cycles=1
@@ -66,6 +79,7 @@ CAMPAIGN_ARCHS = {
         rows=2, cols=3, dram_bytes_per_cycle=2, dram_latency_cycles=6, queue_depth=1, host_issue_cycles=1
     ),
 }
+DATAFLOWS = ("ws", "os", "is")
 
 # Hand-picked shapes every configuration runs: stride 2, padding, 1x1, depthwise, grouped, FC-like, N > 1,
 # K and M not multiples of the array, rectangular filters.
@@ -78,22 +92,35 @@ FIXED_LAYERS = (
     ConvLayer(N=1, M=5, C=3, H=9, W=8, R=3, S=2, stride=2, pad=1, name="rect"),
 )
 RANDOM_LAYERS = 3  # more per configuration, drawn from a seed per (config, index)
+SAMPLE_OFFSET = {"icarus": 0, "verilator": 1}
 
 
-def _campaign_cases():
+def campaign_mode() -> str:
+    mode = os.environ.get("ACCELSIM_CAMPAIGN", "ci")
+    if mode not in ("ci", "full"):
+        raise ValueError(f"ACCELSIM_CAMPAIGN must be 'ci' or 'full', not {mode!r}")
+    return mode
+
+
+def _campaign_cases(sim: str, mode: str):
     import random
 
     from tests.rtl.layers import random_layer
 
-    for cfg in CAMPAIGN_ARCHS:
-        for layer in FIXED_LAYERS:
-            yield cfg, layer
+    for c, cfg in enumerate(CAMPAIGN_ARCHS):
         rng = random.Random(f"campaign-{cfg}")
-        for i in range(RANDOM_LAYERS):
-            yield cfg, random_layer(rng, max_hw=7, max_ch=8, name=f"rand{i}")
+        layers = [*FIXED_LAYERS, *(random_layer(rng, max_hw=7, max_ch=8, name=f"rand{i}")
+                                   for i in range(RANDOM_LAYERS))]
+        for d, df in enumerate(DATAFLOWS):
+            for i, layer in enumerate(layers):
+                if mode == "full" or (i + c + d + SAMPLE_OFFSET[sim]) % 3 == 0:
+                    yield cfg, df, layer
 
 
-CASES = list(_campaign_cases())
+def _params(sim: str):
+    cases = list(_campaign_cases(sim, campaign_mode()))
+    return pytest.mark.parametrize(("cfg", "df", "layer"), cases,
+                                   ids=[f"{c}-{df}-{layer.name}" for c, df, layer in cases])
 
 
 @pytest.fixture(scope="session")
@@ -105,17 +132,30 @@ def _check(layer, arch, sim, builds, seed=0, requantize_shift=None):
     from accelsim.cosim.layer import cosim_layer
 
     res = cosim_layer(layer, arch, sim=sim, seed=seed, build_root=builds, requantize_shift=requantize_shift)
-    assert res.outputs_match, f"{res.mismatches} output mismatches on {layer.spec()}"
-    assert res.rtl_cycles == res.model_cycles, layer.spec()
+    assert res.outputs_match, f"{res.mismatches} output mismatches on {layer.spec()} ({arch.dataflow.name})"
+    assert res.rtl_cycles == res.model_cycles, (layer.spec(), arch.dataflow.name)
     return res
 
 
+def test_campaign_covers_every_dataflow_shape_and_layer():
+    """The CI sample keeps the campaign's coverage: every (configuration, dataflow) pair, every (dataflow,
+    layer) pair on each simulator, as many cases as the WS-only campaign had (36), a third of the full set."""
+    for sim in SAMPLE_OFFSET:
+        full, ci = list(_campaign_cases(sim, "full")), list(_campaign_cases(sim, "ci"))
+        assert len(full) == len(CAMPAIGN_ARCHS) * len(DATAFLOWS) * (len(FIXED_LAYERS) + RANDOM_LAYERS) == 108
+        assert len(ci) == 36 and set(map(repr, ci)) <= set(map(repr, full))
+        assert {(c, d) for c, d, _ in ci} == {(c, d) for c in CAMPAIGN_ARCHS for d in DATAFLOWS}
+        assert {(d, layer.name) for _, d, layer in ci} == {(d, layer.name) for _, d, layer in full}
+    assert len(set(CAMPAIGN_ARCHS)) >= 3 and set(DATAFLOWS) == {"ws", "os", "is"}
+
+
 @pytest.mark.rtl
-@pytest.mark.parametrize(("cfg", "layer"), CASES, ids=[f"{c}-{layer.name}" for c, layer in CASES])
-def test_campaign_icarus(cfg, layer, cosim_builds):
+@pytest.mark.campaign
+@_params("icarus")
+def test_campaign_icarus(cfg, df, layer, cosim_builds):
     _check(
         layer,
-        small_arch(**CAMPAIGN_ARCHS[cfg]),
+        small_arch(**CAMPAIGN_ARCHS[cfg], dataflow=df),
         "icarus",
         cosim_builds,
         seed=zlib.crc32(layer.spec().encode()) % 1000,
@@ -124,16 +164,18 @@ def test_campaign_icarus(cfg, layer, cosim_builds):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize(("cfg", "layer"), CASES, ids=[f"{c}-{layer.name}" for c, layer in CASES])
-def test_campaign_verilator(cfg, layer, cosim_builds):
-    _check(layer, small_arch(**CAMPAIGN_ARCHS[cfg]), "verilator", cosim_builds, seed=7)
+@pytest.mark.campaign
+@_params("verilator")
+def test_campaign_verilator(cfg, df, layer, cosim_builds):
+    _check(layer, small_arch(**CAMPAIGN_ARCHS[cfg], dataflow=df), "verilator", cosim_builds, seed=7)
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
 def test_requantized_outputs(sim, cosim_builds):
-    arch = small_arch(**CAMPAIGN_ARCHS["3x5b16"])
-    for shift, layer in ((0, FIXED_LAYERS[0]), (9, FIXED_LAYERS[2]), (31, FIXED_LAYERS[4])):
+    for (shift, layer), df in zip(((0, FIXED_LAYERS[0]), (9, FIXED_LAYERS[2]), (31, FIXED_LAYERS[4])),
+                                  DATAFLOWS, strict=True):
+        arch = small_arch(**CAMPAIGN_ARCHS["3x5b16"], dataflow=df)
         _check(layer, arch, sim, cosim_builds, seed=shift, requantize_shift=shift)
 
 
@@ -151,7 +193,7 @@ def _cli(*args, env=None):
 
 
 SMALL_TOML = (
-    'name = "small"\narray_rows = 4\narray_cols = 4\ndataflow = "ws"\nifmap_spad_kib = 1\n'
+    'name = "small"\narray_rows = 4\narray_cols = 4\ndataflow = "os"\nifmap_spad_kib = 1\n'
     "weight_spad_kib = 1\nacc_kib = 1\ndram_bytes_per_cycle = 4\ndram_latency_cycles = 4\n"
     "queue_depth = 2\nhost_issue_cycles = 1\n"
 )
@@ -193,7 +235,7 @@ def test_cli_cosim_network_index(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--preset", "eyeriss"], "dataflow must be ws (the only RTL-verified dataflow)"),
+        (["--sim", "icarus", "--arch", "NOLAT"], "dram_latency_cycles must be >= 1 for the RTL, not 0"),
         (["--preset", "tpu_v1"], "at most 64 x 64 PEs to build in simulation"),
         (
             ["--sim", "icarus", "--arch", "TINY"],
@@ -211,28 +253,63 @@ def test_cli_cosim_bad_input_is_one_line(tmp_path, extra, message):
     tiny.write_text("array_rows = 32\narray_cols = 32\nweight_spad_kib = 1\n")
     small = tmp_path / "small.toml"
     small.write_text(SMALL_TOML)
+    nolat = tmp_path / "nolat.toml"
+    nolat.write_text(SMALL_TOML.replace("dram_latency_cycles = 4", "dram_latency_cycles = 0"))
     env = None
     if "--no-icarus" in extra:  # a PATH with the venv's tools but no iverilog/vvp
         extra = [e for e in extra if e != "--no-icarus"]
         env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
-    extra = [str(tiny) if e == "TINY" else str(small) if e == "SMALL" else e for e in extra]
+    files = {"TINY": tiny, "SMALL": small, "NOLAT": nolat}
+    extra = [str(files[e]) if e in files else e for e in extra]
     r = _cli("--layer", "M=4,C=4,H=4,W=4,R=3,S=3,pad=1", *extra, env=env)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-@pytest.mark.rtl
-@pytest.mark.slow
-def test_resnet18_layer_on_16x16_verilator(cosim_builds):
-    """A whole network layer on a full-size array: ResNet-18 layer2.0.conv2 (C = M = 128, 28x28, 3x3; 115.6 M
-    MACs, ~570 k cycles) on a 16x16 WS array with a 16 B/cycle DRAM (benchmarks/cosim.py times it)."""
-    from accelsim import workloads
-    from accelsim.arch import ArchConfig
+RESNET18_LAYER = 6  # layer2.0.conv2: C = M = 128, 28x28, 3x3; 115.6 M MACs
+RESNET18_CMD_DEPTH = 1 << 14  # both programs' command memory (WS 9,254 commands, OS 3,926): one build
 
-    layer = workloads.load("resnet18")[6]
+
+def _resnet18_on_16x16(df: str, builds):
+    """The layer on a 16x16 array in dataflow ``df``, through accelsim.cosim.layer's steps with the command
+    memory pinned to RESNET18_CMD_DEPTH, so the WS and OS tests run on the same Verilator build (the
+    dataflow is a CONFIG field; cosim_layer would size the memory to each program)."""
+    import time
+
+    from accelsim.cosim.layer import harness_verilog, prepare, run_harness
+
+    from accelsim import workloads
+    from accelsim.arch import ArchConfig, Dataflow
+
+    layer = workloads.load("resnet18")[RESNET18_LAYER]
     assert (layer.C, layer.M, layer.H, layer.R) == (128, 128, 28, 3)
     arch = ArchConfig(name="cosim16", array_rows=16, array_cols=16, ifmap_spad_kib=16, weight_spad_kib=16,
                       acc_kib=32, dram_bytes_per_cycle=16, dram_latency_cycles=32, queue_depth=4,
-                      host_issue_cycles=4)
-    res = _check(layer, arch, "verilator", cosim_builds, seed=18)
-    assert res.rtl_cycles > 500_000
+                      host_issue_cycles=4, dataflow=Dataflow.parse(df))
+    job, want = prepare(layer, arch, seed=18)
+    assert len(job.commands) <= RESNET18_CMD_DEPTH
+    job = dataclasses.replace(job, cmd_depth=RESNET18_CMD_DEPTH)
+    text = harness_verilog(arch, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
+    t0 = time.perf_counter()
+    got, cycles, sim_seconds = run_harness(text, job, arch, sim="verilator", build_root=builds, seed=18)
+    assert np.array_equal(got.view("<i4").reshape(want.shape), want), f"outputs differ ({df})"
+    assert cycles == job.model_cycles, (df, cycles, job.model_cycles)
+    print(f"resnet18[{RESNET18_LAYER}] {df} 16x16: {cycles} cycles, {cycles / sim_seconds / 1e3:.0f} k "
+          f"simulated cycles/s on Verilator ({time.perf_counter() - t0:.0f} s wall)")
+    return cycles
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_resnet18_layer_on_16x16_verilator(cosim_builds):
+    """A whole network layer on a full-size array: ResNet-18 layer2.0.conv2 (~570 k cycles) on a 16x16 WS
+    array with a 16 B/cycle DRAM (benchmarks/cosim.py times it)."""
+    assert _resnet18_on_16x16("ws", cosim_builds) > 500_000
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_resnet18_layer_os_on_16x16_verilator(cosim_builds):
+    """The same layer output-stationary (~1.04 M cycles: 16-pixel x 16-channel output tiles, K_t = 512), on
+    the same build as the WS test (the dataflow is a run-time CONFIG field)."""
+    assert _resnet18_on_16x16("os", cosim_builds) > 1_000_000

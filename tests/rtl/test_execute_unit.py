@@ -1,5 +1,6 @@
 """ExecuteUnit: PRELOAD/COMPUTE data exact against a numpy model and busy/push cycles equal to
-accelsim.timing.busy_cycles (FakeExecute's behaviour), with the spads' read cycles pinned by the bench."""
+accelsim.timing.busy_cycles (FakeExecute's behaviour), with the spads' read cycles pinned by the bench, in
+every dataflow (the MODE register's run-time field: WS, OS, IS in turn)."""
 
 from __future__ import annotations
 
@@ -28,27 +29,29 @@ def params_of(config: str):
 
     if config == "arch3x2":  # the buffer sizes the accelerator really gets from a 1 KiB configuration
         return AccelParams.from_arch(small_arch(rows=3, cols=2))
+    lanes = max(CONFIGS[config]["array_rows"], CONFIGS[config]["array_cols"])  # both spads: WS/OS and IS
     return AccelParams(dram_bytes_per_cycle=4, dram_latency_cycles=3, queue_depth=2, host_issue_cycles=1,
-                       **CONFIGS[config])
+                       ifmap_lanes=lanes, weight_lanes=lanes, **CONFIGS[config])
 
 
 def execute_top(params):
     """ExecuteUnit + two test spads (Memory, 1-cycle synchronous read, two write ports each: ``a`` and ``b``,
     so the bench can write a row just before the unit reads it and clobber it right after)."""
     from accelsim.rtl.execute_unit import ExecuteUnit
-    from accelsim.rtl.params import CMD_BITS
+    from accelsim.rtl.params import CMD_BITS, LayerRegs
     from amaranth import Module
     from amaranth.lib import memory, wiring
     from amaranth.lib.wiring import In, Out
 
-    AR, AC = params.array_rows, params.array_cols
-    spads = {"if": (AR, params.ifmap_rows, params.ifmap_addr_bits),
-             "wt": (AC, params.weight_rows, params.weight_addr_bits)}
+    AC = params.array_cols
+    spads = {"if": (params.ifmap_lanes, params.ifmap_rows, params.ifmap_addr_bits),
+             "wt": (params.weight_lanes, params.weight_rows, params.weight_addr_bits)}
 
     class ExecuteTop(wiring.Component):
         def __init__(self):
             members = {
-                "cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "push_prev": Out(1),
+                "cmd": In(CMD_BITS), "cmd_valid": In(1), "regs": In(LayerRegs), "cmd_ready": Out(1),
+                "push_prev": Out(1),
                 "push_next": Out(1), "idle": Out(1), "last": Out(1),
                 "acc_rd_addr": In(params.acc_addr_bits), "acc_rd_data": Out(AC * 32),
                 "if_r_addr": Out(params.ifmap_addr_bits), "wt_r_addr": Out(params.weight_addr_bits),
@@ -72,7 +75,7 @@ def execute_top(params):
                 rp = mem.read_port()
                 m.d.comb += [rp.addr.eq(getattr(eu, f"{s}_r_addr")), getattr(eu, f"{s}_r_data").eq(rp.data),
                              getattr(self, f"{s}_r_addr").eq(getattr(eu, f"{s}_r_addr"))]
-            for name in ("cmd", "cmd_valid", "acc_rd_addr"):
+            for name in ("cmd", "cmd_valid", "regs", "acc_rd_addr"):
                 m.d.comb += getattr(eu, name).eq(getattr(self, name))
             for name in ("cmd_ready", "push_prev", "push_next", "idle", "last", "acc_rd_data"):
                 m.d.comb += getattr(self, name).eq(getattr(eu, name))

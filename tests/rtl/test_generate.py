@@ -26,18 +26,23 @@ def test_generate_writes_verilog_and_manifest(tmp_path, capsys):
         assert f" {port}" in text
     manifest = json.loads(j.read_text())
     assert manifest["params"]["array_rows"] == 3 and manifest["params"]["array_cols"] == 5
+    # one build runs every dataflow (MODE register); IS needs 5-lane ifmap rows on a 3x5 grid
+    assert manifest["params"]["dataflows"] == [0, 1, 2] and manifest["params"]["ifmap_lanes"] == 5
     assert manifest["ports"]["rd_addr"] == {"dir": "out", "width": 4 * 32}
     assert manifest["ports"]["cmd"] == {"dir": "in", "width": 128}
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize(("args", "message"), [
-    (["--preset", "eyeriss"], "dataflow must be ws (the only RTL-verified dataflow), not 'os'"),
+    (["--arch", "NOLAT"], "dram_latency_cycles must be >= 1 for the RTL, not 0"),
     (["--preset", "tpu_v1"], "array_rows x array_cols must be at most 64 x 64 PEs"),
 ])
 def test_generate_rejects_what_it_cannot_build(tmp_path, args, message):
+    nolat = tmp_path / "nolat.toml"
+    nolat.write_text('name = "nolat"\ndataflow = "is"\ndram_latency_cycles = 0\n')
+    args = [str(nolat) if a == "NOLAT" else a for a in args]
     r = subprocess.run(
-        [sys.executable, "-m", "accelsim.cli", "rtl", "generate", *args, "--out", str(tmp_path)],
+        [sys.executable, "-m", "accelsim.cli", "rtl", "generate", *args, "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
     )

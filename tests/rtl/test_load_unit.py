@@ -1,5 +1,6 @@
 """LoadUnit: elaborates, converts, and (with the real Dram and both Scratchpads) loads every row of real LOAD
-commands with the im2col/weight values, cycle-exact to accelsim.timing.load_unit_cycles and the tail L."""
+commands of every dataflow (WS: input rows are pixels; OS/IS: rows are reduction indices; IS weights rows are
+channels) with the im2col/weight values, cycle-exact to accelsim.timing.load_unit_cycles and the tail L."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def load_top(params, dram_bytes: int):
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
-    AR, AC, BW = params.array_rows, params.array_cols, params.dram_bytes_per_cycle
+    AR, AC, BW = params.ifmap_lanes, params.weight_lanes, params.dram_bytes_per_cycle  # spad lanes
     ia, wa = params.ifmap_addr_bits, params.weight_addr_bits
 
     class LoadTop(wiring.Component):

@@ -1,4 +1,5 @@
 """PE, in-process with amaranth.sim: one-cycle activation and partial-sum hops, int8 x int8 + int32 wrap,
+the output-stationary mode (own sum, clear, shift; weights streaming down),
 the weight shift chain.
 
 Driver: random ``a_in`` (including -128 and 127), ``psum_in`` (including values that overflow int32), and
@@ -51,3 +52,34 @@ def test_pe_hops_and_mac(seed):
 
     simulate(dut, bench)
     check_latency("PE hop latency", [measure_latency(outs, model, range(1, 4))], PE_LATENCY_CYCLES)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("seed", [4, 5])
+def test_pe_output_stationary(seed):
+    """``os`` high: the cell multiplies ``a_in * w_in`` into its own sum (``acc_clear`` zeroes it,
+    ``acc_shift`` takes ``psum_in``), and passes ``a_in`` right and ``w_in`` down one cycle later each. Model
+    per cycle; the hop latency measured as in the WS test equals PE_LATENCY_CYCLES."""
+    from accelsim.rtl.pe import PE, PE_LATENCY_CYCLES
+
+    dut, rng = PE(), random.Random(seed)
+    hops, model_hops = [], []  # per cycle: (a_out, w_out); the inputs of that cycle
+    state = {"sum": 0}
+
+    async def bench(ctx):
+        ctx.set(dut.os, 1)
+        for t in range(CYCLES):
+            a, w = rng.randint(-128, 127), rng.choice((-128, 127, rng.randint(-128, 127)))
+            psum = rng.randint(-(1 << 31), (1 << 31) - 1)
+            clear, shift = rng.random() < 0.05, rng.random() < 0.1
+            for port, value in (("a_in", a), ("w_in", w), ("psum_in", psum), ("acc_clear", int(clear)),
+                                ("acc_shift", int(shift)), ("w_shift", rng.randint(0, 1))):
+                ctx.set(getattr(dut, port), value)
+            assert ctx.get(dut.psum_out) == state["sum"], f"cycle {t}: sum {ctx.get(dut.psum_out)}"
+            hops.append((ctx.get(dut.a_out), ctx.get(dut.w_out)))
+            model_hops.append((a, w))
+            state["sum"] = psum if shift else 0 if clear else wrap32(state["sum"] + a * w)
+            await ctx.tick()
+
+    simulate(dut, bench)
+    check_latency("PE OS hop latency", [measure_latency(hops, model_hops, range(1, 4))], PE_LATENCY_CYCLES)
