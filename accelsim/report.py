@@ -17,7 +17,7 @@ from accelsim.outdir import OutputDir
 from accelsim.result import BREAKDOWN_KEYS, NetworkResult, Timing
 
 # Dataflows the RTL implements and CI co-simulates (outputs bit-exact, cycles equal to the model's).
-RTL_VERIFIED = ("WS",)
+RTL_VERIFIED = ("WS", "OS", "IS")
 COMPARE_COLUMNS = ("cycles", "utilization", "dram_bytes", "energy_pj")
 
 CSV_COLUMNS = (

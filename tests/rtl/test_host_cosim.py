@@ -49,11 +49,12 @@ def random_layers(count: int, seed: int) -> list[tuple[ConvLayer, int | None]]:
     return out
 
 
-def check(arch, sim, layers=LAYERS):
+def check(arch, sim, layers=LAYERS, dataflows=("ws",)):
     from accelsim.cosim.host_layer import cosim_layer_host
 
-    for layer, shift in layers:
-        r = cosim_layer_host(layer, arch, sim=sim, requantize_shift=shift, seed=len(layer.name))
+    for i, (layer, shift) in enumerate(layers):
+        cfg = arch.with_dataflow(dataflows[i % len(dataflows)])  # a run-time MODE field: one build for all
+        r = cosim_layer_host(layer, cfg, sim=sim, requantize_shift=shift, seed=len(layer.name))
         assert r.outputs_match, (layer.name, r.mismatches)
         assert (r.rtl_cycles, r.host_instructions) == (r.model_cycles, r.model_host_instructions), layer.name
         assert r.host_instructions > 100  # the firmware ran the layer's loop nest
@@ -68,7 +69,8 @@ def test_firmware_driven_layers_icarus():
 @pytest.mark.slow
 def test_firmware_driven_layers_verilator():
     # the configuration of tests/rtl/test_soc.py, so CI builds this SoC once for both
-    check(small_arch(rows=2, cols=2), "verilator", LAYERS + tuple(random_layers(15, seed=9)))
+    check(small_arch(rows=2, cols=2), "verilator", LAYERS + tuple(random_layers(15, seed=9)),
+          dataflows=("ws", "os", "is"))
 
 
 @pytest.mark.rtl
