@@ -89,3 +89,35 @@ def test_cli_cosim_all_layers_with_the_riscv_host(tmp_path, capsys):
                for d in doc["layers"])
     assert doc["total"]["rtl_cycles"] == sum(d["rtl_cycles"] for d in doc["layers"])
     assert main(["cosim", "--topology", str(net), "--all", "--index", "0"]) == 2
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_c_programs_on_the_rtl_soc_print_as_native_and_time_as_the_iss(tmp_path):
+    """The firmware test programs (printf, recursion, mul/div/rem, byte/halfword accesses, struct copy; and
+    printf of a bad pointer, which must fault, not hang) built with `accelsim firmware build` run on the RTL
+    SoC: console and exit code as the same source compiled natively, cycles and instret as the ISS says."""
+    import subprocess
+
+    from accelsim.cosim.soc import load_elf, run_programs
+    from accelsim.rtl.params import AccelParams
+
+    from accelsim.host.build import build
+    from accelsim.host.iss import Iss
+    from tests.firmware.conftest import PROGRAMS
+    from tests.firmware.test_programs import NATIVE
+
+    names = [*NATIVE, "badptr"]
+    elfs = [build([PROGRAMS / f"{n}.c"], tmp_path / f"{n}.elf") for n in names]
+    iss = [Iss(elf).run(max_cycles=50_000_000) for elf in elfs]
+    rtl = run_programs([load_elf(elf) for elf in elfs], AccelParams.from_arch(small_arch(rows=2, cols=2)),
+                       sim="verilator", max_cycles=[2 * r.cycles + 1000 for r in iss])
+    for name, want, got in zip(names, iss, rtl, strict=True):
+        assert (got.status, got.exit_code, got.stdout, got.cycles, got.instret) == (
+            "exit", want.exit_code & 0xFFFFFFFF, want.stdout.decode(), want.cycles, want.instret), name
+        if name != "badptr":
+            native = tmp_path / name
+            subprocess.run(["gcc", "-O2", "-w", "-o", str(native), str(PROGRAMS / f"{name}.c")], check=True)
+            ran = subprocess.run([str(native)], capture_output=True, timeout=30)
+            assert (got.stdout, got.exit_code) == (ran.stdout.decode(), ran.returncode), name
+    assert rtl[-1].exit_code == 128 + 5 and rtl[-1].stdout == "before\n"  # crt0's handler: load access fault
