@@ -18,7 +18,6 @@ reuses the simulator build (DRAM and command memory sizes are rounded up to powe
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -161,17 +160,12 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
     from accelsim.rtl.params import CMD_BITS
 
     from .harness import COMMAND_MEMORY, DRAM_MEMORY
-    from .runner import build_flags, run_bench
+    from .runner import build_flags, cached_top, run_bench
     from .sim_memory import SOURCE, plusargs, read_dump, write_init
 
-    memory_v = SOURCE.read_text()
-    flags = repr(build_flags(sim, waves=waves is not None, public_internals=False))
-    digest = hashlib.sha256((text + memory_v + flags).encode()).hexdigest()[:16]
-    build_dir = Path(build_root or default_build_root()) / f"{sim}-{digest}"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    src = build_dir / "harness.v"
-    if not src.exists() or src.read_text() != text:
-        src.write_text(text)
+    build_dir, src = cached_top(text, name="harness.v", sim=sim, sources=[SOURCE],
+                                flags=build_flags(sim, waves=waves is not None, public_internals=False),
+                                build_root=Path(build_root or default_build_root()))
     with tempfile.TemporaryDirectory(prefix="accelsim-cosim-") as tmp:
         tmp = Path(tmp)
         write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)

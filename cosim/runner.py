@@ -78,6 +78,22 @@ def build_flags(sim: str, *, waves: bool, public_internals: bool) -> list[str]:
     return flags
 
 
+def cached_top(text: str, *, name: str, sim: str, sources: Sequence[Path], flags: Sequence[str],
+               build_root: Path, prefix: str = "") -> tuple[Path, Path]:
+    """The build directory of a generated top-level Verilog ``text`` (``build_root/<prefix><sim>-<digest>``,
+    the digest over the text, the other ``sources`` and the build ``flags``, so equal designs share one
+    simulator build) and the path ``name`` the text is written to there; returns (build_dir, source)."""
+    import hashlib
+
+    blob = text + "".join(Path(p).read_text() for p in sources) + repr(list(flags))
+    build_dir = Path(build_root) / f"{prefix}{sim}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    src = build_dir / name
+    if not src.exists() or src.read_text() != text:
+        src.write_text(text)
+    return build_dir, src
+
+
 def run_bench(
     *,
     sim: str,

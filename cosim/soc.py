@@ -17,7 +17,6 @@ Ports of SocHarness: ``reload`` in, and the Soc's console_*, exit_*, fault*, rvf
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -178,7 +177,7 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
     ``dram_bytes``, a power of two) is loaded before the first program; the DRAM's contents after the last
     one are then in :attr:`ProgramResult.dram` of the last result."""
     from .layer import default_build_root
-    from .runner import build_flags, run_bench
+    from .runner import build_flags, cached_top, run_bench
     from .sim_memory import SOURCE as MEMORY_SOURCE
 
     require(len(images) >= 1, "programs", "at least one", len(images))
@@ -192,14 +191,9 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
     if key not in _VERILOG:
         _VERILOG[key] = soc_verilog(params, ram_bytes, dram_bytes)
     text = _VERILOG[key]
-    sources_text = text + SOURCE.read_text() + MEMORY_SOURCE.read_text()
-    flags = repr(build_flags(sim, waves=False, public_internals=False))
-    digest = hashlib.sha256((sources_text + flags).encode()).hexdigest()[:16]
-    build_dir = Path(build_root or default_build_root()) / f"soc-{sim}-{digest}"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    src = build_dir / "soc_harness.v"
-    if not src.exists() or src.read_text() != text:
-        src.write_text(text)
+    build_dir, src = cached_top(text, name="soc_harness.v", sim=sim, sources=[SOURCE, MEMORY_SOURCE],
+                                flags=build_flags(sim, waves=False, public_internals=False),
+                                build_root=Path(build_root or default_build_root()), prefix="soc-")
     with tempfile.TemporaryDirectory(prefix="accelsim-soc-") as tmp:
         tmp = Path(tmp)
         jobs = []

@@ -1,6 +1,6 @@
 """Programs for the SoC tests, built with the apt RISC-V gcc, and the Unicorn reference they are held to.
 
-* :func:`build_riscv_tests`: every rv32ui and rv32um test of ../shared/third_party/riscv-tests with our
+* :func:`build_riscv_tests`: every rv32ui and rv32um test of third_party/riscv-tests (vendored, BSD) with our
   environment header (riscv_tests/riscv_test.h: pass/fail through EXIT) and link script;
 * :func:`random_program`: a seeded random RV32IM instruction stream (every register initialised, ALU / M /
   LUI / AUIPC / aligned loads and stores into a data window / forward branches and jumps; no trap, no loop),
@@ -23,7 +23,7 @@ from accelsim.host import soc_map as sm
 
 HERE = Path(__file__).resolve().parent
 ENV_DIR = HERE / "riscv_tests"
-RISCV_TESTS = Path(__file__).resolve().parents[3] / "shared" / "third_party" / "riscv-tests"
+RISCV_TESTS = Path(__file__).resolve().parents[2] / "third_party" / "riscv-tests"
 GCC = "riscv64-unknown-elf-gcc"
 MARCH = ["-march=rv32im_zicsr_zifencei", "-mabi=ilp32"]
 # ma_data checks that misaligned loads and stores return/write the right bytes; the contract's core raises
