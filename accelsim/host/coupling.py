@@ -1,11 +1,12 @@
-"""A prototype of the scheduler coupled to the ISS (docs/host.md, "Coupling to the scheduler").
+"""The scheduler coupled to the ISS: the model of `--host riscv` (docs/host.md, "Coupling to the scheduler").
 
 :class:`SchedulerSink` is a :class:`accelsim.host.iss.CommandSink` that times every command the firmware
-presents with the scheduler's own rule (``accelsim.engine.run_commands``, one command at a time), without
-changing engine.py: the rule dispatches a command at ``d_prev + HI`` (raised while its queue is full), so
-setting ``d_prev = t - HI`` before each call makes it dispatch at the presentation cycle ``t``. FENCES and
-STATUS are answered from the scheduler's state. It runs in Python per command (tens of microseconds each):
-a measurement tool for the proposal, not the model's fast path, which the docs describe.
+presents with the scheduler's own rule (``accelsim.engine.run_commands``, one command at a time): the rule
+dispatches a command at ``d_prev + HI`` (raised while its queue is full or a FENCE waits), so setting
+``d_prev = t - HI`` before each call makes it dispatch at the presentation cycle ``t``. FENCES and STATUS
+are answered from the scheduler's state. It runs in Python per command (tens of microseconds each), for
+tests; :func:`run_coupled` is the same coupling compiled into one loop with the ISS, and
+:func:`run_layer_coupled` runs the layer driver that way (``simulate --host riscv``).
 """
 
 from __future__ import annotations
