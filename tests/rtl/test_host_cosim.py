@@ -49,32 +49,34 @@ def random_layers(count: int, seed: int) -> list[tuple[ConvLayer, int | None]]:
     return out
 
 
-def check(arch, sim, layers=LAYERS, dataflows=("ws",)):
+def check(arch, sim, builds, layers=LAYERS, dataflows=("ws",)):
     from accelsim.cosim.host_layer import cosim_layer_host
 
     for i, (layer, shift) in enumerate(layers):
         cfg = arch.with_dataflow(dataflows[i % len(dataflows)])  # a run-time MODE field: one build for all
-        r = cosim_layer_host(layer, cfg, sim=sim, requantize_shift=shift, seed=len(layer.name))
+        r = cosim_layer_host(layer, cfg, sim=sim, requantize_shift=shift, seed=len(layer.name),
+                             build_root=builds)
         assert r.outputs_match, (layer.name, r.mismatches)
         assert (r.rtl_cycles, r.host_instructions) == (r.model_cycles, r.model_host_instructions), layer.name
         assert r.host_instructions > 100  # the firmware ran the layer's loop nest
 
 
 @pytest.mark.rtl
-def test_firmware_driven_layers_icarus():
-    check(ICARUS_ARCH, "icarus")
+def test_firmware_driven_layers_icarus(soc_builds):
+    check(ICARUS_ARCH, "icarus", soc_builds)
 
 
 @pytest.mark.rtl
 @pytest.mark.slow
-def test_firmware_driven_layers_verilator():
+def test_firmware_driven_layers_verilator(soc_builds):
     # the configuration of tests/rtl/test_soc.py, so CI builds this SoC once for both
-    check(small_arch(rows=2, cols=2), "verilator", LAYERS + tuple(random_layers(15, seed=9)),
+    check(small_arch(rows=2, cols=2), "verilator", soc_builds, LAYERS + tuple(random_layers(15, seed=9)),
           dataflows=("ws", "os", "is"))
 
 
 @pytest.mark.rtl
-def test_cli_cosim_all_layers_with_the_riscv_host(tmp_path, capsys):
+def test_cli_cosim_all_layers_with_the_riscv_host(tmp_path, capsys, soc_builds, monkeypatch):
+    monkeypatch.setenv("ACCELSIM_BUILD_DIR", str(soc_builds))  # the Icarus test's build
     net = tmp_path / "net.csv"
     net.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                    "Num Filter, Strides,\nc1, 6, 6, 3, 3, 4, 8, 1,\nc2, 5, 5, 1, 1, 8, 6, 1,\n")
@@ -93,7 +95,7 @@ def test_cli_cosim_all_layers_with_the_riscv_host(tmp_path, capsys):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-def test_c_programs_on_the_rtl_soc_print_as_native_and_time_as_the_iss(tmp_path):
+def test_c_programs_on_the_rtl_soc_print_as_native_and_time_as_the_iss(tmp_path, soc_builds):
     """The firmware test programs (printf, recursion, mul/div/rem, byte/halfword accesses, struct copy; and
     printf of a bad pointer, which must fault, not hang) built with `accelsim firmware build` run on the RTL
     SoC: console and exit code as the same source compiled natively, cycles and instret as the ISS says."""
@@ -111,7 +113,7 @@ def test_c_programs_on_the_rtl_soc_print_as_native_and_time_as_the_iss(tmp_path)
     elfs = [build([PROGRAMS / f"{n}.c"], tmp_path / f"{n}.elf") for n in names]
     iss = [Iss(elf).run(max_cycles=50_000_000) for elf in elfs]
     rtl = run_programs([load_elf(elf) for elf in elfs], AccelParams.from_arch(small_arch(rows=2, cols=2)),
-                       sim="verilator", max_cycles=[2 * r.cycles + 1000 for r in iss])
+                       sim="verilator", max_cycles=[2 * r.cycles + 1000 for r in iss], build_root=soc_builds)
     for name, want, got in zip(names, iss, rtl, strict=True):
         assert (got.status, got.exit_code, got.stdout, got.cycles, got.instret) == (
             "exit", want.exit_code & 0xFFFFFFFF, want.stdout.decode(), want.cycles, want.instret), name

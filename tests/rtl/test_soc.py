@@ -313,11 +313,6 @@ def soc_elfs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def soc_builds(tmp_path_factory):
-    return tmp_path_factory.mktemp("soc-builds")
-
-
-@pytest.fixture(scope="session")
 def soc_runs(soc_elfs, soc_builds):
     """sim -> {program: ProgramResult}, each simulator run once per session (one build, one process)."""
     from accelsim.cosim.soc import load_elf, run_programs
