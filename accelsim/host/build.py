@@ -90,8 +90,10 @@ def _first_error(stderr: str) -> str:
     """The line of the compiler's output that says what went wrong: the first error, or the linker's first
     complaint (collect2's summary says nothing), with the linker's long path shortened to ``ld``."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    ld = [line for line in lines if "/ld: " in line and "warning:" not in line]
-    errors = [line for line in lines if "error" in line.lower() and not line.startswith("collect2")]
+    # the linker's complaint, not the "in function `f':" line that only says where it comes from
+    ld = [line for line in lines if "/ld: " in line and "warning:" not in line and not line.endswith("':")]
+    errors = [line for line in lines if ("error" in line.lower() or "undefined reference" in line)
+              and not line.startswith("collect2")]
     first = (errors or ld or lines or ["no output"])[0]
     return "ld: " + first.split("/ld: ", 1)[1] if "/ld: " in first else first
 

@@ -56,3 +56,13 @@ def test_missing_toolchain_says_how_to_install(tmp_path, capsys, monkeypatch):
 def test_firmware_sources_ship_with_the_package():
     names = {p.name for p in firmware_dir().iterdir()}
     assert {"crt0.S", "link.ld", "stdio.c", "accel.h", "conv.c"} <= names
+
+
+def test_a_link_error_names_the_missing_symbol(tmp_path, capsys):
+    """The one line quotes the linker's complaint, not the "in function `main':" line before it."""
+    src = tmp_path / "undef.c"
+    src.write_text("int missing(void);\nint main(void) { return missing(); }\n")
+    assert main(["firmware", "build", str(src), "-o", str(tmp_path / "u.elf")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("accelsim: error: program must compile")
+    assert "undefined reference to `missing'" in last
