@@ -119,21 +119,17 @@ def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: T
     require(host == "fixed" or timing is Timing.ACCELSIM, "--host riscv", "used with --timing accelsim",
             timing.value)
     layers = tuple(layers)
-    if host == "riscv":
-        by_shape = {}
-        for layer in layers:
-            shape = replace(layer, name="")
-            if shape not in by_shape:
-                by_shape[shape] = _simulate_shape_riscv(shape, arch, requantize_shift)
-        return NetworkResult(arch=arch, layers=tuple(
-            replace(by_shape[replace(layer, name="")], name=layer.name) for layer in layers))
     if timing is Timing.SCALESIM:
         from accelsim.scalesim import simulate_layer_result
 
         results = tuple(simulate_layer_result(layer, arch) for layer in layers)
     else:
         unnamed = [replace(layer, name="") for layer in layers]
-        by_shape = _shape_results(list(dict.fromkeys(unnamed)), arch, requantize_shift)
+        shapes = list(dict.fromkeys(unnamed))
+        if host == "riscv":
+            by_shape = {shape: _simulate_shape_riscv(shape, arch, requantize_shift) for shape in shapes}
+        else:
+            by_shape = _shape_results(shapes, arch, requantize_shift)
         results = tuple(replace(by_shape[shape], name=layer.name)
                         for shape, layer in zip(unnamed, layers, strict=True))
     return NetworkResult(arch=arch, layers=results)

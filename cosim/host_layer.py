@@ -32,18 +32,14 @@ class HostCosimResult(CosimResult):
 
 def ram_image(elf: Path, layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None = None
               ) -> np.ndarray:
-    """The SoC's RAM words: the driver ELF with ``layer``'s descriptor written over ``accel_layer``."""
+    """The SoC's RAM words: the driver ELF with ``layer``'s descriptor written over ``accel_layer``, loaded
+    and patched exactly as the model's ISS loads it (:meth:`accelsim.host.iss.Iss.poke`)."""
     from accelsim.host.driver import DESCRIPTOR_SYMBOL, descriptor
-    from accelsim.host.iss import load_elf as parse_elf
+    from accelsim.host.iss import Iss
 
-    from .soc import load_elf
-
-    _, _, symbols = parse_elf(Path(elf).read_bytes())
-    addr, size = symbols[DESCRIPTOR_SYMBOL]
-    words = load_elf(elf).copy()
-    words.view(np.uint8)[addr:addr + size] = np.frombuffer(
-        descriptor(layer, arch, requantize_shift=requantize_shift), np.uint8)
-    return words
+    machine = Iss(elf)
+    machine.poke(DESCRIPTOR_SYMBOL, descriptor(layer, arch, requantize_shift=requantize_shift))
+    return machine.mem.view("<u4").astype(np.uint32)
 
 
 def dram_bytes_for(layers, arch: ArchConfig, requantize_shift: int | None = None) -> int:

@@ -11,6 +11,7 @@ tests; :func:`run_coupled` is the same coupling compiled into one loop with the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,9 +196,11 @@ def run_coupled(machine: Iss, arch: ArchConfig, *, max_cycles: int = 1 << 40, ou
                       sink.finish(), np.concatenate(log), tuple(fences[:nf].tolist()))
 
 
+@functools.cache
 def conv_elf() -> Path:
     """The layer driver ELF, built once per source version into the user's cache (keyed by the digest of
-    firmware/, the generated headers and the compiler's version), so every simulation runs the same bytes."""
+    firmware/, the generated headers and the compiler's version), so every simulation runs the same bytes.
+    Once per process: every layer shape of a network would otherwise hash the sources and run gcc again."""
     import hashlib
     import os
     import subprocess
