@@ -26,14 +26,16 @@ the cycles a CMD3 store waits. ``mcycle`` reads ``t`` in cycle ``t``; ``minstret
 instructions (a trapping one does not retire; a CSR write of a counter wins over its increment).
 
 Traps (in the EXEC cycle of the offending instruction, CPI_OTHER): ``mepc`` = its pc, ``mcause``, ``mtval``
-(the address of an access fault, the instruction of an illegal one, else 0), mstatus.MPIE = MIE, MIE = 0,
+(the address of an access fault or the target of a misaligned jump, the instruction of an illegal one,
+else 0), mstatus.MPIE = MIE, MIE = 0,
 pc = ``mtvec`` (direct mode; mtvec's two low bits read 0). Causes: ECALL 11, EBREAK 3, illegal instruction
 2 (an unknown opcode/funct, SYSTEM funct3 4, an unknown CSR, a write to a read-only CSR), load / store access
 fault 5 / 7 (an address outside RAM and the MMIO registers, or a misaligned one: the spec allows an access
 fault for accesses that are not emulated), instruction access fault 1 (the PC outside RAM; not in the
 contract's table: reaching it means a runaway program). ``trap_unhandled`` pulses with a trap taken while
-``mtvec`` is 0 (no handler installed: the harness stops there). Not checked: jump/branch targets that are
-not 4-byte aligned (the fetch ignores PC bits [1:0]). MRET: pc = mepc, MIE = MPIE, MPIE = 1. FENCE,
+``mtvec`` is 0 (no handler installed: the harness stops there); instruction address misaligned 0 (a taken
+jump or branch to a target that is not 4-byte aligned, mtval = the target; there is no C extension).
+MRET: pc = mepc, MIE = MPIE, MPIE = 1. FENCE,
 FENCE.I and WFI are no-ops (one hart, no cache, no interrupt).
 
 CSRs: mstatus (MIE, MPIE; MPP reads 3), misa (RV32IM, read-only value, writes ignored), mie/mip (read 0),
@@ -364,12 +366,26 @@ class HostCore(wiring.Component):
                     m.next = "FETCH"
         return m
 
+    @staticmethod
+    def _jump(m: Module, v: dict, target, *, link: bool) -> None:
+        """A taken jump or branch to ``target``: retire (writing pc + 4 to rd if ``link``), or trap with
+        CAUSE_FETCH_MISALIGNED (mtval = the target) when the target is not 4-byte aligned (no C extension)."""
+        t = Signal(32)
+        m.d.comb += t.eq(target)
+        with m.If(t[1]):
+            m.d.comb += [v["trap"].eq(1), v["trap_cause"].eq(sm.CAUSE_FETCH_MISALIGNED),
+                         v["trap_value"].eq(t)]
+        with m.Else():
+            m.d.comb += [v["retire"].eq(1), v["t_pc_w"].eq(t)]
+            if link:
+                m.d.comb += [v["wb_en"].eq(1), v["wb_data"].eq(v["pc4"])]
+
     def _execute(self, m: Module, v: dict) -> None:
         """The EXEC cycle of a legal instruction fetched from RAM (``v``: elaborate's locals)."""
-        opcode, rd, f3, insn, pc, pc4 = v["opcode"], v["rd"], v["f3"], v["insn"], v["pc"], v["pc4"]
+        opcode, rd, f3, insn, pc = v["opcode"], v["rd"], v["f3"], v["insn"], v["pc"]
         a, rs2, ea, off = v["a"], v["rs2"], v["ea"], v["off"]
         retire, trap, trap_cause, trap_value = v["retire"], v["trap"], v["trap_cause"], v["trap_value"]
-        wb_en, wb_data, wb_addr, t_pc_w = v["wb_en"], v["wb_data"], v["wb_addr"], v["t_pc_w"]
+        wb_en, wb_data, wb_addr = v["wb_en"], v["wb_data"], v["wb_addr"]
         mem_ok, ea_mmio, size_mask = v["mem_ok"], v["ea_mmio"], v["size_mask"]
         m.d.comb += wb_addr.eq(rd)
         with m.Switch(opcode):
@@ -378,14 +394,14 @@ class HostCore(wiring.Component):
             with m.Case(OP_AUIPC):
                 m.d.comb += [retire.eq(1), wb_en.eq(1), wb_data.eq(pc + v["imm_u"])]
             with m.Case(OP_JAL):
-                m.d.comb += [retire.eq(1), wb_en.eq(1), wb_data.eq(pc4), t_pc_w.eq(pc + v["imm_j"])]
+                self._jump(m, v, pc + v["imm_j"], link=True)
             with m.Case(OP_JALR):
-                m.d.comb += [retire.eq(1), wb_en.eq(1), wb_data.eq(pc4),
-                             t_pc_w.eq((a + v["imm_i"]) & ~1)]
+                self._jump(m, v, (a + v["imm_i"]) & ~1, link=True)
             with m.Case(OP_BRANCH):
-                m.d.comb += retire.eq(1)
                 with m.If(v["taken"]):
-                    m.d.comb += t_pc_w.eq(pc + v["imm_b"])
+                    self._jump(m, v, pc + v["imm_b"], link=False)
+                with m.Else():
+                    m.d.comb += retire.eq(1)
             with m.Case(OP_IMM):
                 m.d.comb += [retire.eq(1), wb_en.eq(1), wb_data.eq(v["alu"])]
             with m.Case(OP_REG):

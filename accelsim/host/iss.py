@@ -33,6 +33,7 @@ from accelsim.errors import AccelsimError, require
 from accelsim.host.soc_map import (
     CAUSE_BREAKPOINT,
     CAUSE_ECALL_M,
+    CAUSE_FETCH_MISALIGNED,
     CAUSE_ILLEGAL,
     CAUSE_LOAD_FAULT,
     CAUSE_STORE_FAULT,
@@ -55,10 +56,9 @@ from accelsim.host.soc_map import (
 )
 from accelsim.jit import compilable, compiled
 
-# Causes correct programs never raise: a jump to a target that is not 4-byte aligned (the RTL core ignores
-# the target's low bits instead: a known difference, docs/host.md), a fetch outside RAM. A misaligned load
-# or store is an access fault (mcause 5 / 7), as the RTL core raises it (the privileged spec allows either).
-CAUSE_FETCH_MISALIGNED = 0
+# A cause correct programs never raise and so not in the contract's table: a fetch outside RAM. A misaligned
+# load or store is an access fault (mcause 5 / 7), as the RTL core raises it (the privileged spec allows
+# either); a taken jump or branch to a target that is not 4-byte aligned raises CAUSE_FETCH_MISALIGNED.
 CAUSE_FETCH_FAULT = 1
 
 OP_FENCE_CODE = 5  # accelsim.commands.OP_FENCE (tests/host holds them equal)

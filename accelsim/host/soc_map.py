@@ -59,6 +59,7 @@ CPI_MUL = 3
 CPI_DIV = 2 + 32  # an iterative radix-2 divider: one quotient bit a cycle
 
 # mcause codes the core raises (the privileged spec's)
+CAUSE_FETCH_MISALIGNED = 0  # a taken jump or branch to a target that is not 4-byte aligned (no C extension)
 CAUSE_ILLEGAL = 2
 CAUSE_BREAKPOINT = 3
 CAUSE_LOAD_FAULT = 5
