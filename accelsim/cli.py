@@ -124,7 +124,7 @@ def _json(doc: object) -> str:
 
 # The table's numeric columns: header and width; every cell starts with a space, so wide numbers never touch.
 _COLUMNS = (("MACs", 19), ("cycles", 16), ("util", 6), ("map.eff", 7), ("DRAM rd B", 17), ("DRAM wr B", 15),
-            ("dram stall", 10), ("fill/drain", 10))
+            ("dram stall", 10), ("host stall", 10), ("fill/drain", 10))
 
 
 def _row(label: str, *cells: str) -> str:
@@ -140,12 +140,14 @@ def _table_lines(result):
     for r in result.layers:
         yield _row(r.name, f"{r.macs:,}", f"{r.cycles:,}", f"{r.utilization:.1%}",
                    f"{r.mapping_efficiency:.1%}", f"{r.dram_read_bytes:,}", f"{r.dram_write_bytes:,}",
-                   f"{r.breakdown.dram_stall / r.cycles:.1%}", f"{r.breakdown.fill_drain / r.cycles:.1%}")
+                   f"{r.breakdown.dram_stall / r.cycles:.1%}", f"{r.breakdown.host_stall / r.cycles:.1%}",
+                   f"{r.breakdown.fill_drain / r.cycles:.1%}")
     t = result.totals
     yield "-" * len(head)
     yield _row(f"total ({t.layers} layers)", f"{t.macs:,}", f"{t.cycles:,}", f"{t.utilization:.1%}", "",
                f"{t.dram_read_bytes:,}", f"{t.dram_write_bytes:,}",
-               f"{t.breakdown.dram_stall / t.cycles:.1%}", f"{t.breakdown.fill_drain / t.cycles:.1%}")
+               f"{t.breakdown.dram_stall / t.cycles:.1%}", f"{t.breakdown.host_stall / t.cycles:.1%}",
+               f"{t.breakdown.fill_drain / t.cycles:.1%}")
     a = result.arch
     timing = result.layers[0].timing if result.layers else None
     # SCALE-Sim's CALC mode (the one --timing scalesim reproduces) sizes DRAM to never stall: no bandwidth.

@@ -329,7 +329,6 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     DT0 = endLT0 + L
     dE0 = dLT0 + HI
     S0 = _mx(dE0 + 1, DT0)
-    load0 = dE0 + 1 <= DT0
     if os_:
         dCO0 = dE0
     else:
@@ -473,7 +472,9 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
         regime = REGIME_LD
     total = X_last + bST_last + L
     sum_ex = float(sum_stream + steps * (fd_i + bP_i))
-    idle_host = 0.0 if load0 else S0
+    # the first EX's start S0 against the shadow's (an instant host: the two LOADs from cycle 1, back to
+    # back); every later lateness is at most this one (nothing after it waits for its dispatch)
+    idle_host = S0 - (1.0 + bS0 + bT0 + L)
     idle[CAUSE_DRAM_LOAD] = np.int64(X_last - sum_ex - idle_host)
     idle[CAUSE_DRAM_STORE] = np.int64(total - X_last)
     idle[CAUSE_HOST] = np.int64(idle_host)

@@ -12,9 +12,15 @@ Python API is accelsim.schedule; it runs these functions compiled, the tests als
 State, all int64 arrays so that the interpreter and Numba run the same code:
 
 * ``s`` (S_LEN,): the scalars below;
-* ``qs`` (3, Q) + ``qm`` (3, 2): per unit, a ring of the start cycles of the last Q commands it took from its
-  queue (head, count): a queue slot frees when its command starts;
-* ``pend`` (4, CAP) + ``pm`` (4, 2): per token counter, a FIFO of push times not yet popped.
+* ``qs`` (6, Q) + ``qm`` (3, 2): per unit, a ring of the start cycles of the last Q commands it took from its
+  queue (head, count): a queue slot frees when its command starts; rows 3-5 the same starts in the shadow;
+* ``pend`` (8, CAP) + ``pm`` (4, 2): per token counter, a FIFO of push times not yet popped; rows 4-7 the
+  same pushes in the shadow.
+
+The *shadow* is the same schedule with an instantly issuing host (docs: "Cycle breakdown"): every command
+dispatches as soon as its queue has a slot (``HI = 0``, no presentation time), with the same queues, tokens
+and busy times. It changes no cycle of the schedule; it only decides how much of the execute unit's idle
+time is the host's.
 
 A command is a row of a timing table (T_COLUMNS): kind, unit (-1 for CONFIG/FENCE), busy, tail, and three
 bit masks over the token counters: popped, pushed at end, pushed at done.
@@ -66,7 +72,9 @@ S_STREAM, S_PRELOAD, S_N_COMPUTE, S_N_COMMANDS, S_IDLE = 8, 9, 10, 11, 12  # S_I
 N_STATS = 7
 S_ERROR = 15
 S_FENCE = 16  # the first cycle a command may dispatch after the last FENCE: its release + 1
-S_LEN = 17
+# The shadow (instant host): last dispatch, per-unit free times, last done, FENCE release + 1.
+S_D0, S_FREE0, S_LAST_DONE0, S_FENCE0 = 17, 18, 21, 22  # S_FREE0 .. S_FREE0 + 2: per unit
+S_LEN = 23
 CAP = 16  # pending tokens per counter: the lowering keeps at most BUFFERS (+ a few in flight) outstanding
 NONE = -(1 << 62)  # a time folded out of the periodicity key
 ERR_UNDERFLOW, ERR_OVERFLOW, ERR_UNBALANCED = 1, 2, 3
@@ -78,8 +86,9 @@ HISTORY = 32  # states remembered per loop level while looking for a period
 LEVELS = 4  # group, outer (row), inner (tile), k (step)
 
 
-def key_length(Q: int) -> int:
-    return 4 + 3 * (1 + Q) + 4 * (1 + CAP)
+@compilable
+def key_length(Q):
+    return 4 + 3 * (1 + Q) + 4 * (1 + CAP) + 5 + 3 * Q + 4 * CAP
 
 
 @compilable
@@ -88,7 +97,7 @@ def new_state(s, HI, Q, fill_drain):
     s[:] = 0
     s[S_HI], s[S_Q], s[S_FILL_DRAIN] = HI, Q, fill_drain
     s[S_D] = -HI
-    return (np.zeros((3, Q), np.int64), np.zeros((3, 2), np.int64), np.zeros((4, CAP), np.int64),
+    return (np.zeros((6, Q), np.int64), np.zeros((3, 2), np.int64), np.zeros((8, CAP), np.int64),
             np.zeros((4, 2), np.int64))
 
 
@@ -135,45 +144,56 @@ def timing_row(row, op, rows, lanes, pop_prev, pop_next, push_prev, push_next, d
 
 
 @compilable
-def _push(s, pend, pm, c, t):
+def _push(s, pend, pm, c, t, t0):
+    """Push a token of counter ``c`` at ``t`` (at ``t0`` in the shadow)."""
     if pm[c, 1] == CAP:
         s[S_ERROR] = ERR_OVERFLOW
         return
-    pend[c, (pm[c, 0] + pm[c, 1]) % CAP] = t
+    k = (pm[c, 0] + pm[c, 1]) % CAP
+    pend[c, k], pend[4 + c, k] = t, t0
     pm[c, 1] += 1
 
 
 @compilable
 def _pop(s, pend, pm, c):
+    """Pop the oldest token of counter ``c``: its push time and its shadow push time."""
     if pm[c, 1] == 0:
         s[S_ERROR] = ERR_UNDERFLOW
-        return 0
-    t = pend[c, pm[c, 0]]
-    pm[c, 0] = (pm[c, 0] + 1) % CAP
+        return 0, 0
+    k = pm[c, 0]
+    pm[c, 0] = (k + 1) % CAP
     pm[c, 1] -= 1
-    return t
+    return pend[c, k], pend[4 + c, k]
 
 
 @compilable
 def run_commands(s, qs, qm, pend, pm, table, n, record, record_at):
     """Apply the scheduling rule to rows ``0 .. n-1`` of a timing table; when ``record_at >= 0`` write each
-    command's (dispatch, start, end, done) into ``record`` from row ``record_at`` on."""
+    command's (dispatch, start, end, done) into ``record`` from row ``record_at`` on. The shadow (suffix 0,
+    an instant host) runs the same rule alongside; each EX idle gap is split between the host and DRAM by
+    :func:`_charge_idle`."""
     HI, Q = s[S_HI], s[S_Q]
     d_prev, last_done = s[S_D], s[S_LAST_DONE]
+    d0_prev, last_done0 = s[S_D0], s[S_LAST_DONE0]
     s[S_N_COMMANDS] += n
     for i in range(n):
         unit = table[i, T_UNIT]
         d = d_prev + HI
         if d < s[S_FENCE]:  # the dispatcher takes nothing while a FENCE waits: from its release + 1 on
             d = s[S_FENCE]
+        d0 = d0_prev if d0_prev > s[S_FENCE0] else s[S_FENCE0]
         if unit < 0:
-            done = d
+            done, done0 = d, d0
             if table[i, T_OP] == OP_FENCE:
                 if last_done > d:
                     done = last_done
+                if last_done0 > d0:
+                    done0 = last_done0
                 s[S_FENCE] = done + 1
+                s[S_FENCE0] = done0 + 1
             last_done = max(last_done, done)
-            d_prev = d
+            last_done0 = max(last_done0, done0)
+            d_prev, d0_prev = d, d0
             if record_at >= 0:
                 record[record_at + i, 0] = record[record_at + i, 1] = record[record_at + i, 2] = d
                 record[record_at + i, 3] = done
@@ -182,34 +202,42 @@ def run_commands(s, qs, qm, pend, pm, table, n, record, record_at):
         head, count = qm[unit, 0], qm[unit, 1]
         if count == Q and qs[unit, head] + 1 > d:  # the queue is full until its oldest command starts
             d = qs[unit, head] + 1
-        d_prev = d
-        ready, cause = d + 1, CAUSE_HOST
+        if count == Q and qs[3 + unit, head] + 1 > d0:
+            d0 = qs[3 + unit, head] + 1
+        d_prev, d0_prev = d, d0
+        ready, ready0 = d + 1, d0 + 1
+        t_dram, cause = NONE, CAUSE_DRAM_LOAD  # the latest token popped names the DRAM cause
         pops = table[i, T_POPS]
         for c in range(4):
             if (pops >> c) & 1:
-                t = _pop(s, pend, pm, c)
-                if t >= ready:
-                    ready, cause = t, (CAUSE_DRAM_LOAD if c == L2E else CAUSE_DRAM_STORE)
-        f = s[S_FREE + unit]
+                t, t0 = _pop(s, pend, pm, c)
+                ready = t if t > ready else ready
+                ready0 = t0 if t0 > ready0 else ready0
+                if t >= t_dram:
+                    t_dram, cause = t, (CAUSE_DRAM_LOAD if c == L2E else CAUSE_DRAM_STORE)
+        f, f0 = s[S_FREE + unit], s[S_FREE0 + unit]
         start = ready if ready > f else f
-        end = start + busy
-        s[S_FREE + unit] = end
+        start0 = ready0 if ready0 > f0 else f0
+        end, end0 = start + busy, start0 + busy
+        s[S_FREE + unit], s[S_FREE0 + unit] = end, end0
         if count == Q:  # the ring keeps the last Q starts
-            qs[unit, head] = start
+            qs[unit, head], qs[3 + unit, head] = start, start0
             qm[unit, 0] = (head + 1) % Q
         else:
-            qs[unit, (head + count) % Q] = start
+            k = (head + count) % Q
+            qs[unit, k], qs[3 + unit, k] = start, start0
             qm[unit, 1] = count + 1
         for c in range(4):
             if (table[i, T_PUSH_END] >> c) & 1:
-                _push(s, pend, pm, c, end)
+                _push(s, pend, pm, c, end, end0)
             if (table[i, T_PUSH_DONE] >> c) & 1:
-                _push(s, pend, pm, c, end + tail)
+                _push(s, pend, pm, c, end + tail, end0 + tail)
         if end + tail > last_done:
             last_done = end + tail
+        if end0 + tail > last_done0:
+            last_done0 = end0 + tail
         if unit == UNIT_EX:
-            if start > f:
-                s[S_IDLE + cause] += start - f
+            _charge_idle(s, start - f, start - start0, cause)
             if table[i, T_OP] == OP_PRELOAD:
                 s[S_PRELOAD] += busy
             else:
@@ -219,6 +247,19 @@ def run_commands(s, qs, qm, pend, pm, table, n, record, record_at):
             record[record_at + i, 0], record[record_at + i, 1] = d, start
             record[record_at + i, 2], record[record_at + i, 3] = end, end + tail
     s[S_D], s[S_LAST_DONE] = d_prev, last_done
+    s[S_D0], s[S_LAST_DONE0] = d0_prev, last_done0
+
+
+@compilable
+def _charge_idle(s, gap, late, cause):
+    """Charge an EX idle gap of ``gap >= 0`` cycles that ends ``late`` cycles after the shadow's time
+    (a command's start, or the layer's end). The host stall so far, ``H``, is the largest lateness charged
+    yet; the part of ``late`` beyond it is the host's (``<= gap``: the unit's free time is at least ``H``
+    late), the rest of the gap DRAM's (``cause``)."""
+    H = s[S_IDLE + CAUSE_HOST]
+    host = late - H if late > H else 0
+    s[S_IDLE + CAUSE_HOST] += host
+    s[S_IDLE + cause] += gap - host
 
 
 @compilable
@@ -232,7 +273,10 @@ def state_key(s, qs, qm, pend, pm, out):
     identically under equal commands. Times that can no longer bind are folded to NONE: every later
     command starts at >= d + 2, so a LD/ST free time, a queue-slot time or a pending token time <= d + 1
     never wins a max again (nor decides an idle cause). The EX free time stays exact: it measures EX idle
-    gaps."""
+    gaps. The shadow's times are relative to its last dispatch ``d0`` (folded alike: every later shadow
+    start is >= d0 + 1; a queue slot binds d0 while >= d0), and ``d0 - d`` plus the host stall so far is
+    the one number tying the shadow to the schedule: the charge of a gap depends only on the lateness
+    ``start - start0`` minus that stall."""
     d, Q = s[S_D], s[S_Q]
     out[0] = s[S_FREE + UNIT_EX] - d
     out[1], out[2] = _rel(s[S_FREE + UNIT_LD], d), _rel(s[S_FREE + UNIT_ST], d)
@@ -248,17 +292,39 @@ def state_key(s, qs, qm, pend, pm, out):
         for j in range(CAP):
             out[k + 1 + j] = _rel(pend[c, (pm[c, 0] + j) % CAP], d) if j < pm[c, 1] else NONE
         k += 1 + CAP
+    d0 = s[S_D0]
+    out[k] = d0 - d + s[S_IDLE + CAUSE_HOST]
+    for u in range(3):
+        out[k + 1 + u] = _rel(s[S_FREE0 + u], d0)
+    out[k + 4] = _rel(s[S_LAST_DONE0], d0)
+    k += 5
+    for u in range(3):
+        for j in range(Q):
+            t0 = qs[3 + u, (qm[u, 0] + j) % Q]
+            out[k + j] = t0 - d0 if (j < qm[u, 1] and t0 >= d0) else NONE
+        k += Q
+    for c in range(4):
+        for j in range(CAP):
+            out[k + j] = _rel(pend[4 + c, (pm[c, 0] + j) % CAP], d0) if j < pm[c, 1] else NONE
+        k += CAP
 
 
 @compilable
 def advance(s, qs, pend, delta, stats_delta):
-    """Shift every time by ``delta`` and add ``stats_delta`` (a whole number of periods skipped)."""
+    """Shift every time by ``delta``, the shadow's by ``delta`` less the host stall added, and add
+    ``stats_delta`` (a whole number of periods skipped)."""
+    delta0 = delta - stats_delta[S_IDLE + CAUSE_HOST - S_STATS]
     s[S_D] += delta
     s[S_LAST_DONE] += delta
+    s[S_D0] += delta0
+    s[S_LAST_DONE0] += delta0
     for u in range(3):
         s[S_FREE + u] += delta
-    qs += delta  # the ring slots not in use are never read
-    pend += delta
+        s[S_FREE0 + u] += delta0
+    qs[:3] += delta  # the ring slots not in use are never read
+    qs[3:] += delta0
+    pend[:4] += delta
+    pend[4:] += delta0
     for j in range(N_STATS):
         s[S_STATS + j] += stats_delta[j]
 
@@ -332,7 +398,7 @@ def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, ou
     run_at = np.zeros(LEVELS, np.int64)
     item = np.zeros(LEVELS, np.int64)
     ctx = np.zeros((LEVELS, 2), np.int64)  # the near in the layer of the current item, per level
-    klen = 4 + 3 * (1 + Q) + 4 * (1 + CAP)
+    klen = key_length(Q)
     key = np.zeros(klen, np.int64)
     hist_key = np.zeros((LEVELS, HISTORY, klen), np.int64)
     hist_item = np.zeros((LEVELS, HISTORY), np.int64)
@@ -389,11 +455,11 @@ def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, ou
 @compilable
 def finish(s, pm):
     """Close a schedule: every token popped; the EX unit's idle time after its last command (the final
-    STOREs) is charged to DRAM."""
+    STOREs) is charged like a gap ending at the layer's end (DRAM: store)."""
     for c in range(4):
         if pm[c, 1] != 0 and s[S_ERROR] == 0:
             s[S_ERROR] = ERR_UNBALANCED
-    s[S_IDLE + CAUSE_DRAM_STORE] += s[S_LAST_DONE] - s[S_FREE + UNIT_EX]
+    _charge_idle(s, s[S_LAST_DONE] - s[S_FREE + UNIT_EX], s[S_LAST_DONE] - s[S_LAST_DONE0], CAUSE_DRAM_STORE)
 
 
 @compilable

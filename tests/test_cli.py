@@ -165,7 +165,7 @@ def test_table_columns_never_touch(capsys):
     """LLM-sized numbers (10^13 MACs, 10^10 bytes) stay separate fields of the row."""
     assert main(["simulate", "--layer", "N=4096,M=100000,C=100000"]) == 0
     row = capsys.readouterr().out.splitlines()[2].split()
-    assert len(row) == 9 and int(row[1].replace(",", "")) == 4096 * 100_000 * 100_000
+    assert len(row) == 10 and int(row[1].replace(",", "")) == 4096 * 100_000 * 100_000
 
 
 def test_cosim_too_long_is_refused_up_front_with_an_estimate(capsys):

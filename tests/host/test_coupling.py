@@ -95,6 +95,27 @@ def test_simulate_with_the_riscv_host(capsys):
     assert json.loads(capsys.readouterr().out)["layers"][0]["cycles"] == r.cycles
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=layers(max_c=24, max_m=24, max_hw=10), arch=archs(max_dim=8))
+def test_riscv_breakdown_sums_to_the_cycles_and_counts_the_host(layer, arch):
+    """With the firmware in the loop, on random layers: the buckets sum to the cycles, none is negative,
+    and the host stall is at least the cycles the firmware costs over the fixed-HI host (the instant
+    host's schedule is no later than the fixed-HI one: docs "Cycle breakdown", host stall >= T - T0)."""
+    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.sim import simulate_network
+
+    try:
+        lower(layer, arch)
+    except AccelsimError:
+        assume(False)
+    (r,) = simulate_network([layer], arch, host="riscv").layers
+    (fixed,) = simulate_network([layer], arch).layers
+    parts = {k: getattr(r.breakdown, k) for k in BREAKDOWN_KEYS}
+    assert sum(parts.values()) == r.cycles
+    assert min(parts["dram_stall"], parts["host_stall"], parts["preload"], parts["fill_drain"]) >= 0
+    assert r.breakdown.host_stall >= r.cycles - fixed.cycles
+
+
 def test_riscv_host_is_refused_with_scalesim_timing(capsys):
     from accelsim.cli import main
 
