@@ -136,62 +136,221 @@ static void configure(const struct accel_layer *L, struct plan *p)
     issue(accel_config_cmd(ACCEL_CFG_MODE, v[0], v[1], v[2]));
 }
 
-/* The steps of one output tile (mapping.step_program for k = 0 .. k_tiles-1); ``df`` is a constant in
- * each of the three copies the compiler makes. Returns the next step index. */
-static inline __attribute__((always_inline)) uint32_t
-tile_steps(const struct plan *p, const unsigned df, uint32_t index, uint32_t tile_index, uint32_t P_t,
-           uint32_t M_t, const struct coord *px, uint32_t mabs, uint32_t c_first)
+/* The reduction table: for each k-step of the current group, the bits (c0, r0, s0) of its LOAD of the input
+ * contribute to command words 2 and 3, two words per k. It lives in the free RAM between .bss and the
+ * stack (link.ld's heap), so nothing clears it at reset. */
+extern uint32_t __heap_start[], __heap_end[];
+
+_Static_assert(ACCEL_BUFFERS == 2, "the steady-state loop is unrolled by 2: buf = index % 2");
+_Static_assert(ACCEL_F_C0_LSB >= 64 && ACCEL_F_R0_LSB >= 64 && ACCEL_F_S0_LSB >= 64,
+               "the reduction index lies in command words 2 and 3 (one table entry)");
+_Static_assert(ACCEL_F_K0_LSB >= 32 && ACCEL_F_K0_LSB < 64, "k0 starts in command word 1");
+_Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
+#define K0_SHIFT (ACCEL_F_K0_LSB - 32)
+#define K0_WORD1_LIMIT (1u << (64 - ACCEL_F_K0_LSB)) /* k0 below it: all of k0 lies in word 1 */
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* One output tile: everything its steps' commands need but k. ``index`` is the step index of its k = 0. */
+struct tile {
+    uint32_t index, tile_index, P_t, M_t, mabs;
+    struct coord px;
+};
+
+/* The reduction index's bits in words 2 and 3 of a LOAD of the input. */
+INLINE void red_words(const struct coord *red, uint32_t out[2])
 {
-    const unsigned acc_buf = tile_index % ACCEL_BUFFERS;
-    const unsigned free_acc = tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0; /* COMPUTE of k = 0 */
-    struct coord red = {c_first, 0, 0};
-    uint32_t k0 = 0;
-    for (uint32_t k = 0; k < p->k_tiles; k++) {
-        const int last_k = k == p->k_tiles - 1;
-        const uint32_t K_t = last_k ? p->K_L : p->K_T;
-        const unsigned buf = index % ACCEL_BUFFERS;
-        const unsigned first_deps = index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
-        const unsigned more = p->steps - 1 - index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0;
-        if (df == ACCEL_DF_IS) {
-            issue(accel_load_input_cmd(first_deps, buf, K_t, P_t, px->hi, px->mid, px->lo, red.hi, red.mid,
-                                       red.lo));
-            issue(accel_load_weight_cmd(ACCEL_PUSH_NEXT, buf, M_t, K_t, mabs, k0));
-        } else {
-            issue(accel_load_weight_cmd(first_deps, buf, K_t, M_t, mabs, k0));
-            if (df == ACCEL_DF_WS)
-                issue(accel_load_input_cmd(ACCEL_PUSH_NEXT, buf, P_t, K_t, px->hi, px->mid, px->lo, red.hi,
-                                           red.mid, red.lo));
-            else
-                issue(accel_load_input_cmd(ACCEL_PUSH_NEXT, buf, K_t, P_t, px->hi, px->mid, px->lo, red.hi,
-                                           red.mid, red.lo));
-        }
-        if (df != ACCEL_DF_OS)
-            issue(accel_preload_cmd(ACCEL_POP_PREV, buf, K_t));
-        const uint32_t stream = df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : K_t;
-        const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | (k == 0 ? free_acc : 0) | more |
-                               (last_k ? ACCEL_PUSH_NEXT : 0);
-        issue(accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream));
-        if (last_k) {
-            const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
-            if (df == ACCEL_DF_IS)
-                issue(accel_store_cmd(sdeps, acc_buf, M_t, P_t, px->hi, px->mid, px->lo, mabs));
-            else
-                issue(accel_store_cmd(sdeps, acc_buf, P_t, M_t, px->hi, px->mid, px->lo, mabs));
-        }
-        index++;
-        k0 += p->K_T;
-        coord_add(&red, &p->k_step, p->R, p->S);
+    accel_cmd_t c = {{0, 0, 0, 0}};
+    ACCEL_PUT(&c, C0, red->hi);
+    ACCEL_PUT(&c, R0, red->mid);
+    ACCEL_PUT(&c, S0, red->lo);
+    out[0] = c.w[2];
+    out[1] = c.w[3];
+}
+
+/* The LOADs of a step with (c0, r0, s0) = 0 (the caller ors in the table's words), in each dataflow's shape. */
+INLINE accel_cmd_t li_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t P_t, uint32_t K_t,
+                          const struct coord *px)
+{
+    if (df == ACCEL_DF_WS)
+        return accel_load_input_cmd(deps, buf, P_t, K_t, px->hi, px->mid, px->lo, 0, 0, 0);
+    return accel_load_input_cmd(deps, buf, K_t, P_t, px->hi, px->mid, px->lo, 0, 0, 0);
+}
+
+INLINE accel_cmd_t lw_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t M_t, uint32_t K_t,
+                          uint32_t mabs, uint32_t k0)
+{
+    if (df == ACCEL_DF_IS)
+        return accel_load_weight_cmd(deps, buf, M_t, K_t, mabs, k0);
+    return accel_load_weight_cmd(deps, buf, K_t, M_t, mabs, k0);
+}
+
+INLINE uint32_t stream_of(const unsigned df, uint32_t P_t, uint32_t M_t, uint32_t K_t)
+{
+    return df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : K_t;
+}
+
+/* A step's commands in issue order: the stationary operand's LOAD, the streamed one's, PRELOAD (not OS),
+ * COMPUTE; ``li`` carries the reduction index already. */
+INLINE void issue_step(const unsigned df, const accel_cmd_t *lw, const accel_cmd_t *li, const accel_cmd_t *pre,
+                       const accel_cmd_t *comp)
+{
+    if (df == ACCEL_DF_IS) {
+        accel_issue(li);
+        accel_issue(lw);
+    } else {
+        accel_issue(lw);
+        accel_issue(li);
     }
-    return index;
+    if (df != ACCEL_DF_OS)
+        accel_issue(pre);
+    accel_issue(comp);
+}
+
+/* Any step k of tile ``t`` (mapping.step_program with every flag computed), (c0, r0, s0) given as its
+ * words 2 and 3: the first and last k-steps of a tile, the layer's first and last BUFFERS steps, and every
+ * step when the fast path does not apply. */
+INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, uint32_t k, uint32_t red2,
+                 uint32_t red3)
+{
+    const uint32_t index = t->index + k;
+    const int last_k = k == p->k_tiles - 1;
+    const uint32_t K_t = last_k ? p->K_L : p->K_T;
+    const unsigned buf = index % ACCEL_BUFFERS, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned first_deps = index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    const unsigned more = p->steps - 1 - index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0;
+    const unsigned free_acc = k == 0 && t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    accel_cmd_t li = li_cmd(df, df == ACCEL_DF_IS ? first_deps : ACCEL_PUSH_NEXT, buf, t->P_t, K_t, &t->px);
+    li.w[2] |= red2;
+    li.w[3] |= red3;
+    const accel_cmd_t lw = lw_cmd(df, df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : first_deps, buf, t->M_t, K_t,
+                                  t->mabs, k * p->K_T);
+    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, buf, K_t);
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | free_acc | more |
+                           (last_k ? ACCEL_PUSH_NEXT : 0);
+    const accel_cmd_t comp = accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream_of(df, t->P_t, t->M_t, K_t));
+    issue_step(df, &lw, &li, &pre, &comp);
+    if (last_k) {
+        const unsigned sdeps =
+            ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
+        if (df == ACCEL_DF_IS)
+            issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+        else
+            issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    }
+}
+
+/* Steps ka .. kb-1 of tile ``t``, all in the steady state: neither the first nor the last k-step of the
+ * tile, none among the layer's first or last BUFFERS steps, so K_t = K_T and every flag is constant; k0 <
+ * K0_WORD1_LIMIT. The commands are built once, for both buffers; per step only the reduction index (two
+ * table words, or-ed into the input LOAD's words 2 and 3) and k0 (a pre-shifted add to the weight LOAD's
+ * word 1) change. Unrolled by 2, so buf is a constant in each half. */
+INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
+                       const uint32_t *tab)
+{
+    const uint32_t K_T = p->K_T, n = kb - ka;
+    const unsigned ba = (t->index + ka) % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
+    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
+    const uint32_t stream = stream_of(df, t->P_t, t->M_t, K_T);
+    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT;
+    uint32_t lw1 = lwa.w[1];
+    const uint32_t *r = tab + 2 * ka, *const end = r + 2 * (n & ~1u);
+    while (r != end) {
+        lwa.w[1] = lw1;
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1];
+        issue_step(df, &lwa, &lia, &pra, &cpa);
+        lw1 += dk;
+        lwb.w[1] = lw1;
+        lib.w[2] = li2 | r[2];
+        lib.w[3] = r[3];
+        issue_step(df, &lwb, &lib, &prb, &cpb);
+        lw1 += dk;
+        r += 4;
+    }
+    if (n & 1) {
+        lwa.w[1] = lw1;
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1];
+        issue_step(df, &lwa, &lia, &pra, &cpa);
+    }
+}
+
+/* One copy of the steady-state loop per dataflow, each its own function so that its registers are its own. */
+#define FAST(name, df)                                                                                        \
+    static __attribute__((noinline)) void name(const struct plan *p, const struct tile *t, uint32_t ka,      \
+                                               uint32_t kb, const uint32_t *tab)                             \
+    {                                                                                                         \
+        fast_steps(p, df, t, ka, kb, tab);                                                                    \
+    }
+FAST(fast_ws, ACCEL_DF_WS)
+FAST(fast_os, ACCEL_DF_OS)
+FAST(fast_is, ACCEL_DF_IS)
+
+/* The k-steps of tile ``t``: with the group's reduction table ``tab``, the edge steps one by one and the
+ * steady ones in fast_steps; without (tab == 0), every step from an incremental (c0, r0, s0). */
+INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, const uint32_t *tab,
+                       uint32_t c_first)
+{
+    const uint32_t kt = p->k_tiles;
+    uint32_t k = 0;
+    if (!tab) {
+        struct coord red = {c_first, 0, 0};
+        for (; k < kt; k++) {
+            uint32_t w[2];
+            red_words(&red, w);
+            step(p, df, t, k, w[0], w[1]);
+            coord_add(&red, &p->k_step, p->R, p->S);
+        }
+        return;
+    }
+    /* the steady steps: 1 <= k < kt - 1 and BUFFERS <= index <= steps - 1 - BUFFERS */
+    const int32_t lo = t->index >= ACCEL_BUFFERS - 1 ? 1 : (int32_t)(ACCEL_BUFFERS - t->index);
+    const int32_t last = (int32_t)(p->steps - ACCEL_BUFFERS - t->index); /* the first k past the steady ones */
+    const int32_t hi = last < (int32_t)kt - 1 ? last : (int32_t)kt - 1;
+    for (; k < kt && (int32_t)k < lo; k++)
+        step(p, df, t, k, tab[2 * k], tab[2 * k + 1]);
+    if ((int32_t)k < hi) {
+        if (df == ACCEL_DF_WS)
+            fast_ws(p, t, k, (uint32_t)hi, tab);
+        else if (df == ACCEL_DF_IS)
+            fast_is(p, t, k, (uint32_t)hi, tab);
+        else
+            fast_os(p, t, k, (uint32_t)hi, tab);
+        k = (uint32_t)hi;
+    }
+    for (; k < kt; k++)
+        step(p, df, t, k, tab[2 * k], tab[2 * k + 1]);
 }
 
 /* The loop nest (mapping.steps): group, outer, inner, k; WS/OS outer p inner m, IS outer m inner p. */
-static inline __attribute__((always_inline)) void walk(const struct plan *p, const unsigned df)
+INLINE void walk(const struct plan *p, const unsigned df)
 {
     const int is = df == ACCEL_DF_IS;
     const uint32_t n_outer = is ? p->m_tiles : p->p_tiles, n_inner = is ? p->p_tiles : p->m_tiles;
-    uint32_t index = 0, tile_index = 0;
+    /* the table, if it fits and k0 stays in word 1 (else every step goes the general way) */
+    const uint32_t room = (uint32_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 8;
+    uint32_t *const tab = p->k_tiles <= room && (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT ? __heap_start : 0;
+    struct tile t = {.index = 0, .tile_index = 0};
     for (uint32_t g = 0; g < p->groups; g++) {
+        const uint32_t c_first = g * p->Cg;
+        if (tab) {
+            struct coord red = {c_first, 0, 0};
+            for (uint32_t k = 0; k < p->k_tiles; k++) {
+                red_words(&red, &tab[2 * k]);
+                coord_add(&red, &p->k_step, p->R, p->S);
+            }
+        }
         struct coord px = {0, 0, 0};
         for (uint32_t o = 0; o < n_outer; o++) {
             const int o_last = o == n_outer - 1;
@@ -200,11 +359,13 @@ static inline __attribute__((always_inline)) void walk(const struct plan *p, con
             for (uint32_t i = 0; i < n_inner; i++) {
                 const int i_last = i == n_inner - 1;
                 const uint32_t m = is ? o : i;
-                const uint32_t P_t = (is ? i_last : o_last) ? p->P_L : p->P_T;
-                const uint32_t M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
-                const uint32_t mabs = g * p->Mg + m * p->M_T;
-                index = tile_steps(p, df, index, tile_index, P_t, M_t, &px, mabs, g * p->Cg);
-                tile_index++;
+                t.P_t = (is ? i_last : o_last) ? p->P_L : p->P_T;
+                t.M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
+                t.mabs = g * p->Mg + m * p->M_T;
+                t.px = px;
+                tile_steps(p, df, &t, tab, c_first);
+                t.tile_index++;
+                t.index += p->k_tiles;
                 if (is)
                     coord_add(&px, &p->p_step, p->E, p->F);
             }

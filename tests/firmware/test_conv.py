@@ -80,6 +80,50 @@ def test_wide_layers_reach_the_encoding_limits(conv_elf):
           replace(preset(), dataflow=Dataflow.OS))
 
 
+def _edge_arch(dataflow):
+    return ArchConfig(name="edges", array_rows=4, array_cols=4, dataflow=dataflow, ifmap_spad_kib=1,
+                      weight_spad_kib=1, acc_kib=1)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+@pytest.mark.parametrize("k_tiles", [1, 2, 3, 4, 5, 8])
+def test_steady_state_loop_edges(conv_elf, dataflow, k_tiles):
+    """The driver's steady-state loop (unrolled by 2) takes a tile's k-steps between its first and last one,
+    away from the layer's first and last two steps: tiles of 1-8 k-steps (no steady step, an odd and an even
+    count of them), two groups, N=2, several p and m tiles, an edge K tile."""
+    arch = _edge_arch(dataflow)
+    K_T = lower(ConvLayer(N=1, M=4, C=4096, H=1, W=1, R=1, S=1), arch).K_T
+    Cg = K_T * (k_tiles - 1) + max(1, K_T - 1)
+    hw = 2 if dataflow is Dataflow.OS else 9
+    layer = ConvLayer(N=2, M=80, C=2 * Cg, H=hw, W=hw + 1, R=1, S=1, groups=2)
+    m = lower(layer, arch)
+    assert m.k_tiles == k_tiles and m.p_tiles > 1 and m.m_tiles > 1
+    check(conv_elf, layer, arch)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+def test_more_k_steps_than_the_reduction_table_holds(conv_elf, dataflow):
+    """More k-steps per group than the RAM between .bss and the stack holds table entries for (8 bytes each,
+    < 64 KiB): every step goes the general way, with a 3x3 kernel's (c0, r0, s0) advanced step by step."""
+    arch = replace(_edge_arch(dataflow), array_rows=1, ifmap_spad_kib=64, weight_spad_kib=64, acc_kib=64)
+    if dataflow is Dataflow.OS:  # K_T is the ifmap scratchpad's rows: one
+        arch = replace(arch, array_rows=512, array_cols=1, ifmap_spad_kib=1)
+    layer = ConvLayer(N=1, M=2, C=2 * 1024, H=3, W=3, R=3, S=3, groups=2)
+    assert lower(layer, arch).k_tiles > (64 << 10) // 8
+    check(conv_elf, layer, arch)
+
+
+def test_k0_beyond_command_word_1(conv_elf):
+    """K > 2**23: k0 reaches into command word 2, which the steady-state loop's add to word 1 would miss;
+    the driver sends such layers the general way."""
+    arch = ArchConfig(name="wide", array_rows=1, array_cols=1, dataflow=Dataflow.OS, ifmap_spad_kib=256,
+                      weight_spad_kib=256, acc_kib=1)
+    layer = ConvLayer(N=1, M=1, C=600_000, H=4, W=4, R=4, S=4)
+    m = lower(layer, arch)
+    assert layer.gemm_K > 1 << 23 and m.k_tiles > 4
+    check(conv_elf, layer, arch)
+
+
 def test_descriptor_refuses_what_the_driver_cannot_run():
     with pytest.raises(AccelsimError, match="N\\*E\\*F must be < 2\\*\\*32"):
         descriptor(ConvLayer(N=1 << 16, H=256, W=256), preset())
