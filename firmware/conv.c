@@ -47,8 +47,19 @@ struct plan {
 
 static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 static inline uint64_t align_up(uint64_t a) { return (a + ACCEL_DRAM_ALIGN_BYTES - 1) / ACCEL_DRAM_ALIGN_BYTES * ACCEL_DRAM_ALIGN_BYTES; }
+/* A divide costs 34 cycles, before the first command: skip it where the divisor is often 1 (stride, groups,
+ * 1x1 kernels) or the quotient is 1. */
+static inline uint32_t div1(uint32_t a, uint32_t b) { return b == 1 ? a : a / b; }
+static inline uint32_t mod1(uint32_t a, uint32_t b) { return b == 1 ? 0 : a % b; }
+static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return a <= b ? 1 : (a + b - 1) / b; } /* a >= 1 */
+/* mapping.buffer_rows: kib KiB over ``lanes`` lanes and BUFFERS buffers; 32-bit unless kib * 1024 is not */
+static inline uint64_t rows_of(uint32_t kib, uint32_t lanes)
+{
+    if (kib < 1u << 22)
+        return (kib << 10) / (lanes * ACCEL_BUFFERS);
+    return (uint64_t)kib * 1024 / lanes / ACCEL_BUFFERS;
+}
 
 static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_issue(&c); }
 
@@ -56,25 +67,24 @@ static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_i
 static void configure(const struct accel_layer *L, struct plan *p)
 {
     const uint32_t df = L->dataflow, AR = L->array_rows, AC = L->array_cols;
-    const uint32_t E = (L->H + 2 * L->pad - L->R) / L->stride + 1;
-    const uint32_t F = (L->W + 2 * L->pad - L->S) / L->stride + 1;
-    const uint32_t Cg = L->C / L->groups, Mg = L->M / L->groups, RS = L->R * L->S;
+    const uint32_t E = div1(L->H + 2 * L->pad - L->R, L->stride) + 1;
+    const uint32_t F = div1(L->W + 2 * L->pad - L->S, L->stride) + 1;
+    const uint32_t Cg = div1(L->C, L->groups), Mg = div1(L->M, L->groups), RS = L->R * L->S;
     const uint32_t K = Cg * RS, EF = E * F, P = L->N * EF;
 
     /* mapping.buffer_rows and tile_sizes */
-    const uint32_t if_lanes = df == ACCEL_DF_IS ? AC : AR, w_lanes = df == ACCEL_DF_IS ? AR : AC;
-    const uint64_t if_rows = (uint64_t)L->ifmap_spad_kib * 1024 / if_lanes / ACCEL_BUFFERS;
-    const uint64_t w_rows = (uint64_t)L->weight_spad_kib * 1024 / w_lanes / ACCEL_BUFFERS;
-    const uint64_t acc_rows = (uint64_t)L->acc_kib * 1024 / (4 * AC) / ACCEL_BUFFERS;
     if (df == ACCEL_DF_WS) {
+        const uint64_t if_rows = rows_of(L->ifmap_spad_kib, AR), acc_rows = rows_of(L->acc_kib, 4 * AC);
         p->P_T = (uint32_t)min64(min64(P, min64(if_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
         p->K_T = min32(AR, K);
         p->M_T = min32(AC, Mg);
     } else if (df == ACCEL_DF_IS) {
+        const uint64_t w_rows = rows_of(L->weight_spad_kib, AR), acc_rows = rows_of(L->acc_kib, 4 * AC);
         p->P_T = min32(AC, P);
         p->K_T = min32(AR, K);
         p->M_T = (uint32_t)min64(min64(Mg, min64(w_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
     } else {
+        const uint64_t if_rows = rows_of(L->ifmap_spad_kib, AR), w_rows = rows_of(L->weight_spad_kib, AC);
         p->P_T = min32(AR, P);
         p->K_T = (uint32_t)min64(min64(K, min64(if_rows, w_rows)), ACCEL_MAX_TILE_ROWS);
         p->M_T = min32(AC, Mg);
@@ -94,8 +104,9 @@ static void configure(const struct accel_layer *L, struct plan *p)
     p->M_L = Mg - (p->m_tiles - 1) * p->M_T;
     p->tiles = L->groups * p->p_tiles * p->m_tiles;
     p->steps = p->tiles * p->k_tiles;
-    p->p_step = (struct coord){p->P_T / EF, p->P_T / F % E, p->P_T % F};
-    p->k_step = (struct coord){p->K_T / RS, p->K_T / L->S % L->R, p->K_T % L->S};
+    if (p->p_tiles > 1) /* else never used */
+        p->p_step = (struct coord){div1(p->P_T, EF), mod1(div1(p->P_T, F), E), mod1(p->P_T, F)};
+    p->k_step = (struct coord){div1(p->K_T, RS), mod1(div1(p->K_T, L->S), L->R), mod1(p->K_T, L->S)};
 
     /* DRAM placement (mapping.lower): input at 0, then weights, then outputs, each 64-byte aligned */
     const uint64_t w_base = align_up((uint64_t)L->N * L->C * L->H * L->W);
@@ -136,18 +147,23 @@ static void configure(const struct accel_layer *L, struct plan *p)
     issue(accel_config_cmd(ACCEL_CFG_MODE, v[0], v[1], v[2]));
 }
 
-/* The reduction table: for each k-step of the current group, the bits (c0, r0, s0) of its LOAD of the input
- * contribute to command words 2 and 3, two words per k. It lives in the free RAM between .bss and the
- * stack (link.ld's heap), so nothing clears it at reset. */
+/* The reduction table: the bits (c0, r0, s0) of a k-step's LOAD of the input contribute to command words 2
+ * and 3; the table holds them, two words per k, for k = 0 .. E of the current group. The sequence repeats:
+ * after E k-steps (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of 2**C0_W2_BITS (its bits in
+ * word 2), so red(k + E) is red(k) with word 3 raised by ``dw``. E is 2 for a 1x1 kernel and 9 for 3x3 on a
+ * 16-row array; the table lives in the free RAM between .bss and the stack (link.ld's heap), so nothing
+ * clears it at reset. */
 extern uint32_t __heap_start[], __heap_end[];
 
 _Static_assert(ACCEL_BUFFERS == 2, "the steady-state loop is unrolled by 2: buf = index % 2");
-_Static_assert(ACCEL_F_C0_LSB >= 64 && ACCEL_F_R0_LSB >= 64 && ACCEL_F_S0_LSB >= 64,
-               "the reduction index lies in command words 2 and 3 (one table entry)");
+_Static_assert(ACCEL_F_C0_LSB > 64 && ACCEL_F_C0_LSB <= 96 && ACCEL_F_C0_LSB + ACCEL_F_C0_WIDTH <= 128 &&
+                   ACCEL_F_R0_LSB >= 64 && ACCEL_F_S0_LSB >= 64,
+               "the reduction index lies in command words 2 and 3, c0 reaching into word 3");
 _Static_assert(ACCEL_F_K0_LSB >= 32 && ACCEL_F_K0_LSB < 64, "k0 starts in command word 1");
 _Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
 #define K0_SHIFT (ACCEL_F_K0_LSB - 32)
 #define K0_WORD1_LIMIT (1u << (64 - ACCEL_F_K0_LSB)) /* k0 below it: all of k0 lies in word 1 */
+#define C0_W2_BITS (96 - ACCEL_F_C0_LSB)             /* the low bits of c0, in word 2 */
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -155,6 +171,14 @@ _Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
 struct tile {
     uint32_t index, tile_index, P_t, M_t, mabs;
     struct coord px;
+};
+
+/* The group's reduction table: entries 0 .. min(E, k_tiles - 1) of two words (red_words); red(k + E) =
+ * red(k) + (0, dw). */
+struct redtab {
+    uint32_t *tab;
+    uint32_t E, dw;
+    uint32_t last[2][2]; /* red(k_tiles - 2), red(k_tiles - 1) when past entry E */
 };
 
 /* The reduction index's bits in words 2 and 3 of a LOAD of the input. */
@@ -246,7 +270,7 @@ INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, 
  * table words, or-ed into the input LOAD's words 2 and 3) and k0 (a pre-shifted add to the weight LOAD's
  * word 1) change. Unrolled by 2, so buf is a constant in each half. */
 INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
-                       const uint32_t *tab)
+                       const struct redtab *rt)
 {
     const uint32_t K_T = p->K_T, n = kb - ka;
     const unsigned ba = (t->index + ka) % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
@@ -262,49 +286,197 @@ INLINE void fast_steps(const struct plan *p, const unsigned df, const struct til
     const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
     const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
     const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
-    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT;
-    uint32_t lw1 = lwa.w[1];
-    const uint32_t *r = tab + 2 * ka, *const end = r + 2 * (n & ~1u);
-    while (r != end) {
+    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
+    uint32_t lw1 = lwa.w[1], j = ka, c3 = 0;
+    while (j >= E) { /* ka <= BUFFERS: at most twice */
+        j -= E;
+        c3 += dw;
+    }
+    const uint32_t *r = rt->tab + 2 * j, *const wrap = rt->tab + 2 * E;
+    /* a pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to entry j - E. k0's
+     * word doubles as the loop counter. */
+    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+    while (lw1 != lw1_end) {
         lwa.w[1] = lw1;
         lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1];
+        lia.w[3] = r[1] + c3;
         issue_step(df, &lwa, &lia, &pra, &cpa);
         lw1 += dk;
         lwb.w[1] = lw1;
         lib.w[2] = li2 | r[2];
-        lib.w[3] = r[3];
+        lib.w[3] = r[3] + c3;
         issue_step(df, &lwb, &lib, &prb, &cpb);
         lw1 += dk;
         r += 4;
+        if (r >= wrap) {
+            r -= 2 * E;
+            c3 += dw;
+        }
     }
     if (n & 1) {
         lwa.w[1] = lw1;
         lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1];
+        lia.w[3] = r[1] + c3;
         issue_step(df, &lwa, &lia, &pra, &cpa);
     }
 }
 
+/* A whole tile with k_tiles >= 2 away from the layer's first and last BUFFERS steps: its first k-step, the
+ * steady ones and the last (with K_L and the STORE), from one set of prebuilt words. */
+INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile *t, const struct redtab *rt)
+{
+    const uint32_t K_T = p->K_T, kt = p->k_tiles, n = kt - 2;
+    const unsigned ba = t->index % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
+    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
+    const unsigned free_acc = t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    const uint32_t stream = stream_of(df, t->P_t, t->M_t, K_T);
+    /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
+    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
+    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
+    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+    const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
+    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
+    const uint32_t *r = rt->tab, *const wrap = rt->tab + 2 * E;
+    const uint32_t lw1_0 = lwa.w[1];
+    uint32_t lw1 = lw1_0, c3 = 0;
+    lia.w[2] = li2 | r[0];
+    lia.w[3] = r[1];
+    issue_step(df, &lwa, &lia, &pra, &cp0);
+    lw1 += dk;
+    r += 2; /* entry 1 <= E */
+    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+    while (lw1 != lw1_end) {
+        lwb.w[1] = lw1;
+        lib.w[2] = li2 | r[0];
+        lib.w[3] = r[1] + c3;
+        issue_step(df, &lwb, &lib, &prb, &cpb);
+        lw1 += dk;
+        lwa.w[1] = lw1;
+        lia.w[2] = li2 | r[2];
+        lia.w[3] = r[3] + c3;
+        issue_step(df, &lwa, &lia, &pra, &cpa);
+        lw1 += dk;
+        r += 4;
+        if (r >= wrap) {
+            r -= 2 * E;
+            c3 += dw;
+        }
+    }
+    unsigned bl = bb; /* the last step's buf */
+    if (n & 1) {
+        lwb.w[1] = lw1;
+        lib.w[2] = li2 | r[0];
+        lib.w[3] = r[1] + c3;
+        issue_step(df, &lwb, &lib, &prb, &cpb);
+        lw1 += dk;
+        r += 2; /* entry <= E: no wrap needed */
+        bl = ba;
+    }
+    /* the last k-step: K_L, (c0, r0, s0) at r, k0 in lw1; its COMPUTE pushes the accumulator, then STORE */
+    const uint32_t K_L = p->K_L;
+    accel_cmd_t lw = lw_cmd(df, lw_deps, bl, t->M_t, K_L, t->mabs, 0);
+    lw.w[1] += lw1 - lw1_0; /* k0 */
+    accel_cmd_t li = li_cmd(df, li_deps, bl, t->P_t, K_L, &t->px);
+    li.w[2] |= r[0];
+    li.w[3] |= r[1] + c3;
+    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, bl, K_L);
+    const accel_cmd_t comp =
+        accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT, bl, acc_buf, 1, stream_of(df, t->P_t, t->M_t, K_L));
+    issue_step(df, &lw, &li, &pre, &comp);
+    const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
+    if (df == ACCEL_DF_IS)
+        issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    else
+        issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+}
+
+#define TILE(name, df)                                                                                        \
+    static __attribute__((noinline)) void name(const struct plan *p, const struct tile *t,                   \
+                                               const struct redtab *rt)                                      \
+    {                                                                                                         \
+        tile_fast(p, df, t, rt);                                                                              \
+    }
+TILE(tile_ws, ACCEL_DF_WS)
+TILE(tile_os, ACCEL_DF_OS)
+TILE(tile_is, ACCEL_DF_IS)
+
 /* One copy of the steady-state loop per dataflow, each its own function so that its registers are its own. */
 #define FAST(name, df)                                                                                        \
     static __attribute__((noinline)) void name(const struct plan *p, const struct tile *t, uint32_t ka,      \
-                                               uint32_t kb, const uint32_t *tab)                             \
+                                               uint32_t kb, const struct redtab *rt)                         \
     {                                                                                                         \
-        fast_steps(p, df, t, ka, kb, tab);                                                                    \
+        fast_steps(p, df, t, ka, kb, rt);                                                                     \
     }
 FAST(fast_ws, ACCEL_DF_WS)
 FAST(fast_os, ACCEL_DF_OS)
 FAST(fast_is, ACCEL_DF_IS)
 
-/* The k-steps of tile ``t``: with the group's reduction table ``tab``, the edge steps one by one and the
- * steady ones in fast_steps; without (tab == 0), every step from an incremental (c0, r0, s0). */
-INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, const uint32_t *tab,
+/* Fill ``rt`` for the group whose c0 starts at ``c_first``: entries 0, 1, .. until the period closes (E) or
+ * the last k-step (E = k_tiles: no wrap), and the reduction words of the last two k-steps. 0 if more than
+ * ``room`` entries would be needed. */
+static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first, uint32_t room, struct redtab *rt)
+{
+    const uint32_t kt = p->k_tiles, mask = (1u << C0_W2_BITS) - 1;
+    uint32_t *const e = __heap_start;
+    struct coord red = {c_first, 0, 0};
+    uint32_t k = 0;
+    for (;;) {
+        if (k >= room)
+            return 0;
+        red_words(&red, e + 2 * k);
+        if (k == kt - 1) {
+            rt->E = kt;
+            rt->dw = 0;
+            break;
+        }
+        coord_add(&red, &p->k_step, p->R, p->S);
+        k++;
+        /* E >= 2, so that a pair of steps wraps at most once */
+        if (k >= 2 && red.mid == 0 && red.lo == 0 && ((red.hi - c_first) & mask) == 0) {
+            if (k >= room)
+                return 0;
+            red_words(&red, e + 2 * k);
+            rt->E = k;
+            rt->dw = (red.hi - c_first) >> C0_W2_BITS;
+            break;
+        }
+    }
+    rt->tab = e;
+    if (kt >= 2 && kt - 1 > rt->E) { /* red(kt - 2), red(kt - 1) past the table: red(j) + t * dw */
+        const uint32_t E = rt->E, t1 = (kt - 1) / E, j1 = kt - 1 - t1 * E;
+        const uint32_t t0 = j1 ? t1 : t1 - 1, j0 = j1 ? j1 - 1 : E - 1;
+        rt->last[0][0] = e[2 * j0];
+        rt->last[0][1] = e[2 * j0 + 1] + t0 * rt->dw;
+        rt->last[1][0] = e[2 * j1];
+        rt->last[1][1] = e[2 * j1 + 1] + t1 * rt->dw;
+    }
+    return 1;
+}
+
+/* Step k of a tile the general way with its reduction words from ``rt``: k is 0, 1, k_tiles - 2 or
+ * k_tiles - 1 (the steps around the steady range), so either in the table or one of the last two. */
+INLINE void step_rt(const struct plan *p, const unsigned df, const struct tile *t, uint32_t k,
+                    const struct redtab *rt)
+{
+    const uint32_t *w = k <= rt->E ? rt->tab + 2 * k : rt->last[k + 2 - p->k_tiles];
+    step(p, df, t, k, w[0], w[1]);
+}
+
+/* The k-steps of tile ``t``: with the group's reduction table ``rt``, the edge steps one by one and the
+ * steady ones in fast_steps; without (rt == 0), every step from an incremental (c0, r0, s0). */
+INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, const struct redtab *rt,
                        uint32_t c_first)
 {
     const uint32_t kt = p->k_tiles;
     uint32_t k = 0;
-    if (!tab) {
+    if (!rt) {
         struct coord red = {c_first, 0, 0};
         for (; k < kt; k++) {
             uint32_t w[2];
@@ -314,23 +486,32 @@ INLINE void tile_steps(const struct plan *p, const unsigned df, const struct til
         }
         return;
     }
+    if (kt >= 2 && t->index >= ACCEL_BUFFERS && t->index + kt + ACCEL_BUFFERS <= p->steps) {
+        if (df == ACCEL_DF_WS)
+            tile_ws(p, t, rt);
+        else if (df == ACCEL_DF_IS)
+            tile_is(p, t, rt);
+        else
+            tile_os(p, t, rt);
+        return;
+    }
     /* the steady steps: 1 <= k < kt - 1 and BUFFERS <= index <= steps - 1 - BUFFERS */
     const int32_t lo = t->index >= ACCEL_BUFFERS - 1 ? 1 : (int32_t)(ACCEL_BUFFERS - t->index);
     const int32_t last = (int32_t)(p->steps - ACCEL_BUFFERS - t->index); /* the first k past the steady ones */
     const int32_t hi = last < (int32_t)kt - 1 ? last : (int32_t)kt - 1;
     for (; k < kt && (int32_t)k < lo; k++)
-        step(p, df, t, k, tab[2 * k], tab[2 * k + 1]);
+        step_rt(p, df, t, k, rt);
     if ((int32_t)k < hi) {
         if (df == ACCEL_DF_WS)
-            fast_ws(p, t, k, (uint32_t)hi, tab);
+            fast_ws(p, t, k, (uint32_t)hi, rt);
         else if (df == ACCEL_DF_IS)
-            fast_is(p, t, k, (uint32_t)hi, tab);
+            fast_is(p, t, k, (uint32_t)hi, rt);
         else
-            fast_os(p, t, k, (uint32_t)hi, tab);
+            fast_os(p, t, k, (uint32_t)hi, rt);
         k = (uint32_t)hi;
     }
     for (; k < kt; k++)
-        step(p, df, t, k, tab[2 * k], tab[2 * k + 1]);
+        step_rt(p, df, t, k, rt);
 }
 
 /* The loop nest (mapping.steps): group, outer, inner, k; WS/OS outer p inner m, IS outer m inner p. */
@@ -338,19 +519,15 @@ INLINE void walk(const struct plan *p, const unsigned df)
 {
     const int is = df == ACCEL_DF_IS;
     const uint32_t n_outer = is ? p->m_tiles : p->p_tiles, n_inner = is ? p->p_tiles : p->m_tiles;
-    /* the table, if it fits and k0 stays in word 1 (else every step goes the general way) */
+    /* the steady-state loop needs k0 in word 1 and the table in RAM (else every step goes the general way) */
     const uint32_t room = (uint32_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 8;
-    uint32_t *const tab = p->k_tiles <= room && (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT ? __heap_start : 0;
-    struct tile t = {.index = 0, .tile_index = 0};
+    const int k0_fits = (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT;
+    struct redtab rt;
+    struct tile t; /* no initialiser: gcc would clear it with memset */
+    t.index = t.tile_index = 0;
     for (uint32_t g = 0; g < p->groups; g++) {
         const uint32_t c_first = g * p->Cg;
-        if (tab) {
-            struct coord red = {c_first, 0, 0};
-            for (uint32_t k = 0; k < p->k_tiles; k++) {
-                red_words(&red, &tab[2 * k]);
-                coord_add(&red, &p->k_step, p->R, p->S);
-            }
-        }
+        const struct redtab *const rtp = k0_fits && fill(p, c_first, room, &rt) ? &rt : 0;
         struct coord px = {0, 0, 0};
         for (uint32_t o = 0; o < n_outer; o++) {
             const int o_last = o == n_outer - 1;
@@ -363,7 +540,7 @@ INLINE void walk(const struct plan *p, const unsigned df)
                 t.M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
                 t.mabs = g * p->Mg + m * p->M_T;
                 t.px = px;
-                tile_steps(p, df, &t, tab, c_first);
+                tile_steps(p, df, &t, rtp, c_first);
                 t.tile_index++;
                 t.index += p->k_tiles;
                 if (is)
