@@ -101,6 +101,29 @@ def test_steady_state_loop_edges(conv_elf, dataflow, k_tiles):
     check(conv_elf, layer, arch)
 
 
+def reduction_period(K_T, RS):
+    """conv.c's E: the first k >= 2 where (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of 16."""
+    k = 2
+    while (k * K_T) % RS or (k * K_T // RS) % 16:
+        k += 1
+    return k
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+@pytest.mark.parametrize("rows,R,S,Cg", [(16, 3, 3, 20), (4, 3, 3, 21), (16, 2, 2, 30), (3, 1, 5, 100)])
+def test_reduction_table_wraps(conv_elf, dataflow, rows, R, S, Cg):
+    """Tiles longer than one period of the reduction table: the steady loop wraps to its start with c0 raised,
+    at either step of an unrolled pair, and the last k-steps lie past the table."""
+    arch = ArchConfig(name="period", array_rows=rows, array_cols=4, dataflow=dataflow, ifmap_spad_kib=64,
+                      weight_spad_kib=64, acc_kib=4)
+    if dataflow is Dataflow.OS:  # K_T is the ifmap scratchpad's rows per buffer
+        arch = replace(arch, array_rows=32, ifmap_spad_kib=1)  # 16 rows
+    layer = ConvLayer(N=1, M=24, C=2 * Cg, H=R + 2, W=S + 3, R=R, S=S, groups=2)
+    m = lower(layer, arch)
+    assert m.k_tiles - 1 > reduction_period(m.K_T, R * S) and m.m_tiles * m.p_tiles >= 3
+    check(conv_elf, layer, arch)
+
+
 @pytest.mark.parametrize("dataflow", list(Dataflow))
 def test_more_k_steps_than_the_reduction_table_holds(conv_elf, dataflow):
     """More k-steps per group than the RAM between .bss and the stack holds table entries for (8 bytes each,
