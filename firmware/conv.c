@@ -397,15 +397,38 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
         issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
 }
 
-#define TILE(name, df)                                                                                        \
-    static __attribute__((noinline)) void name(const struct plan *p, const struct tile *t,                   \
-                                               const struct redtab *rt)                                      \
-    {                                                                                                         \
-        tile_fast(p, df, t, rt);                                                                              \
+/* ``run`` consecutive interior tiles of one row of the loop nest (WS/OS: m varies, IS: p varies), ``t`` the
+ * first and, on return, the one after them; the last of them is the row's edge tile if ``edge_last``. */
+INLINE void row_fast(const struct plan *p, const unsigned df, struct tile *tp, uint32_t run, int edge_last,
+                     const struct redtab *rt)
+{
+    struct tile t = *tp;
+    for (uint32_t j = run; j != 0; j--) {
+        const int edge = j == 1 && edge_last;
+        if (df == ACCEL_DF_IS)
+            t.P_t = edge ? p->P_L : p->P_T;
+        else
+            t.M_t = edge ? p->M_L : p->M_T;
+        tile_fast(p, df, &t, rt);
+        t.index += p->k_tiles;
+        t.tile_index++;
+        if (df == ACCEL_DF_IS)
+            coord_add(&t.px, &p->p_step, p->E, p->F);
+        else
+            t.mabs += p->M_T;
     }
-TILE(tile_ws, ACCEL_DF_WS)
-TILE(tile_os, ACCEL_DF_OS)
-TILE(tile_is, ACCEL_DF_IS)
+    *tp = t;
+}
+
+#define ROW(name, df)                                                                                         \
+    static __attribute__((noinline)) void name(const struct plan *p, struct tile *t, uint32_t run,           \
+                                               int edge_last, const struct redtab *rt)                       \
+    {                                                                                                         \
+        row_fast(p, df, t, run, edge_last, rt);                                                               \
+    }
+ROW(row_ws, ACCEL_DF_WS)
+ROW(row_os, ACCEL_DF_OS)
+ROW(row_is, ACCEL_DF_IS)
 
 /* One copy of the steady-state loop per dataflow, each its own function so that its registers are its own. */
 #define FAST(name, df)                                                                                        \
@@ -486,15 +509,6 @@ INLINE void tile_steps(const struct plan *p, const unsigned df, const struct til
         }
         return;
     }
-    if (kt >= 2 && t->index >= ACCEL_BUFFERS && t->index + kt + ACCEL_BUFFERS <= p->steps) {
-        if (df == ACCEL_DF_WS)
-            tile_ws(p, t, rt);
-        else if (df == ACCEL_DF_IS)
-            tile_is(p, t, rt);
-        else
-            tile_os(p, t, rt);
-        return;
-    }
     /* the steady steps: 1 <= k < kt - 1 and BUFFERS <= index <= steps - 1 - BUFFERS */
     const int32_t lo = t->index >= ACCEL_BUFFERS - 1 ? 1 : (int32_t)(ACCEL_BUFFERS - t->index);
     const int32_t last = (int32_t)(p->steps - ACCEL_BUFFERS - t->index); /* the first k past the steady ones */
@@ -533,18 +547,38 @@ INLINE void walk(const struct plan *p, const unsigned df)
             const int o_last = o == n_outer - 1;
             if (is)
                 px = (struct coord){0, 0, 0};
-            for (uint32_t i = 0; i < n_inner; i++) {
+            uint32_t i = 0;
+            while (i < n_inner) {
                 const int i_last = i == n_inner - 1;
                 const uint32_t m = is ? o : i;
                 t.P_t = (is ? i_last : o_last) ? p->P_L : p->P_T;
                 t.M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
                 t.mabs = g * p->Mg + m * p->M_T;
                 t.px = px;
+                /* interior tiles (k_tiles >= 2: all but the layer's first and last) in one call */
+                if (rtp && p->k_tiles >= 2 && t.tile_index != 0) {
+                    uint32_t run = n_inner - i;
+                    if (t.tile_index + run == p->tiles)
+                        run--;
+                    if (run) {
+                        if (df == ACCEL_DF_WS)
+                            row_ws(p, &t, run, i + run == n_inner, rtp);
+                        else if (df == ACCEL_DF_IS)
+                            row_is(p, &t, run, i + run == n_inner, rtp);
+                        else
+                            row_os(p, &t, run, i + run == n_inner, rtp);
+                        i += run;
+                        if (is)
+                            px = t.px;
+                        continue;
+                    }
+                }
                 tile_steps(p, df, &t, rtp, c_first);
                 t.tile_index++;
                 t.index += p->k_tiles;
                 if (is)
                     coord_add(&px, &p->p_step, p->E, p->F);
+                i++;
             }
             if (!is)
                 coord_add(&px, &p->p_step, p->E, p->F);

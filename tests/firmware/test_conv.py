@@ -102,7 +102,8 @@ def test_steady_state_loop_edges(conv_elf, dataflow, k_tiles):
 
 
 def reduction_period(K_T, RS):
-    """conv.c's E: the first k >= 2 where (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of 16."""
+    """conv.c's E: the first k >= 2 where (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of
+    16."""
     k = 2
     while (k * K_T) % RS or (k * K_T // RS) % 16:
         k += 1
