@@ -53,12 +53,14 @@ static inline uint64_t align_up(uint64_t a) { return (a + ACCEL_DRAM_ALIGN_BYTES
 static inline uint32_t div1(uint32_t a, uint32_t b) { return b == 1 ? a : a / b; }
 static inline uint32_t mod1(uint32_t a, uint32_t b) { return b == 1 ? 0 : a % b; }
 static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return a <= b ? 1 : (a + b - 1) / b; } /* a >= 1 */
-/* mapping.buffer_rows: kib KiB over ``lanes`` lanes and BUFFERS buffers; 32-bit unless kib * 1024 is not */
-static inline uint64_t rows_of(uint32_t kib, uint32_t lanes)
+/* min(x, the rows per buffer of kib KiB over ``lanes`` lanes and BUFFERS buffers (mapping.buffer_rows));
+ * divides only when x does not fit. */
+static inline uint64_t min_rows(uint64_t x, uint32_t kib, uint32_t lanes)
 {
-    if (kib < 1u << 22)
-        return (kib << 10) / (lanes * ACCEL_BUFFERS);
-    return (uint64_t)kib * 1024 / lanes / ACCEL_BUFFERS;
+    const uint64_t bytes = (uint64_t)kib * 1024, row = (uint64_t)lanes * ACCEL_BUFFERS;
+    if (x * row <= bytes) /* x <= bytes / row */
+        return x;
+    return kib < 1u << 22 ? (kib << 10) / (lanes * ACCEL_BUFFERS) : bytes / row;
 }
 
 static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_issue(&c); }
@@ -74,19 +76,19 @@ static void configure(const struct accel_layer *L, struct plan *p)
 
     /* mapping.buffer_rows and tile_sizes */
     if (df == ACCEL_DF_WS) {
-        const uint64_t if_rows = rows_of(L->ifmap_spad_kib, AR), acc_rows = rows_of(L->acc_kib, 4 * AC);
-        p->P_T = (uint32_t)min64(min64(P, min64(if_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
+        p->P_T = (uint32_t)min64(min_rows(min_rows(P, L->ifmap_spad_kib, AR), L->acc_kib, 4 * AC),
+                                 ACCEL_MAX_TILE_ROWS);
         p->K_T = min32(AR, K);
         p->M_T = min32(AC, Mg);
     } else if (df == ACCEL_DF_IS) {
-        const uint64_t w_rows = rows_of(L->weight_spad_kib, AR), acc_rows = rows_of(L->acc_kib, 4 * AC);
         p->P_T = min32(AC, P);
         p->K_T = min32(AR, K);
-        p->M_T = (uint32_t)min64(min64(Mg, min64(w_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
+        p->M_T = (uint32_t)min64(min_rows(min_rows(Mg, L->weight_spad_kib, AR), L->acc_kib, 4 * AC),
+                                 ACCEL_MAX_TILE_ROWS);
     } else {
-        const uint64_t if_rows = rows_of(L->ifmap_spad_kib, AR), w_rows = rows_of(L->weight_spad_kib, AC);
         p->P_T = min32(AR, P);
-        p->K_T = (uint32_t)min64(min64(K, min64(if_rows, w_rows)), ACCEL_MAX_TILE_ROWS);
+        p->K_T = (uint32_t)min64(min_rows(min_rows(K, L->ifmap_spad_kib, AR), L->weight_spad_kib, AC),
+                                 ACCEL_MAX_TILE_ROWS);
         p->M_T = min32(AC, Mg);
     }
     p->groups = L->groups;
@@ -178,7 +180,6 @@ struct tile {
 struct redtab {
     uint32_t *tab;
     uint32_t E, dw;
-    uint32_t last[2][2]; /* red(k_tiles - 2), red(k_tiles - 1) when past entry E */
 };
 
 /* The reduction index's bits in words 2 and 3 of a LOAD of the input. */
@@ -442,8 +443,7 @@ FAST(fast_os, ACCEL_DF_OS)
 FAST(fast_is, ACCEL_DF_IS)
 
 /* Fill ``rt`` for the group whose c0 starts at ``c_first``: entries 0, 1, .. until the period closes (E) or
- * the last k-step (E = k_tiles: no wrap), and the reduction words of the last two k-steps. 0 if more than
- * ``room`` entries would be needed. */
+ * the last k-step (E = k_tiles: no wrap). 0 if more than ``room`` entries would be needed. */
 static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first, uint32_t room, struct redtab *rt)
 {
     const uint32_t kt = p->k_tiles, mask = (1u << C0_W2_BITS) - 1;
@@ -472,24 +472,16 @@ static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first
         }
     }
     rt->tab = e;
-    if (kt >= 2 && kt - 1 > rt->E) { /* red(kt - 2), red(kt - 1) past the table: red(j) + t * dw */
-        const uint32_t E = rt->E, t1 = (kt - 1) / E, j1 = kt - 1 - t1 * E;
-        const uint32_t t0 = j1 ? t1 : t1 - 1, j0 = j1 ? j1 - 1 : E - 1;
-        rt->last[0][0] = e[2 * j0];
-        rt->last[0][1] = e[2 * j0 + 1] + t0 * rt->dw;
-        rt->last[1][0] = e[2 * j1];
-        rt->last[1][1] = e[2 * j1 + 1] + t1 * rt->dw;
-    }
     return 1;
 }
 
-/* Step k of a tile the general way with its reduction words from ``rt``: k is 0, 1, k_tiles - 2 or
- * k_tiles - 1 (the steps around the steady range), so either in the table or one of the last two. */
+/* Step k of a tile the general way with its reduction words from ``rt``: red(k mod E) + (k div E) * dw.
+ * Only for the layer's first and last tiles, so the divide does not matter. */
 INLINE void step_rt(const struct plan *p, const unsigned df, const struct tile *t, uint32_t k,
                     const struct redtab *rt)
 {
-    const uint32_t *w = k <= rt->E ? rt->tab + 2 * k : rt->last[k + 2 - p->k_tiles];
-    step(p, df, t, k, w[0], w[1]);
+    const uint32_t q = k <= rt->E ? 0 : k / rt->E, j = k - q * rt->E; /* entry E is red(E) itself */
+    step(p, df, t, k, rt->tab[2 * j], rt->tab[2 * j + 1] + q * rt->dw);
 }
 
 /* The k-steps of tile ``t``: with the group's reduction table ``rt``, the edge steps one by one and the

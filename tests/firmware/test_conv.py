@@ -126,14 +126,17 @@ def test_reduction_table_wraps(conv_elf, dataflow, rows, R, S, Cg):
 
 
 @pytest.mark.parametrize("dataflow", list(Dataflow))
-def test_more_k_steps_than_the_reduction_table_holds(conv_elf, dataflow):
-    """More k-steps per group than the RAM between .bss and the stack holds table entries for (8 bytes each,
-    < 64 KiB): every step goes the general way, with a 3x3 kernel's (c0, r0, s0) advanced step by step."""
+def test_reduction_period_longer_than_the_table_holds(conv_elf, dataflow):
+    """A reduction period (here 16 * 32 * 32 k-steps of one row) and a tile longer than the RAM between .bss
+    and the stack holds table entries for (8 bytes each, < 64 KiB): every step goes the general way, (c0, r0,
+    s0) advanced step by step."""
     arch = replace(_edge_arch(dataflow), array_rows=1, ifmap_spad_kib=64, weight_spad_kib=64, acc_kib=64)
     if dataflow is Dataflow.OS:  # K_T is the ifmap scratchpad's rows: one
         arch = replace(arch, array_rows=512, array_cols=1, ifmap_spad_kib=1)
-    layer = ConvLayer(N=1, M=2, C=2 * 1024, H=3, W=3, R=3, S=3, groups=2)
-    assert lower(layer, arch).k_tiles > (64 << 10) // 8
+    layer = ConvLayer(N=1, M=2, C=2 * 9, H=32, W=32, R=32, S=32, groups=2)
+    m = lower(layer, arch)
+    room = (64 << 10) // 8
+    assert m.K_T == 1 and m.k_tiles > room and reduction_period(m.K_T, 32 * 32) > room
     check(conv_elf, layer, arch)
 
 
