@@ -166,6 +166,7 @@ _Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
 #define K0_SHIFT (ACCEL_F_K0_LSB - 32)
 #define K0_WORD1_LIMIT (1u << (64 - ACCEL_F_K0_LSB)) /* k0 below it: all of k0 lies in word 1 */
 #define C0_W2_BITS (96 - ACCEL_F_C0_LSB)             /* the low bits of c0, in word 2 */
+#define TABLE_PENDING 0xffffffffu                    /* struct redtab's E before the first tile fills it */
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -443,14 +444,16 @@ FAST(fast_os, ACCEL_DF_OS)
 FAST(fast_is, ACCEL_DF_IS)
 
 /* Fill ``rt`` for the group whose c0 starts at ``c_first``: entries 0, 1, .. until the period closes (E) or
- * the last k-step (E = k_tiles: no wrap). 0 if more than ``room`` entries would be needed. */
-static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first, uint32_t room, struct redtab *rt)
+ * the last k-step (E = k_tiles: no wrap). 0 (and E = 0) if the free RAM holds fewer entries. */
+static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first, struct redtab *rt)
 {
-    const uint32_t kt = p->k_tiles, mask = (1u << C0_W2_BITS) - 1;
+    const uint32_t kt = p->k_tiles, mask = (1u << C0_W2_BITS) - 1, R = p->R, S = p->S;
+    const uint32_t room = (uint32_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 8;
+    const struct coord step = p->k_step;
     uint32_t *const e = __heap_start;
     struct coord red = {c_first, 0, 0};
-    uint32_t k = 0;
-    for (;;) {
+    rt->E = 0;
+    for (uint32_t k = 0;; k++) {
         if (k >= room)
             return 0;
         red_words(&red, e + 2 * k);
@@ -459,17 +462,13 @@ static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first
             rt->dw = 0;
             break;
         }
-        coord_add(&red, &p->k_step, p->R, p->S);
-        k++;
         /* E >= 2, so that a pair of steps wraps at most once */
         if (k >= 2 && red.mid == 0 && red.lo == 0 && ((red.hi - c_first) & mask) == 0) {
-            if (k >= room)
-                return 0;
-            red_words(&red, e + 2 * k);
             rt->E = k;
             rt->dw = (red.hi - c_first) >> C0_W2_BITS;
             break;
         }
+        coord_add(&red, &step, R, S);
     }
     rt->tab = e;
     return 1;
@@ -485,14 +484,26 @@ INLINE void step_rt(const struct plan *p, const unsigned df, const struct tile *
 }
 
 /* The k-steps of tile ``t``: with the group's reduction table ``rt``, the edge steps one by one and the
- * steady ones in fast_steps; without (rt == 0), every step from an incremental (c0, r0, s0). */
-INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, const struct redtab *rt,
+ * steady ones in fast_steps; without (rt == 0 or rt->E == 0), every step from an incremental (c0, r0, s0).
+ * The layer's first tile fills the group's table (TABLE_PENDING) after its first step. */
+INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, struct redtab *rt,
                        uint32_t c_first)
 {
     const uint32_t kt = p->k_tiles;
     uint32_t k = 0;
-    if (!rt) {
-        struct coord red = {c_first, 0, 0};
+    struct coord red = {c_first, 0, 0};
+    if (rt && rt->E == TABLE_PENDING) {
+        /* the layer's first step before the table: the accelerator starts while it is filled */
+        uint32_t w[2];
+        red_words(&red, w);
+        step(p, df, t, 0, w[0], w[1]);
+        k = 1;
+        if (!fill(p, c_first, rt)) {
+            coord_add(&red, &p->k_step, p->R, p->S);
+            rt = 0;
+        }
+    }
+    if (!rt || !rt->E) {
         for (; k < kt; k++) {
             uint32_t w[2];
             red_words(&red, w);
@@ -526,14 +537,17 @@ INLINE void walk(const struct plan *p, const unsigned df)
     const int is = df == ACCEL_DF_IS;
     const uint32_t n_outer = is ? p->m_tiles : p->p_tiles, n_inner = is ? p->p_tiles : p->m_tiles;
     /* the steady-state loop needs k0 in word 1 and the table in RAM (else every step goes the general way) */
-    const uint32_t room = (uint32_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 8;
     const int k0_fits = (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT;
     struct redtab rt;
     struct tile t; /* no initialiser: gcc would clear it with memset */
     t.index = t.tile_index = 0;
     for (uint32_t g = 0; g < p->groups; g++) {
         const uint32_t c_first = g * p->Cg;
-        const struct redtab *const rtp = k0_fits && fill(p, c_first, room, &rt) ? &rt : 0;
+        if (g == 0)
+            rt.E = TABLE_PENDING; /* filled by the first tile */
+        else if (k0_fits)
+            fill(p, c_first, &rt);
+        struct redtab *const rtp = k0_fits ? &rt : 0;
         struct coord px = {0, 0, 0};
         for (uint32_t o = 0; o < n_outer; o++) {
             const int o_last = o == n_outer - 1;
@@ -548,7 +562,7 @@ INLINE void walk(const struct plan *p, const unsigned df)
                 t.mabs = g * p->Mg + m * p->M_T;
                 t.px = px;
                 /* interior tiles (k_tiles >= 2: all but the layer's first and last) in one call */
-                if (rtp && p->k_tiles >= 2 && t.tile_index != 0) {
+                if (rtp && rt.E && p->k_tiles >= 2 && t.tile_index != 0) {
                     uint32_t run = n_inner - i;
                     if (t.tile_index + run == p->tiles)
                         run--;
