@@ -323,74 +323,78 @@ INLINE void fast_steps(const struct plan *p, const unsigned df, const struct til
     }
 }
 
-/* A whole tile with k_tiles >= 2 away from the layer's first and last BUFFERS steps: its first k-step, the
- * steady ones and the last (with K_L and the STORE), from one set of prebuilt words. */
+/* A whole tile away from the layer's first and last BUFFERS steps: its first k-step, the steady ones and the
+ * last (with K_L and the STORE), from one set of prebuilt words; with k_tiles = 1 its one step is both. */
 INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile *t, const struct redtab *rt)
 {
-    const uint32_t K_T = p->K_T, kt = p->k_tiles, n = kt - 2;
-    const unsigned ba = t->index % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const uint32_t K_T = p->K_T, kt = p->k_tiles;
+    const unsigned ba = t->index % ACCEL_BUFFERS, acc_buf = t->tile_index % ACCEL_BUFFERS;
     const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
     const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
     const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
     const unsigned free_acc = t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
-    const uint32_t stream = stream_of(df, t->P_t, t->M_t, K_T);
-    /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
-    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
-    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
-    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
-    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
-    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
-    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
-    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
-    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
-    const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
-    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
-    const uint32_t *r = rt->tab, *const wrap = rt->tab + 2 * E;
-    const uint32_t lw1_0 = lwa.w[1];
-    uint32_t lw1 = lw1_0, c3 = 0;
-    lia.w[2] = li2 | r[0];
-    lia.w[3] = r[1];
-    issue_step(df, &lwa, &lia, &pra, &cp0);
-    lw1 += dk;
-    r += 2; /* entry 1 <= E */
-    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
-    while (lw1 != lw1_end) {
-        lwb.w[1] = lw1;
-        lib.w[2] = li2 | r[0];
-        lib.w[3] = r[1] + c3;
-        issue_step(df, &lwb, &lib, &prb, &cpb);
+    const uint32_t *r = rt->tab;
+    uint32_t c3 = 0;
+    unsigned bl = ba; /* the last step's buf */
+    if (kt >= 2) {
+        const uint32_t n = kt - 2, stream = stream_of(df, t->P_t, t->M_t, K_T);
+        const unsigned bb = ba ^ 1;
+        /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
+        accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+        accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+        const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+        const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+        const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+        const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+        const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
+        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
+        const uint32_t *const wrap = rt->tab + 2 * E;
+        uint32_t lw1 = lwa.w[1];
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1];
+        issue_step(df, &lwa, &lia, &pra, &cp0);
         lw1 += dk;
-        lwa.w[1] = lw1;
-        lia.w[2] = li2 | r[2];
-        lia.w[3] = r[3] + c3;
-        issue_step(df, &lwa, &lia, &pra, &cpa);
-        lw1 += dk;
-        r += 4;
-        if (r >= wrap) {
-            r -= 2 * E;
-            c3 += dw;
+        r += 2; /* entry 1 <= E */
+        bl = bb;
+        const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+        while (lw1 != lw1_end) {
+            lwb.w[1] = lw1;
+            lib.w[2] = li2 | r[0];
+            lib.w[3] = r[1] + c3;
+            issue_step(df, &lwb, &lib, &prb, &cpb);
+            lw1 += dk;
+            lwa.w[1] = lw1;
+            lia.w[2] = li2 | r[2];
+            lia.w[3] = r[3] + c3;
+            issue_step(df, &lwa, &lia, &pra, &cpa);
+            lw1 += dk;
+            r += 4;
+            if (r >= wrap) {
+                r -= 2 * E;
+                c3 += dw;
+            }
+        }
+        if (n & 1) {
+            lwb.w[1] = lw1;
+            lib.w[2] = li2 | r[0];
+            lib.w[3] = r[1] + c3;
+            issue_step(df, &lwb, &lib, &prb, &cpb);
+            r += 2; /* entry <= E: no wrap needed */
+            bl = ba;
         }
     }
-    unsigned bl = bb; /* the last step's buf */
-    if (n & 1) {
-        lwb.w[1] = lw1;
-        lib.w[2] = li2 | r[0];
-        lib.w[3] = r[1] + c3;
-        issue_step(df, &lwb, &lib, &prb, &cpb);
-        lw1 += dk;
-        r += 2; /* entry <= E: no wrap needed */
-        bl = ba;
-    }
-    /* the last k-step: K_L, (c0, r0, s0) at r, k0 in lw1; its COMPUTE pushes the accumulator, then STORE */
+    /* the last k-step: K_L, (c0, r0, s0) at r; its COMPUTE pushes the accumulator (and with one k-step is
+     * also the first: frees it, overwrites), then STORE */
     const uint32_t K_L = p->K_L;
-    accel_cmd_t lw = lw_cmd(df, lw_deps, bl, t->M_t, K_L, t->mabs, 0);
-    lw.w[1] += lw1 - lw1_0; /* k0 */
+    const accel_cmd_t lw = lw_cmd(df, lw_deps, bl, t->M_t, K_L, t->mabs, (kt - 1) * K_T);
     accel_cmd_t li = li_cmd(df, li_deps, bl, t->P_t, K_L, &t->px);
     li.w[2] |= r[0];
     li.w[3] |= r[1] + c3;
     const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, bl, K_L);
-    const accel_cmd_t comp =
-        accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT, bl, acc_buf, 1, stream_of(df, t->P_t, t->M_t, K_L));
+    const accel_cmd_t comp = accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT | (kt == 1 ? free_acc : 0), bl, acc_buf,
+                                               kt != 1, stream_of(df, t->P_t, t->M_t, K_L));
     issue_step(df, &lw, &li, &pre, &comp);
     const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
     if (df == ACCEL_DF_IS)
@@ -538,6 +542,7 @@ INLINE void walk(const struct plan *p, const unsigned df)
     const uint32_t n_outer = is ? p->m_tiles : p->p_tiles, n_inner = is ? p->p_tiles : p->m_tiles;
     /* the steady-state loop needs k0 in word 1 and the table in RAM (else every step goes the general way) */
     const int k0_fits = (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT;
+    const uint32_t edge_tiles = p->k_tiles >= ACCEL_BUFFERS ? 1 : ACCEL_BUFFERS; /* ceil(BUFFERS / k_tiles) */
     struct redtab rt;
     struct tile t; /* no initialiser: gcc would clear it with memset */
     t.index = t.tile_index = 0;
@@ -561,23 +566,21 @@ INLINE void walk(const struct plan *p, const unsigned df)
                 t.M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
                 t.mabs = g * p->Mg + m * p->M_T;
                 t.px = px;
-                /* interior tiles (k_tiles >= 2: all but the layer's first and last) in one call */
-                if (rtp && rt.E && p->k_tiles >= 2 && t.tile_index != 0) {
+                /* interior tiles (all but the ones holding the layer's first and last BUFFERS steps) in one call */
+                if (rtp && rt.E && t.tile_index >= edge_tiles && t.tile_index + edge_tiles < p->tiles) {
                     uint32_t run = n_inner - i;
-                    if (t.tile_index + run == p->tiles)
-                        run--;
-                    if (run) {
-                        if (df == ACCEL_DF_WS)
-                            row_ws(p, &t, run, i + run == n_inner, rtp);
-                        else if (df == ACCEL_DF_IS)
-                            row_is(p, &t, run, i + run == n_inner, rtp);
-                        else
-                            row_os(p, &t, run, i + run == n_inner, rtp);
-                        i += run;
-                        if (is)
-                            px = t.px;
-                        continue;
-                    }
+                    if (run > p->tiles - edge_tiles - t.tile_index)
+                        run = p->tiles - edge_tiles - t.tile_index;
+                    if (df == ACCEL_DF_WS)
+                        row_ws(p, &t, run, i + run == n_inner, rtp);
+                    else if (df == ACCEL_DF_IS)
+                        row_is(p, &t, run, i + run == n_inner, rtp);
+                    else
+                        row_os(p, &t, run, i + run == n_inner, rtp);
+                    i += run;
+                    if (is)
+                        px = t.px;
+                    continue;
                 }
                 tile_steps(p, df, &t, rtp, c_first);
                 t.tile_index++;
