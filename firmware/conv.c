@@ -3,9 +3,12 @@
  * LOADs/PRELOAD/COMPUTE/STORE with their dependency flags, and the FENCE, which it waits for.
  *
  * The loader (accelsim.host.driver) writes the layer and arch into ``accel_layer`` after validating them
- * with mapping.lower, so nothing here checks limits. Everything per step is incremental: pixel and
- * reduction coordinates advance by a mixed-radix add of the tile size (no division in the loop), and the
- * dependency flags compare the step and tile counters with their ends (mapping's ``near``). */
+ * with mapping.lower, so nothing here checks limits. Nothing per step divides or packs a field: a tile's
+ * commands are built once and a steady k-step only swaps in prebuilt words for its buffer (the loop is
+ * unrolled by 2), adds a pre-shifted k0 and ors in the reduction index's words from a one-period table
+ * (docs/host.md, "How the driver is fast"). The layer's first and last tiles, and layers the table cannot
+ * serve, take the general path (every flag computed: mapping's ``near`` as comparisons of the step and tile
+ * counters with their ends). */
 #include <stdint.h>
 
 #include "accel.h"
