@@ -109,8 +109,10 @@ static void configure(const struct accel_layer *L, struct plan *p)
     p->M_L = Mg - (p->m_tiles - 1) * p->M_T;
     p->tiles = L->groups * p->p_tiles * p->m_tiles;
     p->steps = p->tiles * p->k_tiles;
-    if (p->p_tiles > 1) /* else never used */
+    if (p->p_tiles > 1)
         p->p_step = (struct coord){div1(p->P_T, EF), mod1(div1(p->P_T, F), E), mod1(p->P_T, F)};
+    else /* only advances past the last tile: no divide, but no uninitialised stack either */
+        p->p_step = (struct coord){0, 0, 0};
     p->k_step = (struct coord){div1(p->K_T, RS), mod1(div1(p->K_T, L->S), L->R), mod1(p->K_T, L->S)};
 
     /* DRAM placement (mapping.lower): input at 0, then weights, then outputs, each 64-byte aligned */
