@@ -3,9 +3,12 @@
  * LOADs/PRELOAD/COMPUTE/STORE with their dependency flags, and the FENCE, which it waits for.
  *
  * The loader (accelsim.host.driver) writes the layer and arch into ``accel_layer`` after validating them
- * with mapping.lower, so nothing here checks limits. Everything per step is incremental: pixel and
- * reduction coordinates advance by a mixed-radix add of the tile size (no division in the loop), and the
- * dependency flags compare the step and tile counters with their ends (mapping's ``near``). */
+ * with mapping.lower, so nothing here checks limits. Nothing per step divides or packs a field: a tile's
+ * commands are built once and a steady k-step only swaps in prebuilt words for its buffer (the loop is
+ * unrolled by 2), adds a pre-shifted k0 and ors in the reduction index's words from a one-period table
+ * (docs/host.md, "How the driver is fast"). The layer's first and last tiles, and layers the table cannot
+ * serve, take the general path (every flag computed: mapping's ``near`` as comparisons of the step and tile
+ * counters with their ends). */
 #include <stdint.h>
 
 #include "accel.h"
@@ -47,8 +50,21 @@ struct plan {
 
 static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 static inline uint64_t align_up(uint64_t a) { return (a + ACCEL_DRAM_ALIGN_BYTES - 1) / ACCEL_DRAM_ALIGN_BYTES * ACCEL_DRAM_ALIGN_BYTES; }
+/* A divide costs 34 cycles, before the first command: skip it where the divisor is often 1 (stride, groups,
+ * 1x1 kernels) or the quotient is 1. */
+static inline uint32_t div1(uint32_t a, uint32_t b) { return b == 1 ? a : a / b; }
+static inline uint32_t mod1(uint32_t a, uint32_t b) { return b == 1 ? 0 : a % b; }
+static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return a <= b ? 1 : (a + b - 1) / b; } /* a >= 1 */
+/* min(x, the rows per buffer of kib KiB over ``lanes`` lanes and BUFFERS buffers (mapping.buffer_rows));
+ * divides only when x does not fit. */
+static inline uint64_t min_rows(uint64_t x, uint32_t kib, uint32_t lanes)
+{
+    const uint64_t bytes = (uint64_t)kib * 1024, row = (uint64_t)lanes * ACCEL_BUFFERS;
+    if (x * row <= bytes) /* x <= bytes / row */
+        return x;
+    return kib < 1u << 22 ? (kib << 10) / (lanes * ACCEL_BUFFERS) : bytes / row;
+}
 
 static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_issue(&c); }
 
@@ -56,27 +72,26 @@ static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_i
 static void configure(const struct accel_layer *L, struct plan *p)
 {
     const uint32_t df = L->dataflow, AR = L->array_rows, AC = L->array_cols;
-    const uint32_t E = (L->H + 2 * L->pad - L->R) / L->stride + 1;
-    const uint32_t F = (L->W + 2 * L->pad - L->S) / L->stride + 1;
-    const uint32_t Cg = L->C / L->groups, Mg = L->M / L->groups, RS = L->R * L->S;
+    const uint32_t E = div1(L->H + 2 * L->pad - L->R, L->stride) + 1;
+    const uint32_t F = div1(L->W + 2 * L->pad - L->S, L->stride) + 1;
+    const uint32_t Cg = div1(L->C, L->groups), Mg = div1(L->M, L->groups), RS = L->R * L->S;
     const uint32_t K = Cg * RS, EF = E * F, P = L->N * EF;
 
     /* mapping.buffer_rows and tile_sizes */
-    const uint32_t if_lanes = df == ACCEL_DF_IS ? AC : AR, w_lanes = df == ACCEL_DF_IS ? AR : AC;
-    const uint64_t if_rows = (uint64_t)L->ifmap_spad_kib * 1024 / if_lanes / ACCEL_BUFFERS;
-    const uint64_t w_rows = (uint64_t)L->weight_spad_kib * 1024 / w_lanes / ACCEL_BUFFERS;
-    const uint64_t acc_rows = (uint64_t)L->acc_kib * 1024 / (4 * AC) / ACCEL_BUFFERS;
     if (df == ACCEL_DF_WS) {
-        p->P_T = (uint32_t)min64(min64(P, min64(if_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
+        p->P_T = (uint32_t)min64(min_rows(min_rows(P, L->ifmap_spad_kib, AR), L->acc_kib, 4 * AC),
+                                 ACCEL_MAX_TILE_ROWS);
         p->K_T = min32(AR, K);
         p->M_T = min32(AC, Mg);
     } else if (df == ACCEL_DF_IS) {
         p->P_T = min32(AC, P);
         p->K_T = min32(AR, K);
-        p->M_T = (uint32_t)min64(min64(Mg, min64(w_rows, acc_rows)), ACCEL_MAX_TILE_ROWS);
+        p->M_T = (uint32_t)min64(min_rows(min_rows(Mg, L->weight_spad_kib, AR), L->acc_kib, 4 * AC),
+                                 ACCEL_MAX_TILE_ROWS);
     } else {
         p->P_T = min32(AR, P);
-        p->K_T = (uint32_t)min64(min64(K, min64(if_rows, w_rows)), ACCEL_MAX_TILE_ROWS);
+        p->K_T = (uint32_t)min64(min_rows(min_rows(K, L->ifmap_spad_kib, AR), L->weight_spad_kib, AC),
+                                 ACCEL_MAX_TILE_ROWS);
         p->M_T = min32(AC, Mg);
     }
     p->groups = L->groups;
@@ -94,8 +109,11 @@ static void configure(const struct accel_layer *L, struct plan *p)
     p->M_L = Mg - (p->m_tiles - 1) * p->M_T;
     p->tiles = L->groups * p->p_tiles * p->m_tiles;
     p->steps = p->tiles * p->k_tiles;
-    p->p_step = (struct coord){p->P_T / EF, p->P_T / F % E, p->P_T % F};
-    p->k_step = (struct coord){p->K_T / RS, p->K_T / L->S % L->R, p->K_T % L->S};
+    if (p->p_tiles > 1)
+        p->p_step = (struct coord){div1(p->P_T, EF), mod1(div1(p->P_T, F), E), mod1(p->P_T, F)};
+    else /* only advances past the last tile: no divide, but no uninitialised stack either */
+        p->p_step = (struct coord){0, 0, 0};
+    p->k_step = (struct coord){div1(p->K_T, RS), mod1(div1(p->K_T, L->S), L->R), mod1(p->K_T, L->S)};
 
     /* DRAM placement (mapping.lower): input at 0, then weights, then outputs, each 64-byte aligned */
     const uint64_t w_base = align_up((uint64_t)L->N * L->C * L->H * L->W);
@@ -136,77 +154,445 @@ static void configure(const struct accel_layer *L, struct plan *p)
     issue(accel_config_cmd(ACCEL_CFG_MODE, v[0], v[1], v[2]));
 }
 
-/* The steps of one output tile (mapping.step_program for k = 0 .. k_tiles-1); ``df`` is a constant in
- * each of the three copies the compiler makes. Returns the next step index. */
-static inline __attribute__((always_inline)) uint32_t
-tile_steps(const struct plan *p, const unsigned df, uint32_t index, uint32_t tile_index, uint32_t P_t,
-           uint32_t M_t, const struct coord *px, uint32_t mabs, uint32_t c_first)
+/* The reduction table: the bits (c0, r0, s0) of a k-step's LOAD of the input contribute to command words 2
+ * and 3; the table holds them, two words per k, for k = 0 .. E of the current group. The sequence repeats:
+ * after E k-steps (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of 2**C0_W2_BITS (its bits in
+ * word 2), so red(k + E) is red(k) with word 3 raised by ``dw``. E is 2 for a 1x1 kernel and 9 for 3x3 on a
+ * 16-row array; the table lives in the free RAM between .bss and the stack (link.ld's heap), so nothing
+ * clears it at reset. */
+extern uint32_t __heap_start[], __heap_end[];
+
+_Static_assert(ACCEL_BUFFERS == 2, "the steady-state loop is unrolled by 2: buf = index % 2");
+_Static_assert(ACCEL_F_C0_LSB > 64 && ACCEL_F_C0_LSB <= 96 && ACCEL_F_C0_LSB + ACCEL_F_C0_WIDTH <= 128 &&
+                   ACCEL_F_R0_LSB >= 64 && ACCEL_F_S0_LSB >= 64,
+               "the reduction index lies in command words 2 and 3, c0 reaching into word 3");
+_Static_assert(ACCEL_F_K0_LSB >= 32 && ACCEL_F_K0_LSB < 64, "k0 starts in command word 1");
+_Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
+#define K0_SHIFT (ACCEL_F_K0_LSB - 32)
+#define K0_WORD1_LIMIT (1u << (64 - ACCEL_F_K0_LSB)) /* k0 below it: all of k0 lies in word 1 */
+#define C0_W2_BITS (96 - ACCEL_F_C0_LSB)             /* the low bits of c0, in word 2 */
+#define TABLE_PENDING 0xffffffffu                    /* struct redtab's E before the first tile fills it */
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* One output tile: everything its steps' commands need but k. ``index`` is the step index of its k = 0. */
+struct tile {
+    uint32_t index, tile_index, P_t, M_t, mabs;
+    struct coord px;
+};
+
+/* The group's reduction table: entries 0 .. min(E, k_tiles - 1) of two words (red_words); red(k + E) =
+ * red(k) + (0, dw). */
+struct redtab {
+    uint32_t *tab;
+    uint32_t E, dw;
+};
+
+/* The reduction index's bits in words 2 and 3 of a LOAD of the input. */
+INLINE void red_words(const struct coord *red, uint32_t out[2])
 {
-    const unsigned acc_buf = tile_index % ACCEL_BUFFERS;
-    const unsigned free_acc = tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0; /* COMPUTE of k = 0 */
-    struct coord red = {c_first, 0, 0};
-    uint32_t k0 = 0;
-    for (uint32_t k = 0; k < p->k_tiles; k++) {
-        const int last_k = k == p->k_tiles - 1;
-        const uint32_t K_t = last_k ? p->K_L : p->K_T;
-        const unsigned buf = index % ACCEL_BUFFERS;
-        const unsigned first_deps = index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
-        const unsigned more = p->steps - 1 - index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0;
-        if (df == ACCEL_DF_IS) {
-            issue(accel_load_input_cmd(first_deps, buf, K_t, P_t, px->hi, px->mid, px->lo, red.hi, red.mid,
-                                       red.lo));
-            issue(accel_load_weight_cmd(ACCEL_PUSH_NEXT, buf, M_t, K_t, mabs, k0));
-        } else {
-            issue(accel_load_weight_cmd(first_deps, buf, K_t, M_t, mabs, k0));
-            if (df == ACCEL_DF_WS)
-                issue(accel_load_input_cmd(ACCEL_PUSH_NEXT, buf, P_t, K_t, px->hi, px->mid, px->lo, red.hi,
-                                           red.mid, red.lo));
-            else
-                issue(accel_load_input_cmd(ACCEL_PUSH_NEXT, buf, K_t, P_t, px->hi, px->mid, px->lo, red.hi,
-                                           red.mid, red.lo));
-        }
-        if (df != ACCEL_DF_OS)
-            issue(accel_preload_cmd(ACCEL_POP_PREV, buf, K_t));
-        const uint32_t stream = df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : K_t;
-        const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | (k == 0 ? free_acc : 0) | more |
-                               (last_k ? ACCEL_PUSH_NEXT : 0);
-        issue(accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream));
-        if (last_k) {
-            const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
-            if (df == ACCEL_DF_IS)
-                issue(accel_store_cmd(sdeps, acc_buf, M_t, P_t, px->hi, px->mid, px->lo, mabs));
-            else
-                issue(accel_store_cmd(sdeps, acc_buf, P_t, M_t, px->hi, px->mid, px->lo, mabs));
-        }
-        index++;
-        k0 += p->K_T;
-        coord_add(&red, &p->k_step, p->R, p->S);
+    accel_cmd_t c = {{0, 0, 0, 0}};
+    ACCEL_PUT(&c, C0, red->hi);
+    ACCEL_PUT(&c, R0, red->mid);
+    ACCEL_PUT(&c, S0, red->lo);
+    out[0] = c.w[2];
+    out[1] = c.w[3];
+}
+
+/* The LOADs of a step with (c0, r0, s0) = 0 (the caller ors in the table's words), in each dataflow's shape. */
+INLINE accel_cmd_t li_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t P_t, uint32_t K_t,
+                          const struct coord *px)
+{
+    if (df == ACCEL_DF_WS)
+        return accel_load_input_cmd(deps, buf, P_t, K_t, px->hi, px->mid, px->lo, 0, 0, 0);
+    return accel_load_input_cmd(deps, buf, K_t, P_t, px->hi, px->mid, px->lo, 0, 0, 0);
+}
+
+INLINE accel_cmd_t lw_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t M_t, uint32_t K_t,
+                          uint32_t mabs, uint32_t k0)
+{
+    if (df == ACCEL_DF_IS)
+        return accel_load_weight_cmd(deps, buf, M_t, K_t, mabs, k0);
+    return accel_load_weight_cmd(deps, buf, K_t, M_t, mabs, k0);
+}
+
+INLINE uint32_t stream_of(const unsigned df, uint32_t P_t, uint32_t M_t, uint32_t K_t)
+{
+    return df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : K_t;
+}
+
+/* A step's commands in issue order: the stationary operand's LOAD, the streamed one's, PRELOAD (not OS),
+ * COMPUTE; ``li`` carries the reduction index already. */
+INLINE void issue_step(const unsigned df, const accel_cmd_t *lw, const accel_cmd_t *li, const accel_cmd_t *pre,
+                       const accel_cmd_t *comp)
+{
+    if (df == ACCEL_DF_IS) {
+        accel_issue(li);
+        accel_issue(lw);
+    } else {
+        accel_issue(lw);
+        accel_issue(li);
     }
-    return index;
+    if (df != ACCEL_DF_OS)
+        accel_issue(pre);
+    accel_issue(comp);
+}
+
+/* Any step k of tile ``t`` (mapping.step_program with every flag computed), (c0, r0, s0) given as its
+ * words 2 and 3: the first and last k-steps of a tile, the layer's first and last BUFFERS steps, and every
+ * step when the fast path does not apply. */
+INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, uint32_t k, uint32_t red2,
+                 uint32_t red3)
+{
+    const uint32_t index = t->index + k;
+    const int last_k = k == p->k_tiles - 1;
+    const uint32_t K_t = last_k ? p->K_L : p->K_T;
+    const unsigned buf = index % ACCEL_BUFFERS, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned first_deps = index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    const unsigned more = p->steps - 1 - index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0;
+    const unsigned free_acc = k == 0 && t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    accel_cmd_t li = li_cmd(df, df == ACCEL_DF_IS ? first_deps : ACCEL_PUSH_NEXT, buf, t->P_t, K_t, &t->px);
+    li.w[2] |= red2;
+    li.w[3] |= red3;
+    const accel_cmd_t lw = lw_cmd(df, df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : first_deps, buf, t->M_t, K_t,
+                                  t->mabs, k * p->K_T);
+    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, buf, K_t);
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | free_acc | more |
+                           (last_k ? ACCEL_PUSH_NEXT : 0);
+    const accel_cmd_t comp = accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream_of(df, t->P_t, t->M_t, K_t));
+    issue_step(df, &lw, &li, &pre, &comp);
+    if (last_k) {
+        const unsigned sdeps =
+            ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
+        if (df == ACCEL_DF_IS)
+            issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+        else
+            issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    }
+}
+
+/* Steps ka .. kb-1 of tile ``t``, all in the steady state: neither the first nor the last k-step of the
+ * tile, none among the layer's first or last BUFFERS steps, so K_t = K_T and every flag is constant; k0 <
+ * K0_WORD1_LIMIT. The commands are built once, for both buffers; per step only the reduction index (two
+ * table words, or-ed into the input LOAD's words 2 and 3) and k0 (a pre-shifted add to the weight LOAD's
+ * word 1) change. Unrolled by 2, so buf is a constant in each half. */
+INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
+                       const struct redtab *rt)
+{
+    const uint32_t K_T = p->K_T, n = kb - ka;
+    const unsigned ba = (t->index + ka) % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
+    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
+    const uint32_t stream = stream_of(df, t->P_t, t->M_t, K_T);
+    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
+    uint32_t lw1 = lwa.w[1], j = ka, c3 = 0;
+    while (j >= E) { /* ka <= BUFFERS: at most twice */
+        j -= E;
+        c3 += dw;
+    }
+    const uint32_t *r = rt->tab + 2 * j, *const wrap = rt->tab + 2 * E;
+    /* a pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to entry j - E. k0's
+     * word doubles as the loop counter. */
+    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+    while (lw1 != lw1_end) {
+        lwa.w[1] = lw1;
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1] + c3;
+        issue_step(df, &lwa, &lia, &pra, &cpa);
+        lw1 += dk;
+        lwb.w[1] = lw1;
+        lib.w[2] = li2 | r[2];
+        lib.w[3] = r[3] + c3;
+        issue_step(df, &lwb, &lib, &prb, &cpb);
+        lw1 += dk;
+        r += 4;
+        if (r >= wrap) {
+            r -= 2 * E;
+            c3 += dw;
+        }
+    }
+    if (n & 1) {
+        lwa.w[1] = lw1;
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1] + c3;
+        issue_step(df, &lwa, &lia, &pra, &cpa);
+    }
+}
+
+/* A whole tile away from the layer's first and last BUFFERS steps: its first k-step, the steady ones and the
+ * last (with K_L and the STORE), from one set of prebuilt words; with k_tiles = 1 its one step is both. */
+INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile *t, const struct redtab *rt)
+{
+    const uint32_t K_T = p->K_T, kt = p->k_tiles;
+    const unsigned ba = t->index % ACCEL_BUFFERS, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
+    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
+    const unsigned free_acc = t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
+    const uint32_t *r = rt->tab;
+    uint32_t c3 = 0;
+    unsigned bl = ba; /* the last step's buf */
+    if (kt >= 2) {
+        const uint32_t n = kt - 2, stream = stream_of(df, t->P_t, t->M_t, K_T);
+        const unsigned bb = ba ^ 1;
+        /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
+        accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+        accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+        const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+        const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+        const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+        const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+        const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
+        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
+        const uint32_t *const wrap = rt->tab + 2 * E;
+        uint32_t lw1 = lwa.w[1];
+        lia.w[2] = li2 | r[0];
+        lia.w[3] = r[1];
+        issue_step(df, &lwa, &lia, &pra, &cp0);
+        lw1 += dk;
+        r += 2; /* entry 1 <= E */
+        bl = bb;
+        const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+        while (lw1 != lw1_end) {
+            lwb.w[1] = lw1;
+            lib.w[2] = li2 | r[0];
+            lib.w[3] = r[1] + c3;
+            issue_step(df, &lwb, &lib, &prb, &cpb);
+            lw1 += dk;
+            lwa.w[1] = lw1;
+            lia.w[2] = li2 | r[2];
+            lia.w[3] = r[3] + c3;
+            issue_step(df, &lwa, &lia, &pra, &cpa);
+            lw1 += dk;
+            r += 4;
+            if (r >= wrap) {
+                r -= 2 * E;
+                c3 += dw;
+            }
+        }
+        if (n & 1) {
+            lwb.w[1] = lw1;
+            lib.w[2] = li2 | r[0];
+            lib.w[3] = r[1] + c3;
+            issue_step(df, &lwb, &lib, &prb, &cpb);
+            r += 2; /* entry <= E: no wrap needed */
+            bl = ba;
+        }
+    }
+    /* the last k-step: K_L, (c0, r0, s0) at r; its COMPUTE pushes the accumulator (and with one k-step is
+     * also the first: frees it, overwrites), then STORE */
+    const uint32_t K_L = p->K_L;
+    const accel_cmd_t lw = lw_cmd(df, lw_deps, bl, t->M_t, K_L, t->mabs, (kt - 1) * K_T);
+    accel_cmd_t li = li_cmd(df, li_deps, bl, t->P_t, K_L, &t->px);
+    li.w[2] |= r[0];
+    li.w[3] |= r[1] + c3;
+    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, bl, K_L);
+    const accel_cmd_t comp = accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT | (kt == 1 ? free_acc : 0), bl, acc_buf,
+                                               kt != 1, stream_of(df, t->P_t, t->M_t, K_L));
+    issue_step(df, &lw, &li, &pre, &comp);
+    const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
+    if (df == ACCEL_DF_IS)
+        issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    else
+        issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+}
+
+/* ``run`` consecutive interior tiles of one row of the loop nest (WS/OS: m varies, IS: p varies), ``t`` the
+ * first and, on return, the one after them; the last of them is the row's edge tile if ``edge_last``. */
+INLINE void row_fast(const struct plan *p, const unsigned df, struct tile *tp, uint32_t run, int edge_last,
+                     const struct redtab *rt)
+{
+    struct tile t = *tp;
+    for (uint32_t j = run; j != 0; j--) {
+        const int edge = j == 1 && edge_last;
+        if (df == ACCEL_DF_IS)
+            t.P_t = edge ? p->P_L : p->P_T;
+        else
+            t.M_t = edge ? p->M_L : p->M_T;
+        tile_fast(p, df, &t, rt);
+        t.index += p->k_tiles;
+        t.tile_index++;
+        if (df == ACCEL_DF_IS)
+            coord_add(&t.px, &p->p_step, p->E, p->F);
+        else
+            t.mabs += p->M_T;
+    }
+    *tp = t;
+}
+
+#define ROW(name, df)                                                                                         \
+    static __attribute__((noinline)) void name(const struct plan *p, struct tile *t, uint32_t run,           \
+                                               int edge_last, const struct redtab *rt)                       \
+    {                                                                                                         \
+        row_fast(p, df, t, run, edge_last, rt);                                                               \
+    }
+ROW(row_ws, ACCEL_DF_WS)
+ROW(row_os, ACCEL_DF_OS)
+ROW(row_is, ACCEL_DF_IS)
+
+/* One copy of the steady-state loop per dataflow, each its own function so that its registers are its own. */
+#define FAST(name, df)                                                                                        \
+    static __attribute__((noinline)) void name(const struct plan *p, const struct tile *t, uint32_t ka,      \
+                                               uint32_t kb, const struct redtab *rt)                         \
+    {                                                                                                         \
+        fast_steps(p, df, t, ka, kb, rt);                                                                     \
+    }
+FAST(fast_ws, ACCEL_DF_WS)
+FAST(fast_os, ACCEL_DF_OS)
+FAST(fast_is, ACCEL_DF_IS)
+
+/* Fill ``rt`` for the group whose c0 starts at ``c_first``: entries 0, 1, .. until the period closes (E) or
+ * the last k-step (E = k_tiles: no wrap). 0 (and E = 0) if the free RAM holds fewer entries. */
+static __attribute__((noinline)) int fill(const struct plan *p, uint32_t c_first, struct redtab *rt)
+{
+    const uint32_t kt = p->k_tiles, mask = (1u << C0_W2_BITS) - 1, R = p->R, S = p->S;
+    const uint32_t room = (uint32_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 8;
+    const struct coord step = p->k_step;
+    uint32_t *const e = __heap_start;
+    struct coord red = {c_first, 0, 0};
+    rt->E = 0;
+    for (uint32_t k = 0;; k++) {
+        if (k >= room)
+            return 0;
+        red_words(&red, e + 2 * k);
+        if (k == kt - 1) {
+            rt->E = kt;
+            rt->dw = 0;
+            break;
+        }
+        /* E >= 2, so that a pair of steps wraps at most once */
+        if (k >= 2 && red.mid == 0 && red.lo == 0 && ((red.hi - c_first) & mask) == 0) {
+            rt->E = k;
+            rt->dw = (red.hi - c_first) >> C0_W2_BITS;
+            break;
+        }
+        coord_add(&red, &step, R, S);
+    }
+    rt->tab = e;
+    return 1;
+}
+
+/* Step k of a tile the general way with its reduction words from ``rt``: red(k mod E) + (k div E) * dw.
+ * Only for the layer's first and last tiles, so the divide does not matter. */
+INLINE void step_rt(const struct plan *p, const unsigned df, const struct tile *t, uint32_t k,
+                    const struct redtab *rt)
+{
+    const uint32_t q = k <= rt->E ? 0 : k / rt->E, j = k - q * rt->E; /* entry E is red(E) itself */
+    step(p, df, t, k, rt->tab[2 * j], rt->tab[2 * j + 1] + q * rt->dw);
+}
+
+/* The k-steps of tile ``t``: with the group's reduction table ``rt``, the edge steps one by one and the
+ * steady ones in fast_steps; without (rt == 0 or rt->E == 0), every step from an incremental (c0, r0, s0).
+ * The layer's first tile fills the group's table (TABLE_PENDING) after its first step. */
+INLINE void tile_steps(const struct plan *p, const unsigned df, const struct tile *t, struct redtab *rt,
+                       uint32_t c_first)
+{
+    const uint32_t kt = p->k_tiles;
+    uint32_t k = 0;
+    struct coord red = {c_first, 0, 0};
+    if (rt && rt->E == TABLE_PENDING) {
+        /* the layer's first step before the table: the accelerator starts while it is filled */
+        uint32_t w[2];
+        red_words(&red, w);
+        step(p, df, t, 0, w[0], w[1]);
+        k = 1;
+        if (!fill(p, c_first, rt)) {
+            coord_add(&red, &p->k_step, p->R, p->S);
+            rt = 0;
+        }
+    }
+    if (!rt || !rt->E) {
+        for (; k < kt; k++) {
+            uint32_t w[2];
+            red_words(&red, w);
+            step(p, df, t, k, w[0], w[1]);
+            coord_add(&red, &p->k_step, p->R, p->S);
+        }
+        return;
+    }
+    /* the steady steps: 1 <= k < kt - 1 and BUFFERS <= index <= steps - 1 - BUFFERS */
+    const int32_t lo = t->index >= ACCEL_BUFFERS - 1 ? 1 : (int32_t)(ACCEL_BUFFERS - t->index);
+    const int32_t last = (int32_t)(p->steps - ACCEL_BUFFERS - t->index); /* the first k past the steady ones */
+    const int32_t hi = last < (int32_t)kt - 1 ? last : (int32_t)kt - 1;
+    for (; k < kt && (int32_t)k < lo; k++)
+        step_rt(p, df, t, k, rt);
+    if ((int32_t)k < hi) {
+        if (df == ACCEL_DF_WS)
+            fast_ws(p, t, k, (uint32_t)hi, rt);
+        else if (df == ACCEL_DF_IS)
+            fast_is(p, t, k, (uint32_t)hi, rt);
+        else
+            fast_os(p, t, k, (uint32_t)hi, rt);
+        k = (uint32_t)hi;
+    }
+    for (; k < kt; k++)
+        step_rt(p, df, t, k, rt);
 }
 
 /* The loop nest (mapping.steps): group, outer, inner, k; WS/OS outer p inner m, IS outer m inner p. */
-static inline __attribute__((always_inline)) void walk(const struct plan *p, const unsigned df)
+INLINE void walk(const struct plan *p, const unsigned df)
 {
     const int is = df == ACCEL_DF_IS;
     const uint32_t n_outer = is ? p->m_tiles : p->p_tiles, n_inner = is ? p->p_tiles : p->m_tiles;
-    uint32_t index = 0, tile_index = 0;
+    /* the steady-state loop needs k0 in word 1 and the table in RAM (else every step goes the general way) */
+    const int k0_fits = (p->k_tiles - 1) * p->K_T < K0_WORD1_LIMIT;
+    const uint32_t edge_tiles = p->k_tiles >= ACCEL_BUFFERS ? 1 : ACCEL_BUFFERS; /* ceil(BUFFERS / k_tiles) */
+    struct redtab rt;
+    struct tile t; /* no initialiser: gcc would clear it with memset */
+    t.index = t.tile_index = 0;
     for (uint32_t g = 0; g < p->groups; g++) {
+        const uint32_t c_first = g * p->Cg;
+        if (g == 0)
+            rt.E = TABLE_PENDING; /* filled by the first tile */
+        else if (k0_fits)
+            fill(p, c_first, &rt);
+        struct redtab *const rtp = k0_fits ? &rt : 0;
         struct coord px = {0, 0, 0};
         for (uint32_t o = 0; o < n_outer; o++) {
             const int o_last = o == n_outer - 1;
             if (is)
                 px = (struct coord){0, 0, 0};
-            for (uint32_t i = 0; i < n_inner; i++) {
+            uint32_t i = 0;
+            while (i < n_inner) {
                 const int i_last = i == n_inner - 1;
                 const uint32_t m = is ? o : i;
-                const uint32_t P_t = (is ? i_last : o_last) ? p->P_L : p->P_T;
-                const uint32_t M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
-                const uint32_t mabs = g * p->Mg + m * p->M_T;
-                index = tile_steps(p, df, index, tile_index, P_t, M_t, &px, mabs, g * p->Cg);
-                tile_index++;
+                t.P_t = (is ? i_last : o_last) ? p->P_L : p->P_T;
+                t.M_t = (is ? o_last : i_last) ? p->M_L : p->M_T;
+                t.mabs = g * p->Mg + m * p->M_T;
+                t.px = px;
+                /* interior tiles (all but the ones holding the layer's first and last BUFFERS steps) in one call */
+                if (rtp && rt.E && t.tile_index >= edge_tiles && t.tile_index + edge_tiles < p->tiles) {
+                    uint32_t run = n_inner - i;
+                    if (run > p->tiles - edge_tiles - t.tile_index)
+                        run = p->tiles - edge_tiles - t.tile_index;
+                    if (df == ACCEL_DF_WS)
+                        row_ws(p, &t, run, i + run == n_inner, rtp);
+                    else if (df == ACCEL_DF_IS)
+                        row_is(p, &t, run, i + run == n_inner, rtp);
+                    else
+                        row_os(p, &t, run, i + run == n_inner, rtp);
+                    i += run;
+                    if (is)
+                        px = t.px;
+                    continue;
+                }
+                tile_steps(p, df, &t, rtp, c_first);
+                t.tile_index++;
+                t.index += p->k_tiles;
                 if (is)
                     coord_add(&px, &p->p_step, p->E, p->F);
+                i++;
             }
             if (!is)
                 coord_add(&px, &p->p_step, p->E, p->F);

@@ -18,8 +18,9 @@ from accelsim.mapping import lower, program
 from accelsim.workloads import zoo
 from tests.strategies import layers
 
-# Instructions the driver retires per command on ResNet-18 (measured 22.8-23.5; docs/host.md quotes it).
-MAX_INSTRUCTIONS_PER_COMMAND = 26
+# Instructions the driver retires per command on ResNet-18 (measured 6.3; docs/host.md quotes it; the driver
+# that built every command from its fields retired 22.5).
+MAX_INSTRUCTIONS_PER_COMMAND = 7.5
 
 
 def expected_words(layer, arch, shift=None):
@@ -78,6 +79,77 @@ def test_wide_layers_reach_the_encoding_limits(conv_elf):
     check(conv_elf, ConvLayer(N=2, M=6, C=5, H=300, W=520, R=1, S=1, stride=1), arch)
     check(conv_elf, ConvLayer(N=1, M=8, C=1 << 12, H=1, W=1 << 10, R=1, S=3, stride=3, pad=1),
           replace(preset(), dataflow=Dataflow.OS))
+
+
+def _edge_arch(dataflow):
+    return ArchConfig(name="edges", array_rows=4, array_cols=4, dataflow=dataflow, ifmap_spad_kib=1,
+                      weight_spad_kib=1, acc_kib=1)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+@pytest.mark.parametrize("k_tiles", [1, 2, 3, 4, 5, 8])
+def test_steady_state_loop_edges(conv_elf, dataflow, k_tiles):
+    """The driver's steady-state loop (unrolled by 2) takes a tile's k-steps between its first and last one,
+    away from the layer's first and last two steps: tiles of 1-8 k-steps (no steady step, an odd and an even
+    count of them), two groups, N=2, several p and m tiles, an edge K tile."""
+    arch = _edge_arch(dataflow)
+    K_T = lower(ConvLayer(N=1, M=4, C=4096, H=1, W=1, R=1, S=1), arch).K_T
+    Cg = K_T * (k_tiles - 1) + max(1, K_T - 1)
+    hw = 2 if dataflow is Dataflow.OS else 9
+    layer = ConvLayer(N=2, M=80, C=2 * Cg, H=hw, W=hw + 1, R=1, S=1, groups=2)
+    m = lower(layer, arch)
+    assert m.k_tiles == k_tiles and m.p_tiles > 1 and m.m_tiles > 1
+    check(conv_elf, layer, arch)
+
+
+def reduction_period(K_T, RS):
+    """conv.c's E: the first k >= 2 where (r0, s0) is back to (0, 0) and c0 has advanced by a multiple of
+    16."""
+    k = 2
+    while (k * K_T) % RS or (k * K_T // RS) % 16:
+        k += 1
+    return k
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+@pytest.mark.parametrize("rows,R,S,Cg", [(16, 3, 3, 20), (4, 3, 3, 21), (16, 2, 2, 30), (3, 1, 5, 100)])
+def test_reduction_table_wraps(conv_elf, dataflow, rows, R, S, Cg):
+    """Tiles longer than one period of the reduction table: the steady loop wraps to its start with c0 raised,
+    at either step of an unrolled pair, and the last k-steps lie past the table."""
+    arch = ArchConfig(name="period", array_rows=rows, array_cols=4, dataflow=dataflow, ifmap_spad_kib=64,
+                      weight_spad_kib=64, acc_kib=4)
+    if dataflow is Dataflow.OS:  # K_T is the ifmap scratchpad's rows per buffer
+        arch = replace(arch, array_rows=32, ifmap_spad_kib=1)  # 16 rows
+    layer = ConvLayer(N=1, M=24, C=2 * Cg, H=R + 2, W=S + 3, R=R, S=S, groups=2)
+    m = lower(layer, arch)
+    assert m.k_tiles - 1 > reduction_period(m.K_T, R * S) and m.m_tiles * m.p_tiles >= 3
+    check(conv_elf, layer, arch)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow))
+def test_reduction_period_longer_than_the_table_holds(conv_elf, dataflow):
+    """A reduction period (here 16 * 32 * 32 k-steps of one row) and a tile longer than the RAM between .bss
+    and the stack holds table entries for (8 bytes each, < 64 KiB): every step goes the general way, (c0, r0,
+    s0) advanced step by step."""
+    arch = replace(_edge_arch(dataflow), array_rows=1, ifmap_spad_kib=64, weight_spad_kib=64, acc_kib=64)
+    if dataflow is Dataflow.OS:  # K_T is the ifmap scratchpad's rows: one
+        arch = replace(arch, array_rows=512, array_cols=1, ifmap_spad_kib=1)
+    layer = ConvLayer(N=1, M=2, C=2 * 9, H=32, W=32, R=32, S=32, groups=2)
+    m = lower(layer, arch)
+    room = (64 << 10) // 8
+    assert m.K_T == 1 and m.k_tiles > room and reduction_period(m.K_T, 32 * 32) > room
+    check(conv_elf, layer, arch)
+
+
+def test_k0_beyond_command_word_1(conv_elf):
+    """K > 2**23: k0 reaches into command word 2, which the steady-state loop's add to word 1 would miss;
+    the driver sends such layers the general way."""
+    arch = ArchConfig(name="wide", array_rows=1, array_cols=1, dataflow=Dataflow.OS, ifmap_spad_kib=256,
+                      weight_spad_kib=256, acc_kib=1)
+    layer = ConvLayer(N=1, M=1, C=600_000, H=4, W=4, R=4, S=4)
+    m = lower(layer, arch)
+    assert layer.gemm_K > 1 << 23 and m.k_tiles > 4
+    check(conv_elf, layer, arch)
 
 
 def test_descriptor_refuses_what_the_driver_cannot_run():
