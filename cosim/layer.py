@@ -109,9 +109,10 @@ def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str
     from amaranth.back import verilog
 
     from .harness import Harness
+    from .runner import register_inputs
 
     top = Harness(AccelParams.from_arch(arch), dram_bytes=dram_bytes, cmd_depth=cmd_depth)
-    return verilog.convert(top, name="harness", emit_src=False)
+    return register_inputs(verilog.convert(top, name="harness", emit_src=False), "harness")
 
 
 @dataclass(frozen=True)

@@ -159,8 +159,10 @@ class ProgramResult:
 def soc_verilog(params, ram_bytes: int, dram_bytes: int = DRAM_BYTES) -> str:
     from amaranth.back import verilog
 
-    return verilog.convert(SocHarness(params, ram_bytes=ram_bytes, dram_bytes=dram_bytes), name=TOPLEVEL,
-                           emit_src=False)
+    from .runner import register_inputs
+
+    return register_inputs(verilog.convert(SocHarness(params, ram_bytes=ram_bytes, dram_bytes=dram_bytes),
+                                           name=TOPLEVEL, emit_src=False), TOPLEVEL)
 
 
 _VERILOG: dict = {}
