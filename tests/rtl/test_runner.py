@@ -44,3 +44,35 @@ def test_verilator_builds_go_through_ccache():
     from accelsim.cosim.runner import simulator_env
 
     assert simulator_env("verilator").get("OBJCACHE") == "ccache"
+
+
+AMARANTH_STYLE = """
+module top(clk, rst, go, n, done, count);
+  input clk;
+  input rst;
+  input go;
+  input [10:0] n;
+  output done;
+  output [31:0] count;
+  assign done = go;
+  assign count = {21'd0, n};
+endmodule
+"""
+
+
+def test_register_inputs_wraps_the_top_with_flops_on_every_input_but_clk():
+    """The wrapper keeps the top's name and ports; rst starts high (in reset), other inputs low; outputs pass
+    straight through; a top without plain declarations or without clk is refused, not half-wrapped."""
+    from accelsim.cosim.runner import register_inputs
+
+    from accelsim.errors import AccelsimError
+
+    text = register_inputs(AMARANTH_STYLE, "top")
+    assert "module top__core(clk, rst, go, n, done, count);" in text
+    wrapper = text[text.rindex("module top("):]
+    assert "reg rst_q = 1;" in wrapper and "reg go_q = 0;" in wrapper and "reg [10:0] n_q = 0;" in wrapper
+    assert "always @(posedge clk) n_q <= n;" in wrapper and "clk_q" not in wrapper
+    ports = ".clk(clk), .rst(rst_q), .go(go_q), .n(n_q), .done(done), .count(count)"
+    assert f"top__core core({ports});" in wrapper
+    with pytest.raises(AccelsimError, match="input clk"):
+        register_inputs(AMARANTH_STYLE.replace("input clk;", "input wire clk;"), "top")
