@@ -49,22 +49,22 @@ INT_COLUMNS = ("valid", "closed_form", "cycles", "ex_stream_cycles", "ex_fill_dr
 
 @compilable
 def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q, HI,
-                   out_bytes, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, use_closed_form, kin, bST4, sa,
-                   sb, s_ok, ta, tb, t_ok, prog, idle, s, row):
+                   V, out_bytes, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, use_closed_form, kin, bST4,
+                   sa, sb, s_ok, ta, tb, t_ok, prog, idle, s, row):
     """One point into ``row`` (INT_COLUMNS); returns its energy in pJ. ``row[V_VALID]`` is 0 (and nothing
     else is written) where the configuration cannot hold the layer's tiles or the token protocol broke."""
     row[:] = 0
-    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib)
-    if tile_fit(df, AR, if_rows, w_rows, acc_rows) != FIT_OK:
+    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+    if tile_fit(df, AR, V, if_rows, w_rows, acc_rows) != FIT_OK:
         return 0.0
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
-    P_T, K_T, M_T = tile_sizes(df, AR, AC, P, K, Mg, if_rows, w_rows, acc_rows)
+    P_T, K_T, M_T = tile_sizes(df, AR, AC, V, P, K, Mg, if_rows, w_rows, acc_rows)
     regime = REGIME_NONE
     total = stream = fill_drain = preload = commands = 0
     if use_closed_form:
         regime, total, stream, fill_drain, preload, commands = closed_form_point(
             N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q, HI,
-            out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
+            V, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
     if regime != REGIME_NONE:
         row[V_CLOSED] = 1
         row[V_CYCLES], row[V_STREAM], row[V_FILL_DRAIN] = total, stream, fill_drain
@@ -93,7 +93,7 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
 
 @compilable
 def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q,
-                    HI, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, out_bytes, use_closed_form, ints,
+                    HI, V, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, out_bytes, use_closed_form, ints,
                     energy):
     """:func:`evaluate_point` at every index of the 1-D field arrays into ``ints`` (n, INT_COLUMNS) and
     ``energy`` (n,)."""
@@ -107,8 +107,8 @@ def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib
     for i in range(N.size):
         energy[i] = evaluate_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
-            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes, mac_pj[i], spad_byte_pj[i],
-            acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog,
+            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], V[i], out_bytes, mac_pj[i],
+            spad_byte_pj[i], acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog,
             idle, s, ints[i])
 
 

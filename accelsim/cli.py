@@ -155,7 +155,7 @@ def _table_lines(result):
     if timing is Timing.SCALESIM:
         dram = "CALC DRAM (never stalls)"
     yield (
-        f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, {dram}, {a.clock_mhz:g} MHz -> "
+        f"arch {a.name}: {a.grid_text}, {dram}, {a.clock_mhz:g} MHz -> "
         f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; timing: {timing.value if timing else '-'}"
     )
 
@@ -194,7 +194,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     compare = None
     if args.compare_dataflows:
         compare = {df: result if df is result.arch.dataflow else _simulate(args, dataflow=df)
-                   for df in Dataflow}
+                   for df in Dataflow if df is not Dataflow.OS or result.arch.pe_dot_width == 1}
     paths = report.write(result, out, compare=compare)
     for path in paths:
         print(path)
@@ -234,9 +234,11 @@ def cmd_cosim(args: argparse.Namespace) -> int:
                 None)
     from accelsim.cosim.layer import cosim_layer, estimated_seconds
     from accelsim.mapping import lower
+    from accelsim.rtl.params import AccelParams
     from accelsim.schedule import schedule_fast
 
     arch = _arch(args)
+    AccelParams.from_arch(arch)  # what the RTL cannot build is refused before any work
     require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
     cycles = sum(schedule_fast(lower(layer, arch), arch).total_cycles for layer in layers)
     # one build (estimated_seconds counts it once), then every layer's simulation
@@ -288,8 +290,10 @@ def cmd_rtl_generate(args: argparse.Namespace) -> int:
     import tempfile
 
     from accelsim.rtl.generate import generate_verilog
+    from accelsim.rtl.params import AccelParams
 
     arch = _arch(args)
+    AccelParams.from_arch(arch)  # what the RTL cannot build is refused before --out is touched
     out = outdir.OutputDir(args.out, force=args.force)  # refuse before generating
     # generate_verilog writes into a directory: let it write into a private one, then move the files
     # into --out through OutputDir (atomic, never through a symlink, never over a file not ours).

@@ -426,7 +426,9 @@ def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.nda
         "x_spad": rng.integers(-128, 128, (2, buf.ifmap_rows, buf.ifmap_lanes), dtype=np.int8),
         "w_spad": rng.integers(-128, 128, (2, buf.weight_rows, buf.weight_lanes), dtype=np.int8),
         "acc": rng.integers(-(2**31), 2**31, (2, buf.acc_rows, AC), dtype=np.int32),
-        "grid": rng.integers(-(2**31), 2**31, (AR, AC), dtype=np.int64),
+        # a V-wide dot-product PE (pe_dot_width) holds V stationary elements of V consecutive reduction
+        # lanes: the grid as the arithmetic sees it has AR*V rows (docs: "Dot-product PEs")
+        "grid": rng.integers(-(2**31), 2**31, (AR * arch.pe_dot_width, AC), dtype=np.int64),
     }
 
 

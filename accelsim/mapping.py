@@ -37,42 +37,47 @@ DRAM_ALIGN_BYTES = 64
 BUFFERS = 2  # every scratchpad and the accumulator hold two tiles: dependency tokens reach two steps back
 N_CONFIG = len(ConfigReg)  # a layer's program starts with one CONFIG per layer register
 MAX_TILE_ROWS = (1 << FIELDS["rows"][1]) - 1  # the longest stream one command can name
+MAX_LANES = (1 << FIELDS["lanes"][1]) - 1  # the widest row (and the most k rows a PRELOAD) a command can name
 
 # ------------------------------------------------------------------------------------------------------
 # The tiling rules, as compilable scalar functions (accelsim.jit): lower() below and the closed form
 # (accelsim.closed_form) both call them. ``df`` is the dataflow's code (arch.DF_*).
 
 # tile_fit's verdicts: which on-chip memory cannot hold what the dataflow needs per buffer
-FIT_OK, FIT_ACC_ROW, FIT_STATIONARY_TILE, FIT_STREAMED_ROW, FIT_OUTPUT_TILE, FIT_OPERAND_ROWS = range(6)
+(FIT_OK, FIT_ACC_ROW, FIT_STATIONARY_TILE, FIT_STREAMED_ROW, FIT_OUTPUT_TILE, FIT_OPERAND_ROWS,
+ FIT_LANES) = range(7)
 
 
 @compilable
-def buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib):
+def buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
     """Lanes and rows per buffer (of :data:`BUFFERS`) of each on-chip memory: ``(ifmap_lanes, weight_lanes,
-    ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams has AR lanes, the stationary one AC
-    (docs: "Scratchpads"), so the ifmap spad has AC lanes in IS and AR otherwise."""
+    ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams feeds the reduction lanes: ``AR*V``
+    lanes (V = ``pe_dot_width``), the stationary one AC (docs: "Scratchpads", "Dot-product PEs"), so the
+    ifmap spad has AC lanes in IS and ``AR*V`` otherwise."""
     if df == DF_IS:
-        ifmap_lanes, weight_lanes = AC, AR
+        ifmap_lanes, weight_lanes = AC, AR * V
     else:
-        ifmap_lanes, weight_lanes = AR, AC
+        ifmap_lanes, weight_lanes = AR * V, AC
     return (ifmap_lanes, weight_lanes, if_kib * 1024 // ifmap_lanes // BUFFERS,
             w_kib * 1024 // weight_lanes // BUFFERS, acc_kib * 1024 // (4 * AC) // BUFFERS)
 
 
 @compilable
-def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
-    """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an AR-row
-    weight tile and an input row, IS an AR-row input tile and a weight row, OS an AR-row output tile and a
-    row of each operand."""
+def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
+    """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an
+    ``AR*V``-row weight tile and an input row, IS an ``AR*V``-row input tile and a weight row, OS an AR-row
+    output tile and a row of each operand; and a command can name the ``AR*V`` reduction lanes."""
+    if AR * V > MAX_LANES:
+        return FIT_LANES
     if acc_rows < 1:
         return FIT_ACC_ROW
     if df == DF_WS:
-        if weight_rows < AR:
+        if weight_rows < AR * V:
             return FIT_STATIONARY_TILE
         if ifmap_rows < 1:
             return FIT_STREAMED_ROW
     elif df == DF_IS:
-        if ifmap_rows < AR:
+        if ifmap_rows < AR * V:
             return FIT_STATIONARY_TILE
         if weight_rows < 1:
             return FIT_STREAMED_ROW
@@ -85,14 +90,14 @@ def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
 
 
 @compilable
-def tile_sizes(df, AR, AC, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
-    """Full tile sizes ``(P_T, K_T, M_T)``: the dimensions on the array's rows and columns are cut to
-    AR and AC, the streamed one is as long as its buffers allow and a command can name (docs:
-    "Lowering")."""
+def tile_sizes(df, AR, AC, V, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
+    """Full tile sizes ``(P_T, K_T, M_T)``: the reduction K is cut to the grid's ``AR*V`` lanes (WS, IS),
+    the other dimension on the array to AC (OS: P to AR, M to AC), the streamed one is as long as its
+    buffers allow and a command can name (docs: "Lowering")."""
     if df == DF_WS:
-        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR, K), min(AC, Mg)
+        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR * V, K), min(AC, Mg)
     if df == DF_IS:
-        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
+        return min(AC, P), min(AR * V, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
     return min(AR, P), min(K, min(ifmap_rows, weight_rows), MAX_TILE_ROWS), min(AC, Mg)
 
 
@@ -146,7 +151,8 @@ class Buffers:
 
     @classmethod
     def of(cls, arch: ArchConfig) -> Buffers:
-        return cls(*buffer_rows(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.ifmap_spad_kib,
+        return cls(*buffer_rows(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.pe_dot_width,
+                                arch.ifmap_spad_kib,
                                 arch.weight_spad_kib, arch.acc_kib))
 
 
@@ -183,7 +189,8 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     """The one-line error (what, constraint, value) of a tile_fit verdict."""
     AR, AC = arch.array_rows, arch.array_cols
     where = f"arch {arch.name!r} ({arch.dataflow.name})"
-    tile_kib = ceil_div(BUFFERS * AR * AC, 1024)
+    KL = AR * arch.pe_dot_width if arch.dataflow is not Dataflow.OS else AR  # the stationary tile's k rows
+    tile_kib = ceil_div(BUFFERS * KL * AC, 1024)
     acc_kib = ceil_div(4 * BUFFERS * AC, 1024), ceil_div(4 * BUFFERS * AR * AC, 1024)  # a row, a tile
     stationary = "ifmap_spad_kib" if arch.dataflow is Dataflow.IS else "weight_spad_kib"
     streamed = "weight_spad_kib" if arch.dataflow is Dataflow.IS else "ifmap_spad_kib"
@@ -191,7 +198,7 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     return {
         FIT_ACC_ROW: (f"{where}: acc_kib", f">= {acc_kib[0]} to hold one row per buffer", arch.acc_kib),
         FIT_STATIONARY_TILE: (f"{where}: {stationary}",
-                              f">= {tile_kib} to hold one {AR}x{AC} {operand} tile per buffer",
+                              f">= {tile_kib} to hold one {KL}x{AC} {operand} tile per buffer",
                               getattr(arch, stationary)),
         FIT_STREAMED_ROW: (f"{where}: {streamed}", "large enough for one row per buffer",
                            getattr(arch, streamed)),
@@ -200,6 +207,9 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
         FIT_OPERAND_ROWS: (f"{where}: ifmap_spad_kib and weight_spad_kib",
                            "large enough for one row per buffer",
                            (arch.ifmap_spad_kib, arch.weight_spad_kib)),
+        FIT_LANES: (f"{where}: array_rows x pe_dot_width",
+                    f"<= {MAX_LANES} (the reduction lanes AR*V a command's lanes field can name)",
+                    AR * arch.pe_dot_width),
     }[fit]
 
 
@@ -227,11 +237,12 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
     df = arch.dataflow.code
     buf = Buffers.of(arch)
-    fit = tile_fit(df, arch.array_rows, buf.ifmap_rows, buf.weight_rows, buf.acc_rows)
+    V = arch.pe_dot_width
+    fit = tile_fit(df, arch.array_rows, V, buf.ifmap_rows, buf.weight_rows, buf.acc_rows)
     if fit != FIT_OK:
         require(False, *_fit_error(fit, arch))
     P, K, Mg = gemm_dims(*layer.shape)
-    P_T, K_T, M_T = tile_sizes(df, arch.array_rows, arch.array_cols, P, K, Mg, buf.ifmap_rows,
+    P_T, K_T, M_T = tile_sizes(df, arch.array_rows, arch.array_cols, V, P, K, Mg, buf.ifmap_rows,
                                buf.weight_rows, buf.acc_rows)
     w_base = ceil_div(layer.input_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     out_base = w_base + ceil_div(layer.weight_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
