@@ -226,7 +226,8 @@ def preset_names() -> tuple[str, ...]:
 
 @functools.cache
 def preset(name: str = "gemmini") -> ArchConfig:
-    """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1."""
+    """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1,
+    tensorcore (8x8 dot-product PEs of width 4)."""
     names = preset_names()
     require(name in names, "preset", f"one of {list(names)}", name)
     text = resources.files("accelsim.presets").joinpath(f"{name}.toml").read_text()

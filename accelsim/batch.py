@@ -18,7 +18,14 @@ import numpy as np
 
 from accelsim.arch import EnergyTable
 from accelsim.arch import energy_pj as energy_of
-from accelsim.closed_form import _N_KIND_ROWS, ARCH_FIELDS, LAYER_FIELDS, REGIME_NONE, closed_form_point
+from accelsim.closed_form import (
+    _N_KIND_ROWS,
+    ARCH_FIELD_DEFAULTS,
+    ARCH_FIELDS,
+    LAYER_FIELDS,
+    REGIME_NONE,
+    closed_form_point,
+)
 from accelsim.engine import (
     S_ERROR,
     S_FILL_DRAIN,
@@ -108,8 +115,8 @@ def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib
         energy[i] = evaluate_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
             if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], V[i], out_bytes, mac_pj[i],
-            spad_byte_pj[i], acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog,
-            idle, s, ints[i])
+            spad_byte_pj[i], acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta,
+            tb, t_ok, prog, idle, s, ints[i])
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def evaluate(layer_fields: dict, arch_fields: dict, out_bytes: int = 4, *, close
     its code or a Dataflow) and, optionally, :data:`ENERGY_FIELDS` (default: EnergyTable's).
     ``closed_form=False`` schedules every point (the closed form gives the same numbers where it
     applies, faster)."""
-    arch = dict(arch_fields)
+    arch = {**ARCH_FIELD_DEFAULTS, **arch_fields}
     df = arch["dataflow"]
     arch["dataflow"] = df.code if hasattr(df, "code") else df
     defaults = EnergyTable()

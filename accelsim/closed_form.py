@@ -93,6 +93,9 @@ ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight
                "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles",
                "pe_dot_width")
 
+# ARCH_FIELDS a caller may leave out (a field added after the others: issue 10's dot-product PEs)
+ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
+
 REGIME_NONE, REGIME_EX, REGIME_LD = 0, 1, 2
 NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
 
@@ -542,7 +545,7 @@ def closed_form_breakdown(
     :data:`LAYER_FIELDS` and :data:`ARCH_FIELDS`; ``dataflow`` as its code or a :class:`Dataflow`). Points
     where ``mapping.lower`` would reject the configuration do not apply."""
     require(isinstance(engine, Engine), "closed-form engine", f"one of {[e.value for e in Engine]}", engine)
-    arch = dict(arch_fields)
+    arch = {**ARCH_FIELD_DEFAULTS, **arch_fields}
     df = arch["dataflow"]
     arch["dataflow"] = df.code if hasattr(df, "code") else df
     fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}

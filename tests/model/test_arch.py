@@ -5,7 +5,7 @@ from accelsim.arch import Dataflow
 
 
 def test_presets_ship_with_the_package():
-    assert arch.preset_names() == ("eyeriss", "gemmini", "tpu_v1")
+    assert arch.preset_names() == ("eyeriss", "gemmini", "tensorcore", "tpu_v1")
     g = arch.preset()
     assert (g.name, g.array_rows, g.array_cols, g.dataflow) == ("gemmini", 16, 16, Dataflow.WS)
     e = arch.preset("eyeriss")
@@ -50,7 +50,8 @@ def test_bad_config_is_one_clear_line(tmp_path, text, message):
 
 def test_unknown_preset_and_missing_file(tmp_path):
     with pytest.raises(
-        AccelsimError, match=r"preset must be one of \['eyeriss', 'gemmini', 'tpu_v1'\], not 'x'"
+        AccelsimError,
+        match=r"preset must be one of \['eyeriss', 'gemmini', 'tensorcore', 'tpu_v1'\], not 'x'",
     ):
         arch.preset("x")
     with pytest.raises(AccelsimError, match="arch file must be an existing file"):

@@ -33,7 +33,7 @@ def test_big_layers_lower_encode_and_simulate(layer, name):
     m = mapping.lower(layer, arch)
     encoded(m)
     r = simulate_layer(layer, arch)
-    assert r.macs == layer.macs and r.cycles * arch.pes >= layer.macs
+    assert r.macs == layer.macs and r.cycles * arch.macs_per_cycle >= layer.macs
 
 
 @pytest.mark.parametrize("network", workloads.ZOO_NAMES)
