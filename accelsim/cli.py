@@ -290,10 +290,8 @@ def cmd_rtl_generate(args: argparse.Namespace) -> int:
     import tempfile
 
     from accelsim.rtl.generate import generate_verilog
-    from accelsim.rtl.params import AccelParams
 
     arch = _arch(args)
-    AccelParams.from_arch(arch)  # what the RTL cannot build is refused before --out is touched
     out = outdir.OutputDir(args.out, force=args.force)  # refuse before generating
     # generate_verilog writes into a directory: let it write into a private one, then move the files
     # into --out through OutputDir (atomic, never through a symlink, never over a file not ours).
