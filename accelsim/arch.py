@@ -116,9 +116,6 @@ class ArchConfig:
         require(_is_int(self.pe_dot_width) and self.pe_dot_width in PE_DOT_WIDTHS, f"{where}: pe_dot_width",
                 f"one of {', '.join(map(str, PE_DOT_WIDTHS))} (int8 pairs per PE per cycle)",
                 self.pe_dot_width)
-        require(self.pe_dot_width == 1 or self.dataflow is not Dataflow.OS, f"{where}: pe_dot_width",
-                "1 in the OS dataflow (dot-product PEs are modelled for WS and IS only, issue 10)",
-                self.pe_dot_width)
         require(isinstance(self.energy, EnergyTable), f"{where}: energy", "an EnergyTable", self.energy)
         low, high = _ENERGY_PJ
         for f in fields(EnergyTable):

@@ -79,7 +79,7 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
         for c in range(3):
             row[V_IDLE + c] = idle[c]
     else:
-        schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, out_bytes, s)
+        schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, V, out_bytes, s)
         if s[S_ERROR] != 0:
             return 0.0
         row[V_CYCLES], row[V_STREAM] = s[S_LAST_DONE], s[S_STREAM]

@@ -194,7 +194,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     compare = None
     if args.compare_dataflows:
         compare = {df: result if df is result.arch.dataflow else _simulate(args, dataflow=df)
-                   for df in Dataflow if df is not Dataflow.OS or result.arch.pe_dot_width == 1}
+                   for df in Dataflow}
     paths = report.write(result, out, compare=compare)
     for path in paths:
         print(path)

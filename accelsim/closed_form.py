@@ -247,8 +247,8 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     # commands of a step: its program for a middle k-step and for a tile's last (which also STOREs)
-    n_full = step_program(df, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
-    n_last = step_program(df, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
+    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
+    n_last = step_program(df, V, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
     n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
     for o in range(2):
@@ -264,7 +264,7 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             tv = (o2 or o == 1) and (i2 or i == 1)
             for k in range(2):
                 Kk = K_L if k == 1 else K_T
-                rS, lS, rT, lT, stream = step_loads(df, Pk, Mk, Kk)
+                rS, lS, rT, lT, stream = step_loads(df, V, Pk, Mk, Kk)
                 j = 4 * o + 2 * i + k
                 kin[_BS, j] = float(load_unit_cycles(rS, lS, BW))
                 kin[_BT, j] = float(load_unit_cycles(rT, lT, BW))

@@ -53,11 +53,14 @@ def buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
     """Lanes and rows per buffer (of :data:`BUFFERS`) of each on-chip memory: ``(ifmap_lanes, weight_lanes,
     ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams feeds the reduction lanes: ``AR*V``
     lanes (V = ``pe_dot_width``), the stationary one AC (docs: "Scratchpads", "Dot-product PEs"), so the
-    ifmap spad has AC lanes in IS and ``AR*V`` otherwise."""
+    ifmap spad has AC lanes in IS and ``AR*V`` in WS; OS streams both with their rows over k: AR pixel and
+    AC channel lanes, whatever V."""
     if df == DF_IS:
         ifmap_lanes, weight_lanes = AC, AR * V
-    else:
+    elif df == DF_WS:
         ifmap_lanes, weight_lanes = AR * V, AC
+    else:
+        ifmap_lanes, weight_lanes = AR, AC
     return (ifmap_lanes, weight_lanes, if_kib * 1024 // ifmap_lanes // BUFFERS,
             w_kib * 1024 // weight_lanes // BUFFERS, acc_kib * 1024 // (4 * AC) // BUFFERS)
 
@@ -66,8 +69,9 @@ def buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
 def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
     """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an
     ``AR*V``-row weight tile and an input row, IS an ``AR*V``-row input tile and a weight row, OS an AR-row
-    output tile and a row of each operand; and a command can name the ``AR*V`` reduction lanes."""
-    if AR * V > MAX_LANES:
+    output tile and ``V`` rows of each operand (a cycle's reduction elements); and a command can name WS's
+    and IS's ``AR*V`` reduction lanes."""
+    if df != DF_OS and AR * V > MAX_LANES:
         return FIT_LANES
     if acc_rows < 1:
         return FIT_ACC_ROW
@@ -84,7 +88,7 @@ def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
     else:
         if acc_rows < AR:
             return FIT_OUTPUT_TILE
-        if ifmap_rows < 1 or weight_rows < 1:
+        if ifmap_rows < V or weight_rows < V:
             return FIT_OPERAND_ROWS
     return FIT_OK
 
@@ -93,25 +97,27 @@ def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
 def tile_sizes(df, AR, AC, V, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
     """Full tile sizes ``(P_T, K_T, M_T)``: the reduction K is cut to the grid's ``AR*V`` lanes (WS, IS),
     the other dimension on the array to AC (OS: P to AR, M to AC), the streamed one is as long as its
-    buffers allow and a command can name (docs: "Lowering")."""
+    buffers allow and a command can name (docs: "Lowering"); OS's reduction tile is a multiple of V, so
+    only the last one is ragged."""
     if df == DF_WS:
         return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR * V, K), min(AC, Mg)
     if df == DF_IS:
         return min(AC, P), min(AR * V, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
-    return min(AR, P), min(K, min(ifmap_rows, weight_rows), MAX_TILE_ROWS), min(AC, Mg)
+    return min(AR, P), min(K, min(min(ifmap_rows, weight_rows), MAX_TILE_ROWS) // V * V), min(AC, Mg)
 
 
 @compilable
-def step_loads(df, P_t, M_t, K_t):
+def step_loads(df, V, P_t, M_t, K_t):
     """The two LOADs of a step as ``(rows1, lanes1, rows2, lanes2)`` (the first is the stationary operand,
     the second pushes the l2e token) and the COMPUTE's stream length. Inputs are stored rows = pixels,
     lanes = k when streamed (WS), rows = k, lanes = pixels otherwise; weights rows = k, lanes = m, except
-    when streamed (IS: rows = m, lanes = k)."""
+    when streamed (IS: rows = m, lanes = k). OS streams ``V`` k-rows of each operand a cycle
+    (``pe_dot_width``): ``ceil(K_t / V)`` cycles."""
     if df == DF_WS:
         return K_t, M_t, P_t, K_t, P_t  # weights, then inputs
     if df == DF_IS:
         return K_t, P_t, M_t, K_t, M_t  # inputs, then weights
-    return K_t, M_t, K_t, P_t, K_t  # OS: weights, then inputs
+    return K_t, M_t, K_t, P_t, ceil_div(K_t, V)  # OS: weights, then inputs
 
 
 @compilable
@@ -171,6 +177,7 @@ class Mapping:
     x_base: int
     w_base: int
     out_base: int
+    pe_dot_width: int = 1  # V: int8 pairs a PE reduces a cycle (OS: the stream over K is ceil(K_t / V))
 
     @property
     def steps(self) -> int:
@@ -205,7 +212,8 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
         FIT_OUTPUT_TILE: (f"{where}: acc_kib",
                           f">= {acc_kib[1]} to hold one {AR}x{AC} output tile per buffer", arch.acc_kib),
         FIT_OPERAND_ROWS: (f"{where}: ifmap_spad_kib and weight_spad_kib",
-                           "large enough for one row per buffer",
+                           "large enough for one row per buffer" if arch.pe_dot_width == 1 else
+                           f"large enough for pe_dot_width = {arch.pe_dot_width} rows per buffer",
                            (arch.ifmap_spad_kib, arch.weight_spad_kib)),
         FIT_LANES: (f"{where}: array_rows x pe_dot_width",
                     f"<= {MAX_LANES} (the reduction lanes AR*V a command's lanes field can name)",
@@ -250,7 +258,7 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     return Mapping(
         layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
         p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
-        x_base=0, w_base=w_base, out_base=out_base,
+        x_base=0, w_base=w_base, out_base=out_base, pe_dot_width=V,
     )
 
 
@@ -322,12 +330,12 @@ def _put(out, n, op, operand, rows, lanes, pop_prev, pop_next, push_prev, push_n
 
 
 @compilable
-def step_program(df, P_t, M_t, K_t, k_near0, k_near1, near0, near1, tile_near0, tile_near1, out):
+def step_program(df, V, P_t, M_t, K_t, k_near0, k_near1, near0, near1, tile_near0, tile_near1, out):
     """One step's commands (docs: "Lowering") into ``out`` (MAX_STEP_COMMANDS, SP_COLUMNS); returns how many.
     The one definition of a step's command sequence and dependency flags: mapping.program adds addresses
     to it, the scheduler times it. The last k-step of a tile (``k_near1 == 0``) also STOREs the tile."""
     first_k, last_k = k_near0 == 0, k_near1 == 0
-    r1, l1, r2, l2, stream = step_loads(df, P_t, M_t, K_t)
+    r1, l1, r2, l2, stream = step_loads(df, V, P_t, M_t, K_t)
     first_operand = OPERAND_INPUT if df == DF_IS else OPERAND_WEIGHT  # the stationary operand first
     n = _put(out, 0, OP_LOAD, first_operand, r1, l1, 0, 1 if near0 >= BUFFERS else 0, 0, 0, 0)
     n = _put(out, n, OP_LOAD, OPERAND_WEIGHT + OPERAND_INPUT - first_operand, r2, l2, 0, 0, 0, 1, 0)
@@ -443,8 +451,8 @@ def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Co
     """A step's commands: :func:`step_program` for ``kind`` (everything timing reads), plus, from ``at``,
     the coordinates and buffer indices (None: zeros, as the scheduler needs no addresses)."""
     table = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
-    n = step_program(m.dataflow.code, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near, *kind.tile_near,
-                     table)
+    n = step_program(m.dataflow.code, m.pe_dot_width, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near,
+                     *kind.tile_near, table)
     where: dict[int, dict[str, int]] = {OPERAND_INPUT: {}, OPERAND_WEIGHT: {}}
     store: dict[str, int] = {}
     buf = acc_buf = 0

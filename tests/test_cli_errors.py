@@ -298,7 +298,6 @@ def test_scalesim_footer_names_the_calc_mode_not_a_default_bandwidth(tmp_path, c
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--dataflow", "os"), "pe_dot_width must be 1 in the OS dataflow"),
     (("--host", "riscv"), "pe_dot_width must be 1 with --host riscv"),
     (("--timing", "scalesim"), "pe_dot_width must be 1 with --timing scalesim"),
 ])
@@ -331,3 +330,4 @@ def test_simulate_and_report_state_the_dot_width(tmp_path, capsys):
     capsys.readouterr()
     assert ",is V=4," in (tmp_path / "r" / "layers.csv").read_text()
     assert "(8x8 IS V=4)" in (tmp_path / "r" / "report.md").read_text()
+    assert "cycles_os" in (tmp_path / "r" / "dataflows.csv").read_text()

@@ -75,5 +75,4 @@ def test_pe_dot_width():
     for bad in (0, 3, 16, 2.0, True, "4"):
         with pytest.raises(AccelsimError, match=r"pe_dot_width must be one of 1, 2, 4, 8 .*, not "):
             arch.ArchConfig(pe_dot_width=bad)
-    with pytest.raises(AccelsimError, match=r"pe_dot_width must be 1 in the OS dataflow .*, not 4"):
-        t.with_dataflow("os")
+    assert t.with_dataflow("os").pe_dot_width == 4

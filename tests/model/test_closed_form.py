@@ -204,7 +204,7 @@ def test_equals_scheduler_where_it_applies_with_dot_product_pes(layer, arch, out
         _same(closed, sched)
 
 
-@pytest.mark.parametrize("dataflow", [Dataflow.WS, Dataflow.IS], ids=lambda d: d.name)
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
 def test_applies_to_resnet50_on_the_tensorcore_preset(dataflow):
     net = workloads.load("resnet50")
     arch = preset("tensorcore").with_dataflow(dataflow)

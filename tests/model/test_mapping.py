@@ -98,3 +98,19 @@ def test_dot_product_lanes_must_fit_the_command_field():
     arch = replace(preset("gemmini"), array_rows=512, array_cols=4, pe_dot_width=4, weight_spad_kib=1 << 12)
     with pytest.raises(AccelsimError, match=r"array_rows x pe_dot_width must be <= 2047 .*, not 2048"):
         mapping.lower(ConvLayer(M=4, C=4, H=4, W=4, R=1, S=1), arch)
+
+
+@pytest.mark.parametrize("dot", [1, 2, 4, 8])
+def test_dot_product_pes_in_os_stream_v_reduction_rows_a_cycle(dot):
+    from dataclasses import replace
+
+    arch = replace(preset("gemmini"), array_rows=8, pe_dot_width=dot, ifmap_spad_kib=3).with_dataflow("os")
+    buf = mapping.Buffers.of(arch)
+    assert (buf.ifmap_lanes, buf.weight_lanes) == (8, 16)  # pixels and channels, whatever V
+    layer = ConvLayer(M=40, C=600, H=10, W=10, R=3, S=3, pad=1)
+    m = mapping.lower(layer, arch)
+    assert m.K_T % dot == 0 and min(buf.ifmap_rows, buf.weight_rows) >= m.K_T
+    k_last = layer.gemm_K - (m.k_tiles - 1) * m.K_T
+    streams = {cmd.rows for cmd in mapping.program(m) if cmd.op is Op.COMPUTE}
+    assert streams == {-(-m.K_T // dot), -(-k_last // dot)}  # ceil(K_t / V)
+
