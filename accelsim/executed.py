@@ -11,9 +11,10 @@ rest to :func:`run_program`, which executes them one by one in program order on 
 * ifmap and weight scratchpads: ``(2 buffers, rows_per_buffer, lanes)`` int8, and an accumulator
   ``(2, acc_rows_per_buffer, AC)`` int32, all filled with garbage at the start: nothing is read that no
   command wrote, or the outputs come out wrong.
-* the PE grid: the stationary ``AR x AC`` tile of WS/IS (PRELOAD fills rows ``< K_t``, zeros the rest) and
-  the ``AR x AC`` output registers of OS. COMPUTE runs the whole grid, stale lanes included; only the
-  valid part of a tile reaches a STORE.
+* the PE grid: the stationary ``AR*V x AC`` tile of WS/IS (V = ``pe_dot_width``: a PE holds V of its
+  rows; PRELOAD fills rows ``< K_t``, zeros the rest) and the ``AR x AC`` output registers of OS (which
+  reduce V k-rows a cycle: a COMPUTE streams ``ceil(K_t / V)`` cycles). COMPUTE runs the whole grid, stale
+  lanes included; only the valid part of a tile reaches a STORE.
 * the four dependency-token counters: a pop of an empty counter, or a counter left non-zero at the FENCE,
   is an error.
 
