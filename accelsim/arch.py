@@ -94,6 +94,7 @@ class ArchConfig:
     input_bits: int = 8
     weight_bits: int = 8
     acc_bits: int = 32
+    pe_dot_width: int = 1
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
@@ -112,6 +113,9 @@ class ArchConfig:
             value = getattr(self, name)
             require(_is_int(value) and value == bits, f"{where}: {name}", f"{bits} ({what})", value)
         require(isinstance(self.dataflow, Dataflow), f"{where}: dataflow", "a Dataflow", self.dataflow)
+        require(_is_int(self.pe_dot_width) and self.pe_dot_width in PE_DOT_WIDTHS, f"{where}: pe_dot_width",
+                f"one of {', '.join(map(str, PE_DOT_WIDTHS))} (int8 pairs per PE per cycle)",
+                self.pe_dot_width)
         require(isinstance(self.energy, EnergyTable), f"{where}: energy", "an EnergyTable", self.energy)
         low, high = _ENERGY_PJ
         for f in fields(EnergyTable):
@@ -124,12 +128,25 @@ class ArchConfig:
     def pes(self) -> int:
         return self.array_rows * self.array_cols
 
+    @property
+    def macs_per_cycle(self) -> int:
+        """The grid's peak: every PE multiplies ``pe_dot_width`` int8 pairs a cycle."""
+        return self.pes * self.pe_dot_width
+
+    @property
+    def grid_text(self) -> str:
+        """``16x16 WS``, or ``8x8 WS V=4`` for dot-product PEs: how reports name the grid and its dataflow."""
+        dot = f" V={self.pe_dot_width}" if self.pe_dot_width != 1 else ""
+        return f"{self.array_rows}x{self.array_cols} {self.dataflow.name}{dot}"
+
     def with_dataflow(self, dataflow: Dataflow | str | None) -> ArchConfig:
         return self if dataflow is None else replace(self, dataflow=Dataflow.parse(dataflow))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "energy"}
         out["dataflow"] = self.dataflow.value
+        if self.pe_dot_width == 1:  # the default MAC PE: reports of V = 1 machines read as before issue 10
+            del out["pe_dot_width"]
         out["energy_pj"] = {
             f.name.removesuffix("_pj"): getattr(self.energy, f.name) for f in fields(EnergyTable)
         }
@@ -153,6 +170,9 @@ _INT_LIMITS = {
     "dram_bytes_per_cycle": 1 << 16, "dram_latency_cycles": 1 << 20,
     "queue_depth": 1 << 10, "host_issue_cycles": 1 << 20,
 }
+# pe_dot_width V: int8 pairs each PE multiplies and adds into its int32 sum per cycle (1: a MAC PE;
+# docs/microarchitecture.md, "Dot-product PEs").
+PE_DOT_WIDTHS = (1, 2, 4, 8)
 _CLOCK_MHZ = (1e-3, 1e6)  # 1 kHz .. 1 THz
 _ENERGY_PJ = (1e-6, 1e6)  # per access; subnormal or astronomical values are typos
 
@@ -203,7 +223,8 @@ def preset_names() -> tuple[str, ...]:
 
 @functools.cache
 def preset(name: str = "gemmini") -> ArchConfig:
-    """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1."""
+    """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1,
+    tensorcore (8x8 dot-product PEs of width 4)."""
     names = preset_names()
     require(name in names, "preset", f"one of {list(names)}", name)
     text = resources.files("accelsim.presets").joinpath(f"{name}.toml").read_text()

@@ -18,7 +18,14 @@ import numpy as np
 
 from accelsim.arch import EnergyTable
 from accelsim.arch import energy_pj as energy_of
-from accelsim.closed_form import _N_KIND_ROWS, ARCH_FIELDS, LAYER_FIELDS, REGIME_NONE, closed_form_point
+from accelsim.closed_form import (
+    _N_KIND_ROWS,
+    ARCH_FIELD_DEFAULTS,
+    ARCH_FIELDS,
+    LAYER_FIELDS,
+    REGIME_NONE,
+    closed_form_point,
+)
 from accelsim.engine import (
     S_ERROR,
     S_FILL_DRAIN,
@@ -49,22 +56,22 @@ INT_COLUMNS = ("valid", "closed_form", "cycles", "ex_stream_cycles", "ex_fill_dr
 
 @compilable
 def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q, HI,
-                   out_bytes, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, use_closed_form, kin, bST4, sa,
-                   sb, s_ok, ta, tb, t_ok, prog, idle, s, row):
+                   V, out_bytes, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, use_closed_form, kin, bST4,
+                   sa, sb, s_ok, ta, tb, t_ok, prog, idle, s, row):
     """One point into ``row`` (INT_COLUMNS); returns its energy in pJ. ``row[V_VALID]`` is 0 (and nothing
     else is written) where the configuration cannot hold the layer's tiles or the token protocol broke."""
     row[:] = 0
-    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib)
-    if tile_fit(df, AR, if_rows, w_rows, acc_rows) != FIT_OK:
+    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+    if tile_fit(df, AR, V, if_rows, w_rows, acc_rows) != FIT_OK:
         return 0.0
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
-    P_T, K_T, M_T = tile_sizes(df, AR, AC, P, K, Mg, if_rows, w_rows, acc_rows)
+    P_T, K_T, M_T = tile_sizes(df, AR, AC, V, P, K, Mg, if_rows, w_rows, acc_rows)
     regime = REGIME_NONE
     total = stream = fill_drain = preload = commands = 0
     if use_closed_form:
         regime, total, stream, fill_drain, preload, commands = closed_form_point(
             N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q, HI,
-            out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
+            V, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
     if regime != REGIME_NONE:
         row[V_CLOSED] = 1
         row[V_CYCLES], row[V_STREAM], row[V_FILL_DRAIN] = total, stream, fill_drain
@@ -72,7 +79,7 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
         for c in range(3):
             row[V_IDLE + c] = idle[c]
     else:
-        schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, out_bytes, s)
+        schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, V, out_bytes, s)
         if s[S_ERROR] != 0:
             return 0.0
         row[V_CYCLES], row[V_STREAM] = s[S_LAST_DONE], s[S_STREAM]
@@ -93,7 +100,7 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
 
 @compilable
 def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q,
-                    HI, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, out_bytes, use_closed_form, ints,
+                    HI, V, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, out_bytes, use_closed_form, ints,
                     energy):
     """:func:`evaluate_point` at every index of the 1-D field arrays into ``ints`` (n, INT_COLUMNS) and
     ``energy`` (n,)."""
@@ -107,9 +114,9 @@ def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib
     for i in range(N.size):
         energy[i] = evaluate_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
-            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes, mac_pj[i], spad_byte_pj[i],
-            acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog,
-            idle, s, ints[i])
+            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], V[i], out_bytes, mac_pj[i],
+            spad_byte_pj[i], acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta,
+            tb, t_ok, prog, idle, s, ints[i])
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def evaluate(layer_fields: dict, arch_fields: dict, out_bytes: int = 4, *, close
     its code or a Dataflow) and, optionally, :data:`ENERGY_FIELDS` (default: EnergyTable's).
     ``closed_form=False`` schedules every point (the closed form gives the same numbers where it
     applies, faster)."""
-    arch = dict(arch_fields)
+    arch = {**ARCH_FIELD_DEFAULTS, **arch_fields}
     df = arch["dataflow"]
     arch["dataflow"] = df.code if hasattr(df, "code") else df
     defaults = EnergyTable()

@@ -155,7 +155,7 @@ def _table_lines(result):
     if timing is Timing.SCALESIM:
         dram = "CALC DRAM (never stalls)"
     yield (
-        f"arch {a.name}: {a.array_rows}x{a.array_cols} {a.dataflow.name}, {dram}, {a.clock_mhz:g} MHz -> "
+        f"arch {a.name}: {a.grid_text}, {dram}, {a.clock_mhz:g} MHz -> "
         f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; timing: {timing.value if timing else '-'}"
     )
 
@@ -234,9 +234,11 @@ def cmd_cosim(args: argparse.Namespace) -> int:
                 None)
     from accelsim.cosim.layer import cosim_layer, estimated_seconds
     from accelsim.mapping import lower
+    from accelsim.rtl.params import AccelParams
     from accelsim.schedule import schedule_fast
 
     arch = _arch(args)
+    AccelParams.from_arch(arch)  # what the RTL cannot build is refused before any work
     require(args.max_minutes > 0, "--max-minutes", "positive", args.max_minutes)
     cycles = sum(schedule_fast(lower(layer, arch), arch).total_cycles for layer in layers)
     # one build (estimated_seconds counts it once), then every layer's simulation

@@ -90,7 +90,11 @@ from accelsim.timing import (
 
 LAYER_FIELDS = SHAPE_FIELDS
 ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
-               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles")
+               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles",
+               "pe_dot_width")
+
+# ARCH_FIELDS a caller may leave out (a field added after the others: issue 10's dot-product PEs)
+ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
 
 REGIME_NONE, REGIME_EX, REGIME_LD = 0, 1, 2
 NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
@@ -211,7 +215,7 @@ def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
 
 @compilable
 def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L_i,
-                      Q, HI_i, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle):
+                      Q, HI_i, V, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle):
     """One (layer, config) point (int64 fields in the order of LAYER_FIELDS + ARCH_FIELDS, ``df`` the
     dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
     ``prog`` (MAX_STEP_COMMANDS, SP_COLUMNS) too;
@@ -224,10 +228,10 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
 
     # --- mapping.lower ---
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
-    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib)
-    if tile_fit(df, AR, if_rows, w_rows, acc_rows) != FIT_OK:
+    _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+    if tile_fit(df, AR, V, if_rows, w_rows, acc_rows) != FIT_OK:
         return REGIME_NONE, 0, 0, 0, 0, 0
-    P_T, K_T, M_T = tile_sizes(df, AR, AC, P, K, Mg, if_rows, w_rows, acc_rows)
+    P_T, K_T, M_T = tile_sizes(df, AR, AC, V, P, K, Mg, if_rows, w_rows, acc_rows)
     p_tiles, m_tiles, k_tiles = ceil_div(P, P_T), ceil_div(Mg, M_T), ceil_div(K, K_T)
     P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
     steps = groups * p_tiles * m_tiles * k_tiles
@@ -243,8 +247,8 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     # commands of a step: its program for a middle k-step and for a tile's last (which also STOREs)
-    n_full = step_program(df, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
-    n_last = step_program(df, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
+    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
+    n_last = step_program(df, V, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
     n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
     for o in range(2):
@@ -260,7 +264,7 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             tv = (o2 or o == 1) and (i2 or i == 1)
             for k in range(2):
                 Kk = K_L if k == 1 else K_T
-                rS, lS, rT, lT, stream = step_loads(df, Pk, Mk, Kk)
+                rS, lS, rT, lT, stream = step_loads(df, V, Pk, Mk, Kk)
                 j = 4 * o + 2 * i + k
                 kin[_BS, j] = float(load_unit_cycles(rS, lS, BW))
                 kin[_BT, j] = float(load_unit_cycles(rT, lT, BW))
@@ -483,7 +487,8 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
 
 @compilable
 def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L,
-                       Q, HI, out_bytes, applies, regime, total, stream, fill_drain, preload, commands, idle):
+                       Q, HI, V, out_bytes, applies, regime, total, stream, fill_drain, preload, commands,
+                       idle):
     """The closed form at every point ``i`` of the 1-D int64 field arrays (LAYER_FIELDS then ARCH_FIELDS,
     ``df`` = dataflow code), into caller-allocated ``applies`` (bool), ``regime``, ``total``, ``stream``,
     ``fill_drain``, ``preload``, ``commands`` (int64, n) and ``idle`` (int64, (3, n))."""
@@ -496,7 +501,7 @@ def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_
     for i in range(N.size):
         r, tot, st, fd, pre, n = closed_form_point(
             N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
-            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], out_bytes,
+            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], V[i], out_bytes,
             kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, one)
         applies[i] = r != REGIME_NONE
         regime[i], total[i], stream[i], fill_drain[i], preload[i], commands[i] = r, tot, st, fd, pre, n
@@ -540,7 +545,7 @@ def closed_form_breakdown(
     :data:`LAYER_FIELDS` and :data:`ARCH_FIELDS`; ``dataflow`` as its code or a :class:`Dataflow`). Points
     where ``mapping.lower`` would reject the configuration do not apply."""
     require(isinstance(engine, Engine), "closed-form engine", f"one of {[e.value for e in Engine]}", engine)
-    arch = dict(arch_fields)
+    arch = {**ARCH_FIELD_DEFAULTS, **arch_fields}
     df = arch["dataflow"]
     arch["dataflow"] = df.code if hasattr(df, "code") else df
     fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}

@@ -365,9 +365,9 @@ def _skip_period(level, remaining, s, qs, qm, pend, pm, key, hist_key, hist_item
 
 
 @compilable
-def _run_step(s, qs, qm, pend, pm, prog, table, df, AR, AC, BW, L, out_bytes, P_t, M_t, K_t, kn0, kn1, n0,
-              n1, t0, t1):
-    n = step_program(df, P_t, M_t, K_t, kn0, kn1, n0, n1, t0, t1, prog)
+def _run_step(s, qs, qm, pend, pm, prog, table, df, V, AR, AC, BW, L, out_bytes, P_t, M_t, K_t, kn0, kn1,
+              n0, n1, t0, t1):
+    n = step_program(df, V, P_t, M_t, K_t, kn0, kn1, n0, n1, t0, t1, prog)
     for i in range(n):
         timing_row(table[i], prog[i, SP_OP], prog[i, SP_ROWS], prog[i, SP_LANES], prog[i, SP_POP_PREV],
                    prog[i, SP_POP_NEXT], prog[i, SP_PUSH_PREV], prog[i, SP_PUSH_NEXT], df, AR, AC, BW, L,
@@ -376,7 +376,7 @@ def _run_step(s, qs, qm, pend, pm, prog, table, df, AR, AC, BW, L, out_bytes, P_
 
 
 @compilable
-def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, out_bytes, s):
+def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, V, out_bytes, s):
     """A mapped layer's schedule (the totals and statistics in ``s``, see S_*): CONFIGs, every step in loop
     order, FENCE -- with periods skipped. ``s[S_ERROR]`` is non-zero if the token protocol broke."""
     p_tiles, k_tiles, m_tiles = ceil_div(P, P_T), ceil_div(K, K_T), ceil_div(Mg, M_T)
@@ -439,7 +439,7 @@ def schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, ou
             P_t, M_t = tile_extent(df, outer_last, n1 == 0, P_T, P_L, M_T, M_L)
         else:
             st0, st1 = near_in((ctx[2, 0], ctx[2, 1]), (n0, n1), k_tiles)
-            _run_step(s, qs, qm, pend, pm, prog, table, df, AR, AC, BW, L, out_bytes, P_t, M_t,
+            _run_step(s, qs, qm, pend, pm, prog, table, df, V, AR, AC, BW, L, out_bytes, P_t, M_t,
                       K_L if n1 == 0 else K_T, n0, n1, st0, st1, ctx[2, 0], ctx[2, 1])
             item[lv] += 1
             continue
@@ -463,11 +463,11 @@ def finish(s, pm):
 
 
 @compilable
-def schedule_shape(N, M, C, H, W, R, S, stride, pad, groups, df, P_T, K_T, M_T, AR, AC, BW, L, Q, HI,
+def schedule_shape(N, M, C, H, W, R, S, stride, pad, groups, df, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, V,
                    out_bytes, s):
     """:func:`schedule_layer` from the layer's fields and its tile sizes."""
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
-    schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, out_bytes, s)
+    schedule_layer(df, groups, P, K, Mg, P_T, K_T, M_T, AR, AC, BW, L, Q, HI, V, out_bytes, s)
 
 
 assert BUFFERS == 2 and near(0, 1) == (0, 0)  # the near/ring arithmetic above assumes double buffering

@@ -11,9 +11,10 @@ rest to :func:`run_program`, which executes them one by one in program order on 
 * ifmap and weight scratchpads: ``(2 buffers, rows_per_buffer, lanes)`` int8, and an accumulator
   ``(2, acc_rows_per_buffer, AC)`` int32, all filled with garbage at the start: nothing is read that no
   command wrote, or the outputs come out wrong.
-* the PE grid: the stationary ``AR x AC`` tile of WS/IS (PRELOAD fills rows ``< K_t``, zeros the rest) and
-  the ``AR x AC`` output registers of OS. COMPUTE runs the whole grid, stale lanes included; only the
-  valid part of a tile reaches a STORE.
+* the PE grid: the stationary ``AR*V x AC`` tile of WS/IS (V = ``pe_dot_width``: a PE holds V of its
+  rows; PRELOAD fills rows ``< K_t``, zeros the rest) and the ``AR x AC`` output registers of OS (which
+  reduce V k-rows a cycle: a COMPUTE streams ``ceil(K_t / V)`` cycles). COMPUTE runs the whole grid, stale
+  lanes included; only the valid part of a tile reaches a STORE.
 * the four dependency-token counters: a pop of an empty counter, or a counter left non-zero at the FENCE,
   is an error.
 
@@ -37,7 +38,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from accelsim import mapping
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
+from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
 from accelsim.commands import Command, ConfigReg, Op, config_fields
 from accelsim.errors import require
 from accelsim.jit import compilable, compiled
@@ -52,11 +53,12 @@ COLUMNS = ("op", "pop_prev", "pop_next", "push_prev", "push_next", "buf", "acc_b
 _LOAD, _PRELOAD, _COMPUTE, _STORE, _FENCE = (int(o) for o in
                                              (Op.LOAD, Op.PRELOAD, Op.COMPUTE, Op.STORE, Op.FENCE))
 
-# Layer registers, in the order of the regs vector (CONFIG sub-field names, accelsim.commands.CONFIG_LAYOUT).
+# Layer registers, in the order of the regs vector (CONFIG sub-field names, accelsim.commands.CONFIG_LAYOUT),
+# then the build's pe_dot_width (a parameter of the grid, not a register: it comes from the mapping).
 REGS = ("N", "C", "H", "W", "M", "R", "S", "E", "F", "stride", "pad", "Cg", "Mg", "K", "x_base", "w_base",
-        "out_base", "dataflow", "requantize", "shift")
+        "out_base", "dataflow", "requantize", "shift", "pe_dot_width")
 (_RN, _RC, _RH, _RW, _RM, _RR, _RS, _RE, _RF, _RSTRIDE, _RPAD, _RCG, _RMG, _RK, _RX, _RWB, _ROUT, _RDF, _RREQ,
- _RSHIFT) = range(len(REGS))
+ _RSHIFT, _RV) = range(len(REGS))
 
 # Counters, in the order of the counts vector: MACs, then accelsim.memory.Traffic's fields in order.
 COUNTS = ("macs", "dram_input_read_bytes", "dram_weight_read_bytes", "dram_write_bytes", "ifmap_spad_reads",
@@ -243,14 +245,17 @@ def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_c
 
 
 @compilable
-def _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
+def _compute_os(cmd, V, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
     """COMPUTE of OS: K_t rows of both buffers reduced in the output-stationary grid,
     ``grid[i][j] = sum_t x_row_t[i] * w_row_t[j]``, then the AR x AC outputs shift out into accumulator rows
-    0..AR-1. Valid extent: the ifmap buffer's lanes (pixels) x the weight buffer's lanes (channels)."""
-    T, buf, a, accumulate = cmd[_ROWS], cmd[_BUF], cmd[_ACC_BUF], cmd[_ACCUMULATE]
+    0..AR-1. Valid extent: the ifmap buffer's lanes (pixels) x the weight buffer's lanes (channels). With
+    V-wide dot-product PEs the command streams ``ceil(K_t / V)`` cycles of V rows each."""
+    S, buf, a, accumulate = cmd[_ROWS], cmd[_BUF], cmd[_ACC_BUF], cmd[_ACCUMULATE]
+    T = x_ext[buf, 0]  # K_t: the rows both buffers' last LOADs wrote
     AR, AC = grid.shape
     rows, cols = x_ext[buf, 1], w_ext[buf, 1]
-    if x_ext[buf, 0] != T or w_ext[buf, 0] != T or rows > AR or cols > AC or acc.shape[1] < AR:
+    if (S != -(-T // V) or w_ext[buf, 0] != T or rows > AR or cols > AC
+            or acc.shape[1] < AR):
         return False
     if accumulate and (acc_ext[a, 0] != rows or acc_ext[a, 1] != cols):
         return False
@@ -373,7 +378,7 @@ def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
             status = 4
         elif op == _COMPUTE:
             if df == DF_OS:
-                ok = _compute_os(cmd, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts)
+                ok = _compute_os(cmd, regs[_RV], x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts)
             elif df == DF_IS:
                 ok = _compute_stream(cmd, w_spad, w_ext, grid, grid_ext, acc, acc_ext, counts, _W_R)
             else:
@@ -408,6 +413,7 @@ def program_tables(m: mapping.Mapping, *,
             regs.update(config_fields(ConfigReg(c.reg), c.value))
     for name in ("x_base", "w_base", "out_base"):  # bits 32-47 of the addresses live in MODE
         regs[name] |= regs.pop(f"{name}_hi") << 32
+    regs["pe_dot_width"] = m.pe_dot_width
     table = np.array([[int(getattr(c, f)) for f in COLUMNS] for c in decoded if c.op != Op.CONFIG], np.int64)
     return table, np.array([regs[name] for name in REGS], np.int64)
 
@@ -426,7 +432,11 @@ def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.nda
         "x_spad": rng.integers(-128, 128, (2, buf.ifmap_rows, buf.ifmap_lanes), dtype=np.int8),
         "w_spad": rng.integers(-128, 128, (2, buf.weight_rows, buf.weight_lanes), dtype=np.int8),
         "acc": rng.integers(-(2**31), 2**31, (2, buf.acc_rows, AC), dtype=np.int32),
-        "grid": rng.integers(-(2**31), 2**31, (AR, AC), dtype=np.int64),
+        # a V-wide dot-product PE (pe_dot_width) of WS/IS holds V stationary elements of V consecutive
+        # reduction lanes: the grid as the arithmetic sees it has AR*V rows (docs: "Dot-product PEs"); an OS
+        # PE holds one output whatever V
+        "grid": rng.integers(-(2**31), 2**31, (AR * (1 if m.dataflow is Dataflow.OS else m.pe_dot_width), AC),
+                             dtype=np.int64),
     }
 
 

@@ -37,22 +37,28 @@ DRAM_ALIGN_BYTES = 64
 BUFFERS = 2  # every scratchpad and the accumulator hold two tiles: dependency tokens reach two steps back
 N_CONFIG = len(ConfigReg)  # a layer's program starts with one CONFIG per layer register
 MAX_TILE_ROWS = (1 << FIELDS["rows"][1]) - 1  # the longest stream one command can name
+MAX_LANES = (1 << FIELDS["lanes"][1]) - 1  # the widest row (and the most k rows a PRELOAD) a command can name
 
 # ------------------------------------------------------------------------------------------------------
 # The tiling rules, as compilable scalar functions (accelsim.jit): lower() below and the closed form
 # (accelsim.closed_form) both call them. ``df`` is the dataflow's code (arch.DF_*).
 
 # tile_fit's verdicts: which on-chip memory cannot hold what the dataflow needs per buffer
-FIT_OK, FIT_ACC_ROW, FIT_STATIONARY_TILE, FIT_STREAMED_ROW, FIT_OUTPUT_TILE, FIT_OPERAND_ROWS = range(6)
+(FIT_OK, FIT_ACC_ROW, FIT_STATIONARY_TILE, FIT_STREAMED_ROW, FIT_OUTPUT_TILE, FIT_OPERAND_ROWS,
+ FIT_LANES) = range(7)
 
 
 @compilable
-def buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib):
+def buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
     """Lanes and rows per buffer (of :data:`BUFFERS`) of each on-chip memory: ``(ifmap_lanes, weight_lanes,
-    ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams has AR lanes, the stationary one AC
-    (docs: "Scratchpads"), so the ifmap spad has AC lanes in IS and AR otherwise."""
+    ifmap_rows, weight_rows, acc_rows)``. The operand the grid streams feeds the reduction lanes: ``AR*V``
+    lanes (V = ``pe_dot_width``), the stationary one AC (docs: "Scratchpads", "Dot-product PEs"), so the
+    ifmap spad has AC lanes in IS and ``AR*V`` in WS; OS streams both with their rows over k: AR pixel and
+    AC channel lanes, whatever V."""
     if df == DF_IS:
-        ifmap_lanes, weight_lanes = AC, AR
+        ifmap_lanes, weight_lanes = AC, AR * V
+    elif df == DF_WS:
+        ifmap_lanes, weight_lanes = AR * V, AC
     else:
         ifmap_lanes, weight_lanes = AR, AC
     return (ifmap_lanes, weight_lanes, if_kib * 1024 // ifmap_lanes // BUFFERS,
@@ -60,53 +66,58 @@ def buffer_rows(df, AR, AC, if_kib, w_kib, acc_kib):
 
 
 @compilable
-def tile_fit(df, AR, ifmap_rows, weight_rows, acc_rows):
-    """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an AR-row
-    weight tile and an input row, IS an AR-row input tile and a weight row, OS an AR-row output tile and a
-    row of each operand."""
+def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
+    """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an
+    ``AR*V``-row weight tile and an input row, IS an ``AR*V``-row input tile and a weight row, OS an AR-row
+    output tile and ``V`` rows of each operand (a cycle's reduction elements); and a command can name WS's
+    and IS's ``AR*V`` reduction lanes."""
+    if df != DF_OS and AR * V > MAX_LANES:
+        return FIT_LANES
     if acc_rows < 1:
         return FIT_ACC_ROW
     if df == DF_WS:
-        if weight_rows < AR:
+        if weight_rows < AR * V:
             return FIT_STATIONARY_TILE
         if ifmap_rows < 1:
             return FIT_STREAMED_ROW
     elif df == DF_IS:
-        if ifmap_rows < AR:
+        if ifmap_rows < AR * V:
             return FIT_STATIONARY_TILE
         if weight_rows < 1:
             return FIT_STREAMED_ROW
     else:
         if acc_rows < AR:
             return FIT_OUTPUT_TILE
-        if ifmap_rows < 1 or weight_rows < 1:
+        if ifmap_rows < V or weight_rows < V:
             return FIT_OPERAND_ROWS
     return FIT_OK
 
 
 @compilable
-def tile_sizes(df, AR, AC, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
-    """Full tile sizes ``(P_T, K_T, M_T)``: the dimensions on the array's rows and columns are cut to
-    AR and AC, the streamed one is as long as its buffers allow and a command can name (docs:
-    "Lowering")."""
+def tile_sizes(df, AR, AC, V, P, K, Mg, ifmap_rows, weight_rows, acc_rows):
+    """Full tile sizes ``(P_T, K_T, M_T)``: the reduction K is cut to the grid's ``AR*V`` lanes (WS, IS),
+    the other dimension on the array to AC (OS: P to AR, M to AC), the streamed one is as long as its
+    buffers allow and a command can name (docs: "Lowering"); OS's reduction tile is a multiple of V, so
+    only the last one is ragged."""
     if df == DF_WS:
-        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR, K), min(AC, Mg)
+        return min(P, min(ifmap_rows, acc_rows), MAX_TILE_ROWS), min(AR * V, K), min(AC, Mg)
     if df == DF_IS:
-        return min(AC, P), min(AR, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
-    return min(AR, P), min(K, min(ifmap_rows, weight_rows), MAX_TILE_ROWS), min(AC, Mg)
+        return min(AC, P), min(AR * V, K), min(Mg, min(weight_rows, acc_rows), MAX_TILE_ROWS)
+    return min(AR, P), min(K, min(min(ifmap_rows, weight_rows), MAX_TILE_ROWS) // V * V), min(AC, Mg)
 
 
 @compilable
-def step_loads(df, P_t, M_t, K_t):
+def step_loads(df, V, P_t, M_t, K_t):
     """The two LOADs of a step as ``(rows1, lanes1, rows2, lanes2)`` (the first is the stationary operand,
     the second pushes the l2e token) and the COMPUTE's stream length. Inputs are stored rows = pixels,
     lanes = k when streamed (WS), rows = k, lanes = pixels otherwise; weights rows = k, lanes = m, except
-    when streamed (IS: rows = m, lanes = k)."""
+    when streamed (IS: rows = m, lanes = k). OS streams ``V`` k-rows of each operand a cycle
+    (``pe_dot_width``): ``ceil(K_t / V)`` cycles."""
     if df == DF_WS:
         return K_t, M_t, P_t, K_t, P_t  # weights, then inputs
     if df == DF_IS:
         return K_t, P_t, M_t, K_t, M_t  # inputs, then weights
-    return K_t, M_t, K_t, P_t, K_t  # OS: weights, then inputs
+    return K_t, M_t, K_t, P_t, ceil_div(K_t, V)  # OS: weights, then inputs
 
 
 @compilable
@@ -146,7 +157,8 @@ class Buffers:
 
     @classmethod
     def of(cls, arch: ArchConfig) -> Buffers:
-        return cls(*buffer_rows(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.ifmap_spad_kib,
+        return cls(*buffer_rows(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.pe_dot_width,
+                                arch.ifmap_spad_kib,
                                 arch.weight_spad_kib, arch.acc_kib))
 
 
@@ -165,6 +177,7 @@ class Mapping:
     x_base: int
     w_base: int
     out_base: int
+    pe_dot_width: int = 1  # V: int8 pairs a PE reduces a cycle (OS: the stream over K is ceil(K_t / V))
 
     @property
     def steps(self) -> int:
@@ -183,7 +196,8 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     """The one-line error (what, constraint, value) of a tile_fit verdict."""
     AR, AC = arch.array_rows, arch.array_cols
     where = f"arch {arch.name!r} ({arch.dataflow.name})"
-    tile_kib = ceil_div(BUFFERS * AR * AC, 1024)
+    KL = AR * arch.pe_dot_width if arch.dataflow is not Dataflow.OS else AR  # the stationary tile's k rows
+    tile_kib = ceil_div(BUFFERS * KL * AC, 1024)
     acc_kib = ceil_div(4 * BUFFERS * AC, 1024), ceil_div(4 * BUFFERS * AR * AC, 1024)  # a row, a tile
     stationary = "ifmap_spad_kib" if arch.dataflow is Dataflow.IS else "weight_spad_kib"
     streamed = "weight_spad_kib" if arch.dataflow is Dataflow.IS else "ifmap_spad_kib"
@@ -191,15 +205,19 @@ def _fit_error(fit: int, arch: ArchConfig) -> tuple[str, str, object]:
     return {
         FIT_ACC_ROW: (f"{where}: acc_kib", f">= {acc_kib[0]} to hold one row per buffer", arch.acc_kib),
         FIT_STATIONARY_TILE: (f"{where}: {stationary}",
-                              f">= {tile_kib} to hold one {AR}x{AC} {operand} tile per buffer",
+                              f">= {tile_kib} to hold one {KL}x{AC} {operand} tile per buffer",
                               getattr(arch, stationary)),
         FIT_STREAMED_ROW: (f"{where}: {streamed}", "large enough for one row per buffer",
                            getattr(arch, streamed)),
         FIT_OUTPUT_TILE: (f"{where}: acc_kib",
                           f">= {acc_kib[1]} to hold one {AR}x{AC} output tile per buffer", arch.acc_kib),
         FIT_OPERAND_ROWS: (f"{where}: ifmap_spad_kib and weight_spad_kib",
-                           "large enough for one row per buffer",
+                           "large enough for one row per buffer" if arch.pe_dot_width == 1 else
+                           f"large enough for pe_dot_width = {arch.pe_dot_width} rows per buffer",
                            (arch.ifmap_spad_kib, arch.weight_spad_kib)),
+        FIT_LANES: (f"{where}: array_rows x pe_dot_width",
+                    f"<= {MAX_LANES} (the reduction lanes AR*V a command's lanes field can name)",
+                    AR * arch.pe_dot_width),
     }[fit]
 
 
@@ -227,11 +245,12 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     """Choose tile sizes (docs: streamed tile as long as its buffers allow) and DRAM placement."""
     df = arch.dataflow.code
     buf = Buffers.of(arch)
-    fit = tile_fit(df, arch.array_rows, buf.ifmap_rows, buf.weight_rows, buf.acc_rows)
+    V = arch.pe_dot_width
+    fit = tile_fit(df, arch.array_rows, V, buf.ifmap_rows, buf.weight_rows, buf.acc_rows)
     if fit != FIT_OK:
         require(False, *_fit_error(fit, arch))
     P, K, Mg = gemm_dims(*layer.shape)
-    P_T, K_T, M_T = tile_sizes(df, arch.array_rows, arch.array_cols, P, K, Mg, buf.ifmap_rows,
+    P_T, K_T, M_T = tile_sizes(df, arch.array_rows, arch.array_cols, V, P, K, Mg, buf.ifmap_rows,
                                buf.weight_rows, buf.acc_rows)
     w_base = ceil_div(layer.input_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
     out_base = w_base + ceil_div(layer.weight_elems, DRAM_ALIGN_BYTES) * DRAM_ALIGN_BYTES
@@ -239,7 +258,7 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     return Mapping(
         layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
         p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
-        x_base=0, w_base=w_base, out_base=out_base,
+        x_base=0, w_base=w_base, out_base=out_base, pe_dot_width=V,
     )
 
 
@@ -311,12 +330,12 @@ def _put(out, n, op, operand, rows, lanes, pop_prev, pop_next, push_prev, push_n
 
 
 @compilable
-def step_program(df, P_t, M_t, K_t, k_near0, k_near1, near0, near1, tile_near0, tile_near1, out):
+def step_program(df, V, P_t, M_t, K_t, k_near0, k_near1, near0, near1, tile_near0, tile_near1, out):
     """One step's commands (docs: "Lowering") into ``out`` (MAX_STEP_COMMANDS, SP_COLUMNS); returns how many.
     The one definition of a step's command sequence and dependency flags: mapping.program adds addresses
     to it, the scheduler times it. The last k-step of a tile (``k_near1 == 0``) also STOREs the tile."""
     first_k, last_k = k_near0 == 0, k_near1 == 0
-    r1, l1, r2, l2, stream = step_loads(df, P_t, M_t, K_t)
+    r1, l1, r2, l2, stream = step_loads(df, V, P_t, M_t, K_t)
     first_operand = OPERAND_INPUT if df == DF_IS else OPERAND_WEIGHT  # the stationary operand first
     n = _put(out, 0, OP_LOAD, first_operand, r1, l1, 0, 1 if near0 >= BUFFERS else 0, 0, 0, 0)
     n = _put(out, n, OP_LOAD, OPERAND_WEIGHT + OPERAND_INPUT - first_operand, r2, l2, 0, 0, 0, 1, 0)
@@ -432,8 +451,8 @@ def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Co
     """A step's commands: :func:`step_program` for ``kind`` (everything timing reads), plus, from ``at``,
     the coordinates and buffer indices (None: zeros, as the scheduler needs no addresses)."""
     table = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
-    n = step_program(m.dataflow.code, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near, *kind.tile_near,
-                     table)
+    n = step_program(m.dataflow.code, m.pe_dot_width, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near,
+                     *kind.tile_near, table)
     where: dict[int, dict[str, int]] = {OPERAND_INPUT: {}, OPERAND_WEIGHT: {}}
     store: dict[str, int] = {}
     buf = acc_buf = 0

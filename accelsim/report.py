@@ -45,11 +45,12 @@ CSV_COLUMNS = (
 PNG_METADATA = {"Software": None}
 
 
-def _row(r) -> dict[str, object]:
+def _row(r, pe_dot_width: int = 1) -> dict[str, object]:
+    dot = f" V={pe_dot_width}" if pe_dot_width != 1 else ""  # dot-product PEs: the dataflow and its V
     row: dict[str, object] = {
         "name": r.name,
         "layer": r.layer,
-        "dataflow": r.dataflow.value,
+        "dataflow": r.dataflow.value + dot,
         "timing": r.timing.value,
         "macs": r.macs,
         "cycles": r.cycles,
@@ -80,7 +81,7 @@ def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for r in result.layers:
-        writer.writerow(_row(r))
+        writer.writerow(_row(r, result.arch.pe_dot_width))
     summary = json.dumps(result.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n"
     files = {"layers.csv": table.getvalue(), "summary.json": summary,
              "report.md": _markdown(result) + (_compare_markdown(compare) if compare else "")}
@@ -163,7 +164,7 @@ def _markdown(result: NetworkResult) -> str:
     a, t = result.arch, result.totals
     pct = {k: getattr(t.breakdown, k) / t.cycles for k in BREAKDOWN_KEYS} if t.cycles else {}
     lines = [
-        f"# accelsim report: {a.name} ({a.array_rows}x{a.array_cols} {a.dataflow.name})",
+        f"# accelsim report: {a.name} ({a.grid_text})",
         "",
         f"{t.layers} layers, {t.macs:,} MACs in {t.cycles:,} cycles "
         f"({t.time_us / 1000:.3f} ms at {a.clock_mhz:g} MHz): utilization {t.utilization:.1%}, "
@@ -232,7 +233,7 @@ def _plots(result: NetworkResult, out: OutputDir) -> list[Path]:
     oi = [r.operational_intensity_macs_per_byte for r in layers]
     perf = [r.macs / r.cycles for r in layers]
     roof, label = roofline(result)
-    ridge = result.arch.pes / (2 * result.arch.dram_bytes_per_cycle)  # where the two roofs meet
+    ridge = result.arch.macs_per_cycle / (2 * result.arch.dram_bytes_per_cycle)  # where the two roofs meet
     lo, hi = min([*oi, ridge]) / 4, max([*oi, ridge]) * 4
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
@@ -257,7 +258,7 @@ def roofline(result: NetworkResult):
     compute roof bounds it.
     """
     a = result.arch
-    peak, bw = a.pes, a.dram_bytes_per_cycle
+    peak, bw = a.macs_per_cycle, a.dram_bytes_per_cycle
     if any(r.timing is Timing.SCALESIM for r in result.layers):
         return (lambda intensity: float(peak)), f"roof: {peak} MACs/cycle (SCALE-Sim CALC: no DRAM bound)"
     label = f"roof: min({peak} MACs/cycle, 2 x {bw} B/cycle x intensity)\n(separate read and write channels)"

@@ -133,7 +133,7 @@ class NetworkResult:
             layers=len(self.layers),
             macs=macs,
             cycles=cycles,
-            utilization=macs / (self.arch.pes * cycles) if cycles else 0.0,
+            utilization=macs / (self.arch.macs_per_cycle * cycles) if cycles else 0.0,
             breakdown=Breakdown.sum(r.breakdown for r in self.layers),
             dram_read_bytes=sum(r.dram_read_bytes for r in self.layers),
             dram_write_bytes=sum(r.dram_write_bytes for r in self.layers),

@@ -110,5 +110,5 @@ def schedule_fast(m: Mapping, arch: ArchConfig, out_bytes: int = 4, *, interpret
     _fn(engine.schedule_shape, interpreted)(
         *layer.shape, m.dataflow.code, m.P_T, m.K_T, m.M_T, arch.array_rows, arch.array_cols,
         arch.dram_bytes_per_cycle, arch.dram_latency_cycles, arch.queue_depth, arch.host_issue_cycles,
-        out_bytes, s)
+        m.pe_dot_width, out_bytes, s)
     return state_result(s)

@@ -34,7 +34,7 @@ def _layer_result(m: mapping.Mapping, arch: ArchConfig, requantize_shift: int | 
                   sched: schedule.Schedule) -> LayerResult:
     layer = m.layer
     tr = memory.traffic(m, out_bytes_of(requantize_shift))
-    pes = arch.pes
+    pes = arch.macs_per_cycle  # MACs the grid can do a cycle (PEs x pe_dot_width)
     ideal = layer.macs / pes
     idle = sched.ex_idle_cycles
     breakdown = Breakdown(
@@ -118,6 +118,12 @@ def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: T
     require(host in HOSTS, "--host", f"one of {', '.join(HOSTS)}", host)
     require(host == "fixed" or timing is Timing.ACCELSIM, "--host riscv", "used with --timing accelsim",
             timing.value)
+    require(arch.pe_dot_width == 1 or timing is Timing.ACCELSIM, f"arch {arch.name!r}: pe_dot_width",
+            "1 with --timing scalesim (SCALE-Sim models MAC PEs)", arch.pe_dot_width)
+    if host == "riscv":
+        from accelsim.host.driver import check_arch
+
+        check_arch(arch)  # before any layer runs
     layers = tuple(layers)
     if timing is Timing.SCALESIM:
         from accelsim.scalesim import simulate_layer_result

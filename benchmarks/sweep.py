@@ -87,7 +87,8 @@ def closed_form_only(space) -> None:
     (w,) = space.workloads
     cfg = space.configs(0, space.size)
     shapes = {k: v[:, None] for k, v in w.shapes.items()}
-    arch = {k: cfg[k][None, :] for k in ARCH_FIELDS}
+    arch = {k: cfg[k][None, :] if k in cfg else np.full((1, cfg["config_id"].size), getattr(space.base, k))
+            for k in ARCH_FIELDS}
     applies = evaluate(shapes, arch)["closed_form"].astype(bool)
     s_idx, c_idx = np.nonzero(applies)
     flat_shapes = {k: v[s_idx, 0] for k, v in shapes.items()}

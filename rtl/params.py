@@ -52,6 +52,8 @@ class AccelParams:
         deepest of those dataflows need (docs: "Scratchpads"), so one build serves every dataflow of
         ``arch``'s array (for a square array the dataflows' geometries coincide and nothing is added)."""
         where = f"arch {arch.name!r}"
+        require(arch.pe_dot_width == 1, f"{where}: pe_dot_width",
+                "1: the RTL builds V = 1 (MAC) PEs only (issue 10)", arch.pe_dot_width)
         require(arch.dataflow.code in dataflows, f"{where}: dataflow",
                 f"one the RTL build runs ({', '.join(Dataflow.from_code(d).value for d in dataflows)})",
                 arch.dataflow.value)

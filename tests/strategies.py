@@ -42,17 +42,21 @@ def operands(layer: ConvLayer, dtype, seed: int) -> tuple[np.ndarray, np.ndarray
 
 
 @st.composite
-def archs(draw, *, max_dim: int = 12):
-    """Small valid ArchConfigs over all dataflows, with scratchpads small enough to force several tiles."""
+def archs(draw, *, max_dim: int = 12, pe_dot_widths: tuple[int, ...] = (1,)):
+    """Small valid ArchConfigs over all dataflows, with scratchpads small enough to force several tiles;
+    ``pe_dot_width`` drawn from ``pe_dot_widths``."""
     from accelsim.arch import ArchConfig, Dataflow
 
     rows = draw(st.integers(1, max_dim))
     cols = draw(st.integers(1, max_dim))
+    dataflow = draw(st.sampled_from(list(Dataflow)))
+    dot = draw(st.sampled_from(pe_dot_widths)) if pe_dot_widths != (1,) else 1
     return ArchConfig(
         name="hyp",
         array_rows=rows,
         array_cols=cols,
-        dataflow=draw(st.sampled_from(list(Dataflow))),
+        pe_dot_width=dot,
+        dataflow=dataflow,
         ifmap_spad_kib=draw(st.integers(1, 8)),
         weight_spad_kib=draw(st.integers(1, 8)),
         acc_kib=draw(st.integers(1, 8)),

@@ -10,7 +10,9 @@ import sys
 import pytest
 
 from accelsim import cli
+from accelsim.arch import preset
 from accelsim.cli import main
+from accelsim.errors import AccelsimError
 from accelsim.outdir import MANIFEST
 
 LAYER = "M=8,C=8,H=8,W=8,R=3,S=3,pad=1"
@@ -290,3 +292,42 @@ def test_scalesim_footer_names_the_calc_mode_not_a_default_bandwidth(tmp_path, c
     assert main(["simulate", "--layer", LAYER, "--scalesim-cfg", str(cfg), "--timing", "scalesim"]) == 0
     footer = capsys.readouterr().out.splitlines()[-1]
     assert "CALC DRAM (never stalls)" in footer and "16 B/cycle" not in footer, footer
+
+
+# ----------------------------------------------------------- dot-product PEs (pe_dot_width, issue 10)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--host", "riscv"), "pe_dot_width must be 1 with --host riscv"),
+    (("--timing", "scalesim"), "pe_dot_width must be 1 with --timing scalesim"),
+])
+def test_dot_product_pes_where_they_do_not_apply(capsys, args, message):
+    fails(capsys, "simulate", "--layer", LAYER, "--preset", "tensorcore", *args, message=message)
+
+
+def test_bad_pe_dot_width(tmp_path, capsys):
+    path = tmp_path / "a.toml"
+    path.write_text("pe_dot_width = 3\n")
+    fails(capsys, "simulate", "--layer", LAYER, "--arch", str(path),
+          message="pe_dot_width must be one of 1, 2, 4, 8 (int8 pairs per PE per cycle), not 3")
+
+
+def test_the_rtl_refuses_dot_product_pes_up_front(capsys, rtl_extra):
+    pytest.importorskip("amaranth")
+    fails(capsys, "cosim", "--layer", LAYER, "--preset", "tensorcore",
+          message="pe_dot_width must be 1: the RTL builds V = 1 (MAC) PEs only (issue 10), not 4")
+    from accelsim.rtl.params import AccelParams
+
+    with pytest.raises(AccelsimError, match="the RTL builds V = 1"):
+        AccelParams.from_arch(preset("tensorcore"))
+
+
+def test_simulate_and_report_state_the_dot_width(tmp_path, capsys):
+    assert main(["simulate", "--layer", LAYER, "--preset", "tensorcore"]) == 0
+    assert "8x8 WS V=4" in capsys.readouterr().out
+    assert main(["report", "--layer", LAYER, "--preset", "tensorcore", "--dataflow", "is",
+                 "--compare-dataflows", "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    assert ",is V=4," in (tmp_path / "r" / "layers.csv").read_text()
+    assert "(8x8 IS V=4)" in (tmp_path / "r" / "report.md").read_text()
+    assert "cycles_os" in (tmp_path / "r" / "dataflows.csv").read_text()

@@ -28,9 +28,18 @@ DESCRIPTOR_FIELDS = (
 U32 = 1 << 32
 
 
+def check_arch(arch: ArchConfig) -> None:
+    """A one-line error if the driver cannot run ``arch``: firmware/conv.c tiles for MAC PEs (the descriptor
+    has no pe_dot_width; issue 10)."""
+    require(arch.pe_dot_width == 1, f"arch {arch.name!r}: pe_dot_width",
+            "1 with --host riscv (the firmware driver tiles for MAC PEs, issue 10)", arch.pe_dot_width)
+
+
 def descriptor(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int | None = None) -> bytes:
     """The descriptor bytes for ``layer`` on ``arch``; a one-line error if the driver cannot run it."""
     from accelsim.mapping import lower
+
+    check_arch(arch)
 
     m = lower(layer, arch)  # the buffers hold the tiles and the encoding holds the layer
     require(layer.gemm_P < U32, f"layer {layer.name}: N*E*F", "< 2**32 (the driver's 32-bit loop counters)",

@@ -37,9 +37,11 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     ``valid = False``, zero counts and NaN times, utilization and energy."""
     cfg = space.configs(start, stop)
     n = cfg["config_id"].size
-    arch = {k: cfg[k][None, :] for k in ARCH_FIELDS}
+    # pe_dot_width is not a sweep axis (the points table keeps its columns): every point has the base's
+    arch = {k: cfg[k][None, :] if k in cfg else getattr(space.base, k) for k in ARCH_FIELDS}
     arch.update({k: getattr(space.base.energy, k) for k in ENERGY_FIELDS})
     pes = cfg["array_rows"] * cfg["array_cols"]
+    macs_per_cycle = pes * space.base.pe_dot_width
     per_network = []
     for w in space.workloads:
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
@@ -55,7 +57,7 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
         sums = {c: np.where(valid, v.sum(axis=0), 0) for c, v in layer_ints.items()}
         cycles = sums["cycles"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            utilization = np.where(valid, sums["macs"] / (pes * cycles), np.nan)
+            utilization = np.where(valid, sums["macs"] / (macs_per_cycle * cycles), np.nan)
         per_network.append({
             "valid": valid, "cycles": cycles, "time_us": np.where(valid, time_us, np.nan),
             "utilization": utilization, "energy_pj": np.where(valid, energy, np.nan), "macs": sums["macs"],

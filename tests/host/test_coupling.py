@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from accelsim.arch import preset
@@ -135,3 +136,12 @@ def test_fences_are_visible_from_the_cycle_after_the_release():
         t = sink.present(c.words(), t) + 8
     (release,) = sink.fence_releases
     assert (sink.read(FENCES, release), sink.read(FENCES, release + 1)) == (0, 1)
+
+
+def test_the_driver_refuses_dot_product_pes():
+    """The descriptor has no pe_dot_width and conv.c tiles for MAC PEs (issue 10): one line, not V = 1."""
+    from accelsim.host.driver import descriptor
+
+    layer = ConvLayer(M=8, C=8, H=8, W=8, R=3, S=3, pad=1)
+    with pytest.raises(AccelsimError, match=r"pe_dot_width must be 1 with --host riscv .*, not 4"):
+        descriptor(layer, preset("tensorcore"))

@@ -5,7 +5,7 @@ from accelsim.arch import Dataflow
 
 
 def test_presets_ship_with_the_package():
-    assert arch.preset_names() == ("eyeriss", "gemmini", "tpu_v1")
+    assert arch.preset_names() == ("eyeriss", "gemmini", "tensorcore", "tpu_v1")
     g = arch.preset()
     assert (g.name, g.array_rows, g.array_cols, g.dataflow) == ("gemmini", 16, 16, Dataflow.WS)
     e = arch.preset("eyeriss")
@@ -50,7 +50,8 @@ def test_bad_config_is_one_clear_line(tmp_path, text, message):
 
 def test_unknown_preset_and_missing_file(tmp_path):
     with pytest.raises(
-        AccelsimError, match=r"preset must be one of \['eyeriss', 'gemmini', 'tpu_v1'\], not 'x'"
+        AccelsimError,
+        match=r"preset must be one of \['eyeriss', 'gemmini', 'tensorcore', 'tpu_v1'\], not 'x'",
     ):
         arch.preset("x")
     with pytest.raises(AccelsimError, match="arch file must be an existing file"):
@@ -63,3 +64,15 @@ def test_tile_that_cannot_fit_is_rejected():
     cfg = arch.ArchConfig(array_rows=64, array_cols=64, weight_spad_kib=4)
     with pytest.raises(AccelsimError, match=r"weight_spad_kib must be >= 8 to hold one 64x64 weight tile"):
         mapping.lower(ConvLayer(M=8, C=8), cfg)
+
+
+def test_pe_dot_width():
+    t = arch.preset("tensorcore")
+    assert (t.array_rows, t.array_cols, t.pe_dot_width) == (8, 8, 4)
+    assert t.macs_per_cycle == arch.preset("gemmini").macs_per_cycle == 256
+    assert t.to_dict()["pe_dot_width"] == 4 and "pe_dot_width" not in arch.preset("gemmini").to_dict()
+    assert arch.from_dict(t.to_dict()) == t
+    for bad in (0, 3, 16, 2.0, True, "4"):
+        with pytest.raises(AccelsimError, match=r"pe_dot_width must be one of 1, 2, 4, 8 .*, not "):
+            arch.ArchConfig(pe_dot_width=bad)
+    assert t.with_dataflow("os").pe_dot_width == 4

@@ -53,3 +53,13 @@ def test_resnet50_on_every_preset_both_paths_and_engines():
     for i, layer in enumerate(net):
         for j, arch in enumerate(presets):
             assert_equals_simulate(fast, (i, j), layer, arch)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8, pe_dot_widths=(2, 4, 8))),
+                min_size=1, max_size=20), st.sampled_from([1, 4]), st.booleans())
+def test_equals_simulate_layer_with_dot_product_pes(points, out_bytes, closed_form):
+    ev = evaluate(layer_fields([p[0] for p in points]), arch_fields([p[1] for p in points]), out_bytes,
+                  closed_form=closed_form)
+    for i, (layer, arch) in enumerate(points):
+        assert_equals_simulate(ev, i, layer, arch, out_bytes)

@@ -185,3 +185,40 @@ def test_engine_must_be_an_engine():
     lf = layer_fields(workloads.load("resnet18")[:3])
     with pytest.raises(AccelsimError, match="closed-form engine must be one of"):
         closed_form_breakdown(lf, arch_fields([preset()]), engine="fortran")
+
+
+# ------------------------------------------------------------------ dot-product PEs (pe_dot_width, issue 10)
+
+DOT_WIDTHS = (1, 2, 4, 8)
+
+
+@settings(max_examples=300)
+@given(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8, pe_dot_widths=DOT_WIDTHS[1:]),
+       st.sampled_from([1, 4]))
+def test_equals_scheduler_where_it_applies_with_dot_product_pes(layer, arch, out_bytes):
+    sched = _scheduled(layer, arch, out_bytes)
+    closed = closed_form_schedule(layer, arch, out_bytes)
+    if sched is None:
+        assert closed is None
+    elif closed is not None:
+        _same(closed, sched)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
+def test_applies_to_resnet50_on_the_tensorcore_preset(dataflow):
+    net = workloads.load("resnet50")
+    arch = preset("tensorcore").with_dataflow(dataflow)
+    covered = 0
+    for layer in net:
+        closed = closed_form_schedule(layer, arch)
+        if closed is not None:
+            covered += 1
+            _same(closed, schedule_fast(lower(layer, arch), arch))
+    assert covered >= len(net) // 3
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(layers(max_c=24, max_m=24, max_hw=12), archs(max_dim=8, pe_dot_widths=DOT_WIDTHS)),
+                min_size=1, max_size=40), st.sampled_from([1, 4]))
+def test_compiled_equals_interpreted_with_dot_product_pes(points, out_bytes):
+    assert_engines_agree(layer_fields([p[0] for p in points]), arch_fields([p[1] for p in points]), out_bytes)

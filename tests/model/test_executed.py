@@ -148,3 +148,44 @@ def test_executed_mapping_rejects_a_broken_stream():
     broken = cmds.copy()
     broken[store, C.index("lanes")] += 1
     assert run(broken)[0] == 5
+
+
+# ------------------------------------------------------------------ dot-product PEs (pe_dot_width, issue 10)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
+@settings(max_examples=100)
+@given(layer=layers(**SMALL), arch=tiling_archs(), dot=st.sampled_from([2, 4, 8]),
+       shift=st.sampled_from([None, None, 0, 7]), seed=st.integers(0, 2**31 - 1))
+def test_executed_mapping_with_dot_product_pes(dataflow, layer, arch, dot, shift, seed):
+    check_executed(layer, replace(arch, dataflow=dataflow, pe_dot_width=dot), shift, seed)
+
+
+# Per (dataflow, V), a layer tiled along p, k and m at once on V-wide dot-product PEs.
+TILED_DOT = {
+    (Dataflow.WS, 2): (TILED[Dataflow.WS][0], dict(TILED[Dataflow.WS][1], array_rows=16)),
+    (Dataflow.WS, 4): (TILED[Dataflow.WS][0], dict(TILED[Dataflow.WS][1], array_rows=8)),
+    (Dataflow.IS, 2): TILED[Dataflow.IS],
+    (Dataflow.IS, 4): TILED[Dataflow.IS],
+    (Dataflow.OS, 2): (TILED[Dataflow.OS][0], dict(TILED[Dataflow.OS][1], ifmap_spad_kib=2)),
+    (Dataflow.OS, 4): (TILED[Dataflow.OS][0], dict(TILED[Dataflow.OS][1], ifmap_spad_kib=2)),
+}
+
+
+@pytest.mark.parametrize("shift", [None, 5])
+@pytest.mark.parametrize(("dataflow", "dot"), list(TILED_DOT), ids=lambda x: getattr(x, "name", str(x)))
+def test_executed_mapping_with_dot_product_pes_tiled_along_every_dimension(dataflow, dot, shift):
+    layer, fields = TILED_DOT[dataflow, dot]
+    arch = ArchConfig(dataflow=dataflow, pe_dot_width=dot, **fields)
+    m = check_executed(layer, arch, shift, seed=13)
+    assert min(m.p_tiles, m.k_tiles, m.m_tiles, m.layer.groups) > 1
+    if dataflow is Dataflow.OS:  # V reduction rows a cycle: a multiple of V per k-tile
+        assert m.K_T % dot == 0
+    else:  # the reduction fills the AR*V lanes
+        assert arch.array_rows * dot == m.K_T
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
+def test_executed_mapping_resnet50_layer_on_the_tensorcore_preset(dataflow):
+    (layer,) = [layer for layer in workloads.load("resnet50") if layer.name == "layer1.0.conv2"]
+    check_executed(layer, preset("tensorcore").with_dataflow(dataflow), None, seed=2)

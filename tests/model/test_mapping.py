@@ -33,7 +33,7 @@ def test_big_layers_lower_encode_and_simulate(layer, name):
     m = mapping.lower(layer, arch)
     encoded(m)
     r = simulate_layer(layer, arch)
-    assert r.macs == layer.macs and r.cycles * arch.pes >= layer.macs
+    assert r.macs == layer.macs and r.cycles * arch.macs_per_cycle >= layer.macs
 
 
 @pytest.mark.parametrize("network", workloads.ZOO_NAMES)
@@ -63,3 +63,54 @@ def test_huge_buffers_cap_the_stream_at_what_a_command_names():
     m = mapping.lower(ConvLayer.fc(1, 1, N=300_000), arch)
     assert m.P_T == mapping.MAX_TILE_ROWS and m.p_tiles == 2
     assert max(c.rows for c in mapping.program(m) if c.op == Op.COMPUTE) == mapping.MAX_TILE_ROWS
+
+
+# ------------------------------------------------------------------ dot-product PEs (pe_dot_width, issue 10)
+
+
+@pytest.mark.parametrize("dot", [1, 2, 4, 8])
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+def test_dot_product_pes_cut_the_reduction_to_ar_times_v_lanes(dataflow, dot):
+    from dataclasses import replace
+
+    arch = replace(preset("gemmini"), array_rows=8, pe_dot_width=dot).with_dataflow(dataflow)
+    AR, AC, V = arch.array_rows, arch.array_cols, dot
+    buf = mapping.Buffers.of(arch)
+    streamed_lanes = buf.ifmap_lanes if dataflow == "ws" else buf.weight_lanes
+    stationary_rows = buf.weight_rows if dataflow == "ws" else buf.ifmap_rows
+    assert streamed_lanes == AR * V  # a row of the operand feeding the K lanes is AR*V bytes
+    assert stationary_rows >= AR * V  # one AR*V x AC stationary tile per buffer
+    layer = ConvLayer(M=40, C=24, H=10, W=10, R=3, S=3, pad=1)
+    m = mapping.lower(layer, arch)
+    assert min(AR * V, layer.gemm_K) == m.K_T
+    assert (m.M_T if dataflow == "ws" else m.P_T) == AC
+    for cmd in mapping.program(m):
+        if cmd.op is Op.PRELOAD:
+            assert cmd.lanes <= AR * V  # the K_t valid stationary rows
+        if cmd.op is Op.LOAD:
+            assert cmd.lanes <= max(AR * V, AC)
+        Command.unpack(cmd.pack())  # every field still fits its bits
+
+
+def test_dot_product_lanes_must_fit_the_command_field():
+    from dataclasses import replace
+
+    arch = replace(preset("gemmini"), array_rows=512, array_cols=4, pe_dot_width=4, weight_spad_kib=1 << 12)
+    with pytest.raises(AccelsimError, match=r"array_rows x pe_dot_width must be <= 2047 .*, not 2048"):
+        mapping.lower(ConvLayer(M=4, C=4, H=4, W=4, R=1, S=1), arch)
+
+
+@pytest.mark.parametrize("dot", [1, 2, 4, 8])
+def test_dot_product_pes_in_os_stream_v_reduction_rows_a_cycle(dot):
+    from dataclasses import replace
+
+    arch = replace(preset("gemmini"), array_rows=8, pe_dot_width=dot, ifmap_spad_kib=3).with_dataflow("os")
+    buf = mapping.Buffers.of(arch)
+    assert (buf.ifmap_lanes, buf.weight_lanes) == (8, 16)  # pixels and channels, whatever V
+    layer = ConvLayer(M=40, C=600, H=10, W=10, R=3, S=3, pad=1)
+    m = mapping.lower(layer, arch)
+    assert m.K_T % dot == 0 and min(buf.ifmap_rows, buf.weight_rows) >= m.K_T
+    k_last = layer.gemm_K - (m.k_tiles - 1) * m.K_T
+    streams = {cmd.rows for cmd in mapping.program(m) if cmd.op is Op.COMPUTE}
+    assert streams == {-(-m.K_T // dot), -(-k_last // dot)}  # ceil(K_t / V)
+

@@ -117,3 +117,17 @@ def test_network_with_the_closed_form_batch_equals_the_scheduler(monkeypatch):
     batched = simulate_network(net, cfg)
     assert batched == by_scheduler
     assert len(served) == len({replace(x, name="") for x in net}) and sum(served) >= len(served) // 2
+
+
+@given(layers(max_c=16, max_m=16, max_hw=12), archs(pe_dot_widths=(2, 4, 8)), st.sampled_from([None, 4]))
+def test_layer_result_properties_with_dot_product_pes(layer, cfg, shift):
+    """V-wide dot-product PEs (issue 10): the grid's peak is PEs x V MACs a cycle; the breakdown still sums
+    to the cycles, its ideal compute is MACs / (PEs x V)."""
+    r = simulated(layer, cfg, requantize_shift=shift)
+    assert r.cycles >= layer.macs / cfg.macs_per_cycle
+    assert 0 < r.utilization <= 1
+    assert 0 < r.mapping_efficiency <= 1
+    assert math.isclose(r.breakdown.ideal_compute, layer.macs / (cfg.pes * cfg.pe_dot_width))
+    assert math.isclose(r.breakdown.total, r.cycles, rel_tol=1e-12, abs_tol=1e-6)
+    for key, value in r.breakdown.to_dict().items():
+        assert value >= -1e-9, key

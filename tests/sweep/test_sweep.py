@@ -134,3 +134,23 @@ def test_cli_on_a_running_dask_scheduler(space_file, tmp_path, capsys):
     run_sweep(load(space_file), tmp_path / "i", backend=Backend("inprocess"), plots=False)
     assert chunks(tmp_path / "d") == chunks(tmp_path / "i")
     assert (tmp_path / "d" / "pareto.csv").read_bytes() == (tmp_path / "i" / "pareto.csv").read_bytes()
+
+
+def test_points_on_a_dot_product_base_equal_simulate_network(space_file):
+    """A base of V-wide dot-product PEs (pe_dot_width, issue 10): every point has the base's V, and its
+    numbers (utilization against PEs x V MACs a cycle) are simulate_network's."""
+    space_file.write_text(space_file.read_text().replace('base = "gemmini"', 'base = "tensorcore"'))
+    s = load(space_file)
+    assert s.base.pe_dot_width == 4
+    rows = evaluate_chunk(s, 0, s.size)
+    valid = rows["valid"]
+    assert valid.any()
+    layers = {"mobilenetv2": workloads.load("mobilenetv2"),
+              "tiny": workloads.load(space_file.parent / "tiny.csv")}
+    for i in np.random.default_rng(1).choice(np.flatnonzero(valid), 6, replace=False):
+        row = {c: rows[c][i] for c in COLUMNS}
+        arch = config(s, row)
+        assert arch.pe_dot_width == 4
+        t = simulate_network(layers[row["network"]], arch).totals
+        assert (row["cycles"].item(), row["utilization"].item(), row["energy_pj"].item()) == (
+            t.cycles, t.utilization, t.energy_pj)
