@@ -135,7 +135,7 @@ class ArchConfig:
 
     @property
     def grid_text(self) -> str:
-        """``16x16 WS``, or ``8x8 WS V=4`` for dot-product PEs: how reports name the grid and its dataflow."""
+        """``16x16 WS``, or ``4x16 WS V=4`` for dot-product PEs: the grid and dataflow in reports."""
         dot = f" V={self.pe_dot_width}" if self.pe_dot_width != 1 else ""
         return f"{self.array_rows}x{self.array_cols} {self.dataflow.name}{dot}"
 
@@ -224,7 +224,7 @@ def preset_names() -> tuple[str, ...]:
 @functools.cache
 def preset(name: str = "gemmini") -> ArchConfig:
     """A configuration shipped with the package: gemmini (16x16 WS, default), eyeriss (12x14), tpu_v1,
-    tensorcore (8x8 dot-product PEs of width 4)."""
+    tensorcore (4x16 dot-product PEs of width 4)."""
     names = preset_names()
     require(name in names, "preset", f"one of {list(names)}", name)
     text = resources.files("accelsim.presets").joinpath(f"{name}.toml").read_text()

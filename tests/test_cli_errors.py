@@ -324,10 +324,10 @@ def test_the_rtl_refuses_dot_product_pes_up_front(capsys, rtl_extra):
 
 def test_simulate_and_report_state_the_dot_width(tmp_path, capsys):
     assert main(["simulate", "--layer", LAYER, "--preset", "tensorcore"]) == 0
-    assert "8x8 WS V=4" in capsys.readouterr().out
+    assert "4x16 WS V=4" in capsys.readouterr().out
     assert main(["report", "--layer", LAYER, "--preset", "tensorcore", "--dataflow", "is",
                  "--compare-dataflows", "--out", str(tmp_path / "r")]) == 0
     capsys.readouterr()
     assert ",is V=4," in (tmp_path / "r" / "layers.csv").read_text()
-    assert "(8x8 IS V=4)" in (tmp_path / "r" / "report.md").read_text()
+    assert "(4x16 IS V=4)" in (tmp_path / "r" / "report.md").read_text()
     assert "cycles_os" in (tmp_path / "r" / "dataflows.csv").read_text()

@@ -68,7 +68,7 @@ def test_tile_that_cannot_fit_is_rejected():
 
 def test_pe_dot_width():
     t = arch.preset("tensorcore")
-    assert (t.array_rows, t.array_cols, t.pe_dot_width) == (8, 8, 4)
+    assert (t.array_rows, t.array_cols, t.pe_dot_width) == (4, 16, 4)
     assert t.macs_per_cycle == arch.preset("gemmini").macs_per_cycle == 256
     assert t.to_dict()["pe_dot_width"] == 4 and "pe_dot_width" not in arch.preset("gemmini").to_dict()
     assert arch.from_dict(t.to_dict()) == t
