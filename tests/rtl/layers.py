@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 from accelsim.arch import ArchConfig, Dataflow
@@ -39,3 +40,12 @@ def small_arch(*, rows: int = 4, cols: int = 4, queue_depth: int = 2, host_issue
         queue_depth=queue_depth, host_issue_cycles=host_issue_cycles, dram_latency_cycles=dram_latency_cycles,
         dram_bytes_per_cycle=dram_bytes_per_cycle,
     )
+
+
+def campaign_mode() -> str:
+    """``ACCELSIM_CAMPAIGN``: ``ci`` (default: the campaign's fixed sample, and no ``full``-marked test) or
+    ``full`` (everything)."""
+    mode = os.environ.get("ACCELSIM_CAMPAIGN", "ci")
+    if mode not in ("ci", "full"):
+        raise ValueError(f"ACCELSIM_CAMPAIGN must be 'ci' or 'full', not {mode!r}")
+    return mode

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import zlib
 
 import numpy as np
 import pytest
 
 from accelsim.layer import ConvLayer
-from tests.rtl.layers import small_arch
+from tests.rtl.layers import campaign_mode, small_arch
 
 
 def _fake_harness_verilog(arch, job) -> str:
@@ -93,13 +92,6 @@ FIXED_LAYERS = (
 )
 RANDOM_LAYERS = 3  # more per configuration, drawn from a seed per (config, index)
 SAMPLE_OFFSET = {"icarus": 0, "verilator": 1}
-
-
-def campaign_mode() -> str:
-    mode = os.environ.get("ACCELSIM_CAMPAIGN", "ci")
-    if mode not in ("ci", "full"):
-        raise ValueError(f"ACCELSIM_CAMPAIGN must be 'ci' or 'full', not {mode!r}")
-    return mode
 
 
 def _campaign_cases(sim: str, mode: str):

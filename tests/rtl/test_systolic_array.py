@@ -44,5 +44,6 @@ def test_systolic_array_icarus(tmp_path, AR, AC):
 
 @pytest.mark.rtl
 @pytest.mark.slow
+@pytest.mark.full
 def test_systolic_array_verilator(tmp_path):
     _run(tmp_path, "verilator", 4, 3, seed=43)
