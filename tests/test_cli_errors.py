@@ -312,8 +312,8 @@ def test_bad_pe_dot_width(tmp_path, capsys):
           message="pe_dot_width must be one of 1, 2, 4, 8 (int8 pairs per PE per cycle), not 3")
 
 
+@pytest.mark.rtl
 def test_the_rtl_refuses_dot_product_pes_up_front(capsys, rtl_extra):
-    pytest.importorskip("amaranth")
     fails(capsys, "cosim", "--layer", LAYER, "--preset", "tensorcore",
           message="pe_dot_width must be 1: the RTL builds V = 1 (MAC) PEs only (issue 10), not 4")
     from accelsim.rtl.params import AccelParams
