@@ -96,7 +96,7 @@ ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight
 # ARCH_FIELDS a caller may leave out (a field added after the others: issue 10's dot-product PEs)
 ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
 
-REGIME_NONE, REGIME_EX, REGIME_LD = 0, 1, 2
+REGIME_NONE, REGIME_EX, REGIME_LD, REGIME_MIX = 0, 1, 2, 3
 NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
 
 # scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
@@ -150,6 +150,49 @@ def _mp_pow(a, b, c, d, n):
     if n == 0:
         return 0.0, NEG, NEG, 0.0
     return p00, b + off, c + off, p11
+
+
+# ---------------------------------------------------------------------------------------------------------
+# max-plus 3x3 matrices as 9-tuples in row order; the mixed regime's state (E_j, X_j, X_{j-1})
+
+@compilable
+def _m3_mul(a, b):
+    """Max-plus 3x3 product ``a (x) b``."""
+    return (_mx(_mx(a[0] + b[0], a[1] + b[3]), a[2] + b[6]), _mx(_mx(a[0] + b[1], a[1] + b[4]), a[2] + b[7]),
+            _mx(_mx(a[0] + b[2], a[1] + b[5]), a[2] + b[8]),
+            _mx(_mx(a[3] + b[0], a[4] + b[3]), a[5] + b[6]), _mx(_mx(a[3] + b[1], a[4] + b[4]), a[5] + b[7]),
+            _mx(_mx(a[3] + b[2], a[4] + b[5]), a[5] + b[8]),
+            _mx(_mx(a[6] + b[0], a[7] + b[3]), a[8] + b[6]), _mx(_mx(a[6] + b[1], a[7] + b[4]), a[8] + b[7]),
+            _mx(_mx(a[6] + b[2], a[7] + b[5]), a[8] + b[8]))
+
+
+@compilable
+def _m3_pow(a, n):
+    """``a^n`` (max-plus, float ``n >= 0``) by repeated squaring: ``log2 n`` squarings."""
+    r = (0.0, NEG, NEG, NEG, 0.0, NEG, NEG, NEG, 0.0)
+    k = int(n)
+    while k > 0:
+        if k & 1:
+            r = _m3_mul(a, r)
+        k >>= 1
+        if k > 0:
+            a = _m3_mul(a, a)
+    return r
+
+
+@compilable
+def _m3_step(kin, j, L):
+    """The mixed regime's step matrix of step kind ``j``: ``E_j = max(E_{j-1}, X_{j-2}) + ld'_j``,
+    ``X_j = max(X_{j-1}, E_j + L) + ex_j``, ``X_{j-1}`` shifts down."""
+    ld1, ex = kin[_LD1, j], kin[_EX, j]
+    lx = ld1 + L + ex
+    return (ld1, NEG, ld1, lx, ex, lx, NEG, 0.0, NEG)
+
+
+@compilable
+def _m3_tile(kin, t, L, kf):
+    """Tile kind ``t``: ``M_last_k (x) M_k^(k_tiles-1)``."""
+    return _m3_mul(_m3_step(kin, 2 * t + 1, L), _m3_pow(_m3_step(kin, 2 * t, L), kf - 1))
 
 
 @compilable
@@ -464,16 +507,75 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
     ld_ok = ld_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, True)
     ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
-    if not (ex_ok or ld_ok):
+
+    # --- MIX regime (only where neither holds): the state (E_j, X_j, X_{j-1}), anchored at A_j ---
+    mx_ok = not (ex_ok or ld_ok)
+    X_mx = 0.0
+    if mx_ok:
+        mx_ok = dE0 + 1 <= DT0  # the first EX starts when its data lands (S0 = DT0)
+    if mx_ok:
+        tm0 = _m3_tile(kin, 0, L, kf)
+        tm1 = _m3_tile(kin, 1, L, kf)
+        tm2 = _m3_tile(kin, 2, L, kf)
+        tm3 = _m3_tile(kin, 3, L, kf)
+        # stores keep up: ST_u ends before X of tile v's last step, at least X_u + tiles[v][X, X]
+        room0, room1, room2, room3 = tm0[4], tm1[4], tm2[4], tm3[4]
+        for x in range(7):
+            if t_ok[x]:
+                v = tb[x]
+                room = room0 if v == 0 else (room1 if v == 1 else (room2 if v == 2 else room3))
+                if not bST4[ta[x]] <= room:
+                    mx_ok = False
+    mx_slo, mx_shi = -_INF, _INF
+    if mx_ok:
+        lam = ld1min
+        # upper bounds of P_{j-m} - A_j (the first EX start of step j-m), m = dLS, dLT, Q steps back
+        rp_ls = L if dLSf <= 1 else _mn(L - (dLSf - 1) * lam, -(dLSf - 1) * exmin)
+        rp_lt = L if dLTf <= 1 else _mn(L - (dLTf - 1) * lam, -(dLTf - 1) * exmin)
+        if os_:
+            pre_blk = 0.0
+            co_blk = L if Qf <= 1 else _mn(L - (Qf - 1) * lam, -(Qf - 1) * exmin)
+        elif odd:  # PRE_j waits for the slot of CO_{j-dLS}, CO_j for that of PRE_{j-dLT}
+            pre_blk, co_blk = rp_ls + bP, rp_lt
+        else:  # PRE_j for PRE_{j-dLS}, CO_j for CO_{j-dLT}
+            pre_blk, co_blk = rp_ls, rp_lt + bP
+        for x in range(15):
+            if not s_ok[x]:
+                continue
+            a, b = sa[x], sb[x]
+            ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
+            ld1_b, c_b, kc_b = kin[_LD1, b], kin[_C, b], b % 2 == 1
+            rel_ls = -dLSf * lam + ((bS_a if dLS == 1 else bSmax) if odd else 0.0)
+            rel_lt = -dLTf * lam + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
+            # X_{j-m} - A_j, m = Q * k_tiles (the STORE Q tiles back)
+            st_blk = (L + ex_a) if dQk <= 1 else _mn(L - (dQk - 1) * lam + exmax, -(dQk - 2) * exmin)
+            dl_pre = ld1_b + L
+            dl_co = dl_pre if os_ else dl_pre + bP
+            s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, 0.0, not os_, pre_blk,
+                                co_blk, dl_pre, dl_co, dl_pre + ex_b, st_blk, ld1_b)
+            mx_slo, mx_shi = _mx(mx_slo, s_lo), _mn(mx_shi, s_hi)
+        mx_ok = _mx(0.0, mx_slo) <= _mn(mx_shi, _mx(endLT1, X0) - 1 - dLS2)
+    if mx_ok:
+        n_in, n_out = float(n_inner), float(n_outer)
+        row0 = _m3_mul(tm1, _m3_pow(tm0, n_in - 1))
+        row1 = _m3_mul(tm3, _m3_pow(tm2, n_in - 1))
+        lay = _m3_pow(_m3_mul(row1, _m3_pow(row0, n_out - 1)), float(groups))
+        # virtual start (E_{-1}, X_{-1}, X_{-2}) = (endLT0 - ld'_0, -inf, -inf): steps 0 and 1 come out exact
+        X_mx = lay[3] + endLT0 - kin[_LD1, k0]
+        mx_ok = X_mx > -1e20
+    if not (ex_ok or ld_ok or mx_ok):
         return REGIME_NONE, 0, 0, 0, 0, 0
 
     # --- results ---
     if ex_ok:
         X_last = X_ex
         regime = REGIME_EX
-    else:
+    elif ld_ok:
         X_last = sLS0 + L + float(sum_ld) + kin[_EX, 7]
         regime = REGIME_LD
+    else:
+        X_last = X_mx
+        regime = REGIME_MIX
     total = X_last + bST_last + L
     sum_ex = float(sum_stream + steps * (fd_i + bP_i))
     # the first EX's start S0 against the shadow's (an instant host: the two LOADs from cycle 1, back to
