@@ -1,5 +1,6 @@
-"""Closed-form layer cycles for design-space sweeps: O(1) numpy arithmetic per (layer, config), no loop over
-commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it claims to apply.
+"""Closed-form layer cycles for design-space sweeps: O(1) arithmetic per (layer, config) (O(log n) in the MIX
+regime), no loop over commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it
+claims to apply.
 
 Notation (docs/microarchitecture.md, "Timing"): step ``j`` (one innermost tile iteration) issues, in program
 order, ``LS_j`` (LOAD of the stationary operand, pops e2l from ``j >= 2``), ``LT_j`` (LOAD of the streamed
@@ -7,7 +8,7 @@ operand, pushes l2e at done), ``PRE_j`` (WS/IS only) and ``CO_j``, and after the
 tile its ``ST``. Busy times per step: ``bS, bT`` (loads), ``ld' = bS + bT``, ``ld = ld' + L``,
 ``ex = bP + bC`` (PRELOAD + COMPUTE; ``bP = 0`` for OS), ``bST`` per tile. ``X_j`` = end of ``CO_j``.
 
-Two regimes, each a set of closed-form sufficient conditions under which the schedule has a closed form:
+Three regimes, each a set of closed-form sufficient conditions under which the schedule has a closed form:
 
 **EX regime** (execute- or double-buffer-latency bound; the load unit keeps up). ``LS_j`` starts at the
 e2l token ``X_{j-2}``, ``LT_j`` right after it, so the data lands at ``X_{j-2} + ld_j`` and
@@ -24,22 +25,44 @@ in a two-node graph uses the better of the loops and the 2-cycle as often as par
 **LD regime** (the load unit never idles after the first LOAD). ``LS_j`` starts when ``LT_{j-1}`` ends, EX
 always waits for data: ``X_{J-1} = LS_0 + L + sum ld' + ex_{J-1}``.
 
-In both, total = ``X_{J-1} + bST_last + L`` (the last STORE starts when the last COMPUTE ends). Conditions
-(all checked over the step/tile *transitions* that the loop nest can produce, 15 step and 7 tile kinds of
-transition, each with a validity mask):
+**MIX regime** (tried only where neither holds: the layer mixes load-bound and execute-bound steps). With
+``A_j`` the start of ``LS_j`` and ``E_j = A_j + ld'_j`` the end of ``LT_j`` (the load unit's chain), and no
+command delayed by its dispatch or by a STORE token,
+
+    A_j = max(E_{j-1}, X_{j-2}),   E_j = A_j + ld'_j,   X_j = max(X_{j-1}, E_j + L) + ex_j
+
+i.e. ``(E_j, X_j, X_{j-1}) = [[ld', -inf, ld'], [ld + ex, ex, ld + ex], [-inf, 0, -inf]] (x) (E_{j-1},
+X_{j-1}, X_{j-2})``: a 3x3 max-plus step matrix per edge class, multiplied over the loop nest as above with
+each power taken by repeated squaring (``log2 n`` products). Started from the virtual state ``(E_0 - ld'_0,
+-inf, -inf)`` it gives steps 0 and 1 exactly when the first EX starts as its data lands (``S0 = E_0 + L``, a
+condition of this regime); EX and LD are the special cases where one path of the product always wins.
+
+In all three, total = ``X_{J-1} + bST_last + L`` (the last STORE starts when the last COMPUTE ends).
+Conditions (all checked over the step/tile *transitions* that the loop nest can produce, 15 step and 7 tile
+kinds of transition, each with a validity mask):
 
 - the first commands (5 CONFIGs, steps 0 and 1, the dispatch of ``LS_2``) are evaluated exactly;
 - EX: the load unit is free when the token comes, ``ld'_v <= ex_u`` for every transition ``u -> v``;
   LD: the token is there when the load unit is free, ``ld'_v >= ex_u + L`` (this also makes EX wait for data);
 - stores: ``ST_t`` starts at the end of its last COMPUTE and ends before tile ``t+2`` needs the accumulator:
   ``bST_u <=`` the time tile ``v`` spends after tile ``u`` (EX: ``sum ex`` of tile v; LD: its ``sum ld'``
-  plus the change of ``ex`` of the last steps);
+  plus the change of ``ex`` of the last steps; MIX: the ``(X, X)`` entry of tile v's matrix, a lower bound
+  of ``X_last(v) - X_last(u)`` whatever the state);
 - dispatch never delays a command: with ``T`` an upper bound of dispatch times, ``d_i <= T_i`` follows by
   induction from ``T_i >= T_{i-1} + HI`` and ``T_i >= start(queue[j-Q]) + 1``; the step's first LOAD gets
   ``T = (its start) - 1 - s`` for one slack ``s >= 0`` shared by all steps, the step's other commands the
   forward chain; each command needs ``T_i + 1 <= start_i`` (lower bound). Starts of blocking commands
-  ``Q`` queue entries back are bounded with the smallest step gap; the feasible ``s`` is an interval;
+  ``Q`` queue entries back are bounded with the smallest step gap; the feasible ``s`` is an interval. MIX
+  anchors every command of step j at ``A_j``: lower bounds ``start(LT_j) = A_j + bS_j``, ``P_j >= A_j +
+  ld_j`` (``P_j`` the first EX start), ``X_j >= P_j + ex_j``, ``A_{j+1} >= A_j + ld'_j``; upper bounds of the
+  blockers ``m`` steps back from ``A_j >= A_{j-m} + m min ld'``, ``P_{j-1} <= A_j + L`` and, for ``m >= 2``,
+  ``P_{j-m} <= A_j - (m-1) min ex`` (``X_{j-2} <= A_j``), whichever is smaller;
 - the FENCE is not later than the last acknowledgement: ``HI <= bST_last + L + 1``.
+
+The idle breakdown holds in every regime for the same reason: each is a max-plus linear system started from
+step 0, and the host's instant-issue shadow follows the same system (or later) from its own start, so no
+EX start is later against the shadow than the first one, ``S0``: that lateness is the host stall, the rest
+of the EX idle time before ``X_{J-1}`` is the loads' (STORE tokens never bind), and the tail the stores'.
 
 WS and IS with ``queue_depth == 1`` never apply (the COMPUTE of step j waits in the dispatcher for its
 PRELOAD to start, which holds back the next step's loads); neither do layers of fewer than 3 steps.
@@ -263,7 +286,8 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
     ``prog`` (MAX_STEP_COMMANDS, SP_COLUMNS) too;
     ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload, commands) with
-    regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
+    regime REGIME_EX, REGIME_LD or REGIME_MIX, or REGIME_NONE (and zeros everywhere) where the closed form
+    does not apply."""
     idle[0] = idle[1] = idle[2] = 0
     os_, is_ = df == DF_OS, df == DF_IS
     if not (df == DF_WS or os_ or is_):
