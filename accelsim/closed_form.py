@@ -262,6 +262,41 @@ def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre
 
 
 @compilable
+def _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, has_pre, rel_ls, rel_lt, pre_blk, co_blk,
+               st_blk):
+    """The MIX regime's dispatch chain of step j (kind b, after kind a): the slacks ``(s_lo, s_hi)`` it
+    allows, ``s_lo = inf`` where a condition without ``s`` fails. Each dispatch bound is ``max(A_j - 1 - s +
+    r HI, A_j + al, P_{j-1} + be)`` (the HI chain from ``LS_j``, then blockers of the LD queue against
+    ``A_j`` in ``al`` and of the EX and ST queues against ``P_{j-1}`` in ``be``), and each start is at least
+    ``A_j + (lower bound)`` and ``P_{j-1} + (lower bound)``: the term against the start bound of its anchor.
+    ``rel_ls, rel_lt`` bound the blocking LOADs' starts against ``A_j``, ``pre_blk, co_blk, st_blk`` the
+    blocking EX commands' and STORE's against ``P_{j-1}``."""
+    s_hi = -rel_ls - 2  # T(LS_j) = A_j - 1 - s >= its blocker's start + 1
+    s_lo = HI - bS_b
+    al = rel_lt + 1
+    cond = al + 1 <= bS_b
+    be = -_INF
+    dA, dP = ld1_b + L, ex_a  # PRE_j (OS: CO_j) starts >= A_j + ld_j and >= X_{j-1} = P_{j-1} + ex_a
+    r = 2
+    if has_pre:
+        al, be = al + HI, _mx(be + HI, pre_blk + 1)
+        cond = cond and al + 1 <= dA and be + 1 <= dP
+        s_lo = _mx(s_lo, r * HI - dA)
+        dA, dP, r = dA + bP, dP + bP, 3
+    al, be = al + HI, _mx(be + HI, co_blk + 1)
+    cond = cond and al + 1 <= dA and be + 1 <= dP
+    s_lo = _mx(s_lo, r * HI - dA)
+    if kc_b:  # ST_j starts at X_j >= A_j + ld_j + ex_j and >= P_{j-1} + ex_a + ex_b
+        al, be = al + HI, _mx(be + HI, st_blk + 1)
+        cond = cond and al + 1 <= ld1_b + L + ex_b and be + 1 <= ex_a + ex_b
+        s_lo = _mx(s_lo, (r + 1) * HI - (ld1_b + L + ex_b))
+    # LS_{j+1}: T = A_{j+1} - 1 - s >= every term + HI, with A_{j+1} >= A_j + ld'_j and >= X_{j-1}
+    cond = cond and c_b * HI <= ld1_b
+    s_hi = _mn(s_hi, _mn(ld1_b - al - HI - 1, ex_a - be - HI - 1))
+    return (s_lo if cond else _INF), s_hi
+
+
+@compilable
 def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
     """Every tile transition u -> v: the STORE of tile u ends before tile v+1 needs its accumulator
     buffer, i.e. within the time tile v takes (EX regime: its sum of ex; LD: its sum of ld' plus the
@@ -542,41 +577,50 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
         tm1 = _m3_tile(kin, 1, L, kf)
         tm2 = _m3_tile(kin, 2, L, kf)
         tm3 = _m3_tile(kin, 3, L, kf)
-        # stores keep up: ST_u ends before X of tile v's last step, at least X_u + tiles[v][X, X]
-        room0, room1, room2, room3 = tm0[4], tm1[4], tm2[4], tm3[4]
+        # stores keep up: ST_u ends before X_last(v) >= X_last(u) + room. From the state (E, X, X') after
+        # tile u, X_last(v) >= X + T_v[X, X]; and X = max(X', E + L) + ex_u, so X' = X - ex_u or
+        # E = X - L - ex_u: X_last(v) >= X + min(T_v[X, X'] - ex_u, T_v[X, E] - L - ex_u) too
         for x in range(7):
             if t_ok[x]:
                 v = tb[x]
-                room = room0 if v == 0 else (room1 if v == 1 else (room2 if v == 2 else room3))
+                tv = tm0 if v == 0 else (tm1 if v == 1 else (tm2 if v == 2 else tm3))
+                ex_u = kin[_EX, 2 * ta[x] + 1]
+                room = _mx(tv[4], _mn(tv[5] - ex_u, tv[3] - L - ex_u))
                 if not bST4[ta[x]] <= room:
                     mx_ok = False
     mx_slo, mx_shi = -_INF, _INF
     if mx_ok:
-        lam = ld1min
-        # upper bounds of P_{j-m} - A_j (the first EX start of step j-m), m = dLS, dLT, Q steps back
-        rp_ls = L if dLSf <= 1 else _mn(L - (dLSf - 1) * lam, -(dLSf - 1) * exmin)
-        rp_lt = L if dLTf <= 1 else _mn(L - (dLTf - 1) * lam, -(dLTf - 1) * exmin)
+        lam, bTmin = ld1min, _INF
+        for j in range(8):
+            if kin[_OK, j] != 0.0:
+                bTmin = _mn(bTmin, kin[_BT, j])
+        # EX-queue blockers against P_{j-1} (step j-1's first EX start): P_{j-m} <= P_{j-1} - (m-1) min ex
+        rp_ls, rp_lt = -(dLSf - 1) * exmin, -(dLTf - 1) * exmin
         if os_:
-            pre_blk = 0.0
-            co_blk = L if Qf <= 1 else _mn(L - (Qf - 1) * lam, -(Qf - 1) * exmin)
+            pre_blk, co_blk = 0.0, -(Qf - 1) * exmin
         elif odd:  # PRE_j waits for the slot of CO_{j-dLS}, CO_j for that of PRE_{j-dLT}
             pre_blk, co_blk = rp_ls + bP, rp_lt
         else:  # PRE_j for PRE_{j-dLS}, CO_j for CO_{j-dLT}
             pre_blk, co_blk = rp_ls, rp_lt + bP
+        # the STORE Q tiles (m = Q k_tiles steps) back ends step j-m: X_{j-m} <= P_{j-1} - (m-2) min ex
+        st_blk0 = -(dQk - 2) * exmin
         for x in range(15):
             if not s_ok[x]:
                 continue
             a, b = sa[x], sb[x]
-            ex_a, ex_b, bS_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BS, a], kin[_BS, b]
-            ld1_b, c_b, kc_b = kin[_LD1, b], kin[_C, b], b % 2 == 1
-            rel_ls = -dLSf * lam + ((bS_a if dLS == 1 else bSmax) if odd else 0.0)
-            rel_lt = -dLTf * lam + (0.0 if odd else (bS_a if dLT == 1 else bSmax))
-            # X_{j-m} - A_j, m = Q * k_tiles (the STORE Q tiles back)
-            st_blk = (L + ex_a) if dQk <= 1 else _mn(L - (dQk - 1) * lam + exmax, -(dQk - 2) * exmin)
-            dl_pre = ld1_b + L
-            dl_co = dl_pre if os_ else dl_pre + bP
-            s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, 0.0, not os_, pre_blk,
-                                co_blk, dl_pre, dl_co, dl_pre + ex_b, st_blk, ld1_b)
+            ex_a, ex_b, bT_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BT, a], kin[_BS, b]
+            ld1_a, ld1_b, c_b, kc_b = kin[_LD1, a], kin[_LD1, b], kin[_C, b], b % 2 == 1
+            # LD-queue blockers against A_j: A_{j-m} <= A_j - ld'_a - (m-1) min ld'; LT_{j-m} starts bT
+            # before A_{j-m+1}
+            if odd:  # LS_j waits for the slot of LT_{j-dLS}, LT_j for that of LS_{j-dLT}
+                rel_ls = -bT_a if dLS == 1 else -bTmin - ld1_a - (dLSf - 2) * lam
+                rel_lt = 0.0 if dLT == 0 else (-ld1_a - (dLTf - 1) * lam)
+            else:  # LS_j for LS_{j-dLS}, LT_j for LT_{j-dLT}
+                rel_ls = -ld1_a - (dLSf - 1) * lam
+                rel_lt = -bT_a if dLT == 1 else -bTmin - ld1_a - (dLTf - 2) * lam
+            st_blk = ex_a if dQk <= 1 else st_blk0
+            s_lo, s_hi = _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, not os_, rel_ls, rel_lt,
+                                    pre_blk, co_blk, st_blk)
             mx_slo, mx_shi = _mx(mx_slo, s_lo), _mn(mx_shi, s_hi)
         mx_ok = _mx(0.0, mx_slo) <= _mn(mx_shi, _mx(endLT1, X0) - 1 - dLS2)
     if mx_ok:
