@@ -349,7 +349,9 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     # commands of a step: its program for a middle k-step and for a tile's last (which also STOREs)
-    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
+    # kinds that no step has (an axis of one tile has no full tile) are skipped: nothing reads them but
+    # through a power 0 (the identity whatever the matrix) or a zero count
+    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog) if k2 else 0
     n_last = step_program(df, V, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
     n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
@@ -357,27 +359,33 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
         n_o = 1 if o == 1 else n_outer - 1  # steps of each kind: the last tile on an axis, or the others
         for i in range(2):
             n_oi = n_o * (1 if i == 1 else n_inner - 1)
+            tv = (o2 or o == 1) and (i2 or i == 1)
+            kin[_OK, 4 * o + 2 * i] = kin[_OK, 4 * o + 2 * i + 1] = 0.0
+            if not tv:
+                continue
             pl = (i if is_ else o) == 1
             ml = (o if is_ else i) == 1
             Pk = P_L if pl else P_T
             Mk = M_L if ml else M_T
             rO, lO = store_shape(df, Pk, Mk)
             bST4[2 * o + i] = float(store_unit_cycles(rO, lO, out_bytes, BW))
-            tv = (o2 or o == 1) and (i2 or i == 1)
             for k in range(2):
+                if not (k2 or k == 1):
+                    continue
                 Kk = K_L if k == 1 else K_T
                 rS, lS, rT, lT, stream = step_loads(df, V, Pk, Mk, Kk)
                 j = 4 * o + 2 * i + k
-                kin[_BS, j] = float(load_unit_cycles(rS, lS, BW))
-                kin[_BT, j] = float(load_unit_cycles(rT, lT, BW))
+                bS_j, bT_j = load_unit_cycles(rS, lS, BW), load_unit_cycles(rT, lT, BW)
+                kin[_BS, j] = float(bS_j)
+                kin[_BT, j] = float(bT_j)
                 kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
                 kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
                 kin[_BC, j] = kin[_EX, j] - bP_i
                 n_step = n_last if k == 1 else n_full
                 kin[_C, j] = float(n_step)
-                kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
+                kin[_OK, j] = 1.0
                 n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)
-                sum_ld += n_j * (load_unit_cycles(rS, lS, BW) + load_unit_cycles(rT, lT, BW))
+                sum_ld += n_j * (bS_j + bT_j)
                 sum_stream += n_j * stream
                 n_commands += n_j * n_step
 
