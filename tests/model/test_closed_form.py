@@ -310,3 +310,29 @@ def test_mix_covers_the_sweep_points_ex_and_ld_miss():
     assert mix.mean() >= 0.15, mix.mean()
     for li, ai in list(zip(*np.nonzero(mix), strict=True))[::7]:
         _same(cf.schedule(li * len(archs_) + ai), schedule_fast(lower(net[li], archs_[ai]), archs_[ai]))
+
+
+def test_sweep_path_equals_the_scheduler_on_a_resnet50_grid_where_mix_applies():
+    """accelsim.batch.evaluate (the sweep's path) with and without the closed form on every distinct
+    ResNet-50 shape x 1,152 configs around the sweep benchmark's spaces (wide arrays, long latencies, every
+    dataflow, V in {1, 4}): every column equal at every point; MIX takes 12 % of them (measured)."""
+    from accelsim.batch import INT_COLUMNS, evaluate
+
+    resnet50 = workloads.load("resnet50")
+    net = list({(layer.C, layer.M, layer.H, layer.R, layer.stride): layer for layer in resnet50}.values())
+    grid = {
+        "array_rows": (8, 32, 64), "array_cols": (16, 64), "dataflow": tuple(d.code for d in Dataflow),
+        "ifmap_spad_kib": (32, 256), "weight_spad_kib": (128,), "acc_kib": (16, 128),
+        "dram_bytes_per_cycle": (4, 32), "dram_latency_cycles": (20, 200), "queue_depth": (2, 8),
+        "host_issue_cycles": (1,), "pe_dot_width": (1, 4),
+    }
+    combos = np.array(list(itertools.product(*grid.values())), np.int64)
+    af = {k: combos[None, :, i] for i, k in enumerate(grid)}
+    lf = {k: v[:, None] for k, v in layer_fields(net).items()}
+    fast, slow = evaluate(lf, af), evaluate(lf, af, closed_form=False)
+    cols = [i for i, c in enumerate(INT_COLUMNS) if c != "closed_form"]
+    np.testing.assert_array_equal(fast.ints[..., cols], slow.ints[..., cols])
+    np.testing.assert_array_equal(fast.energy_pj, slow.energy_pj)
+    regime = closed_form_breakdown(lf, af).regime
+    assert (regime == REGIME_MIX).sum() >= 0.05 * regime.size
+    assert (fast["closed_form"] == (regime != REGIME_NONE)).all()
