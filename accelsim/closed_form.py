@@ -1,5 +1,6 @@
-"""Closed-form layer cycles for design-space sweeps: O(1) numpy arithmetic per (layer, config), no loop over
-commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it claims to apply.
+"""Closed-form layer cycles for design-space sweeps: O(1) arithmetic per (layer, config) (O(log n) in the MIX
+regime), no loop over commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it
+claims to apply.
 
 Notation (docs/microarchitecture.md, "Timing"): step ``j`` (one innermost tile iteration) issues, in program
 order, ``LS_j`` (LOAD of the stationary operand, pops e2l from ``j >= 2``), ``LT_j`` (LOAD of the streamed
@@ -7,7 +8,7 @@ operand, pushes l2e at done), ``PRE_j`` (WS/IS only) and ``CO_j``, and after the
 tile its ``ST``. Busy times per step: ``bS, bT`` (loads), ``ld' = bS + bT``, ``ld = ld' + L``,
 ``ex = bP + bC`` (PRELOAD + COMPUTE; ``bP = 0`` for OS), ``bST`` per tile. ``X_j`` = end of ``CO_j``.
 
-Two regimes, each a set of closed-form sufficient conditions under which the schedule has a closed form:
+Three regimes, each a set of closed-form sufficient conditions under which the schedule has a closed form:
 
 **EX regime** (execute- or double-buffer-latency bound; the load unit keeps up). ``LS_j`` starts at the
 e2l token ``X_{j-2}``, ``LT_j`` right after it, so the data lands at ``X_{j-2} + ld_j`` and
@@ -24,22 +25,44 @@ in a two-node graph uses the better of the loops and the 2-cycle as often as par
 **LD regime** (the load unit never idles after the first LOAD). ``LS_j`` starts when ``LT_{j-1}`` ends, EX
 always waits for data: ``X_{J-1} = LS_0 + L + sum ld' + ex_{J-1}``.
 
-In both, total = ``X_{J-1} + bST_last + L`` (the last STORE starts when the last COMPUTE ends). Conditions
-(all checked over the step/tile *transitions* that the loop nest can produce, 15 step and 7 tile kinds of
-transition, each with a validity mask):
+**MIX regime** (tried only where neither holds: the layer mixes load-bound and execute-bound steps). With
+``A_j`` the start of ``LS_j`` and ``E_j = A_j + ld'_j`` the end of ``LT_j`` (the load unit's chain), and no
+command delayed by its dispatch or by a STORE token,
+
+    A_j = max(E_{j-1}, X_{j-2}),   E_j = A_j + ld'_j,   X_j = max(X_{j-1}, E_j + L) + ex_j
+
+i.e. ``(E_j, X_j, X_{j-1}) = [[ld', -inf, ld'], [ld + ex, ex, ld + ex], [-inf, 0, -inf]] (x) (E_{j-1},
+X_{j-1}, X_{j-2})``: a 3x3 max-plus step matrix per edge class, multiplied over the loop nest as above with
+each power taken by repeated squaring (``log2 n`` products). Started from the virtual state ``(E_0 - ld'_0,
+-inf, -inf)`` it gives steps 0 and 1 exactly when the first EX starts as its data lands (``S0 = E_0 + L``, a
+condition of this regime); EX and LD are the special cases where one path of the product always wins.
+
+In all three, total = ``X_{J-1} + bST_last + L`` (the last STORE starts when the last COMPUTE ends).
+Conditions (all checked over the step/tile *transitions* that the loop nest can produce, 15 step and 7 tile
+kinds of transition, each with a validity mask):
 
 - the first commands (5 CONFIGs, steps 0 and 1, the dispatch of ``LS_2``) are evaluated exactly;
 - EX: the load unit is free when the token comes, ``ld'_v <= ex_u`` for every transition ``u -> v``;
   LD: the token is there when the load unit is free, ``ld'_v >= ex_u + L`` (this also makes EX wait for data);
 - stores: ``ST_t`` starts at the end of its last COMPUTE and ends before tile ``t+2`` needs the accumulator:
   ``bST_u <=`` the time tile ``v`` spends after tile ``u`` (EX: ``sum ex`` of tile v; LD: its ``sum ld'``
-  plus the change of ``ex`` of the last steps);
+  plus the change of ``ex`` of the last steps; MIX: the ``(X, X)`` entry of tile v's matrix, a lower bound
+  of ``X_last(v) - X_last(u)`` whatever the state);
 - dispatch never delays a command: with ``T`` an upper bound of dispatch times, ``d_i <= T_i`` follows by
   induction from ``T_i >= T_{i-1} + HI`` and ``T_i >= start(queue[j-Q]) + 1``; the step's first LOAD gets
   ``T = (its start) - 1 - s`` for one slack ``s >= 0`` shared by all steps, the step's other commands the
   forward chain; each command needs ``T_i + 1 <= start_i`` (lower bound). Starts of blocking commands
-  ``Q`` queue entries back are bounded with the smallest step gap; the feasible ``s`` is an interval;
+  ``Q`` queue entries back are bounded with the smallest step gap; the feasible ``s`` is an interval. MIX
+  anchors every command of step j at ``A_j``: lower bounds ``start(LT_j) = A_j + bS_j``, ``P_j >= A_j +
+  ld_j`` (``P_j`` the first EX start), ``X_j >= P_j + ex_j``, ``A_{j+1} >= A_j + ld'_j``; upper bounds of the
+  blockers ``m`` steps back from ``A_j >= A_{j-m} + m min ld'``, ``P_{j-1} <= A_j + L`` and, for ``m >= 2``,
+  ``P_{j-m} <= A_j - (m-1) min ex`` (``X_{j-2} <= A_j``), whichever is smaller;
 - the FENCE is not later than the last acknowledgement: ``HI <= bST_last + L + 1``.
+
+The idle breakdown holds in every regime for the same reason: each is a max-plus linear system started from
+step 0, and the host's instant-issue shadow follows the same system (or later) from its own start, so no
+EX start is later against the shadow than the first one, ``S0``: that lateness is the host stall, the rest
+of the EX idle time before ``X_{J-1}`` is the loads' (STORE tokens never bind), and the tail the stores'.
 
 WS and IS with ``queue_depth == 1`` never apply (the COMPUTE of step j waits in the dispatcher for its
 PRELOAD to start, which holds back the next step's loads); neither do layers of fewer than 3 steps.
@@ -96,7 +119,7 @@ ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight
 # ARCH_FIELDS a caller may leave out (a field added after the others: issue 10's dot-product PEs)
 ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
 
-REGIME_NONE, REGIME_EX, REGIME_LD = 0, 1, 2
+REGIME_NONE, REGIME_EX, REGIME_LD, REGIME_MIX = 0, 1, 2, 3
 NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
 
 # scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
@@ -152,6 +175,49 @@ def _mp_pow(a, b, c, d, n):
     return p00, b + off, c + off, p11
 
 
+# ---------------------------------------------------------------------------------------------------------
+# max-plus 3x3 matrices as 9-tuples in row order; the mixed regime's state (E_j, X_j, X_{j-1})
+
+@compilable
+def _m3_mul(a, b):
+    """Max-plus 3x3 product ``a (x) b``."""
+    return (_mx(_mx(a[0] + b[0], a[1] + b[3]), a[2] + b[6]), _mx(_mx(a[0] + b[1], a[1] + b[4]), a[2] + b[7]),
+            _mx(_mx(a[0] + b[2], a[1] + b[5]), a[2] + b[8]),
+            _mx(_mx(a[3] + b[0], a[4] + b[3]), a[5] + b[6]), _mx(_mx(a[3] + b[1], a[4] + b[4]), a[5] + b[7]),
+            _mx(_mx(a[3] + b[2], a[4] + b[5]), a[5] + b[8]),
+            _mx(_mx(a[6] + b[0], a[7] + b[3]), a[8] + b[6]), _mx(_mx(a[6] + b[1], a[7] + b[4]), a[8] + b[7]),
+            _mx(_mx(a[6] + b[2], a[7] + b[5]), a[8] + b[8]))
+
+
+@compilable
+def _m3_pow(a, n):
+    """``a^n`` (max-plus, float ``n >= 0``) by repeated squaring: ``log2 n`` squarings."""
+    r = (0.0, NEG, NEG, NEG, 0.0, NEG, NEG, NEG, 0.0)
+    k = int(n)
+    while k > 0:
+        if k & 1:
+            r = _m3_mul(a, r)
+        k >>= 1
+        if k > 0:
+            a = _m3_mul(a, a)
+    return r
+
+
+@compilable
+def _m3_step(kin, j, L):
+    """The mixed regime's step matrix of step kind ``j``: ``E_j = max(E_{j-1}, X_{j-2}) + ld'_j``,
+    ``X_j = max(X_{j-1}, E_j + L) + ex_j``, ``X_{j-1}`` shifts down."""
+    ld1, ex = kin[_LD1, j], kin[_EX, j]
+    lx = ld1 + L + ex
+    return (ld1, NEG, ld1, lx, ex, lx, NEG, 0.0, NEG)
+
+
+@compilable
+def _m3_tile(kin, t, L, kf):
+    """Tile kind ``t``: ``M_last_k (x) M_k^(k_tiles-1)``."""
+    return _m3_mul(_m3_step(kin, 2 * t + 1, L), _m3_pow(_m3_step(kin, 2 * t, L), kf - 1))
+
+
 @compilable
 def _tile(kin, t, L, kf):
     """tiles[t] = M_last_k (x) M_k^(k_tiles-1) for tile kind t, step matrices [[ex, ld + ex], [0, NEG]]."""
@@ -196,6 +262,41 @@ def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre
 
 
 @compilable
+def _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, has_pre, rel_ls, rel_lt, pre_blk, co_blk,
+               st_blk):
+    """The MIX regime's dispatch chain of step j (kind b, after kind a): the slacks ``(s_lo, s_hi)`` it
+    allows, ``s_lo = inf`` where a condition without ``s`` fails. Each dispatch bound is ``max(A_j - 1 - s +
+    r HI, A_j + al, P_{j-1} + be)`` (the HI chain from ``LS_j``, then blockers of the LD queue against
+    ``A_j`` in ``al`` and of the EX and ST queues against ``P_{j-1}`` in ``be``), and each start is at least
+    ``A_j + (lower bound)`` and ``P_{j-1} + (lower bound)``: the term against the start bound of its anchor.
+    ``rel_ls, rel_lt`` bound the blocking LOADs' starts against ``A_j``, ``pre_blk, co_blk, st_blk`` the
+    blocking EX commands' and STORE's against ``P_{j-1}``."""
+    s_hi = -rel_ls - 2  # T(LS_j) = A_j - 1 - s >= its blocker's start + 1
+    s_lo = HI - bS_b
+    al = rel_lt + 1
+    cond = al + 1 <= bS_b
+    be = -_INF
+    dA, dP = ld1_b + L, ex_a  # PRE_j (OS: CO_j) starts >= A_j + ld_j and >= X_{j-1} = P_{j-1} + ex_a
+    r = 2
+    if has_pre:
+        al, be = al + HI, _mx(be + HI, pre_blk + 1)
+        cond = cond and al + 1 <= dA and be + 1 <= dP
+        s_lo = _mx(s_lo, r * HI - dA)
+        dA, dP, r = dA + bP, dP + bP, 3
+    al, be = al + HI, _mx(be + HI, co_blk + 1)
+    cond = cond and al + 1 <= dA and be + 1 <= dP
+    s_lo = _mx(s_lo, r * HI - dA)
+    if kc_b:  # ST_j starts at X_j >= A_j + ld_j + ex_j and >= P_{j-1} + ex_a + ex_b
+        al, be = al + HI, _mx(be + HI, st_blk + 1)
+        cond = cond and al + 1 <= ld1_b + L + ex_b and be + 1 <= ex_a + ex_b
+        s_lo = _mx(s_lo, (r + 1) * HI - (ld1_b + L + ex_b))
+    # LS_{j+1}: T = A_{j+1} - 1 - s >= every term + HI, with A_{j+1} >= A_j + ld'_j and >= X_{j-1}
+    cond = cond and c_b * HI <= ld1_b
+    s_hi = _mn(s_hi, _mn(ld1_b - al - HI - 1, ex_a - be - HI - 1))
+    return (s_lo if cond else _INF), s_hi
+
+
+@compilable
 def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
     """Every tile transition u -> v: the STORE of tile u ends before tile v+1 needs its accumulator
     buffer, i.e. within the time tile v takes (EX regime: its sum of ex; LD: its sum of ld' plus the
@@ -220,7 +321,8 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     dataflow's code). ``kin`` (7, 8), ``bST4`` (4,), ``sa sb s_ok`` (15,), ``ta tb t_ok`` (7,) are scratch;
     ``prog`` (MAX_STEP_COMMANDS, SP_COLUMNS) too;
     ``idle`` (3,) receives ex_idle_cycles. Returns (regime, total, stream, fill_drain, preload, commands) with
-    regime REGIME_NONE (and zeros everywhere) where the closed form does not apply."""
+    regime REGIME_EX, REGIME_LD or REGIME_MIX, or REGIME_NONE (and zeros everywhere) where the closed form
+    does not apply."""
     idle[0] = idle[1] = idle[2] = 0
     os_, is_ = df == DF_OS, df == DF_IS
     if not (df == DF_WS or os_ or is_):
@@ -247,7 +349,9 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     o2, i2, k2 = n_outer >= 2, n_inner >= 2, k_tiles >= 2
     fo, fi, fk = 0 if o2 else 1, 0 if i2 else 1, 0 if k2 else 1
     # commands of a step: its program for a middle k-step and for a tile's last (which also STOREs)
-    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog)
+    # kinds that no step has (an axis of one tile has no full tile) are skipped: nothing reads them but
+    # through a power 0 (the identity whatever the matrix) or a zero count
+    n_full = step_program(df, V, P_T, M_T, K_T, 1, 1, 0, 0, 0, 0, prog) if k2 else 0
     n_last = step_program(df, V, P_T, M_T, K_L, 1, 0, 0, 0, 0, 0, prog)
     sum_ld, sum_stream = 0, 0  # over all steps: LOAD busy cycles, COMPUTE stream cycles
     n_commands = N_CONFIG + 1  # the CONFIGs and the FENCE, then every step's commands
@@ -255,27 +359,33 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
         n_o = 1 if o == 1 else n_outer - 1  # steps of each kind: the last tile on an axis, or the others
         for i in range(2):
             n_oi = n_o * (1 if i == 1 else n_inner - 1)
+            tv = (o2 or o == 1) and (i2 or i == 1)
+            kin[_OK, 4 * o + 2 * i] = kin[_OK, 4 * o + 2 * i + 1] = 0.0
+            if not tv:
+                continue
             pl = (i if is_ else o) == 1
             ml = (o if is_ else i) == 1
             Pk = P_L if pl else P_T
             Mk = M_L if ml else M_T
             rO, lO = store_shape(df, Pk, Mk)
             bST4[2 * o + i] = float(store_unit_cycles(rO, lO, out_bytes, BW))
-            tv = (o2 or o == 1) and (i2 or i == 1)
             for k in range(2):
+                if not (k2 or k == 1):
+                    continue
                 Kk = K_L if k == 1 else K_T
                 rS, lS, rT, lT, stream = step_loads(df, V, Pk, Mk, Kk)
                 j = 4 * o + 2 * i + k
-                kin[_BS, j] = float(load_unit_cycles(rS, lS, BW))
-                kin[_BT, j] = float(load_unit_cycles(rT, lT, BW))
+                bS_j, bT_j = load_unit_cycles(rS, lS, BW), load_unit_cycles(rT, lT, BW)
+                kin[_BS, j] = float(bS_j)
+                kin[_BT, j] = float(bT_j)
                 kin[_EX, j] = float(systolic_array_cycles(stream, df, AR, AC) + bP_i)
                 kin[_LD1, j] = kin[_BS, j] + kin[_BT, j]
                 kin[_BC, j] = kin[_EX, j] - bP_i
                 n_step = n_last if k == 1 else n_full
                 kin[_C, j] = float(n_step)
-                kin[_OK, j] = 1.0 if (tv and (k2 or k == 1)) else 0.0
+                kin[_OK, j] = 1.0
                 n_j = groups * n_oi * (1 if k == 1 else k_tiles - 1)
-                sum_ld += n_j * (load_unit_cycles(rS, lS, BW) + load_unit_cycles(rT, lT, BW))
+                sum_ld += n_j * (bS_j + bT_j)
                 sum_stream += n_j * stream
                 n_commands += n_j * n_step
 
@@ -464,16 +574,84 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
             ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
     ld_ok = ld_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, True)
     ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
-    if not (ex_ok or ld_ok):
+
+    # --- MIX regime (only where neither holds): the state (E_j, X_j, X_{j-1}), anchored at A_j ---
+    mx_ok = not (ex_ok or ld_ok)
+    X_mx = 0.0
+    if mx_ok:
+        mx_ok = dE0 + 1 <= DT0  # the first EX starts when its data lands (S0 = DT0)
+    if mx_ok:
+        tm0 = _m3_tile(kin, 0, L, kf)
+        tm1 = _m3_tile(kin, 1, L, kf)
+        tm2 = _m3_tile(kin, 2, L, kf)
+        tm3 = _m3_tile(kin, 3, L, kf)
+        # stores keep up: ST_u ends before X_last(v) >= X_last(u) + room. From the state (E, X, X') after
+        # tile u, X_last(v) >= X + T_v[X, X]; and X = max(X', E + L) + ex_u, so X' = X - ex_u or
+        # E = X - L - ex_u: X_last(v) >= X + min(T_v[X, X'] - ex_u, T_v[X, E] - L - ex_u) too
+        for x in range(7):
+            if t_ok[x]:
+                v = tb[x]
+                tv = tm0 if v == 0 else (tm1 if v == 1 else (tm2 if v == 2 else tm3))
+                ex_u = kin[_EX, 2 * ta[x] + 1]
+                room = _mx(tv[4], _mn(tv[5] - ex_u, tv[3] - L - ex_u))
+                if not bST4[ta[x]] <= room:
+                    mx_ok = False
+    mx_slo, mx_shi = -_INF, _INF
+    if mx_ok:
+        lam, bTmin = ld1min, _INF
+        for j in range(8):
+            if kin[_OK, j] != 0.0:
+                bTmin = _mn(bTmin, kin[_BT, j])
+        # EX-queue blockers against P_{j-1} (step j-1's first EX start): P_{j-m} <= P_{j-1} - (m-1) min ex
+        rp_ls, rp_lt = -(dLSf - 1) * exmin, -(dLTf - 1) * exmin
+        if os_:
+            pre_blk, co_blk = 0.0, -(Qf - 1) * exmin
+        elif odd:  # PRE_j waits for the slot of CO_{j-dLS}, CO_j for that of PRE_{j-dLT}
+            pre_blk, co_blk = rp_ls + bP, rp_lt
+        else:  # PRE_j for PRE_{j-dLS}, CO_j for CO_{j-dLT}
+            pre_blk, co_blk = rp_ls, rp_lt + bP
+        # the STORE Q tiles (m = Q k_tiles steps) back ends step j-m: X_{j-m} <= P_{j-1} - (m-2) min ex
+        st_blk0 = -(dQk - 2) * exmin
+        for x in range(15):
+            if not s_ok[x]:
+                continue
+            a, b = sa[x], sb[x]
+            ex_a, ex_b, bT_a, bS_b = kin[_EX, a], kin[_EX, b], kin[_BT, a], kin[_BS, b]
+            ld1_a, ld1_b, c_b, kc_b = kin[_LD1, a], kin[_LD1, b], kin[_C, b], b % 2 == 1
+            # LD-queue blockers against A_j: A_{j-m} <= A_j - ld'_a - (m-1) min ld'; LT_{j-m} starts bT
+            # before A_{j-m+1}
+            if odd:  # LS_j waits for the slot of LT_{j-dLS}, LT_j for that of LS_{j-dLT}
+                rel_ls = -bT_a if dLS == 1 else -bTmin - ld1_a - (dLSf - 2) * lam
+                rel_lt = 0.0 if dLT == 0 else (-ld1_a - (dLTf - 1) * lam)
+            else:  # LS_j for LS_{j-dLS}, LT_j for LT_{j-dLT}
+                rel_ls = -ld1_a - (dLSf - 1) * lam
+                rel_lt = -bT_a if dLT == 1 else -bTmin - ld1_a - (dLTf - 2) * lam
+            st_blk = ex_a if dQk <= 1 else st_blk0
+            s_lo, s_hi = _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, not os_, rel_ls, rel_lt,
+                                    pre_blk, co_blk, st_blk)
+            mx_slo, mx_shi = _mx(mx_slo, s_lo), _mn(mx_shi, s_hi)
+        mx_ok = _mx(0.0, mx_slo) <= _mn(mx_shi, _mx(endLT1, X0) - 1 - dLS2)
+    if mx_ok:
+        n_in, n_out = float(n_inner), float(n_outer)
+        row0 = _m3_mul(tm1, _m3_pow(tm0, n_in - 1))
+        row1 = _m3_mul(tm3, _m3_pow(tm2, n_in - 1))
+        lay = _m3_pow(_m3_mul(row1, _m3_pow(row0, n_out - 1)), float(groups))
+        # virtual start (E_{-1}, X_{-1}, X_{-2}) = (endLT0 - ld'_0, -inf, -inf): steps 0 and 1 come out exact
+        X_mx = lay[3] + endLT0 - kin[_LD1, k0]
+        mx_ok = X_mx > -1e20
+    if not (ex_ok or ld_ok or mx_ok):
         return REGIME_NONE, 0, 0, 0, 0, 0
 
     # --- results ---
     if ex_ok:
         X_last = X_ex
         regime = REGIME_EX
-    else:
+    elif ld_ok:
         X_last = sLS0 + L + float(sum_ld) + kin[_EX, 7]
         regime = REGIME_LD
+    else:
+        X_last = X_mx
+        regime = REGIME_MIX
     total = X_last + bST_last + L
     sum_ex = float(sum_stream + steps * (fd_i + bP_i))
     # the first EX's start S0 against the shadow's (an instant host: the two LOADs from cycle 1, back to

@@ -6,6 +6,8 @@
    (layer, config) points, and on a mixed space (every key swept, the scheduler takes many points). An
    evaluation is one distinct layer shape on one configuration (what accelsim.batch computes; a network's
    repeated shapes are evaluated once per configuration); layer-points/s counts every layer of the network.
+   Then the closed form alone (its points, no I/O), and end to end on a space it covers entirely (checked):
+   the rate issue 12's ">= 1 M evaluations/s per core" is about.
 2. ResNet-50 x ``--configs`` configurations of the mixed space on 1 and on 2 local workers (process pool),
    wall time, and extrapolated (linearly) to 100,000 configurations on this machine; the 1 -> 2 worker
    scaling; and, extrapolated from the one-worker rate assuming linear scaling, a 32-worker Dask cluster.
@@ -34,6 +36,13 @@ CLOSED_FORM_SPACE = {  # large buffers, deep queues, fast host: the closed form'
     "dram_bytes_per_cycle": [16, 32, 64], "dram_latency_cycles": [50, 100], "queue_depth": [8, 16],
     "host_issue_cycles": [1, 2],
 }
+
+# the closed-form space less its wide arrays and WS, with more hosts, queues, latencies and accumulators:
+# every (shape, config) point of ResNet-50 in it takes the closed form (checked when timed), so it measures
+# the sweep path where the scheduler never runs
+COVERED_SPACE = {**CLOSED_FORM_SPACE, "array_cols": [8, 16], "dataflow": ["os", "is"],
+                 "acc_kib": [32, 64, 128, 256], "dram_latency_cycles": [20, 50, 100, 200],
+                 "queue_depth": [4, 8, 16, 32], "host_issue_cycles": [1, 2, 3, 4]}
 
 
 def mixed_space(configs: int) -> dict:
@@ -122,6 +131,15 @@ def main() -> None:
               f"({evals / seconds / 1e3:,.0f} k/s wall), {n * layers / cpu / 1e3:,.0f} k layer-points/CPU-s; "
               f"closed form on {share:.0%} of layer-points")
     closed_form_only(parse({"workloads": ["resnet50"], "space": CLOSED_FORM_SPACE}))
+    space = parse({"workloads": ["resnet50"], "space": COVERED_SPACE})
+    shapes, _ = layer_counts(space)
+    seconds, cpu, share = timed_sweep(space, inproc)
+    assert share == 1.0, f"the closed form covers only {share:.2%} of the covered space's layer-points"
+    evals = space.feasible_count() * shapes
+    print(f"    fully covered space (closed form on 100 % of layer-points, checked), end to end: "
+          f"{space.feasible_count():,} configs x {shapes} distinct shapes in {seconds:.2f} s wall, "
+          f"{cpu:.2f} s CPU: {evals / cpu / 1e6:.2f} M evaluations/CPU-s "
+          f"({evals / seconds / 1e6:.2f} M/s wall)")
 
     space = parse({"workloads": ["resnet50"], "space": mixed_space(args.configs)})
     n = space.feasible_count()
