@@ -24,7 +24,7 @@ from accelsim.closed_form import (
     ARCH_FIELDS,
     LAYER_FIELDS,
     REGIME_NONE,
-    closed_form_point,
+    closed_form_tiled,
 )
 from accelsim.engine import (
     S_ERROR,
@@ -69,9 +69,9 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
     regime = REGIME_NONE
     total = stream = fill_drain = preload = commands = 0
     if use_closed_form:
-        regime, total, stream, fill_drain, preload, commands = closed_form_point(
-            N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q, HI,
-            V, out_bytes, kin, bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
+        regime, total, stream, fill_drain, preload, commands = closed_form_tiled(
+            groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L, Q, HI, V, out_bytes, kin, bST4, sa, sb, s_ok,
+            ta, tb, t_ok, prog, idle)
     if regime != REGIME_NONE:
         row[V_CLOSED] = 1
         row[V_CYCLES], row[V_STREAM], row[V_FILL_DRAIN] = total, stream, fill_drain

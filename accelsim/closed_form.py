@@ -324,16 +324,26 @@ def closed_form_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_k
     regime REGIME_EX, REGIME_LD or REGIME_MIX, or REGIME_NONE (and zeros everywhere) where the closed form
     does not apply."""
     idle[0] = idle[1] = idle[2] = 0
-    os_, is_ = df == DF_OS, df == DF_IS
-    if not (df == DF_WS or os_ or is_):
+    if df not in (DF_WS, DF_OS, DF_IS):
         return REGIME_NONE, 0, 0, 0, 0, 0
-
     # --- mapping.lower ---
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
     _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
     if tile_fit(df, AR, V, if_rows, w_rows, acc_rows) != FIT_OK:
         return REGIME_NONE, 0, 0, 0, 0, 0
     P_T, K_T, M_T = tile_sizes(df, AR, AC, V, P, K, Mg, if_rows, w_rows, acc_rows)
+    return closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, HI_i, V, out_bytes, kin,
+                             bST4, sa, sb, s_ok, ta, tb, t_ok, prog, idle)
+
+
+@compilable
+def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, HI_i, V, out_bytes, kin, bST4,
+                      sa, sb, s_ok, ta, tb, t_ok, prog, idle):
+    """:func:`closed_form_point` after the lowering: the layer's GEMM (``groups`` x ``P, K, Mg``) and its
+    tiles (``P_T, K_T, M_T``, which fit the buffers) on a configuration of dataflow code ``df`` (WS, OS or
+    IS). The sweep's evaluator, which lowers the layer anyway, calls this directly."""
+    idle[0] = idle[1] = idle[2] = 0
+    os_, is_ = df == DF_OS, df == DF_IS
     p_tiles, m_tiles, k_tiles = ceil_div(P, P_T), ceil_div(Mg, M_T), ceil_div(K, K_T)
     P_L, M_L, K_L = P - (p_tiles - 1) * P_T, Mg - (m_tiles - 1) * M_T, K - (k_tiles - 1) * K_T
     steps = groups * p_tiles * m_tiles * k_tiles
