@@ -157,12 +157,14 @@ class ProgramResult:
 
 
 def soc_verilog(params, ram_bytes: int, dram_bytes: int = DRAM_BYTES) -> str:
+    """The simulation top: SocHarness with flops on its inputs and its own clock (register_inputs)."""
     from amaranth.back import verilog
 
-    from .runner import register_inputs
+    from .runner import CLOCK_PERIOD_NS, register_inputs
 
     return register_inputs(verilog.convert(SocHarness(params, ram_bytes=ram_bytes, dram_bytes=dram_bytes),
-                                           name=TOPLEVEL, emit_src=False), TOPLEVEL)
+                                           name=TOPLEVEL, emit_src=False), TOPLEVEL,
+                           clock_period_ns=CLOCK_PERIOD_NS)
 
 
 _VERILOG: dict = {}
@@ -194,7 +196,7 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
         _VERILOG[key] = soc_verilog(params, ram_bytes, dram_bytes)
     text = _VERILOG[key]
     build_dir, src = cached_top(text, name="soc_harness.v", sim=sim, sources=[SOURCE, MEMORY_SOURCE],
-                                flags=build_flags(sim, waves=False, public_internals=False),
+                                flags=build_flags(sim, waves=False, public_internals=False, timing=True),
                                 build_root=Path(build_root or default_build_root()), prefix="soc-")
     with tempfile.TemporaryDirectory(prefix="accelsim-soc-") as tmp:
         tmp = Path(tmp)
@@ -220,7 +222,7 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
             test_module=BENCH_MODULE,
             build_dir=build_dir, extra_env={"ACCELSIM_SOC_JOBS": str(tmp / "jobs.json"),
                                             "ACCELSIM_SOC_RESULT": str(result)},
-            plusargs=[f"+ram_init={ram_file}", *dram_args], quiet=True, public_internals=False,
+            plusargs=[f"+ram_init={ram_file}", *dram_args], quiet=True, public_internals=False, timing=True,
         )
         if failed or not result.exists():
             raise AccelsimError(f"SoC bench must run, not fail ({failed} of {tests} failed; "

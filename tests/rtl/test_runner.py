@@ -33,6 +33,7 @@ def test_verilator_public_internals_flag(tmp_path, public_internals):
     tests, failed = run_bench(sim="verilator", verilog_sources=[src], toplevel="two_levels",
                               test_module="tests.rtl.bench_runner", build_dir=tmp_path / "build",
                               python_path=[ROOT], public_internals=public_internals,
+                              testcase="inner_signals_follow_the_build_flags",
                               extra_env={"ACCELSIM_INNER_VISIBLE": str(int(public_internals))})
     assert (tests, failed) == (1, 0)
 
@@ -76,3 +77,50 @@ def test_register_inputs_wraps_the_top_with_flops_on_every_input_but_clk():
     assert f"top__core core({ports});" in wrapper
     with pytest.raises(AccelsimError, match="input clk"):
         register_inputs(AMARANTH_STYLE.replace("input clk;", "input wire clk;"), "top")
+
+
+COUNTER = """
+module counter(clk, rst, en, count);
+  input clk;
+  input rst;
+  input en;
+  output [7:0] count;
+  reg [7:0] count = 8'h00;
+  always @(posedge clk)
+    if (rst) count <= 8'h00;
+    else if (en) count <= count + 8'h01;
+endmodule
+"""
+
+
+def test_register_inputs_can_make_the_clock():
+    """With clock_period_ns the wrapper has no clk port and toggles its own clk every half period; an odd or
+    too short period is refused."""
+    from accelsim.cosim.runner import register_inputs
+
+    from accelsim.errors import AccelsimError
+
+    text = register_inputs(COUNTER, "counter", clock_period_ns=10)
+    wrapper = text[text.rindex("module counter("):]
+    assert wrapper.startswith("module counter(rst, en, count);") and "input clk;" not in wrapper
+    assert "reg clk = 0;" in wrapper and "always #5 clk = ~clk;" in wrapper
+    assert "counter__core core(.clk(clk), .rst(rst_q), .en(en_q), .count(count));" in wrapper
+    for bad in (7, 0):
+        with pytest.raises(AccelsimError, match="clock_period_ns must be an even number"):
+            register_inputs(COUNTER, "counter", clock_period_ns=bad)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+def test_self_clocked_top_runs_without_a_bench_clock(tmp_path, sim):
+    """The co-simulation tops make their own clock (no Python or VPI call per cycle): the edges come every
+    10 ns with no Clock started by the bench, on Icarus and on Verilator (--timing, coroutines)."""
+    from accelsim.cosim.runner import register_inputs, run_bench
+
+    src = tmp_path / "counter.v"
+    src.write_text(register_inputs(COUNTER, "counter", clock_period_ns=10))
+    tests, failed = run_bench(sim=sim, verilog_sources=[src], toplevel="counter",
+                              test_module="tests.rtl.bench_runner", build_dir=tmp_path / "build",
+                              python_path=[ROOT], testcase="self_clocked_top_counts", timing=True,
+                              public_internals=False)
+    assert (tests, failed) == (1, 0)
