@@ -185,8 +185,9 @@ def _run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str, build_
                                 build_root=Path(build_root or default_build_root()))
     with tempfile.TemporaryDirectory(prefix="accelsim-cosim-") as tmp:
         tmp = Path(tmp)
-        write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)
-        write_init(tmp / "dram.hex", job.image, width=8, depth=job.dram_bytes)
+        n_cmd = write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)
+        n_dram = write_init(tmp / "dram.hex", job.image, width=8, depth=job.dram_bytes)
+        n_dump = max(n_dram, job.read_base + job.read_len)  # the saved DRAM: up to the last byte read back
         result = tmp / "result.json"
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src, SOURCE], toplevel="harness", test_module=BENCH_MODULE,
@@ -194,8 +195,9 @@ def _run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str, build_
             extra_env={"ACCELSIM_COSIM_JOB": json.dumps({"count": len(job.commands),
                                                          "timeout_cycles": 2 * job.model_cycles + 10_000}),
                        "ACCELSIM_COSIM_RESULT": str(result)},
-            plusargs=[*plusargs(COMMAND_MEMORY, init=tmp / "cmd.hex"),
-                      *plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")],
+            plusargs=[*plusargs(COMMAND_MEMORY, init=tmp / "cmd.hex", init_words=n_cmd),
+                      *plusargs(DRAM_MEMORY, init=tmp / "dram.hex", init_words=n_dram,
+                                dump=tmp / "dram.out.hex", dump_words=n_dump)],
             waves=waves is not None, seed=seed, quiet=True, public_internals=False, timing=True,
         )
         if failed or not result.exists() or not (tmp / "dram.out.hex").exists():

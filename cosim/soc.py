@@ -142,7 +142,7 @@ class ProgramResult:
     fault_insn: int = 0
     sim_seconds: float = 0.0  # wall time of the simulation from reset release to the end (no build, no load)
     trace: tuple = field(default=(), repr=False)
-    dram: np.ndarray | None = field(default=None, repr=False)  # the DRAM after the run, when asked for
+    dram: np.ndarray | None = field(default=None, repr=False)  # the loaded DRAM bytes after the run, if any
 
     def check(self, what: str, max_cycles: int) -> None:
         """Raise the one-line AccelsimError of a run that did not reach EXIT."""
@@ -178,8 +178,9 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
     """Run each RAM image (from :func:`load_elf`) on the SoC in one simulator process, in order, each for at
     most ``max_cycles`` cycles (one number for all, or one per image), with the retirement trace when
     ``trace`` (one flag for all, or one per image). ``dram`` (bytes from address 0, in a DRAM of
-    ``dram_bytes``, a power of two) is loaded before the first program; the DRAM's contents after the last
-    one are then in :attr:`ProgramResult.dram` of the last result."""
+    ``dram_bytes``, a power of two) is loaded before the first program; the contents of those ``len(dram)``
+    bytes after the last one are then in :attr:`ProgramResult.dram` of the last result (the rest of the DRAM
+    is neither loaded nor saved: the files of a small layer in a network-sized DRAM stay small)."""
     from .layer import default_build_root
     from .runner import build_flags, cached_top, run_bench
     from .sim_memory import SOURCE as MEMORY_SOURCE
@@ -215,8 +216,9 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
             from .harness import DRAM_MEMORY
             from .sim_memory import plusargs, write_init
 
-            write_init(tmp / "dram.hex", dram, width=8, depth=dram_bytes)
-            dram_args = plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")
+            n = write_init(tmp / "dram.hex", dram, width=8, depth=dram_bytes)
+            dram_args = plusargs(DRAM_MEMORY, init=tmp / "dram.hex", init_words=n, dump=tmp / "dram.out.hex",
+                                 dump_words=n)
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src, SOURCE, MEMORY_SOURCE], toplevel=TOPLEVEL,
             test_module=BENCH_MODULE,
