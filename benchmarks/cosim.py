@@ -4,7 +4,7 @@
                                [--max-seconds 150] [--build-root DIR]
 
 For each layer and dataflow (MODE is a run-time field: dataflows share a build, unless their command counts
-round up to different command memory depths, as conv3_x's IS and OS do) it runs
+round up to different command memory depths, as conv3_x's three do) it runs
 :func:`accelsim.cosim.layer.cosim_layer` twice (the first run builds the simulator, unless ``--build-root``
 holds the build, and is reported separately) and prints the wall time, the simulator's time from the first
 command to ``done`` (wall, and the simulator process's CPU time, which other jobs on a shared machine do not
