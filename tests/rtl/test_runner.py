@@ -124,3 +124,27 @@ def test_self_clocked_top_runs_without_a_bench_clock(tmp_path, sim):
                               python_path=[ROOT], testcase="self_clocked_top_counts", timing=True,
                               public_internals=False)
     assert (tests, failed) == (1, 0)
+
+
+def test_memory_files_hold_only_the_words_in_use(tmp_path):
+    """write_init writes the given words only (the memory is zeroed before the load) and returns their count,
+    which plusargs passes as the load's range; the dump's range likewise; an empty or too long image is
+    refused in one line."""
+    import numpy as np
+    from accelsim.cosim.sim_memory import plusargs, read_dump, write_init
+
+    from accelsim.errors import AccelsimError
+
+    n = write_init(tmp_path / "d.hex", np.array([1, 0xab, 0], np.uint8), width=8, depth=1 << 16)
+    assert n == 3 and (tmp_path / "d.hex").read_text() == "01\nab\n00\n"
+    assert read_dump(tmp_path / "d.hex").tolist() == [1, 0xab, 0]
+    rows = np.array([[0x11, 0x22, 0x33, 0x44]], np.uint32)  # a 128-bit word, least significant limb first
+    assert write_init(tmp_path / "c.hex", rows, width=128, depth=4) == 1
+    assert (tmp_path / "c.hex").read_text() == "00000044000000330000002200000011\n"
+    args = plusargs("dram", init=tmp_path / "d.hex", init_words=n, dump=tmp_path / "o.hex", dump_words=7)
+    assert args == [f"+dram_init={tmp_path / 'd.hex'}", "+dram_init_words=3",
+                    f"+dram_dump={tmp_path / 'o.hex'}", "+dram_dump_words=7"]
+    assert plusargs("cmd", init=tmp_path / "c.hex") == [f"+cmd_init={tmp_path / 'c.hex'}"]
+    for words in (np.zeros(0, np.uint8), np.zeros(5, np.uint8)):
+        with pytest.raises(AccelsimError, match="memory contents must be 1 to 4 words"):
+            write_init(tmp_path / "x.hex", words, width=8, depth=4)
