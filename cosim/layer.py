@@ -43,7 +43,8 @@ MIN_CMD_DEPTH = 1 << 10
 @dataclass(frozen=True, slots=True)
 class CosimResult:
     """Outcome of one layer on the RTL. ``wall_seconds`` covers everything (build included);
-    ``sim_seconds`` only the simulator run from the first command to ``done``."""
+    ``sim_seconds`` only the simulator run from the first command to ``done``, ``sim_cpu_seconds`` the
+    simulator process's CPU time over the same span (what other jobs on the machine do not inflate)."""
 
     outputs_match: bool
     rtl_cycles: int
@@ -53,10 +54,15 @@ class CosimResult:
     simulator: str
     sim_seconds: float = 0.0
     mismatches: int = 0
+    sim_cpu_seconds: float = 0.0
 
     @property
     def cycles_per_second(self) -> float:
         return self.rtl_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+    @property
+    def cycles_per_cpu_second(self) -> float:
+        return self.rtl_cycles / self.sim_cpu_seconds if self.sim_cpu_seconds > 0 else 0.0
 
 
 # Simulated PE-cycles per second of wall time (a cycle of an AR x AC design costs about AR*AC times a
@@ -109,10 +115,9 @@ def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str
     from amaranth.back import verilog
 
     from .harness import Harness
-    from .runner import register_inputs
 
     top = Harness(AccelParams.from_arch(arch), dram_bytes=dram_bytes, cmd_depth=cmd_depth)
-    return register_inputs(verilog.convert(top, name="harness", emit_src=False), "harness")
+    return verilog.convert(top, name="harness", emit_src=False)
 
 
 @dataclass(frozen=True)
@@ -156,21 +161,33 @@ def prepare(layer: ConvLayer, arch: ArchConfig, *, seed: int = 0, requantize_shi
 def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icarus",
                 build_root: Path | None = None, waves: Path | str | None = None, seed: int = 0
                 ) -> tuple[np.ndarray, int, float]:
-    """Build (cached by the hash of the sources and flags) and run a harness; return (read-back bytes,
-    cycles, seconds from start to done)."""
+    """Build (cached by the hash of the sources and flags) and run a harness (``text``: Amaranth's Verilog of
+    a top ``harness`` with the ports of :class:`~accelsim.cosim.harness.Harness`, which this wraps with
+    :func:`~accelsim.cosim.runner.register_inputs`: flops on the inputs and its own clock); return
+    (read-back bytes, cycles, seconds from start to done)."""
+    data, cycles, res = _run_harness(text, job, arch, sim=sim, build_root=build_root, waves=waves, seed=seed)
+    return data, cycles, res["sim_seconds"]
+
+
+def _run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str, build_root: Path | None,
+                 waves: Path | str | None, seed: int) -> tuple[np.ndarray, int, dict]:
+    """:func:`run_harness` with the bench's whole result (cycles, sim_seconds, sim_cpu_seconds)."""
     from accelsim.rtl.params import CMD_BITS
 
     from .harness import COMMAND_MEMORY, DRAM_MEMORY
-    from .runner import build_flags, cached_top, run_bench
+    from .runner import CLOCK_PERIOD_NS, build_flags, cached_top, register_inputs, run_bench
     from .sim_memory import SOURCE, plusargs, read_dump, write_init
 
+    text = register_inputs(text, "harness", clock_period_ns=CLOCK_PERIOD_NS)
     build_dir, src = cached_top(text, name="harness.v", sim=sim, sources=[SOURCE],
-                                flags=build_flags(sim, waves=waves is not None, public_internals=False),
+                                flags=build_flags(sim, waves=waves is not None, public_internals=False,
+                                                  timing=True),
                                 build_root=Path(build_root or default_build_root()))
     with tempfile.TemporaryDirectory(prefix="accelsim-cosim-") as tmp:
         tmp = Path(tmp)
-        write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)
-        write_init(tmp / "dram.hex", job.image, width=8, depth=job.dram_bytes)
+        n_cmd = write_init(tmp / "cmd.hex", job.commands, width=CMD_BITS, depth=job.cmd_depth)
+        n_dram = write_init(tmp / "dram.hex", job.image, width=8, depth=job.dram_bytes)
+        n_dump = max(n_dram, job.read_base + job.read_len)  # the saved DRAM: up to the last byte read back
         result = tmp / "result.json"
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src, SOURCE], toplevel="harness", test_module=BENCH_MODULE,
@@ -178,17 +195,17 @@ def run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str = "icaru
             extra_env={"ACCELSIM_COSIM_JOB": json.dumps({"count": len(job.commands),
                                                          "timeout_cycles": 2 * job.model_cycles + 10_000}),
                        "ACCELSIM_COSIM_RESULT": str(result)},
-            plusargs=[*plusargs(COMMAND_MEMORY, init=tmp / "cmd.hex"),
-                      *plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")],
-            waves=waves is not None, seed=seed, quiet=True, public_internals=False,
+            plusargs=[*plusargs(COMMAND_MEMORY, init=tmp / "cmd.hex", init_words=n_cmd),
+                      *plusargs(DRAM_MEMORY, init=tmp / "dram.hex", init_words=n_dram,
+                                dump=tmp / "dram.out.hex", dump_words=n_dump)],
+            waves=waves is not None, seed=seed, quiet=True, public_internals=False, timing=True,
         )
         if failed or not result.exists() or not (tmp / "dram.out.hex").exists():
             raise AccelsimError(f"co-simulation bench must pass, not fail ({failed} of {tests} failed; "
                                 f"log in {build_dir})")
         res = json.loads(result.read_text())
         dram = read_dump(tmp / "dram.out.hex")
-        out = (dram[job.read_base:job.read_base + job.read_len].copy(), int(res["cycles"]),
-               float(res["sim_seconds"]))
+        out = (dram[job.read_base:job.read_base + job.read_len].copy(), int(res["cycles"]), res)
     if waves is not None:
         _copy_waves(build_dir, Path(waves))
     return out
@@ -201,14 +218,15 @@ def cosim_layer(layer: ConvLayer, arch: ArchConfig, *, sim: str = "icarus", seed
     t0 = time.perf_counter()
     job, want = prepare(layer, arch, seed=seed, requantize_shift=requantize_shift)
     text = harness_verilog(arch, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
-    got_bytes, rtl_cycles, sim_seconds = run_harness(text, job, arch, sim=sim, build_root=build_root,
-                                                     waves=waves, seed=seed)
+    got_bytes, rtl_cycles, res = _run_harness(text, job, arch, sim=sim, build_root=build_root, waves=waves,
+                                              seed=seed)
     dtype = np.int8 if requantize_shift is not None else np.dtype("<i4")
     got = got_bytes.view(dtype).reshape(want.shape)
     mismatches = int(np.count_nonzero(got != want))
     return CosimResult(
         outputs_match=mismatches == 0, rtl_cycles=rtl_cycles, model_cycles=job.model_cycles, macs=layer.macs,
-        wall_seconds=time.perf_counter() - t0, simulator=sim, sim_seconds=sim_seconds, mismatches=mismatches,
+        wall_seconds=time.perf_counter() - t0, simulator=sim, sim_seconds=float(res["sim_seconds"]),
+        mismatches=mismatches, sim_cpu_seconds=float(res["sim_cpu_seconds"]),
     )
 
 

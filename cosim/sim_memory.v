@@ -6,7 +6,9 @@
 // come from and go to files named at run time by plusargs, through the simulator's own $readmemh and
 // $writememh (IEEE 1364), so a bench never moves data through ports one beat at a time:
 //   +<NAME>_init=<file>   loaded at time 0 after every word is zeroed (without it the memory starts zeroed)
+//   +<NAME>_init_words=N  the file holds words 0 .. N-1 only (default: all DEPTH)
 //   +<NAME>_dump=<file>   written when the simulation ends (a final block, IEEE 1800)
+//   +<NAME>_dump_words=N  only words 0 .. N-1 are written (default: all DEPTH)
 // Addresses are ABITS wide; DEPTH must be 2**ABITS so that every address is a word.
 module accelsim_sim_memory #(
     parameter WIDTH = 8,
@@ -28,15 +30,22 @@ module accelsim_sim_memory #(
     reg [8*4096-1:0] dump_file;
     integer z;  // the zeroing loop's index
     integer p;  // the port loops' index
+    integer words;  // the words a file holds
 
     initial begin
         for (z = 0; z < DEPTH; z = z + 1) mem[z] = {WIDTH{1'b0}};
         rd_data = {RD_PORTS*WIDTH{1'b0}};
-        if ($value$plusargs({NAME, "_init=%s"}, init_file)) $readmemh(init_file, mem);
+        if ($value$plusargs({NAME, "_init=%s"}, init_file)) begin
+            if (!$value$plusargs({NAME, "_init_words=%d"}, words)) words = DEPTH;
+            $readmemh(init_file, mem, 0, words - 1);
+        end
     end
 
     final begin
-        if ($value$plusargs({NAME, "_dump=%s"}, dump_file)) $writememh(dump_file, mem);
+        if ($value$plusargs({NAME, "_dump=%s"}, dump_file)) begin
+            if (!$value$plusargs({NAME, "_dump_words=%d"}, words)) words = DEPTH;
+            $writememh(dump_file, mem, 0, words - 1);
+        end
     end
 
     always @(posedge clk) begin

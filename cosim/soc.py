@@ -142,7 +142,7 @@ class ProgramResult:
     fault_insn: int = 0
     sim_seconds: float = 0.0  # wall time of the simulation from reset release to the end (no build, no load)
     trace: tuple = field(default=(), repr=False)
-    dram: np.ndarray | None = field(default=None, repr=False)  # the DRAM after the run, when asked for
+    dram: np.ndarray | None = field(default=None, repr=False)  # the loaded DRAM bytes after the run, if any
 
     def check(self, what: str, max_cycles: int) -> None:
         """Raise the one-line AccelsimError of a run that did not reach EXIT."""
@@ -157,12 +157,14 @@ class ProgramResult:
 
 
 def soc_verilog(params, ram_bytes: int, dram_bytes: int = DRAM_BYTES) -> str:
+    """The simulation top: SocHarness with flops on its inputs and its own clock (register_inputs)."""
     from amaranth.back import verilog
 
-    from .runner import register_inputs
+    from .runner import CLOCK_PERIOD_NS, register_inputs
 
     return register_inputs(verilog.convert(SocHarness(params, ram_bytes=ram_bytes, dram_bytes=dram_bytes),
-                                           name=TOPLEVEL, emit_src=False), TOPLEVEL)
+                                           name=TOPLEVEL, emit_src=False), TOPLEVEL,
+                           clock_period_ns=CLOCK_PERIOD_NS)
 
 
 _VERILOG: dict = {}
@@ -176,8 +178,9 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
     """Run each RAM image (from :func:`load_elf`) on the SoC in one simulator process, in order, each for at
     most ``max_cycles`` cycles (one number for all, or one per image), with the retirement trace when
     ``trace`` (one flag for all, or one per image). ``dram`` (bytes from address 0, in a DRAM of
-    ``dram_bytes``, a power of two) is loaded before the first program; the DRAM's contents after the last
-    one are then in :attr:`ProgramResult.dram` of the last result."""
+    ``dram_bytes``, a power of two) is loaded before the first program; the contents of those ``len(dram)``
+    bytes after the last one are then in :attr:`ProgramResult.dram` of the last result (the rest of the DRAM
+    is neither loaded nor saved: the files of a small layer in a network-sized DRAM stay small)."""
     from .layer import default_build_root
     from .runner import build_flags, cached_top, run_bench
     from .sim_memory import SOURCE as MEMORY_SOURCE
@@ -194,7 +197,7 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
         _VERILOG[key] = soc_verilog(params, ram_bytes, dram_bytes)
     text = _VERILOG[key]
     build_dir, src = cached_top(text, name="soc_harness.v", sim=sim, sources=[SOURCE, MEMORY_SOURCE],
-                                flags=build_flags(sim, waves=False, public_internals=False),
+                                flags=build_flags(sim, waves=False, public_internals=False, timing=True),
                                 build_root=Path(build_root or default_build_root()), prefix="soc-")
     with tempfile.TemporaryDirectory(prefix="accelsim-soc-") as tmp:
         tmp = Path(tmp)
@@ -213,14 +216,15 @@ def run_programs(images: list[np.ndarray], params, *, sim: str = "icarus",
             from .harness import DRAM_MEMORY
             from .sim_memory import plusargs, write_init
 
-            write_init(tmp / "dram.hex", dram, width=8, depth=dram_bytes)
-            dram_args = plusargs(DRAM_MEMORY, init=tmp / "dram.hex", dump=tmp / "dram.out.hex")
+            n = write_init(tmp / "dram.hex", dram, width=8, depth=dram_bytes)
+            dram_args = plusargs(DRAM_MEMORY, init=tmp / "dram.hex", init_words=n, dump=tmp / "dram.out.hex",
+                                 dump_words=n)
         tests, failed = run_bench(
             sim=sim, verilog_sources=[src, SOURCE, MEMORY_SOURCE], toplevel=TOPLEVEL,
             test_module=BENCH_MODULE,
             build_dir=build_dir, extra_env={"ACCELSIM_SOC_JOBS": str(tmp / "jobs.json"),
                                             "ACCELSIM_SOC_RESULT": str(result)},
-            plusargs=[f"+ram_init={ram_file}", *dram_args], quiet=True, public_internals=False,
+            plusargs=[f"+ram_init={ram_file}", *dram_args], quiet=True, public_internals=False, timing=True,
         )
         if failed or not result.exists():
             raise AccelsimError(f"SoC bench must run, not fail ({failed} of {tests} failed; "

@@ -1,5 +1,6 @@
 """cocotb bench of the SoC (run by :func:`accelsim.cosim.soc.run_programs`): many programs, one process.
 
+The top makes its own clock (:func:`accelsim.cosim.runner.register_inputs` with ``clock_period_ns``).
 For each job: copy its image over the RAM file, hold reset with ``reload`` high for one edge (the RAM loads
 the file again), release reset, then wait for EXIT, an unhandled trap (``fault``) or ``max_cycles`` cycles.
 Console bytes and (on request) the retirement trace are collected by coroutines woken on their pulses'
@@ -16,10 +17,9 @@ import time
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
+from accelsim.cosim.runner import CLOCK_PERIOD_NS as PERIOD_NS
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-PERIOD_NS = 10
 TRACE_FIELDS = ("trap", "insn", "pc_rdata", "pc_wdata", "rd_addr", "rd_wdata", "mem_addr", "mem_rmask",
                 "mem_wmask", "mem_rdata", "mem_wdata")
 
@@ -48,7 +48,6 @@ async def _trace(dut, out: list[dict]) -> None:
 async def run_programs(dut):
     spec = json.loads(Path(os.environ["ACCELSIM_SOC_JOBS"]).read_text())
     ram_file = Path(spec["ram_file"])
-    Clock(dut.clk, PERIOD_NS, unit="ns").start()
     results = []
     for k, job in enumerate(spec["jobs"]):
         dut.rst.value = 1
