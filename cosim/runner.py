@@ -7,11 +7,13 @@ Amaranth's width warnings. A missing simulator raises AccelsimError; it never sk
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -139,9 +141,27 @@ def cached_top(text: str, *, name: str, sim: str, sources: Sequence[Path], flags
     build_dir = Path(build_root) / f"{prefix}{sim}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / name
-    if not src.exists() or src.read_text() != text:
-        src.write_text(text)
+    if not src.exists() or src.read_text() != text:  # atomically: another process may be building from it
+        tmp = build_dir / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, src)
     return build_dir, src
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path):
+    """Hold ``build_dir``'s build lock (an exclusive ``flock`` on ``build_dir/.build.lock``): processes
+    sharing a build directory (pytest-xdist workers, parallel ``accelsim cosim`` runs on the cached builds)
+    build it one at a time, and the later ones find it built."""
+    import fcntl
+
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".build.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def run_bench(
@@ -162,8 +182,10 @@ def run_bench(
     timing: bool = False,
 ) -> tuple[int, int]:
     """Build (if needed) and run a cocotb module; return (tests, failed). Raises AccelsimError when the
-    simulator is missing and RuntimeError when no test ran. ``quiet`` sends the simulator's output to
-    ``build.log`` / ``test.log`` in ``build_dir`` instead of the terminal. ``public_internals=False``
+    simulator is missing and RuntimeError when no test ran. The build holds :func:`build_lock`; the run has a
+    directory of its own, ``build_dir/run-*`` (removed after a run that passed; waves are moved next to the
+    build), so processes may run one build at once. ``quiet`` sends the simulator's output to ``build.log``
+    (``build_dir``) / ``test.log`` (the run's directory) instead of the terminal. ``public_internals=False``
     (Verilator) exposes only the top module's signals to the bench, see :func:`build_flags`. ``plusargs``
     go to the simulator's command line (e.g. :func:`accelsim.cosim.sim_memory.plusargs`). ``timing``: the
     design has delays (a top making its own clock, :func:`register_inputs`): Verilator needs ``--timing``."""
@@ -185,24 +207,26 @@ def run_bench(
         if quiet:  # its "Skipping compilation" notice on a cached build, too
             runner.log.setLevel(logging.ERROR)
         build_dir = Path(build_dir).resolve()
-        runner.build(
-            sources=[Path(p).resolve() for p in verilog_sources],
-            hdl_toplevel=toplevel,
-            build_dir=build_dir,
-            build_args=build_flags(sim, waves=waves, public_internals=public_internals, timing=timing),
-            timescale=("1ns", "1ps"),
-            waves=waves,
-            always=False,
-            log_file=build_dir / "build.log" if quiet else None,
-        )
-        results = build_dir / f"results_{test_module.rsplit('.', 1)[-1]}_{seed}.xml"
-        results.unlink(missing_ok=True)
+        with build_lock(build_dir):
+            runner.build(
+                sources=[Path(p).resolve() for p in verilog_sources],
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                build_args=build_flags(sim, waves=waves, public_internals=public_internals, timing=timing),
+                timescale=("1ns", "1ps"),
+                waves=waves,
+                always=False,
+                log_file=build_dir / "build.log" if quiet else None,
+            )
+        # each run in a directory of its own (its results, log and waves): runs may share a build at once
+        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build_dir))
+        results = run_dir / f"results_{test_module.rsplit('.', 1)[-1]}_{seed}.xml"
         try:
             runner.test(
                 test_module=test_module,
                 hdl_toplevel=toplevel,
                 build_dir=build_dir,
-                test_dir=build_dir,
+                test_dir=run_dir,
                 extra_env=extra,
                 seed=seed,
                 waves=waves,
@@ -210,12 +234,17 @@ def run_bench(
                 testcase=testcase,
                 plusargs=list(plusargs),
                 timescale=("1ns", "1ps"),
-                log_file=build_dir / "test.log" if quiet else None,
+                log_file=run_dir / "test.log" if quiet else None,
             )
         except SystemExit as exit_:
             if not results.exists():
-                raise RuntimeError(f"{sim} run of {test_module} failed (exit {exit_.code})") from None
+                raise RuntimeError(f"{sim} run of {test_module} failed (exit {exit_.code}; "
+                                   f"its files in {run_dir})") from None
         tests, failed = get_results(results)
+        for wave in [*run_dir.glob("*.fst"), *run_dir.glob("*.vcd")]:  # waves next to the build, as before
+            os.replace(wave, build_dir / wave.name)
+        if tests and not failed:  # a failed run keeps its directory (log, results) for reading
+            shutil.rmtree(run_dir, ignore_errors=True)
     finally:
         os.environ.clear()
         os.environ.update(saved)

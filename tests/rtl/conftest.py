@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.rtl.layers import campaign_mode
+from tests.rtl.layers import campaign_mode, shared_build_root
 
 
 @pytest.fixture(scope="session")
 def soc_builds(tmp_path_factory):
     """One build directory for every SoC simulation of the session: equal SoC configurations (the SoC tests'
     2x2 accelerator, the firmware-driven co-simulation's) share one simulator build."""
-    return tmp_path_factory.mktemp("soc-builds")
+    return shared_build_root(tmp_path_factory, "soc-builds")
 
 
 def pytest_collection_modifyitems(config, items):

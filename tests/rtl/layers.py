@@ -51,3 +51,14 @@ def campaign_mode() -> str:
     if mode not in ("ci", "full"):
         raise ValueError(f"ACCELSIM_CAMPAIGN must be 'ci' or 'full', not {mode!r}")
     return mode
+
+
+def shared_build_root(tmp_path_factory, name: str):
+    """A build directory the whole test session shares: under pytest-xdist, every worker's (the parent of
+    the workers' base temporary directories), so a configuration is built once (workers wait on the build's
+    lock, accelsim.cosim.runner.build_lock) rather than once per worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / name
+        root.mkdir(exist_ok=True)
+        return root
+    return tmp_path_factory.mktemp(name)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accelsim.layer import ConvLayer
-from tests.rtl.layers import campaign_mode, small_arch
+from tests.rtl.layers import campaign_mode, shared_build_root, small_arch
 
 
 def _fake_harness_verilog(arch, job) -> str:
@@ -132,7 +132,7 @@ def _params(sim: str):
 
 @pytest.fixture(scope="session")
 def cosim_builds(tmp_path_factory):
-    return tmp_path_factory.mktemp("cosim-builds")
+    return shared_build_root(tmp_path_factory, "cosim-builds")
 
 
 def _check(layer, arch, sim, builds, seed=0, requantize_shift=None):
