@@ -252,11 +252,62 @@ INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, 
     }
 }
 
+/* Where the steady loop is: k0 in the weight LOAD's word 1 (pre-shifted), the reduction table's entry and
+ * what word 3 has gained from its wraps. */
+struct cursor {
+    uint32_t lw1, c3;
+    const uint32_t *r;
+};
+
+/* ``n`` steady k-steps from ``cur`` (the ``x`` words for the first, 3rd, ..; ``y`` for the 2nd, 4th, ..),
+ * unrolled by 2 so that buf is a constant in each half: per step only k0 (``dk`` added to the weight
+ * LOAD's word 1) and the reduction index (two table words, or-ed into the input LOAD's words 2 and 3 over
+ * ``li2``) change. A pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to
+ * entry j - E with word 3 raised by dw. k0's word doubles as the loop counter. On return ``cur`` is at the
+ * step after them (an odd tail moves r on by one entry, which stays <= E: no wrap). */
+INLINE void steady(const unsigned df, uint32_t n, accel_cmd_t *lwx, accel_cmd_t *lix, const accel_cmd_t *prx,
+                   const accel_cmd_t *cpx, accel_cmd_t *lwy, accel_cmd_t *liy, const accel_cmd_t *pry,
+                   const accel_cmd_t *cpy, uint32_t li2, uint32_t dk, const struct redtab *rt,
+                   struct cursor *cur)
+{
+    const uint32_t E = rt->E, dw = rt->dw;
+    const uint32_t *const wrap = rt->tab + 2 * E;
+    const uint32_t *r = cur->r;
+    uint32_t lw1 = cur->lw1, c3 = cur->c3;
+    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
+    while (lw1 != lw1_end) {
+        lwx->w[1] = lw1;
+        lix->w[2] = li2 | r[0];
+        lix->w[3] = r[1] + c3;
+        issue_step(df, lwx, lix, prx, cpx);
+        lw1 += dk;
+        lwy->w[1] = lw1;
+        liy->w[2] = li2 | r[2];
+        liy->w[3] = r[3] + c3;
+        issue_step(df, lwy, liy, pry, cpy);
+        lw1 += dk;
+        r += 4;
+        if (r >= wrap) {
+            r -= 2 * E;
+            c3 += dw;
+        }
+    }
+    if (n & 1) {
+        lwx->w[1] = lw1;
+        lix->w[2] = li2 | r[0];
+        lix->w[3] = r[1] + c3;
+        issue_step(df, lwx, lix, prx, cpx);
+        lw1 += dk;
+        r += 2;
+    }
+    cur->lw1 = lw1;
+    cur->c3 = c3;
+    cur->r = r;
+}
+
 /* Steps ka .. kb-1 of tile ``t``, all in the steady state: neither the first nor the last k-step of the
  * tile, none among the layer's first or last BUFFERS steps, so K_t = K_T and every flag is constant; k0 <
- * K0_WORD1_LIMIT. The commands are built once, for both buffers; per step only the reduction index (two
- * table words, or-ed into the input LOAD's words 2 and 3) and k0 (a pre-shifted add to the weight LOAD's
- * word 1) change. Unrolled by 2, so buf is a constant in each half. */
+ * K0_WORD1_LIMIT. The commands are built once, for both buffers, and ``steady`` issues them. */
 INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
                        const struct redtab *rt)
 {
@@ -274,39 +325,14 @@ INLINE void fast_steps(const struct plan *p, const unsigned df, const struct til
     const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
     const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
     const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
-    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
-    uint32_t lw1 = lwa.w[1], j = ka, c3 = 0;
+    const uint32_t E = rt->E;
+    uint32_t j = ka, c3 = 0;
     while (j >= E) { /* ka <= BUFFERS: at most twice */
         j -= E;
-        c3 += dw;
+        c3 += rt->dw;
     }
-    const uint32_t *r = rt->tab + 2 * j, *const wrap = rt->tab + 2 * E;
-    /* a pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to entry j - E. k0's
-     * word doubles as the loop counter. */
-    const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
-    while (lw1 != lw1_end) {
-        lwa.w[1] = lw1;
-        lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1] + c3;
-        issue_step(df, &lwa, &lia, &pra, &cpa);
-        lw1 += dk;
-        lwb.w[1] = lw1;
-        lib.w[2] = li2 | r[2];
-        lib.w[3] = r[3] + c3;
-        issue_step(df, &lwb, &lib, &prb, &cpb);
-        lw1 += dk;
-        r += 4;
-        if (r >= wrap) {
-            r -= 2 * E;
-            c3 += dw;
-        }
-    }
-    if (n & 1) {
-        lwa.w[1] = lw1;
-        lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1] + c3;
-        issue_step(df, &lwa, &lia, &pra, &cpa);
-    }
+    struct cursor cur = {lwa.w[1], c3, rt->tab + 2 * j};
+    steady(df, kb - ka, &lwa, &lia, &pra, &cpa, &lwb, &lib, &prb, &cpb, lia.w[2], K_T << K0_SHIFT, rt, &cur);
 }
 
 /* A whole tile away from the layer's first and last BUFFERS steps: its first k-step, the steady ones and the
@@ -335,41 +361,15 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
         const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
         const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
         const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
-        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
-        const uint32_t *const wrap = rt->tab + 2 * E;
-        uint32_t lw1 = lwa.w[1];
+        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT;
         lia.w[2] = li2 | r[0];
         lia.w[3] = r[1];
         issue_step(df, &lwa, &lia, &pra, &cp0);
-        lw1 += dk;
-        r += 2; /* entry 1 <= E */
-        bl = bb;
-        const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
-        while (lw1 != lw1_end) {
-            lwb.w[1] = lw1;
-            lib.w[2] = li2 | r[0];
-            lib.w[3] = r[1] + c3;
-            issue_step(df, &lwb, &lib, &prb, &cpb);
-            lw1 += dk;
-            lwa.w[1] = lw1;
-            lia.w[2] = li2 | r[2];
-            lia.w[3] = r[3] + c3;
-            issue_step(df, &lwa, &lia, &pra, &cpa);
-            lw1 += dk;
-            r += 4;
-            if (r >= wrap) {
-                r -= 2 * E;
-                c3 += dw;
-            }
-        }
-        if (n & 1) {
-            lwb.w[1] = lw1;
-            lib.w[2] = li2 | r[0];
-            lib.w[3] = r[1] + c3;
-            issue_step(df, &lwb, &lib, &prb, &cpb);
-            r += 2; /* entry <= E: no wrap needed */
-            bl = ba;
-        }
+        struct cursor cur = {lwa.w[1] + dk, 0, r + 2}; /* entry 1 <= E */
+        steady(df, n, &lwb, &lib, &prb, &cpb, &lwa, &lia, &pra, &cpa, li2, dk, rt, &cur);
+        r = cur.r;
+        c3 = cur.c3;
+        bl = n & 1 ? ba : bb;
     }
     /* the last k-step: K_L, (c0, r0, s0) at r; its COMPUTE pushes the accumulator (and with one k-step is
      * also the first: frees it, overwrites), then STORE */
