@@ -298,7 +298,6 @@ def test_scalesim_footer_names_the_calc_mode_not_a_default_bandwidth(tmp_path, c
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--host", "riscv"), "pe_dot_width must be 1 with --host riscv"),
     (("--timing", "scalesim"), "pe_dot_width must be 1 with --timing scalesim"),
 ])
 def test_dot_product_pes_where_they_do_not_apply(capsys, args, message):
