@@ -2,7 +2,8 @@
 
 Controller (dispatcher, LD/EX/ST queues, token counters, layer registers, FENCE) + LoadUnit (DMA read channel,
 implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + ExecuteUnit (PRELOAD/COMPUTE on the
-SystolicArray, Accumulator inside) + StoreUnit (requantize, DMA write channel). No simulation-only constructs:
+SystolicArray, Accumulator inside; V-row spad reads with dot-product PEs) + StoreUnit (requantize, DMA
+write channel). No simulation-only constructs:
 the DRAM and the command source are outside (see :class:`~accelsim.cosim.harness.Harness`).
 
 Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.schedule.schedule` computes
@@ -30,7 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from .controller import Controller, unit_connections
 from .execute_unit import ExecuteUnit
-from .load_unit import LoadUnit
+from .load_unit import LoadUnit, has_wt_rows
 from .params import CMD_BITS, AccelParams, dram_read_members, dram_write_members
 from .scratchpad import Scratchpad
 from .store_unit import StoreUnit
@@ -51,8 +52,11 @@ class Accelerator(wiring.Component):
         ld = m.submodules.load_unit = LoadUnit(p)
         ex = m.submodules.execute_unit = ExecuteUnit(p)
         st = m.submodules.store_unit = StoreUnit(p)
-        ifmap = m.submodules.ifmap_spad = Scratchpad(p.ifmap_lanes, p.ifmap_rows)
-        weight = m.submodules.weight_spad = Scratchpad(p.weight_lanes, p.weight_rows)
+        V = p.pe_dot_width  # dot-product PEs read V spad rows a cycle (docs: "Dot-product PEs")
+        ifmap = m.submodules.ifmap_spad = Scratchpad(p.ifmap_lanes, p.ifmap_rows, read_rows=V)
+        weight = m.submodules.weight_spad = Scratchpad(p.weight_lanes, p.weight_rows, read_rows=V)
+        if has_wt_rows(p):  # an OS COMPUTE's K_t: the rows of its weight buffer's last LOAD
+            m.d.comb += ex.wt_rows.eq(ld.wt_rows)
 
         m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
                      self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done),

@@ -25,6 +25,14 @@ previous one ``end``s.
   presentation cycle of the last row), then grid row ``AR-1-q`` is presented in
   ``start + T + AR + AC + 1 + q`` (q = 0..AR-1, the grid shifting down) and read-modified-written into
   accumulator row ``a*acc_rows + AR-1-q`` at the next edge: the last write closes ``end - 1`` again.
+- Dot-product PEs (V = ``pe_dot_width`` > 1; docs/microarchitecture.md, "Dot-product PEs"; same cycles):
+  both spads return a word of V consecutive rows per read (:class:`Scratchpad` with ``read_rows = V``). A
+  PRELOAD reads in ``start+1+q`` the V k-rows ``(AR-1-q)*V .. (AR-1-q)*V + V-1`` (one word) and shifts them
+  in as grid row 0's V weights per column (k-rows ``>= K_t`` as zeros); a WS/IS COMPUTE reads streamed row
+  ``t`` (``AR*V`` k-lanes) as row ``t % V`` of its word; an OS COMPUTE (``rows`` = ``ceil(K_t / V)``) reads
+  k-rows ``t*V .. t*V + V-1`` of both spads in ``start+1+t``; its weights at k-rows ``>= K_t`` (``wt_rows``
+  of the streamed buffer, the load unit's last WEIGHT LOAD into it) enter as zeros, so stale spad rows in
+  the last word add nothing.
 - ``push_prev`` / ``push_next`` pulse in ``end - 1`` when the command's flags are set; ``last`` pulses in
   ``end - 1`` for every command.
 
@@ -38,9 +46,10 @@ Ports:
     regs : Signal(LayerRegs), in          layer registers (the dataflow)
     last : Signal(1), out                 the last busy cycle (``end - 1``) of any command (monitor)
     if_r_addr : Signal(ifmap_addr_bits), out    ifmap spad read address (data the next cycle)
-    if_r_data : Signal(ifmap_lanes*8), in       ifmap spad read data (lane i: grid row i; IS: column i)
+    if_r_data : Signal(V*ifmap_lanes*8), in     ifmap spad read data: V rows (lane i: k-lane i; IS: column i)
     wt_r_addr : Signal(weight_addr_bits), out   weight spad read address (data the next cycle)
-    wt_r_data : Signal(weight_lanes*8), in      weight spad read data (lane j: grid column j; IS: row j)
+    wt_r_data : Signal(V*weight_lanes*8), in    weight spad read data: V rows (lane j: grid column j)
+    wt_rows : Signal(ArrayLayout(18, 2)), in    V > 1 with OS built: K_t of each weight buffer (LoadUnit)
     acc_rd_addr : Signal(acc_addr_bits), in     store-side accumulator read address
     acc_rd_data : Signal(AC*32), out            the row addressed in the previous cycle, lane j = int32
 
@@ -50,15 +59,16 @@ Latency (busy cycles, tail 0): PRELOAD ``systolic_array_preload_cycles = AR + 2`
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
+from amaranth.utils import ceil_log2, exact_log2
 
 from accelsim.arch import DF_IS, DF_OS
 from accelsim.commands import FIELDS, Op
 
 from .accumulator import Accumulator
+from .load_unit import has_wt_rows
 from .params import AccelParams, field, unit_members
 from .systolic_array import SystolicArray
 
@@ -71,9 +81,10 @@ class ExecuteUnit(wiring.Component):
             **unit_members(),
             "last": Out(1),
             "if_r_addr": Out(params.ifmap_addr_bits),
-            "if_r_data": In(params.ifmap_lanes * 8),
+            "if_r_data": In(params.pe_dot_width * params.ifmap_lanes * 8),
             "wt_r_addr": Out(params.weight_addr_bits),
-            "wt_r_data": In(params.weight_lanes * 8),
+            "wt_r_data": In(params.pe_dot_width * params.weight_lanes * 8),
+            **({"wt_rows": In(data.ArrayLayout(FIELDS["rows"][1], 2))} if has_wt_rows(params) else {}),
             "acc_rd_addr": In(params.acc_addr_bits),
             "acc_rd_data": Out(AC * 32),
         })
@@ -81,9 +92,10 @@ class ExecuteUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        AR, AC = p.array_rows, p.array_cols
+        AR, AC, V = p.array_rows, p.array_cols, p.pe_dot_width
         rows_bits = FIELDS["rows"][1]
-        array = m.submodules.array = SystolicArray(AR, AC, output_stationary=DF_OS in p.dataflows)
+        array = m.submodules.array = SystolicArray(AR, AC, output_stationary=DF_OS in p.dataflows,
+                                                   dot_width=V)
         acc = m.submodules.acc = Accumulator(AC, p.acc_rows)
         assert acc.addr_bits == p.acc_addr_bits
 
@@ -140,16 +152,21 @@ class ExecuteUnit(wiring.Component):
         m.d.comb += array.acc_clear.eq(accept & ~is_pre & is_os)
 
         # ---- PRELOAD (WS: weight spad, IS: ifmap spad): read row left-2 in start+1 .. start+AR, shift it
-        # in one cycle later
+        # in one cycle later (V > 1: the word of k-rows (left-2)*V .. (left-2)*V + V-1)
         pre_read = Signal()
         pre_row = Signal(max(1, ceil_log2(AR + 2)))
         pre_shift = Signal()
-        pre_zero = Signal()
         m.d.comb += [
             pre_read.eq(~is_compute & (left >= 2)),
             pre_row.eq(left - 2),
         ]
-        m.d.sync += [pre_shift.eq(pre_read), pre_zero.eq(pre_row >= k_t)]
+        m.d.sync += pre_shift.eq(pre_read)
+        if V == 1:
+            pre_zero = Signal()
+            m.d.sync += pre_zero.eq(pre_row >= k_t)
+        else:  # element v of the word is k-row pre_row*V + v
+            pre_zero = Signal(V)
+            m.d.sync += pre_zero.eq(Cat(pre_row * V + v >= k_t for v in range(V)))
 
         # ---- COMPUTE: read streamed row t in start+1+t, present it in start+2+t ---------------------------
         cmp_read = Signal()
@@ -163,19 +180,56 @@ class ExecuteUnit(wiring.Component):
         # spad, IS the other way round; OS streams both (docs: "Lowering")
         if_base = Mux(buf, p.ifmap_rows, 0)
         wt_base = Mux(buf, p.weight_rows, 0)
-        m.d.comb += [
-            self.if_r_addr.eq(if_base + Mux(is_is, pre_row, rd_t)),
-            self.wt_r_addr.eq(wt_base + Mux(is_is | is_os, rd_t, pre_row)),
-        ]
-        streamed = Mux(is_is, self.wt_r_data[:AR * 8], self.if_r_data[:AR * 8])
-        stationary = Mux(is_is, self.if_r_data[:AC * 8], self.wt_r_data[:AC * 8])
-        m.d.comb += [
-            array.in_valid.eq(in_valid),
-            array.in_data.eq(Mux(in_valid, streamed, 0)),
-            array.w_shift.eq(pre_shift),
-            array.w_in.eq(Mux(is_os, Mux(in_valid, self.wt_r_data[:AC * 8], 0),
-                              Mux(pre_zero, 0, stationary))),
-        ]
+        if V == 1:
+            m.d.comb += [
+                self.if_r_addr.eq(if_base + Mux(is_is, pre_row, rd_t)),
+                self.wt_r_addr.eq(wt_base + Mux(is_is | is_os, rd_t, pre_row)),
+            ]
+            streamed = Mux(is_is, self.wt_r_data[:AR * 8], self.if_r_data[:AR * 8])
+            stationary = Mux(is_is, self.if_r_data[:AC * 8], self.wt_r_data[:AC * 8])
+            m.d.comb += [
+                array.in_data.eq(Mux(in_valid, streamed, 0)),
+                array.w_in.eq(Mux(is_os, Mux(in_valid, self.wt_r_data[:AC * 8], 0),
+                                  Mux(pre_zero, 0, stationary))),
+            ]
+        else:
+            # the spads return V-row words (buffers start on a word): WS/IS stream row t = row t % V of its
+            # word; PRELOAD and OS take the word's V rows as the V elements of each PE row / column
+            rd_k = rd_t * V
+            m.d.comb += [
+                self.if_r_addr.eq(if_base + Mux(is_is, pre_row * V, Mux(is_os, rd_k, rd_t))),
+                self.wt_r_addr.eq(wt_base + Mux(is_is, rd_t, Mux(is_os, rd_k, pre_row * V))),
+            ]
+            sub = Signal(exact_log2(V))
+            m.d.sync += sub.eq(rd_t[:exact_log2(V)])
+            ifl, wtl = p.ifmap_lanes, p.weight_lanes
+
+            def row(word, lanes):
+                """Row ``sub`` of a V-row word, its first AR*V lanes (a streamed WS/IS row)."""
+                return word.word_select(sub, lanes * 8)[:AR * V * 8]
+
+            def elements(word, lanes, n, zero):
+                """Lanes ``n``, V elements each (element v = row v of the word; 0 where ``zero[v]``)."""
+                return Cat(Mux(zero[v], 0, word[(v * lanes + x) * 8:(v * lanes + x + 1) * 8])
+                           for x in range(n) for v in range(V))
+
+            none = Signal(V)  # no element zeroed
+            streamed = Mux(is_is, row(self.wt_r_data, wtl), row(self.if_r_data, ifl))
+            stationary = Mux(is_is, elements(self.if_r_data, ifl, AC, pre_zero),
+                             elements(self.wt_r_data, wtl, AC, pre_zero))
+            os_zero = Signal(V)  # OS: the elements of k-rows >= K_t of the streamed buffer
+            if has_wt_rows(p):
+                k_os = Signal(rows_bits)
+                with m.If(accept):
+                    m.d.sync += k_os.eq(self.wt_rows[field(self.cmd, "buf")])
+                m.d.sync += os_zero.eq(Cat(rd_k + v >= k_os for v in range(V)))
+            m.d.comb += [
+                array.in_data.eq(Mux(in_valid, Mux(is_os, elements(self.if_r_data, ifl, AR, none), streamed),
+                                     0)),
+                array.w_in.eq(Mux(is_os, Mux(in_valid, elements(self.wt_r_data, wtl, AC, os_zero), 0),
+                                  stationary)),
+            ]
+        m.d.comb += [array.in_valid.eq(in_valid), array.w_shift.eq(pre_shift)]
 
         # ---- OS: the AR output rows shift out of the bottom in the AR cycles before end - 1 (left = AR+1
         # .. 2), grid row AR-1 first, into accumulator rows left-2

@@ -20,7 +20,7 @@ walks the pixels incrementally (``+U`` per ``f``, ``+U*W - (F-1)*U`` when ``f`` 
 - (F-1)*U`` when ``e`` wraps; ``+1`` per weight row) together with the padding window origins
 ``hb = e*U - pad``, ``wb = f*U - pad``. The lane offsets ``c*H*W + r*W + s`` (weights: ``m*K``) of the
 beat's lanes are registers; the next beat's are the current beat's last lane advanced by a chain of
-``min(BW, max(AR, AC))`` one-step increments (``+1``, ``+W-(S-1)`` or ``+H*W-(R-1)*W-(S-1)``; weights
+``min(BW, max lanes)`` one-step increments (``+1``, ``+W-(S-1)`` or ``+H*W-(R-1)*W-(S-1)``; weights
 ``+K``), and every row starts again from the first beat's offsets (saved at accept). A command's start values
 take six multipliers, used once per command in the accept cycle (``n0*C*H*W``, ``e0*U*W``, ``e0*U``,
 ``f0*U``, ``r0*W`` and ``c0*H*W`` or ``m0*K``); seven more form the per-layer products (``H*W``, ``C*H*W``,
@@ -48,16 +48,21 @@ Ports (``BW`` = dram_bytes_per_cycle, ``AR``/``AC`` = array_rows/cols):
     if_w_mask : Signal(AR), out
     wt_w_en : Signal(1), out; wt_w_addr : Signal(weight_addr_bits), out; wt_w_data : Signal(AC*8), out;
     wt_w_mask : Signal(AC), out
+    wt_rows : Signal(ArrayLayout(18, 2)), out   only with V = pe_dot_width > 1 and OS built: the ``rows`` of
+                                        the last WEIGHT LOAD accepted into each weight buffer (an OS
+                                        COMPUTE's K_t, so the execute unit zeroes the k-rows >= K_t of its
+                                        last V-row read; docs: "Dot-product PEs")
 """
 
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import Out
 from amaranth.utils import bits_for
 
-from accelsim.arch import DF_IS, DF_WS
+from accelsim.arch import DF_IS, DF_OS, DF_WS
 from accelsim.commands import FIELDS, Operand
 from accelsim.errors import require
 
@@ -71,7 +76,7 @@ WINDOW_BITS = 28  # signed e*U - pad, f*U - pad (16-bit coordinate x 8-bit strid
 def tag_layout(params: AccelParams) -> dict[str, tuple[int, int]]:
     """The read tag, name -> (lsb, width): lanes carried, beat index in the row, spad row, spad select."""
     BW = params.dram_bytes_per_cycle
-    max_lanes = max(params.array_rows, params.array_cols)
+    max_lanes = max(params.ifmap_lanes, params.weight_lanes)  # AR*V for a WS/IS streamed row
     widths = {
         "count": bits_for(min(BW, max_lanes)),
         "beat": max(1, bits_for(-(-max_lanes // BW) - 1)),
@@ -84,6 +89,11 @@ def tag_layout(params: AccelParams) -> dict[str, tuple[int, int]]:
         lsb += width
     require(lsb <= TAG_BITS, "LoadUnit tag", f"at most {TAG_BITS} bits", lsb)
     return out
+
+
+def has_wt_rows(params: AccelParams) -> bool:
+    """Whether the build needs the weight buffers' row counts (OS with dot-product PEs)."""
+    return params.pe_dot_width > 1 and DF_OS in params.dataflows
 
 
 class LoadUnit(wiring.Component):
@@ -102,13 +112,14 @@ class LoadUnit(wiring.Component):
             "wt_w_addr": Out(params.weight_addr_bits),
             "wt_w_data": Out(params.weight_lanes * 8),
             "wt_w_mask": Out(params.weight_lanes),
+            **({"wt_rows": Out(ArrayLayout(FIELDS["rows"][1], 2))} if has_wt_rows(params) else {}),
         })
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        AR, AC, BW, L = p.array_rows, p.array_cols, p.dram_bytes_per_cycle, p.dram_latency_cycles
-        NL = min(BW, max(AR, AC))  # DRAM lanes that can ever carry data
+        BW, L = p.dram_bytes_per_cycle, p.dram_latency_cycles
+        NL = min(BW, max(p.ifmap_lanes, p.weight_lanes))  # DRAM lanes that can ever carry data
         regs = self.regs
 
         def u32(value, name):
@@ -139,6 +150,9 @@ class LoadUnit(wiring.Component):
         busy = Signal()
         m.d.comb += [self.cmd_ready.eq(~busy), accept.eq(self.cmd_valid & ~busy), self.push_prev.eq(0)]
         c_weight = field(cmd, "operand") == Operand.WEIGHT
+        if has_wt_rows(p):
+            with m.If(accept & c_weight):
+                m.d.sync += self.wt_rows[field(cmd, "buf")].eq(field(cmd, "rows"))
         # transposed layouts (docs: "Lowering", step_loads): inputs are rows = k, lanes = pixels unless WS
         # streams them; weights rows = m, lanes = k in IS only
         c_trans = Signal()

@@ -38,8 +38,14 @@ class AccelParams:
     ifmap_lanes: int = 0  # lanes of a spad row: the most any built dataflow uses (AR, or AC in IS)
     weight_lanes: int = 0
     dataflows: tuple[int, ...] = ALL_DATAFLOWS  # dataflow codes the hardware runs (MODE.dataflow)
+    pe_dot_width: int = 1  # V: int8 pairs a PE reduces a cycle; the spads read V rows a cycle
 
     def __post_init__(self) -> None:
+        require(self.pe_dot_width in (1, 2, 4, 8), "AccelParams pe_dot_width", "one of 1, 2, 4, 8",
+                self.pe_dot_width)
+        for name in ("ifmap_rows", "weight_rows"):  # V-row words: buffer 1 starts on a word boundary
+            require(getattr(self, name) % self.pe_dot_width == 0, f"AccelParams {name}",
+                    f"a multiple of pe_dot_width ({self.pe_dot_width})", getattr(self, name))
         if not self.ifmap_lanes:  # benches that build params by hand: the lanes WS/OS use
             object.__setattr__(self, "ifmap_lanes", self.array_rows)
         if not self.weight_lanes:
@@ -50,10 +56,13 @@ class AccelParams:
         """The parameters of a build that runs every dataflow in ``dataflows`` (by default all three, chosen
         per layer by the MODE register): each scratchpad is as wide and as deep per buffer as the widest and
         deepest of those dataflows need (docs: "Scratchpads"), so one build serves every dataflow of
-        ``arch``'s array (for a square array the dataflows' geometries coincide and nothing is added)."""
+        ``arch``'s array (for a square array the dataflows' geometries coincide and nothing is added).
+        With V = ``pe_dot_width`` > 1 the operand spads are read V rows a cycle as one V-row word, so their
+        rows per buffer are rounded up to a multiple of V (at most V - 1 rows more than the model's
+        ``buffer_rows``, which the model's tiles never address; docs: "Dot-product PEs")."""
         where = f"arch {arch.name!r}"
-        require(arch.pe_dot_width == 1, f"{where}: pe_dot_width",
-                "1: the RTL builds V = 1 (MAC) PEs only (issue 10)", arch.pe_dot_width)
+        require(arch.pe_dot_width in (1, 2, 4, 8), f"{where}: pe_dot_width", "one of 1, 2, 4, 8",
+                arch.pe_dot_width)
         require(arch.dataflow.code in dataflows, f"{where}: dataflow",
                 f"one the RTL build runs ({', '.join(Dataflow.from_code(d).value for d in dataflows)})",
                 arch.dataflow.value)
@@ -62,15 +71,20 @@ class AccelParams:
         require(arch.array_rows * arch.array_cols <= 64 * 64, f"{where}: array_rows x array_cols",
                 "at most 64 x 64 PEs to build in simulation", (arch.array_rows, arch.array_cols))
         bufs = [Buffers.of(arch.with_dataflow(Dataflow.from_code(d))) for d in dataflows]
+        V = arch.pe_dot_width
+
+        def words(rows: int) -> int:
+            return -(-max(1, rows) // V) * V
+
         return cls(
             array_rows=arch.array_rows, array_cols=arch.array_cols,
             dram_bytes_per_cycle=arch.dram_bytes_per_cycle, dram_latency_cycles=arch.dram_latency_cycles,
             queue_depth=arch.queue_depth, host_issue_cycles=arch.host_issue_cycles,
-            ifmap_rows=max(1, *(b.ifmap_rows for b in bufs)),
-            weight_rows=max(1, *(b.weight_rows for b in bufs)),
+            ifmap_rows=words(max(b.ifmap_rows for b in bufs)),
+            weight_rows=words(max(b.weight_rows for b in bufs)),
             acc_rows=max(1, *(b.acc_rows for b in bufs)),
             ifmap_lanes=max(b.ifmap_lanes for b in bufs), weight_lanes=max(b.weight_lanes for b in bufs),
-            dataflows=tuple(dataflows),
+            dataflows=tuple(dataflows), pe_dot_width=V,
         )
 
     @property

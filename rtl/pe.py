@@ -1,5 +1,7 @@
-"""PE: one int8 x int8 -> int32 multiply-accumulate cell of the systolic array, weight-stationary (WS and IS:
-the stationary operand in ``weight``) or output-stationary (OS: the partial sum stays) by the ``os`` input.
+"""PE: one int8 x int8 -> int32 multiply-accumulate cell (``dot_width`` V = 1) or a V-wide dot-product cell (V
+int8 pairs multiplied and their V products added into the int32 sum in one cycle) of the systolic array,
+weight-stationary (WS and IS: the stationary operand in ``weight``) or output-stationary (OS: the partial sum
+stays) by the ``os`` input.
 
 The cell holds a weight (the stationary operand), passes its activation to the right neighbour and its partial
 sum down, one cycle per hop (docs/microarchitecture.md, "Timing": PE (i, j) multiplies in cycle
@@ -28,13 +30,19 @@ Ports:
     acc_clear : Signal(1), in           OS: zero the partial sum at the closing edge
     acc_shift : Signal(1), in           OS: take ``psum_in`` at the closing edge (shift the outputs down)
 
+Dot-product PE (V = ``dot_width`` > 1; docs/microarchitecture.md, "Dot-product PEs"): ``a_in``, ``a_out``,
+``w_in`` and ``w_out`` carry V int8 elements (element v in bits ``8v .. 8v+7``), the held weight is V
+elements, and the product above is the dot product ``sum_v a[v] * w[v]``; everything else (the hops, the
+shift chain, the OS controls) is as for V = 1, so every latency is unchanged. V = 1 builds the MAC cell
+above, port shapes included.
+
 Latency: ``a_out`` and ``psum_out`` 1 cycle after ``a_in``/``psum_in``; a weight shifted at the edge closing
 cycle t is used from cycle t+1.
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,15 +53,18 @@ PE_LATENCY_CYCLES = 1  # one register per hop, rightwards and downwards
 
 
 class PE(wiring.Component):
-    def __init__(self) -> None:
+    def __init__(self, dot_width: int = 1) -> None:
+        self.dot_width = V = dot_width
+        act = signed(ACT_BITS) if V == 1 else unsigned(V * ACT_BITS)
+        wgt = signed(WEIGHT_BITS) if V == 1 else unsigned(V * WEIGHT_BITS)
         super().__init__({
-            "a_in": In(signed(ACT_BITS)),
-            "a_out": Out(signed(ACT_BITS)),
+            "a_in": In(act),
+            "a_out": Out(act),
             "psum_in": In(signed(PSUM_BITS)),
             "psum_out": Out(signed(PSUM_BITS)),
-            "w_in": In(signed(WEIGHT_BITS)),
+            "w_in": In(wgt),
             "w_shift": In(1),
-            "w_out": Out(signed(WEIGHT_BITS)),
+            "w_out": Out(wgt),
             "os": In(1),
             "acc_clear": In(1),
             "acc_shift": In(1),
@@ -61,13 +72,24 @@ class PE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        weight = Signal(signed(WEIGHT_BITS))
+        V = self.dot_width
+        weight = Signal.like(self.w_in, name="weight")
         with m.If(self.w_shift | self.os):
             m.d.sync += weight.eq(self.w_in)
         m.d.comb += self.w_out.eq(weight)
         m.d.sync += self.a_out.eq(self.a_in)
-        product = Signal(signed(2 * ACT_BITS))
-        m.d.comb += product.eq(self.a_in * Mux(self.os, self.w_in, weight))
+        if V == 1:
+            product = Signal(signed(2 * ACT_BITS))
+            m.d.comb += product.eq(self.a_in * Mux(self.os, self.w_in, weight))
+        else:  # the dot product of V int8 pairs (|sum| < V * 2^14: 16 + log2 V bits)
+            w = Signal.like(weight, name="w_mul")
+            m.d.comb += w.eq(Mux(self.os, self.w_in, weight))
+            terms = [self.a_in[v * ACT_BITS:(v + 1) * ACT_BITS].as_signed()
+                     * w[v * WEIGHT_BITS:(v + 1) * WEIGHT_BITS].as_signed() for v in range(V)]
+            while len(terms) > 1:  # an adder tree
+                terms = [terms[k] + terms[k + 1] for k in range(0, len(terms), 2)]
+            product = Signal(signed(2 * ACT_BITS + V.bit_length() - 1))
+            m.d.comb += product.eq(terms[0])
         with m.If(~self.os):
             m.d.sync += self.psum_out.eq(self.psum_in + product)  # truncation to 32 bits = int32 wrap
         with m.Elif(self.acc_shift):

@@ -5,6 +5,16 @@ The ifmap spad (``AR`` lanes, ``params.ifmap_rows`` rows per buffer) and the wei
 ``b*rows_per_buffer .. (b+1)*rows_per_buffer - 1``. One write port with byte enables (the load unit writes a
 beat's lanes of a row in the DRAM response cycle) and one synchronous read port (the execute unit).
 
+V-row reads (``read_rows`` V > 1, the operand spads of a build with dot-product PEs;
+docs/microarchitecture.md, "Dot-product PEs"): the memory is one word of V rows (``V*lanes`` bytes) per V
+rows: row ``r`` is word ``r // V``, byte lanes ``(r % V)*lanes ..`` of it (V banks of ``lanes`` bytes sharing
+one address), so the load unit's row writes are unchanged (a row write enables its V-th of the word's byte
+lanes) and one read returns the V consecutive rows ``r - r % V .. r - r % V + V - 1`` of the word holding row
+``r``: a PRELOAD's V k-rows of a PE row, an OS COMPUTE's V k-rows of a cycle. ``rows_per_buffer`` must be a
+multiple of V, so each buffer starts on a word (AccelParams rounds it up) and those reads are aligned. A
+reader of one row (the WS/IS streamed operand) selects row ``r % V`` of the word. V = 1 is the one-row memory
+above.
+
 Latency: a row written in cycle ``t`` (``w_en`` high) is readable from cycle ``t + 1``; ``r_data`` in
 cycle ``t + 1`` is the row addressed by ``r_addr`` in cycle ``t`` (read latency 1 cycle; a read in the cycle
 of a write to the same row returns the old row).
@@ -15,15 +25,16 @@ Ports (``A = ceil_log2(2*rows_per_buffer)``):
     w_data : Signal(lanes*8), in        byte lane ``l`` in bits ``8l .. 8l+7``
     w_mask : Signal(lanes), in          byte enables (lane ``l`` written when ``w_en & w_mask[l]``)
     r_addr : Signal(A), in
-    r_data : Signal(lanes*8), out       the row addressed one cycle earlier
+    r_data : Signal(V*lanes*8), out     the word holding the row addressed one cycle earlier (V rows: row
+                                        ``r - r % V + v`` in bytes ``v*lanes ..``)
 """
 
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Cat, Module, Mux
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
+from amaranth.utils import ceil_log2, exact_log2
 
 from accelsim.errors import require
 
@@ -31,11 +42,15 @@ SCRATCHPAD_READ_LATENCY_CYCLES = 1
 
 
 class Scratchpad(wiring.Component):
-    def __init__(self, lanes: int, rows_per_buffer: int) -> None:
+    def __init__(self, lanes: int, rows_per_buffer: int, read_rows: int = 1) -> None:
         require(lanes >= 1, "Scratchpad lanes", ">= 1", lanes)
         require(rows_per_buffer >= 1, "Scratchpad rows_per_buffer", ">= 1", rows_per_buffer)
+        require(read_rows in (1, 2, 4, 8), "Scratchpad read_rows", "one of 1, 2, 4, 8", read_rows)
+        require(rows_per_buffer % read_rows == 0, "Scratchpad rows_per_buffer",
+                f"a multiple of read_rows ({read_rows})", rows_per_buffer)
         self.lanes = lanes
         self.rows_per_buffer = rows_per_buffer
+        self.read_rows = read_rows
         self.depth = 2 * rows_per_buffer
         self.addr_bits = max(1, ceil_log2(self.depth))
         super().__init__({
@@ -44,21 +59,28 @@ class Scratchpad(wiring.Component):
             "w_data": In(lanes * 8),
             "w_mask": In(lanes),
             "r_addr": In(self.addr_bits),
-            "r_data": Out(lanes * 8),
+            "r_data": Out(read_rows * lanes * 8),
         })
 
     def elaborate(self, platform):
         m = Module()
-        mem = m.submodules.mem = memory.Memory(shape=self.lanes * 8, depth=self.depth, init=[])
+        V, lanes = self.read_rows, self.lanes
+        mem = m.submodules.mem = memory.Memory(shape=V * lanes * 8, depth=self.depth // V, init=[])
         wp = mem.write_port(granularity=8)
         rp = mem.read_port(domain="sync")
-        m.d.comb += [
-            wp.addr.eq(self.w_addr),
-            wp.data.eq(self.w_data),
-            wp.en.eq(self.w_mask & self.w_en.replicate(self.lanes)),
-            rp.addr.eq(self.r_addr),
-            self.r_data.eq(rp.data),
-        ]
+        en = self.w_mask & self.w_en.replicate(lanes)
+        if V == 1:
+            m.d.comb += [wp.addr.eq(self.w_addr), wp.data.eq(self.w_data), wp.en.eq(en),
+                         rp.addr.eq(self.r_addr)]
+        else:
+            sub = exact_log2(V)
+            m.d.comb += [
+                wp.addr.eq(self.w_addr[sub:]),
+                wp.data.eq(self.w_data.replicate(V)),
+                wp.en.eq(Cat(*(Mux(self.w_addr[:sub] == v, en, 0) for v in range(V)))),
+                rp.addr.eq(self.r_addr[sub:]),
+            ]
+        m.d.comb += self.r_data.eq(rp.data)
         return m
 
 

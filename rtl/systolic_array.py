@@ -27,12 +27,20 @@ j presented in cycle ``tau`` in cycle ``tau + i + j`` and adds the product into 
 ``acc_clear`` zeroes every PE's sum; while ``acc_shift`` is high the sums shift down one row per cycle and
 ``out_data`` is the bottom row (grid row AR - 1 first, then AR - 2, ...), without de-skew.
 
-Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``):
-    in_data : Signal(AR*8), in       activation row, lane i = int8 for grid row i
+Dot-product PEs (``dot_width`` V > 1; docs/microarchitecture.md, "Dot-product PEs"): every PE reduces V
+int8 pairs a cycle, so the reduction runs over ``AR*V`` lanes: grid row i takes ``in_data`` lanes
+``i*V .. i*V+V-1`` (as one V-element word, skewed by i like a V = 1 lane) and holds the V weights
+``W[i*V+v][j]``; ``w_in`` carries V elements per column (lane ``j*V+v`` = element v of column j), one V-wide
+row of the shift chain a cycle; in OS lane ``i*V+v`` of ``in_data`` and lane ``j*V+v`` of ``w_in`` are the
+v-th of the V reduction elements PE (i, j) multiplies in a cycle. The skews, de-skews, shifts and every
+latency are those of V = 1.
+
+Ports (lane k of a flat vector is bits ``[k*w, (k+1)*w)``; V = 1 below unless noted):
+    in_data : Signal(AR*V*8), in     activation row, lane i*V+v = int8 element v for grid row i
     in_valid : Signal(1), in         marks a row (delayed to ``out_valid``; the grid computes every cycle)
     out_data : Signal(AC*32), out    output row, lane j = int32 sum of column j
     out_valid : Signal(1), out       ``in_valid`` delayed ``AR + AC - 1`` cycles
-    w_in : Signal(AC*8), in          weight row shifted into grid row 0, lane j = int8 for column j
+    w_in : Signal(AC*V*8), in        weight row shifted into grid row 0, lane j*V+v = element v, column j
     w_shift : Signal(1), in          shift the weights down one row at the closing edge
     os : Signal(1), in               output-stationary mode (static during a layer)
     acc_clear : Signal(1), in        OS: zero every PE's sum at the closing edge
@@ -44,7 +52,7 @@ Latency: ``AR + AC - 1`` cycles from ``in_data`` to ``out_data`` (the part of
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -63,18 +71,21 @@ def _delay(m: Module, sig, n: int, name: str):
 
 
 class SystolicArray(wiring.Component):
-    def __init__(self, array_rows: int, array_cols: int, output_stationary: bool = True) -> None:
+    def __init__(self, array_rows: int, array_cols: int, output_stationary: bool = True,
+                 dot_width: int = 1) -> None:
         for what, v in (("array_rows", array_rows), ("array_cols", array_cols)):
             require(isinstance(v, int) and v >= 1, what, "a positive integer", v)
+        require(dot_width in (1, 2, 4, 8), "SystolicArray dot_width", "one of 1, 2, 4, 8", dot_width)
         self.array_rows = array_rows
         self.array_cols = array_cols
         self.output_stationary = output_stationary  # False: a WS/IS-only grid (``os`` ignored)
+        self.dot_width = dot_width
         super().__init__({
-            "in_data": In(array_rows * ACT_BITS),
+            "in_data": In(array_rows * dot_width * ACT_BITS),
             "in_valid": In(1),
             "out_data": Out(array_cols * PSUM_BITS),
             "out_valid": Out(1),
-            "w_in": In(array_cols * WEIGHT_BITS),
+            "w_in": In(array_cols * dot_width * WEIGHT_BITS),
             "w_shift": In(1),
             "os": In(1),
             "acc_clear": In(1),
@@ -83,22 +94,22 @@ class SystolicArray(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        AR, AC = self.array_rows, self.array_cols
-        pes = [[PE() for _ in range(AC)] for _ in range(AR)]
+        AR, AC, V = self.array_rows, self.array_cols, self.dot_width
+        pes = [[PE(V) for _ in range(AC)] for _ in range(AR)]
         for i in range(AR):
             for j in range(AC):
                 m.submodules[f"pe_{i}_{j}"] = pes[i][j]
         for i in range(AR):
-            lane = Signal(signed(ACT_BITS), name=f"lane_{i}")
-            m.d.comb += lane.eq(self.in_data[i * ACT_BITS:(i + 1) * ACT_BITS])
+            lane = Signal.like(pes[i][0].a_in, name=f"lane_{i}")
+            m.d.comb += lane.eq(self.in_data[i * V * ACT_BITS:(i + 1) * V * ACT_BITS])
             m.d.comb += pes[i][0].a_in.eq(_delay(m, lane, i, f"skew_{i}"))
             for j in range(1, AC):
                 m.d.comb += pes[i][j].a_in.eq(pes[i][j - 1].a_out)
         os = Signal()
         m.d.comb += os.eq(self.os if self.output_stationary else 0)
         for j in range(AC):
-            w_lane = Signal(signed(WEIGHT_BITS), name=f"w_lane_{j}")
-            m.d.comb += w_lane.eq(self.w_in[j * WEIGHT_BITS:(j + 1) * WEIGHT_BITS])
+            w_lane = Signal.like(pes[0][j].w_in, name=f"w_lane_{j}")
+            m.d.comb += w_lane.eq(self.w_in[j * V * WEIGHT_BITS:(j + 1) * V * WEIGHT_BITS])
             w_top = w_lane
             if self.output_stationary and j > 0:
                 w_top = Mux(os, _delay(m, w_lane, j, f"w_skew_{j}"), w_lane)

@@ -312,13 +312,20 @@ def test_bad_pe_dot_width(tmp_path, capsys):
 
 
 @pytest.mark.rtl
-def test_the_rtl_refuses_dot_product_pes_up_front(capsys, rtl_extra):
-    fails(capsys, "cosim", "--layer", LAYER, "--preset", "tensorcore",
-          message="pe_dot_width must be 1: the RTL builds V = 1 (MAC) PEs only (issue 10), not 4")
+def test_the_rtl_builds_dot_product_pes(rtl_extra):
+    """The RTL builds V (its spads read V-row words, so their rows per buffer are a multiple of V); the
+    firmware driver of ``--host riscv`` takes V too (tests/rtl/test_host_cosim.py)."""
     from accelsim.rtl.params import AccelParams
 
-    with pytest.raises(AccelsimError, match="the RTL builds V = 1"):
-        AccelParams.from_arch(preset("tensorcore"))
+    p = AccelParams.from_arch(preset("tensorcore"))
+    assert p.pe_dot_width == 4 and p.ifmap_lanes == p.weight_lanes == 4 * 4  # AR*V = AC = 16
+    assert p.ifmap_rows % 4 == 0 and p.weight_rows % 4 == 0
+    with pytest.raises(AccelsimError, match="pe_dot_width must be one of 1, 2, 4, 8, not 3"):
+        AccelParams(array_rows=2, array_cols=2, dram_bytes_per_cycle=4, dram_latency_cycles=1, queue_depth=1,
+                    host_issue_cycles=1, ifmap_rows=6, weight_rows=6, acc_rows=4, pe_dot_width=3)
+    with pytest.raises(AccelsimError, match=r"ifmap_rows must be a multiple of pe_dot_width \(4\), not 6"):
+        AccelParams(array_rows=2, array_cols=2, dram_bytes_per_cycle=4, dram_latency_cycles=1, queue_depth=1,
+                    host_issue_cycles=1, ifmap_rows=6, weight_rows=8, acc_rows=4, pe_dot_width=4)
 
 
 def test_simulate_and_report_state_the_dot_width(tmp_path, capsys):

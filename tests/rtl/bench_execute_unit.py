@@ -20,6 +20,13 @@ new exactly at the edge closing ``start + t + AR + AC + 2`` (the contract's writ
 closing ``start + T + AR + AC + 2 + (AR - 1 - i)``, the bottom grid row first); after each sequence
 every accumulator row read through ``acc_rd_*`` equals the model.
 
+Dot-product PEs (``pe_dot_width`` V > 1): the spads are V-row words (the write ports take a word and V row
+enables), a PRELOAD reads ``AR*V`` k-rows (zeros from ``K_t = lanes`` on) and the grid is ``AR*V x AC``; WS/IS
+stream ``AR*V``-lane rows; an OS COMPUTE reads V k-rows of each spad a cycle, ``rows*V`` k-rows in all, of
+which the first ``wt_rows[buf]`` count (the bench drives ``wt_rows`` with a random K_t per weight buffer per
+sequence, as the load unit's last WEIGHT LOAD would; the pinned mode puts fresh random rows, not zeros, past
+it). The latencies asserted are V = 1's, from accelsim.timing.
+
 Environment: ACCELSIM_PARAMS (AccelParams as JSON), ACCELSIM_SEEDS, ACCELSIM_SEQUENCES, ACCELSIM_SEED.
 """
 
@@ -54,8 +61,10 @@ class Model:
         AR, AC = p["array_rows"], p["array_cols"]
         self.ifmap = np.zeros((2 * p["ifmap_rows"], p["ifmap_lanes"]), np.int64)
         self.weight = np.zeros((2 * p["weight_rows"], p["weight_lanes"]), np.int64)
-        self.grid = np.zeros((AR, AC), np.int64)  # weights reset to 0
+        self.V = p.get("pe_dot_width", 1)
+        self.grid = np.zeros((AR * self.V, AC), np.int64)  # weights reset to 0; PE (i, j): rows i*V ..
         self.acc = np.zeros((2 * p["acc_rows"], AC), np.int64)  # Memory init 0
+        self.wt_rows = [0, 0]  # OS, V > 1: K_t of each weight buffer (the load unit's)
 
     def spads(self) -> tuple:
         """(stationary spad, its rows per buffer, streamed spad, its rows per buffer) of WS/IS."""
@@ -71,15 +80,16 @@ class Model:
         abase = c.acc_buf * p["acc_rows"]
         if c.op == Op.PRELOAD:
             base = c.buf * stat_rows
-            self.grid = stat[base:base + AR, :AC].copy()
+            self.grid = stat[base:base + AR * self.V, :AC].copy()
             self.grid[c.lanes:] = 0
             return
         if self.df == DF_OS:  # outputs G = sum_t x_t^T w_t into accumulator rows 0..AR-1
             xb, wb = c.buf * p["ifmap_rows"], c.buf * p["weight_rows"]
-            new, n = self.ifmap[xb:xb + c.rows, :AR].T @ self.weight[wb:wb + c.rows, :AC], AR
+            k = c.rows * self.V if self.V == 1 else min(c.rows * self.V, self.wt_rows[c.buf])
+            new, n = self.ifmap[xb:xb + k, :AR].T @ self.weight[wb:wb + k, :AC], AR
         else:
             base = c.buf * strm_rows
-            new, n = strm[base:base + c.rows, :AR] @ self.grid, c.rows
+            new, n = strm[base:base + c.rows, :AR * self.V] @ self.grid, c.rows
         old = self.acc[abase:abase + n] if c.accumulate else 0
         self.acc[abase:abase + n] = (old + new) & 0xFFFFFFFF
 
@@ -88,7 +98,8 @@ class TB:
     def __init__(self, dut, p: dict, rng: random.Random) -> None:
         self.dut, self.p, self.rng = dut, p, rng
         self.AR, self.AC = p["array_rows"], p["array_cols"]
-        self.arch = small_arch(rows=self.AR, cols=self.AC)
+        self.V = p.get("pe_dot_width", 1)
+        self.arch = small_arch(rows=self.AR, cols=self.AC, pe_dot_width=self.V)
         self.lanes = {"if": p["ifmap_lanes"], "wt": p["weight_lanes"]}
         self.model = Model(p)
         self.t = 0  # cycles since reset release
@@ -104,7 +115,13 @@ class TB:
         self.dut.cmd_valid.value = 0
         self.t += 1
         self.model.df = df
-        self.arch = small_arch(rows=self.AR, cols=self.AC, dataflow=Dataflow.from_code(df).value)
+        self.arch = small_arch(rows=self.AR, cols=self.AC, dataflow=Dataflow.from_code(df).value,
+                               pe_dot_width=self.V)
+        if self.V > 1 and df == DF_OS:  # K_t of each weight buffer, up to the most rows a COMPUTE reads
+            longest = min(self.p["ifmap_rows"], self.p["weight_rows"])
+            rng = self.rng
+            self.model.wt_rows = [rng.choice((1, rng.randint(1, longest), longest)) for _ in range(2)]
+            self.dut.wt_rows.value = self.model.wt_rows[0] | self.model.wt_rows[1] << 18
         self.dut.regs.value = regs_word({"dataflow": df} | {n: 0 for n in REG_NAMES if n != "dataflow"})
 
     def rand_row(self, lanes: int) -> np.ndarray:
@@ -114,21 +131,26 @@ class TB:
         for name, value in SPAD_WRITE_ENABLES.items():
             getattr(self.dut, name).value = value
 
+    def word(self, spad: str, rows: dict[int, np.ndarray]) -> tuple[int, int, int]:
+        """A write of whole rows (row -> lanes) of one V-row word: (word address, row enables, data)."""
+        V, lanes = self.V, self.lanes[spad]
+        (w,) = {r // V for r in rows}
+        data = sum(pack(row, 8) << (8 * lanes * (r % V)) for r, row in rows.items())
+        return w, sum(1 << (r % V) for r in rows), data
+
     async def fill(self) -> None:
-        """Write every row of both spads with random data (port a), one row per spad per cycle."""
-        dut, p = self.dut, self.p
-        n_if, n_wt = 2 * p["ifmap_rows"], 2 * p["weight_rows"]
-        for r in range(max(n_if, n_wt)):
+        """Write every row of both spads with random data (port a), one V-row word per spad per cycle."""
+        dut, p, V = self.dut, self.p, self.V
+        n_if, n_wt = 2 * p["ifmap_rows"] // V, 2 * p["weight_rows"] // V
+        for w in range(max(n_if, n_wt)):
             await FallingEdge(dut.clk)
             self.idle_ports()
-            if r < n_if:
-                self.model.ifmap[r] = self.rand_row(self.lanes["if"])
-                dut.if_wa_en.value, dut.if_wa_addr.value = 1, r
-                dut.if_wa_data.value = pack(self.model.ifmap[r], 8)
-            if r < n_wt:
-                self.model.weight[r] = self.rand_row(self.lanes["wt"])
-                dut.wt_wa_en.value, dut.wt_wa_addr.value = 1, r
-                dut.wt_wa_data.value = pack(self.model.weight[r], 8)
+            for spad, n, mem in (("if", n_if, self.model.ifmap), ("wt", n_wt, self.model.weight)):
+                if w < n:
+                    rows = {r: self.rand_row(self.lanes[spad]) for r in range(w * V, (w + 1) * V)}
+                    for r, row in rows.items():
+                        mem[r] = row
+                    self.drive_writes([(spad, "a", *self.word(spad, rows))])
         await FallingEdge(dut.clk)
         self.idle_ports()
 
@@ -137,39 +159,46 @@ class TB:
         flags = dict(push_prev=rng.randint(0, 1), push_next=rng.randint(0, 1), pop_prev=rng.randint(0, 1),
                      pop_next=rng.randint(0, 1))
         df = self.model.df
+        KL = self.AR * self.V  # a PRELOAD's k-rows
         if df != DF_OS and rng.random() < 0.4:
-            lanes = rng.choice((self.AR, self.AR, rng.randint(0, self.AR)))
+            lanes = rng.choice((KL, KL, rng.randint(0, KL)))
             return Command(op=Op.PRELOAD, buf=rng.randint(0, 1), lanes=lanes, **flags)
         longest = {DF_WS: min(p["ifmap_rows"], p["acc_rows"]), DF_IS: min(p["weight_rows"], p["acc_rows"]),
-                   DF_OS: min(p["ifmap_rows"], p["weight_rows"])}[df]
+                   DF_OS: min(p["ifmap_rows"], p["weight_rows"]) // self.V}[df]
         rows = rng.choice((1, rng.randint(1, longest), longest))
         return Command(op=Op.COMPUTE, buf=rng.randint(0, 1), acc_buf=rng.randint(0, 1),
                        accumulate=rng.randint(0, 1), rows=rows, **flags)
 
     def pinned_writes(self, c: Command, start: int, writes: dict) -> None:
         """Fresh rows for every spad row ``c`` reads: correct data written in (read cycle - 1) through port a,
-        junk written in the read cycle through port b."""
-        p, df = self.p, self.model.df
+        junk written in the read cycle through port b. V > 1: a PRELOAD or an OS COMPUTE reads the V rows
+        of a word a cycle, a WS/IS COMPUTE one row of a word."""
+        p, df, V = self.p, self.model.df, self.V
         stationary, streamed = ("if", "wt") if df == DF_IS else ("wt", "if")
         if c.op == Op.PRELOAD:
             spads = [stationary]
-            order = [self.AR - 1 - q for q in range(self.AR)]  # cycle start+1+q reads row AR-1-q
+            # cycle start+1+q reads PE row AR-1-q: k-rows (AR-1-q)*V .. (AR-1-q)*V + V-1
+            order = [range((self.AR - 1 - q) * V, (self.AR - q) * V) for q in range(self.AR)]
+        elif df == DF_OS:
+            spads, order = ["if", "wt"], [range(t * V, (t + 1) * V) for t in range(c.rows)]
         else:
-            spads = ["if", "wt"] if df == DF_OS else [streamed]
-            order = list(range(c.rows))
+            spads, order = [streamed], [[t] for t in range(c.rows)]
         for spad in spads:
             mem = self.model.ifmap if spad == "if" else self.model.weight
             base, lanes = c.buf * p["ifmap_rows" if spad == "if" else "weight_rows"], self.lanes[spad]
-            for q, i in enumerate(order):
+            for q, rows in enumerate(order):
                 read_cycle = start + 1 + q
-                mem[base + i] = self.rand_row(lanes)
-                writes[read_cycle - 1].append((spad, "a", base + i, pack(mem[base + i], 8)))
-                writes[read_cycle].append((spad, "b", base + i, pack(self.rand_row(lanes), 8)))
+                for i in rows:
+                    mem[base + i] = self.rand_row(lanes)
+                writes[read_cycle - 1].append(("a", spad, {base + i: mem[base + i] for i in rows}))
+                writes[read_cycle].append(("b", spad, {base + i: self.rand_row(lanes) for i in rows}))
 
     def drive_writes(self, todo: list) -> None:
+        """Writes of one cycle: (spad, port, word, row enables, data), or (port, spad, rows) to pack."""
         dut = self.dut
-        for spad, port, addr, data in todo:
-            getattr(dut, f"{spad}_w{port}_en").value = 1
+        for w in todo:
+            spad, port, addr, en, data = (w[1], w[0], *self.word(w[1], w[2])) if len(w) == 3 else w
+            getattr(dut, f"{spad}_w{port}_en").value = en
             getattr(dut, f"{spad}_w{port}_addr").value = addr
             getattr(dut, f"{spad}_w{port}_data").value = data
 

@@ -1,4 +1,9 @@
-"""cocotb bench: SystolicArray(AR, AC) alone.
+"""cocotb bench: SystolicArray(AR, AC, dot_width=V) alone.
+
+Dot-product PEs (V > 1): an input row has ``AR*V`` lanes (grid row i takes lanes ``i*V .. i*V+V-1``), a
+weight row ``AC*V`` (lane ``j*V+v`` is element v of column j), the weight grid as the arithmetic sees it is
+``AR*V x AC`` (PE (i, j) holds rows ``i*V .. i*V+V-1`` of column j) and OS adds ``sum_v x[i*V+v] *
+w[j*V+v]`` per pair; every latency asserted below is V = 1's (accelsim.timing does not depend on V).
 
 Driver: rounds of (1) a weight load: a random number of shifts (around AR, sometimes more or fewer) of random
 int8 rows on ``w_in`` with random gaps (``w_shift`` low, junk on ``w_in``), while no row is in flight; (2) a
@@ -20,7 +25,7 @@ pair was presented on (measured: the cycle PE (AR-1, AC-1) takes its last produc
 bottom row of ``out_data`` is grid row ``AR-1-q`` in shift cycle q: ``systolic_array_fill_drain_cycles(OS) -
 systolic_array_fill_drain_cycles(WS)`` (= AR) rows, one per cycle.
 
-Environment: ACCELSIM_AR, ACCELSIM_AC, ACCELSIM_SEED.
+Environment: ACCELSIM_AR, ACCELSIM_AC, ACCELSIM_V (default 1), ACCELSIM_SEED.
 """
 
 from __future__ import annotations
@@ -39,14 +44,14 @@ from tests.rtl.benches import check_latency, pack, start, unpack
 SPAD_READ_CYCLES = 1  # the ifmap spad's synchronous read between a COMPUTE's accept and the array
 
 
-def s8(v: int) -> int:
-    return unpack(v, 1, 8, signed=True)[0]
+def dot_width() -> int:
+    return int(os.environ.get("ACCELSIM_V", "1"))
 
 
 class TB:
-    def __init__(self, dut, AR: int, AC: int, rng: random.Random) -> None:
-        self.dut, self.AR, self.AC, self.rng = dut, AR, AC, rng
-        self.grid = np.zeros((AR, AC), np.int64)  # weights reset to 0
+    def __init__(self, dut, AR: int, AC: int, rng: random.Random, V: int = 1) -> None:
+        self.dut, self.AR, self.AC, self.rng, self.V = dut, AR, AC, rng, V
+        self.grid = np.zeros((AR * V, AC), np.int64)  # weights reset to 0; PE (i, j): rows i*V .. i*V+V-1
         self.t = 0
         self.expect: dict[int, tuple[int, list[int]]] = {}  # out cycle -> (in cycle, row)
         self.arrivals: dict[tuple[int, int, int], int] = {}  # (cycle, i, j) -> lane value
@@ -60,17 +65,18 @@ class TB:
         return [self.rng.randint(-128, 127) for _ in range(n)]
 
     def pe_weight(self, i: int, j: int) -> int:
+        """The PE's held weight word (V int8 elements, element v in bits 8v..)."""
         pe = self.pes[i][j]
         sig = pe.weight if hasattr(pe, "weight") else pe.w_out
-        return s8(sig.value.to_unsigned())
+        return sig.value.to_unsigned()
 
     async def cycle(self, *, valid: bool = False, row=None, shift: bool = False, wrow=None) -> None:
         """One cycle: drive after the falling edge, sample in ReadOnly, check, update the models."""
-        dut, AR, AC = self.dut, self.AR, self.AC
+        dut, AR, AC, V = self.dut, self.AR, self.AC, self.V
         await FallingEdge(dut.clk)
         t = self.t
-        row = row if row is not None else self.rand_row(AR)
-        wrow = wrow if wrow is not None else self.rand_row(AC)
+        row = row if row is not None else self.rand_row(AR * V)
+        wrow = wrow if wrow is not None else self.rand_row(AC * V)
         dut.in_valid.value, dut.in_data.value = int(valid), pack(row, 8)
         dut.w_shift.value, dut.w_in.value = int(shift), pack(wrow, 8)
         if valid:
@@ -78,7 +84,7 @@ class TB:
             self.expect[t + AR + AC - 1] = (t, [int(v) for v in out])
             for i in range(AR):
                 for j in range(AC):
-                    self.arrivals[(t + i + j, i, j)] = row[i]
+                    self.arrivals[(t + i + j, i, j)] = pack(row[i * V:(i + 1) * V], 8)
         await ReadOnly()
         got_valid = int(dut.out_valid.value)
         want = self.expect.pop(t, None)
@@ -93,18 +99,21 @@ class TB:
                 for j in range(AC):
                     lane = self.arrivals.pop((t, i, j), None)
                     if lane is not None:
-                        got_a = s8(self.pes[i][j].a_in.value.to_unsigned())
-                        assert got_a == lane, f"cycle {t}: PE ({i}, {j}) a_in {got_a} != lane {i} = {lane}"
-        if shift:
-            self.grid = np.vstack([np.array([wrow], np.int64), self.grid[:-1]])
+                        got_a = self.pes[i][j].a_in.value.to_unsigned()
+                        assert got_a == lane, f"cycle {t}: PE ({i}, {j}) a_in {got_a:#x} != lanes {lane:#x}"
+        if shift:  # grid row 0 takes the V elements of each column, every PE row moves down one
+            top = np.array(wrow, np.int64).reshape(AC, V).T
+            self.grid = np.vstack([top, self.grid[:-V]])
         self.t += 1
 
     def check_weights(self) -> None:
         if not self.hier:
             return
+        V = self.V
         for i in range(self.AR):
             for j in range(self.AC):
-                assert self.pe_weight(i, j) == self.grid[i][j], f"PE ({i}, {j}) weight"
+                want = pack(self.grid[i * V:(i + 1) * V, j], 8)
+                assert self.pe_weight(i, j) == want, f"PE ({i}, {j}) weight"
 
     async def load_weights(self) -> None:
         rng = self.rng
@@ -131,15 +140,16 @@ async def systolic_array_latency_and_data(dut):
     AR, AC = int(os.environ["ACCELSIM_AR"]), int(os.environ["ACCELSIM_AC"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")))
     await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0, os=0, acc_clear=0, acc_shift=0)
-    tb = TB(dut, AR, AC, rng)
+    tb = TB(dut, AR, AC, rng, dot_width())
     for _ in range(6):
         await tb.load_weights()
         await tb.stream(rng.randint(1, 12), rng.choice((0.0, 0.3, 0.7)))
     want = systolic_array_fill_drain_cycles(DF_WS, AR, AC) - ACCEPT_CYCLES - SPAD_READ_CYCLES \
         - COMPUTE_EXTRA_CYCLES
     check_latency("array latency (AR + AC - 1)", tb.latencies, want)
-    dut._log.info("%dx%d: %d rows, latency %s cycles (contract %d), PE arrivals %s", AR, AC, tb.rows_checked,
-                  tb.latencies, want, "checked" if tb.hier else "not visible on this simulator")
+    dut._log.info("%dx%d V=%d: %d rows, latency %s cycles (contract %d), PE arrivals %s", AR, AC, tb.V,
+                  tb.rows_checked, tb.latencies, want,
+                  "checked" if tb.hier else "not visible on this simulator")
 
 
 def array_latency(df: int, AR: int, AC: int) -> int:
@@ -152,6 +162,7 @@ def array_latency(df: int, AR: int, AC: int) -> int:
 async def systolic_array_output_stationary(dut):
     AR, AC = int(os.environ["ACCELSIM_AR"]), int(os.environ["ACCELSIM_AC"])
     rng = random.Random(int(os.environ.get("ACCELSIM_SEED", "1")) + 7)
+    V = dot_width()
     await start(dut, in_valid=0, in_data=0, w_shift=0, w_in=0, os=1, acc_clear=0, acc_shift=0)
     hier = cocotb.SIM_NAME.lower().startswith("icarus")
     settle = array_latency(DF_WS, AR, AC)  # sums final this many cycles after the last pair
@@ -179,8 +190,8 @@ async def systolic_array_output_stationary(dut):
         for _ in range(n):
             while rng.random() < 0.3:  # a gap: zeros on both operands
                 await cycle()
-            x, w = rand(AR), rand(AC)
-            grid += np.outer(np.array(x, np.int64), np.array(w, np.int64))
+            x, w = rand(AR * V), rand(AC * V)  # PE (i, j) adds sum_v x[i*V+v] * w[j*V+v]
+            grid += np.array(x, np.int64).reshape(AR, V) @ np.array(w, np.int64).reshape(AC, V).T
             await cycle(in_valid=1, in_data=pack(x, 8), w_in=pack(w, 8))
         want = grid & 0xFFFFFFFF
         first = None

@@ -31,10 +31,12 @@ def random_layer(rng: random.Random, *, max_hw: int = 8, max_ch: int = 9, name: 
 
 def small_arch(*, rows: int = 4, cols: int = 4, queue_depth: int = 2, host_issue_cycles: int = 1,
                dram_latency_cycles: int = 4, dram_bytes_per_cycle: int = 4, spad_kib: int = 1,
-               acc_kib: int = 1, dataflow: str = "ws") -> ArchConfig:
+               acc_kib: int = 1, dataflow: str = "ws", pe_dot_width: int = 1) -> ArchConfig:
     """A configuration small enough for Icarus; 1 KiB buffers give several p-tiles on small layers."""
     return ArchConfig(
-        name=f"t{rows}x{cols}q{queue_depth}h{host_issue_cycles}l{dram_latency_cycles}b{dram_bytes_per_cycle}",
+        name=f"t{rows}x{cols}q{queue_depth}h{host_issue_cycles}l{dram_latency_cycles}b{dram_bytes_per_cycle}"
+             + (f"v{pe_dot_width}" if pe_dot_width != 1 else ""),
+        pe_dot_width=pe_dot_width,
         dataflow=Dataflow.parse(dataflow),
         array_rows=rows, array_cols=cols, ifmap_spad_kib=spad_kib, weight_spad_kib=spad_kib, acc_kib=acc_kib,
         queue_depth=queue_depth, host_issue_cycles=host_issue_cycles, dram_latency_cycles=dram_latency_cycles,

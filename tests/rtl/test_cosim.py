@@ -52,18 +52,21 @@ def test_harness_plumbing_with_fake_units(tmp_path):
 #
 # The dataflow is a run-time field (CONFIG MODE), so the three dataflows of a configuration share one build:
 # Verilator builds each configuration once per session (~40-100 s) and runs every layer of every dataflow on
-# it. The full campaign is every configuration x dataflow x layer (CAMPAIGN_ARCHS x DATAFLOWS x 9 layers = 108
-# per simulator); CI runs a deterministic third of it per simulator, as many cases as the WS-only campaign
-# had: for configuration c and dataflow d, the layers i with (i + c + d + offset) % 3 == 0, offset 0 on
-# Icarus and 1 on Verilator, so every (configuration, dataflow) runs 3 layers and every (dataflow, layer)
-# runs on at least one configuration on each simulator. The full campaign:
+# it. The full campaign is every configuration x dataflow x layer (CAMPAIGN_ARCHS x DATAFLOWS x 9 layers = 189
+# per simulator: 4 configurations of MAC PEs, 3 of dot-product PEs, V = 4); CI runs a deterministic third
+# of it per simulator: for configuration c and dataflow d, the layers i with (i + c + d + offset) % 3 == 0,
+# offset 0 on Icarus and 1 on Verilator, so every (configuration, dataflow) runs 3 layers and every
+# (dataflow, layer, V) runs on at least one configuration on each simulator (the V = 4 configurations are
+# 3 consecutive c, so each (dataflow, layer) runs once with V = 4). The full campaign:
 #
 #     ACCELSIM_CAMPAIGN=full python -m pytest -m campaign tests/rtl/test_cosim.py
 #
 # (about 25 min on 2 cores; tests/rtl/test_cosim.py --durations shows the split).
 
 # (array shape, DRAM bandwidth) points: square and non-square grids (IS swaps the spads' lane counts), narrow
-# and wide DRAM, short and long latency, queue pressure and a slow host.
+# and wide DRAM, short and long latency, queue pressure and a slow host; then dot-product PEs (V = 4: WS/IS
+# reduce over AR*V lanes, OS reads 4 k-rows a cycle) on three shapes with narrow, medium and wide DRAM (a
+# 16-byte beat carries a whole 16-lane row of the 4x4 grid).
 CAMPAIGN_ARCHS = {
     "4x4b4": dict(
         rows=4, cols=4, dram_bytes_per_cycle=4, dram_latency_cycles=4, queue_depth=2, host_issue_cycles=1
@@ -76,6 +79,18 @@ CAMPAIGN_ARCHS = {
     ),
     "2x3b2": dict(
         rows=2, cols=3, dram_bytes_per_cycle=2, dram_latency_cycles=6, queue_depth=1, host_issue_cycles=1
+    ),
+    "2x3b2v4": dict(
+        rows=2, cols=3, dram_bytes_per_cycle=2, dram_latency_cycles=6, queue_depth=1, host_issue_cycles=1,
+        pe_dot_width=4,
+    ),
+    "3x2b8v4": dict(
+        rows=3, cols=2, dram_bytes_per_cycle=8, dram_latency_cycles=3, queue_depth=2, host_issue_cycles=2,
+        pe_dot_width=4,
+    ),
+    "4x4b16v4": dict(
+        rows=4, cols=4, dram_bytes_per_cycle=16, dram_latency_cycles=9, queue_depth=3, host_issue_cycles=1,
+        pe_dot_width=4,
     ),
 }
 DATAFLOWS = ("ws", "os", "is")
@@ -129,15 +144,25 @@ def _check(layer, arch, sim, builds, seed=0, requantize_shift=None):
     return res
 
 
+def _dot_width(cfg: str) -> int:
+    return CAMPAIGN_ARCHS[cfg].get("pe_dot_width", 1)
+
+
 def test_campaign_covers_every_dataflow_shape_and_layer():
     """The CI sample keeps the campaign's coverage: every (configuration, dataflow) pair, every (dataflow,
-    layer) pair on each simulator, as many cases as the WS-only campaign had (36), a third of the full set."""
+    layer, V) on each simulator, a third of the full set: the MAC-PE campaign's 36 cases plus 27 with V = 4
+    (3 shapes, one Verilator build each)."""
+    dot = [c for c in CAMPAIGN_ARCHS if _dot_width(c) != 1]
+    assert len(dot) == 3 and {_dot_width(c) for c in dot} == {4}
     for sim in SAMPLE_OFFSET:
         full, ci = list(_campaign_cases(sim, "full")), list(_campaign_cases(sim, "ci"))
-        assert len(full) == len(CAMPAIGN_ARCHS) * len(DATAFLOWS) * (len(FIXED_LAYERS) + RANDOM_LAYERS) == 108
-        assert len(ci) == 36 and set(map(repr, ci)) <= set(map(repr, full))
+        assert len(full) == len(CAMPAIGN_ARCHS) * len(DATAFLOWS) * (len(FIXED_LAYERS) + RANDOM_LAYERS) == 189
+        assert len(ci) == 63 and set(map(repr, ci)) <= set(map(repr, full))
+        assert len([c for c in ci if c[0] not in dot]) == 36
         assert {(c, d) for c, d, _ in ci} == {(c, d) for c in CAMPAIGN_ARCHS for d in DATAFLOWS}
-        assert {(d, layer.name) for _, d, layer in ci} == {(d, layer.name) for _, d, layer in full}
+        for V in (1, 4):  # every (dataflow, layer) with MAC and with dot-product PEs
+            assert ({(d, layer.name) for c, d, layer in ci if _dot_width(c) == V}
+                    == {(d, layer.name) for c, d, layer in full if _dot_width(c) == V})
     assert len(set(CAMPAIGN_ARCHS)) >= 3 and set(DATAFLOWS) == {"ws", "os", "is"}
 
 
@@ -160,6 +185,21 @@ def test_campaign_icarus(cfg, df, layer, cosim_builds):
 @_params("verilator")
 def test_campaign_verilator(cfg, df, layer, cosim_builds):
     _check(layer, small_arch(**CAMPAIGN_ARCHS[cfg], dataflow=df), "verilator", cosim_builds, seed=7)
+
+
+@pytest.mark.rtl
+def test_os_dot_product_stale_rows_add_nothing(cosim_builds):
+    """OS with V = 4 reads 4 k-rows of each operand a cycle: the last k-tile's last read reaches past K_t
+    into rows a previous (full) k-tile left in that buffer; the execute unit zeroes them (the load unit's
+    rows of the buffer's last WEIGHT LOAD). K = 349 on 2x3 with 1 KiB spads: 3 k-tiles of 168, 168, 13
+    rows, the third in the buffer of the first, 13 % 4 != 0 (without the zeroing 9 outputs differ)."""
+    from accelsim.mapping import lower
+
+    layer = ConvLayer(N=1, M=9, C=349, H=1, W=1, R=1, S=1, name="kstale")
+    arch = small_arch(**CAMPAIGN_ARCHS["2x3b2v4"], dataflow="os")
+    m = lower(layer, arch)
+    assert (m.K_T, m.k_tiles) == (168, 3) and (layer.C - 2 * m.K_T) % arch.pe_dot_width != 0
+    _check(layer, arch, "icarus", cosim_builds, seed=1)
 
 
 @pytest.mark.rtl

@@ -1,6 +1,7 @@
 """ExecuteUnit: PRELOAD/COMPUTE data exact against a numpy model and busy/push cycles equal to
 accelsim.timing.busy_cycles (FakeExecute's behaviour), with the spads' read cycles pinned by the bench, in
-every dataflow (the MODE register's run-time field: WS, OS, IS in turn)."""
+every dataflow (the MODE register's run-time field: WS, OS, IS in turn); with MAC PEs and with dot-product
+PEs (V = 4: V-row spad words, AR*V reduction lanes, OS reading 4 k-rows a cycle)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ CONFIGS = {
     "3x5": dict(array_rows=3, array_cols=5, ifmap_rows=6, weight_rows=4, acc_rows=5),
     "1x4": dict(array_rows=1, array_cols=4, ifmap_rows=5, weight_rows=1, acc_rows=4),
     "5x1": dict(array_rows=5, array_cols=1, ifmap_rows=6, weight_rows=6, acc_rows=7),
+    # V = 4: rows per buffer a multiple of V, the stationary buffers hold AR*V rows
+    "2x3v4": dict(array_rows=2, array_cols=3, ifmap_rows=12, weight_rows=8, acc_rows=6, pe_dot_width=4),
+    "3x2v4": dict(array_rows=3, array_cols=2, ifmap_rows=16, weight_rows=12, acc_rows=5, pe_dot_width=4),
 }
 
 
@@ -27,23 +31,31 @@ def params_of(config: str):
 
     from tests.rtl.layers import small_arch
 
-    if config == "arch3x2":  # the buffer sizes the accelerator really gets from a 1 KiB configuration
-        return AccelParams.from_arch(small_arch(rows=3, cols=2))
-    lanes = max(CONFIGS[config]["array_rows"], CONFIGS[config]["array_cols"])  # both spads: WS/OS and IS
+    if config.startswith("arch3x2"):  # the buffer sizes the accelerator really gets from a 1 KiB arch
+        V = 4 if config.endswith("v4") else 1
+        return AccelParams.from_arch(small_arch(rows=3, cols=2, pe_dot_width=V))
+    cfg = CONFIGS[config]
+    lanes = max(cfg["array_rows"] * cfg.get("pe_dot_width", 1), cfg["array_cols"])  # both spads: WS/OS, IS
     return AccelParams(dram_bytes_per_cycle=4, dram_latency_cycles=3, queue_depth=2, host_issue_cycles=1,
                        ifmap_lanes=lanes, weight_lanes=lanes, **CONFIGS[config])
 
 
 def execute_top(params):
     """ExecuteUnit + two test spads (Memory, 1-cycle synchronous read, two write ports each: ``a`` and ``b``,
-    so the bench can write a row just before the unit reads it and clobber it right after)."""
+    so the bench can write a row just before the unit reads it and clobber it right after). A spad word is
+    V rows (V = pe_dot_width, as the Scratchpad's): a write port takes a word address, a V-row word and V
+    row enables; with V > 1 and OS the bench drives ``wt_rows`` (the load unit's K_t per weight buffer)."""
     from accelsim.rtl.execute_unit import ExecuteUnit
+    from accelsim.rtl.load_unit import has_wt_rows
     from accelsim.rtl.params import CMD_BITS, LayerRegs
     from amaranth import Module
     from amaranth.lib import memory, wiring
+    from amaranth.lib.data import ArrayLayout
     from amaranth.lib.wiring import In, Out
+    from amaranth.utils import exact_log2
 
-    AC = params.array_cols
+    AC, V = params.array_cols, params.pe_dot_width
+    sub = exact_log2(V)
     spads = {"if": (params.ifmap_lanes, params.ifmap_rows, params.ifmap_addr_bits),
              "wt": (params.weight_lanes, params.weight_rows, params.weight_addr_bits)}
 
@@ -56,26 +68,32 @@ def execute_top(params):
                 "acc_rd_addr": In(params.acc_addr_bits), "acc_rd_data": Out(AC * 32),
                 "if_r_addr": Out(params.ifmap_addr_bits), "wt_r_addr": Out(params.weight_addr_bits),
             }
+            if has_wt_rows(params):
+                members["wt_rows"] = In(ArrayLayout(18, 2))
             for s, (lanes, _, aw) in spads.items():
                 for w in "ab":
-                    members |= {f"{s}_w{w}_en": In(1), f"{s}_w{w}_addr": In(aw),
-                                f"{s}_w{w}_data": In(lanes * 8)}
+                    members |= {f"{s}_w{w}_en": In(V), f"{s}_w{w}_addr": In(aw - sub),
+                                f"{s}_w{w}_data": In(V * lanes * 8)}
             super().__init__(members)
 
         def elaborate(self, platform):
             m = Module()
             eu = m.submodules.eu = ExecuteUnit(params)
             for s, (lanes, rows, _) in spads.items():
-                mem = m.submodules[f"{s}_spad"] = memory.Memory(shape=lanes * 8, depth=2 * rows, init=[])
+                mem = m.submodules[f"{s}_spad"] = memory.Memory(shape=V * lanes * 8, depth=2 * rows // V,
+                                                                init=[])
                 for w in "ab":
-                    wp = mem.write_port()
+                    wp = mem.write_port(granularity=lanes * 8) if V > 1 else mem.write_port()
                     m.d.comb += [wp.en.eq(getattr(self, f"{s}_w{w}_en")),
                                  wp.addr.eq(getattr(self, f"{s}_w{w}_addr")),
                                  wp.data.eq(getattr(self, f"{s}_w{w}_data"))]
                 rp = mem.read_port()
-                m.d.comb += [rp.addr.eq(getattr(eu, f"{s}_r_addr")), getattr(eu, f"{s}_r_data").eq(rp.data),
+                m.d.comb += [rp.addr.eq(getattr(eu, f"{s}_r_addr")[sub:]),
+                             getattr(eu, f"{s}_r_data").eq(rp.data),
                              getattr(self, f"{s}_r_addr").eq(getattr(eu, f"{s}_r_addr"))]
-            for name in ("cmd", "cmd_valid", "regs", "acc_rd_addr"):
+            inputs = ("cmd", "cmd_valid", "regs", "acc_rd_addr")
+            inputs += ("wt_rows",) if has_wt_rows(params) else ()
+            for name in inputs:
                 m.d.comb += getattr(eu, name).eq(getattr(self, name))
             for name in ("cmd_ready", "push_prev", "push_next", "idle", "last", "acc_rd_data"):
                 m.d.comb += getattr(self, name).eq(getattr(eu, name))
@@ -115,7 +133,7 @@ def _run(tmp_path: Path, sim: str, config: str, seeds: int, sequences: int) -> N
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("config", [*CONFIGS, "arch3x2"])
+@pytest.mark.parametrize("config", [*CONFIGS, "arch3x2", "arch3x2v4"])
 def test_execute_unit_icarus(tmp_path, config):
     _run(tmp_path, "icarus", config, seeds=3, sequences=3)
 
@@ -124,3 +142,10 @@ def test_execute_unit_icarus(tmp_path, config):
 @pytest.mark.slow
 def test_execute_unit_verilator(tmp_path):
     _run(tmp_path, "verilator", "3x5", seeds=4, sequences=4)
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.full
+def test_execute_unit_dot_verilator(tmp_path):
+    _run(tmp_path, "verilator", "3x2v4", seeds=4, sequences=4)

@@ -7,6 +7,7 @@ difference, on Icarus and Verilator. One simulator build per configuration serve
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -64,6 +65,15 @@ def check(arch, sim, builds, layers=LAYERS, dataflows=("ws",)):
 @pytest.mark.rtl
 def test_firmware_driven_layers_icarus(soc_builds):
     check(ICARUS_ARCH, "icarus", soc_builds)
+
+
+@pytest.mark.rtl
+def test_firmware_driven_dot_product_layers_icarus(soc_builds):
+    """pe_dot_width V = 4 (the V-wide RTL; K_T = AR*V = 12 lanes in WS/IS, OS's k-tile a multiple of V and
+    its COMPUTE ceil(K_t / V) rows): conv.c drives a layer per dataflow (3x3 padded, 1x1 with a K of 7,
+    strided N = 2), zero difference."""
+    check(replace(ICARUS_ARCH, name="b4", pe_dot_width=4), "icarus", soc_builds, layers=LAYERS[:3],
+          dataflows=("ws", "os", "is"))
 
 
 @pytest.mark.rtl

@@ -6,6 +6,8 @@ and a read address every cycle, often the row being written in the same cycle. M
 cycle. Reference model: a (2*rows_per_buffer) x lanes uint8 array; a write applies at the edge closing its
 cycle. Checker: the measured read latency (the delay at which ``r_data`` is the row addressed in cycle ``t``
 as it was before cycle ``t``'s write: read-old-data) equals SCRATCHPAD_READ_LATENCY_CYCLES, every cycle.
+With ``read_rows`` V > 1 (dot-product PEs) the read returns the V-row word holding the addressed row (rows
+``r - r % V .. r - r % V + V - 1``) and the row writes are those of V = 1.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from tests.rtl.benches import check_latency, measure_latency, simulate
 CYCLES_PER_SEED = 400
 SEEDS = 3
 
-# (lanes, rows_per_buffer): a typical spad, 1 lane, odd lanes with a non-power-of-two depth, 64 lanes
-CONFIGS = {"l4r8": (4, 8), "l1r3": (1, 3), "l13r5": (13, 5), "l64r4": (64, 4)}
+# (lanes, rows_per_buffer, read_rows V): a typical spad, 1 lane, odd lanes with a non-power-of-two depth,
+# 64 lanes; V-row reads: 4 rows of 3 lanes (buffer 1 starts at word 3), 2 rows, 8 rows of 1 lane
+CONFIGS = {"l4r8": (4, 8, 1), "l1r3": (1, 3, 1), "l13r5": (13, 5, 1), "l64r4": (64, 4, 1),
+           "l3r12v4": (3, 12, 4), "l5r6v2": (5, 6, 2), "l1r8v8": (1, 8, 8)}
 
 
-def _dut(lanes: int, rows: int):
+def _dut(lanes: int, rows: int, read_rows: int = 1):
     from accelsim.rtl.scratchpad import Scratchpad
 
-    return Scratchpad(lanes, rows)
+    return Scratchpad(lanes, rows, read_rows)
 
 
 @pytest.mark.rtl
@@ -45,6 +49,9 @@ def test_scratchpad_ports_and_errors():
         assert port in text
     with pytest.raises(AccelsimError, match="lanes must be >= 1"):
         Scratchpad(0, 4)
+    with pytest.raises(AccelsimError, match=r"rows_per_buffer must be a multiple of read_rows \(4\), not 6"):
+        Scratchpad(4, 6, read_rows=4)
+    assert len(Scratchpad(3, 12, read_rows=4).r_data) == 4 * 3 * 8
 
 
 @pytest.mark.rtl
@@ -52,8 +59,8 @@ def test_scratchpad_ports_and_errors():
 def test_scratchpad_reads_what_was_written(config):
     from accelsim.rtl.scratchpad import SCRATCHPAD_READ_LATENCY_CYCLES
 
-    lanes, rows = CONFIGS[config]
-    dut = _dut(lanes, rows)
+    lanes, rows, V = CONFIGS[config]
+    dut = _dut(lanes, rows, V)
     mem = np.zeros((dut.depth, lanes), np.uint8)
     outs, model = [], []  # per cycle: r_data; the row addressed in that cycle as it was before its write
 
@@ -71,7 +78,8 @@ def test_scratchpad_reads_what_was_written(config):
                                     ("w_mask", mask), ("w_data", data)):
                     ctx.set(getattr(dut, port), value)
                 outs.append(ctx.get(dut.r_data))
-                model.append(int.from_bytes(mem[r_row].tobytes(), "little"))  # old data
+                word = r_row - r_row % V
+                model.append(int.from_bytes(mem[word:word + V].tobytes(), "little"))  # old data
                 if write:
                     for lane in range(lanes):
                         if (mask >> lane) & 1:
