@@ -162,7 +162,8 @@ def test_resnet18_every_layer_firmware_driven_on_the_16x16_soc(capsys, soc_build
 def test_resnet18_layer_in_os_and_is_on_the_16x16_soc(df, soc_builds):
     """ResNet-18 layer2.0.conv2 (C = M = 128, 28x28, 3x3) output- and input-stationary on the same 16x16 SoC
     build as the network test above (the dataflow is a run-time MODE field; the DRAM is sized for the
-    whole network): OS 906,905 cycles, IS 754,423 (WS 553,035)."""
+    whole network): OS 906,705 cycles, IS 754,202 (WS 552,742) in the coupled model, which the SoC must
+    equal."""
     from accelsim.cosim.host_layer import cosim_layer_host, dram_bytes_for
 
     from accelsim.arch import preset
