@@ -2,7 +2,8 @@
 
 A LOAD moves ``rows`` rows of ``lanes`` int8 lanes from DRAM into buffer ``buf`` of the ifmap spad
 (operand INPUT, ``AR`` lanes) or the weight spad (operand WEIGHT, ``AC`` lanes); docs/microarchitecture.md,
-"Commands the units see":
+"Commands the units see" (with dot-product PEs a WS input row or an IS weight row has ``AR*V`` lanes; the
+row writes are the same, the spads place row ``r`` in bank ``r % V`` themselves):
 
 - INPUT: row ``i`` is pixel ``p0 + i`` (``(n0, e0, f0)``, then ``f+1`` wrapping at ``F`` -> ``e+1``
   wrapping at ``E`` -> ``n+1``), lane ``l`` is reduction index ``(c0, r0, s0) + l`` (``s+1`` wrapping at
