@@ -120,10 +120,6 @@ def simulate_network(layers: Iterable[ConvLayer], arch: ArchConfig, *, timing: T
             timing.value)
     require(arch.pe_dot_width == 1 or timing is Timing.ACCELSIM, f"arch {arch.name!r}: pe_dot_width",
             "1 with --timing scalesim (SCALE-Sim models MAC PEs)", arch.pe_dot_width)
-    if host == "riscv":
-        from accelsim.host.driver import check_arch
-
-        check_arch(arch)  # before any layer runs
     layers = tuple(layers)
     if timing is Timing.SCALESIM:
         from accelsim.scalesim import simulate_layer_result

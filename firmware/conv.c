@@ -43,57 +43,35 @@ static inline __attribute__((always_inline)) void coord_add(struct coord *c, con
 struct plan {
     uint32_t groups, Cg, Mg, E, F, R, S;
     uint32_t P_T, K_T, M_T, P_L, K_L, M_L;
+    uint32_t rows_T, rows_L; /* OS: the COMPUTE's stream over k of a full and the last k-tile */
     uint32_t p_tiles, k_tiles, m_tiles;
     uint32_t steps, tiles;
     struct coord p_step, k_step; /* P_T as (n, e, f), K_T as (c, r, s) */
 };
 
-static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
-static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t align_up(uint64_t a) { return (a + ACCEL_DRAM_ALIGN_BYTES - 1) / ACCEL_DRAM_ALIGN_BYTES * ACCEL_DRAM_ALIGN_BYTES; }
 /* A divide costs 34 cycles, before the first command: skip it where the divisor is often 1 (stride, groups,
  * 1x1 kernels) or the quotient is 1. */
 static inline uint32_t div1(uint32_t a, uint32_t b) { return b == 1 ? a : a / b; }
 static inline uint32_t mod1(uint32_t a, uint32_t b) { return b == 1 ? 0 : a % b; }
-static inline uint32_t ceil_div(uint32_t a, uint32_t b) { return a <= b ? 1 : (a + b - 1) / b; } /* a >= 1 */
-/* min(x, the rows per buffer of kib KiB over ``lanes`` lanes and BUFFERS buffers (mapping.buffer_rows));
- * divides only when x does not fit. */
-static inline uint64_t min_rows(uint64_t x, uint32_t kib, uint32_t lanes)
-{
-    const uint64_t bytes = (uint64_t)kib * 1024, row = (uint64_t)lanes * ACCEL_BUFFERS;
-    if (x * row <= bytes) /* x <= bytes / row */
-        return x;
-    return kib < 1u << 22 ? (kib << 10) / (lanes * ACCEL_BUFFERS) : bytes / row;
-}
 
 static inline __attribute__((always_inline)) void issue(accel_cmd_t c) { accel_issue(&c); }
 
-/* The CONFIG commands (mapping.config_commands) and the loop bounds (mapping.lower, tile_sizes). */
+/* The CONFIG commands (mapping.config_commands) and the loop bounds: the full tiles and their counts are
+ * mapping.lower's, from the descriptor (accelsim.host.driver.tiling_fields), the edge tiles what is left. */
 static void configure(const struct accel_layer *L, struct plan *p)
 {
-    const uint32_t df = L->dataflow, AR = L->array_rows, AC = L->array_cols;
+    const uint32_t df = L->dataflow;
     const uint32_t E = div1(L->H + 2 * L->pad - L->R, L->stride) + 1;
     const uint32_t F = div1(L->W + 2 * L->pad - L->S, L->stride) + 1;
     const uint32_t Cg = div1(L->C, L->groups), Mg = div1(L->M, L->groups), RS = L->R * L->S;
     const uint32_t K = Cg * RS, EF = E * F, P = L->N * EF;
 
-    /* mapping.buffer_rows and tile_sizes */
-    if (df == ACCEL_DF_WS) {
-        p->P_T = (uint32_t)min64(min_rows(min_rows(P, L->ifmap_spad_kib, AR), L->acc_kib, 4 * AC),
-                                 ACCEL_MAX_TILE_ROWS);
-        p->K_T = min32(AR, K);
-        p->M_T = min32(AC, Mg);
-    } else if (df == ACCEL_DF_IS) {
-        p->P_T = min32(AC, P);
-        p->K_T = min32(AR, K);
-        p->M_T = (uint32_t)min64(min_rows(min_rows(Mg, L->weight_spad_kib, AR), L->acc_kib, 4 * AC),
-                                 ACCEL_MAX_TILE_ROWS);
-    } else {
-        p->P_T = min32(AR, P);
-        p->K_T = (uint32_t)min64(min_rows(min_rows(K, L->ifmap_spad_kib, AR), L->weight_spad_kib, AC),
-                                 ACCEL_MAX_TILE_ROWS);
-        p->M_T = min32(AC, Mg);
-    }
+    p->P_T = L->P_T;
+    p->K_T = L->K_T;
+    p->M_T = L->M_T;
+    p->rows_T = L->os_rows_T;
+    p->rows_L = L->os_rows_L;
     p->groups = L->groups;
     p->Cg = Cg;
     p->Mg = Mg;
@@ -101,9 +79,9 @@ static void configure(const struct accel_layer *L, struct plan *p)
     p->F = F;
     p->R = L->R;
     p->S = L->S;
-    p->p_tiles = ceil_div(P, p->P_T);
-    p->k_tiles = ceil_div(K, p->K_T);
-    p->m_tiles = ceil_div(Mg, p->M_T);
+    p->p_tiles = L->p_tiles;
+    p->k_tiles = L->k_tiles;
+    p->m_tiles = L->m_tiles;
     p->P_L = P - (p->p_tiles - 1) * p->P_T;
     p->K_L = K - (p->k_tiles - 1) * p->K_T;
     p->M_L = Mg - (p->m_tiles - 1) * p->M_T;
@@ -216,9 +194,11 @@ INLINE accel_cmd_t lw_cmd(const unsigned df, unsigned deps, unsigned buf, uint32
     return accel_load_weight_cmd(deps, buf, K_t, M_t, mabs, k0);
 }
 
-INLINE uint32_t stream_of(const unsigned df, uint32_t P_t, uint32_t M_t, uint32_t K_t)
+/* A COMPUTE's rows: WS streams the tile's pixels, IS its channels, OS its k-tile (``k_rows``: rows_T or
+ * rows_L, ceil(K_t / V)). */
+INLINE uint32_t stream_of(const unsigned df, uint32_t P_t, uint32_t M_t, uint32_t k_rows)
 {
-    return df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : K_t;
+    return df == ACCEL_DF_WS ? P_t : df == ACCEL_DF_IS ? M_t : k_rows;
 }
 
 /* A step's commands in issue order: the stationary operand's LOAD, the streamed one's, PRELOAD (not OS),
@@ -259,7 +239,8 @@ INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, 
     const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, buf, K_t);
     const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | free_acc | more |
                            (last_k ? ACCEL_PUSH_NEXT : 0);
-    const accel_cmd_t comp = accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream_of(df, t->P_t, t->M_t, K_t));
+    const uint32_t stream = stream_of(df, t->P_t, t->M_t, last_k ? p->rows_L : p->rows_T);
+    const accel_cmd_t comp = accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream);
     issue_step(df, &lw, &li, &pre, &comp);
     if (last_k) {
         const unsigned sdeps =
@@ -271,48 +252,39 @@ INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, 
     }
 }
 
-/* Steps ka .. kb-1 of tile ``t``, all in the steady state: neither the first nor the last k-step of the
- * tile, none among the layer's first or last BUFFERS steps, so K_t = K_T and every flag is constant; k0 <
- * K0_WORD1_LIMIT. The commands are built once, for both buffers; per step only the reduction index (two
- * table words, or-ed into the input LOAD's words 2 and 3) and k0 (a pre-shifted add to the weight LOAD's
- * word 1) change. Unrolled by 2, so buf is a constant in each half. */
-INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
-                       const struct redtab *rt)
+/* Where the steady loop is: k0 in the weight LOAD's word 1 (pre-shifted), the reduction table's entry and
+ * what word 3 has gained from its wraps. */
+struct cursor {
+    uint32_t lw1, c3;
+    const uint32_t *r;
+};
+
+/* ``n`` steady k-steps from ``cur`` (the ``x`` words for the first, 3rd, ..; ``y`` for the 2nd, 4th, ..),
+ * unrolled by 2 so that buf is a constant in each half: per step only k0 (``dk`` added to the weight
+ * LOAD's word 1) and the reduction index (two table words, or-ed into the input LOAD's words 2 and 3 over
+ * ``li2``) change. A pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to
+ * entry j - E with word 3 raised by dw. k0's word doubles as the loop counter. On return ``cur`` is at the
+ * step after them (an odd tail moves r on by one entry, which stays <= E: no wrap). */
+INLINE void steady(const unsigned df, uint32_t n, accel_cmd_t *lwx, accel_cmd_t *lix, const accel_cmd_t *prx,
+                   const accel_cmd_t *cpx, accel_cmd_t *lwy, accel_cmd_t *liy, const accel_cmd_t *pry,
+                   const accel_cmd_t *cpy, uint32_t li2, uint32_t dk, const struct redtab *rt,
+                   struct cursor *cur)
 {
-    const uint32_t K_T = p->K_T, n = kb - ka;
-    const unsigned ba = (t->index + ka) % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
-    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
-    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
-    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
-    const uint32_t stream = stream_of(df, t->P_t, t->M_t, K_T);
-    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
-    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
-    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
-    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
-    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
-    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
-    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
-    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
-    const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
-    uint32_t lw1 = lwa.w[1], j = ka, c3 = 0;
-    while (j >= E) { /* ka <= BUFFERS: at most twice */
-        j -= E;
-        c3 += dw;
-    }
-    const uint32_t *r = rt->tab + 2 * j, *const wrap = rt->tab + 2 * E;
-    /* a pair reads entries j and j + 1 <= E, then moves on by two: past E - 1 it wraps to entry j - E. k0's
-     * word doubles as the loop counter. */
+    const uint32_t E = rt->E, dw = rt->dw;
+    const uint32_t *const wrap = rt->tab + 2 * E;
+    const uint32_t *r = cur->r;
+    uint32_t lw1 = cur->lw1, c3 = cur->c3;
     const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
     while (lw1 != lw1_end) {
-        lwa.w[1] = lw1;
-        lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1] + c3;
-        issue_step(df, &lwa, &lia, &pra, &cpa);
+        lwx->w[1] = lw1;
+        lix->w[2] = li2 | r[0];
+        lix->w[3] = r[1] + c3;
+        issue_step(df, lwx, lix, prx, cpx);
         lw1 += dk;
-        lwb.w[1] = lw1;
-        lib.w[2] = li2 | r[2];
-        lib.w[3] = r[3] + c3;
-        issue_step(df, &lwb, &lib, &prb, &cpb);
+        lwy->w[1] = lw1;
+        liy->w[2] = li2 | r[2];
+        liy->w[3] = r[3] + c3;
+        issue_step(df, lwy, liy, pry, cpy);
         lw1 += dk;
         r += 4;
         if (r >= wrap) {
@@ -321,11 +293,46 @@ INLINE void fast_steps(const struct plan *p, const unsigned df, const struct til
         }
     }
     if (n & 1) {
-        lwa.w[1] = lw1;
-        lia.w[2] = li2 | r[0];
-        lia.w[3] = r[1] + c3;
-        issue_step(df, &lwa, &lia, &pra, &cpa);
+        lwx->w[1] = lw1;
+        lix->w[2] = li2 | r[0];
+        lix->w[3] = r[1] + c3;
+        issue_step(df, lwx, lix, prx, cpx);
+        lw1 += dk;
+        r += 2;
     }
+    cur->lw1 = lw1;
+    cur->c3 = c3;
+    cur->r = r;
+}
+
+/* Steps ka .. kb-1 of tile ``t``, all in the steady state: neither the first nor the last k-step of the
+ * tile, none among the layer's first or last BUFFERS steps, so K_t = K_T and every flag is constant; k0 <
+ * K0_WORD1_LIMIT. The commands are built once, for both buffers, and ``steady`` issues them. */
+INLINE void fast_steps(const struct plan *p, const unsigned df, const struct tile *t, uint32_t ka, uint32_t kb,
+                       const struct redtab *rt)
+{
+    const uint32_t K_T = p->K_T, n = kb - ka;
+    const unsigned ba = (t->index + ka) % ACCEL_BUFFERS, bb = ba ^ 1, acc_buf = t->tile_index % ACCEL_BUFFERS;
+    const unsigned lw_deps = df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : ACCEL_POP_NEXT;
+    const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
+    const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
+    const uint32_t stream = stream_of(df, t->P_t, t->M_t, p->rows_T);
+    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
+    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
+    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
+    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
+    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
+    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+    const uint32_t E = rt->E;
+    uint32_t j = ka, c3 = 0;
+    while (j >= E) { /* ka <= BUFFERS: at most twice */
+        j -= E;
+        c3 += rt->dw;
+    }
+    struct cursor cur = {lwa.w[1], c3, rt->tab + 2 * j};
+    steady(df, kb - ka, &lwa, &lia, &pra, &cpa, &lwb, &lib, &prb, &cpb, lia.w[2], K_T << K0_SHIFT, rt, &cur);
 }
 
 /* A whole tile away from the layer's first and last BUFFERS steps: its first k-step, the steady ones and the
@@ -342,7 +349,7 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
     uint32_t c3 = 0;
     unsigned bl = ba; /* the last step's buf */
     if (kt >= 2) {
-        const uint32_t n = kt - 2, stream = stream_of(df, t->P_t, t->M_t, K_T);
+        const uint32_t n = kt - 2, stream = stream_of(df, t->P_t, t->M_t, p->rows_T);
         const unsigned bb = ba ^ 1;
         /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
         accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
@@ -354,41 +361,15 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
         const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
         const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
         const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
-        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT, E = rt->E, dw = rt->dw;
-        const uint32_t *const wrap = rt->tab + 2 * E;
-        uint32_t lw1 = lwa.w[1];
+        const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT;
         lia.w[2] = li2 | r[0];
         lia.w[3] = r[1];
         issue_step(df, &lwa, &lia, &pra, &cp0);
-        lw1 += dk;
-        r += 2; /* entry 1 <= E */
-        bl = bb;
-        const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
-        while (lw1 != lw1_end) {
-            lwb.w[1] = lw1;
-            lib.w[2] = li2 | r[0];
-            lib.w[3] = r[1] + c3;
-            issue_step(df, &lwb, &lib, &prb, &cpb);
-            lw1 += dk;
-            lwa.w[1] = lw1;
-            lia.w[2] = li2 | r[2];
-            lia.w[3] = r[3] + c3;
-            issue_step(df, &lwa, &lia, &pra, &cpa);
-            lw1 += dk;
-            r += 4;
-            if (r >= wrap) {
-                r -= 2 * E;
-                c3 += dw;
-            }
-        }
-        if (n & 1) {
-            lwb.w[1] = lw1;
-            lib.w[2] = li2 | r[0];
-            lib.w[3] = r[1] + c3;
-            issue_step(df, &lwb, &lib, &prb, &cpb);
-            r += 2; /* entry <= E: no wrap needed */
-            bl = ba;
-        }
+        struct cursor cur = {lwa.w[1] + dk, 0, r + 2}; /* entry 1 <= E */
+        steady(df, n, &lwb, &lib, &prb, &cpb, &lwa, &lia, &pra, &cpa, li2, dk, rt, &cur);
+        r = cur.r;
+        c3 = cur.c3;
+        bl = n & 1 ? ba : bb;
     }
     /* the last k-step: K_L, (c0, r0, s0) at r; its COMPUTE pushes the accumulator (and with one k-step is
      * also the first: frees it, overwrites), then STORE */
@@ -399,7 +380,7 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
     li.w[3] |= r[1] + c3;
     const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, bl, K_L);
     const accel_cmd_t comp = accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT | (kt == 1 ? free_acc : 0), bl, acc_buf,
-                                               kt != 1, stream_of(df, t->P_t, t->M_t, K_L));
+                                               kt != 1, stream_of(df, t->P_t, t->M_t, p->rows_L));
     issue_step(df, &lw, &li, &pre, &comp);
     const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
     if (df == ACCEL_DF_IS)

@@ -298,7 +298,6 @@ def test_scalesim_footer_names_the_calc_mode_not_a_default_bandwidth(tmp_path, c
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--host", "riscv"), "pe_dot_width must be 1 with --host riscv"),
     (("--timing", "scalesim"), "pe_dot_width must be 1 with --timing scalesim"),
 ])
 def test_dot_product_pes_where_they_do_not_apply(capsys, args, message):
@@ -313,16 +312,14 @@ def test_bad_pe_dot_width(tmp_path, capsys):
 
 
 @pytest.mark.rtl
-def test_the_rtl_builds_dot_product_pes_but_not_the_riscv_host(capsys, rtl_extra):
+def test_the_rtl_builds_dot_product_pes(rtl_extra):
     """The RTL builds V (its spads read V-row words, so their rows per buffer are a multiple of V); the
-    firmware driver of ``--host riscv`` still tiles for V = 1 and is refused up front in one line."""
+    firmware driver of ``--host riscv`` takes V too (tests/rtl/test_host_cosim.py)."""
     from accelsim.rtl.params import AccelParams
 
     p = AccelParams.from_arch(preset("tensorcore"))
     assert p.pe_dot_width == 4 and p.ifmap_lanes == p.weight_lanes == 4 * 4  # AR*V = AC = 16
     assert p.ifmap_rows % 4 == 0 and p.weight_rows % 4 == 0
-    fails(capsys, "cosim", "--layer", LAYER, "--preset", "tensorcore", "--host", "riscv",
-          message="pe_dot_width must be 1 with --host riscv")
     with pytest.raises(AccelsimError, match="pe_dot_width must be one of 1, 2, 4, 8, not 3"):
         AccelParams(array_rows=2, array_cols=2, dram_bytes_per_cycle=4, dram_latency_cycles=1, queue_depth=1,
                     host_issue_cycles=1, ifmap_rows=6, weight_rows=6, acc_rows=4, pe_dot_width=3)

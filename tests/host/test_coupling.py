@@ -39,13 +39,14 @@ def test_driver_with_the_scheduler_in_the_loop(conv_elf):
     assert h.total_cycles < r.cycles < h.total_cycles + 100
 
 
-def test_compiled_coupling_equals_the_python_sink(conv_elf):
+@pytest.mark.parametrize("name", ["gemmini", "tensorcore"])
+def test_compiled_coupling_equals_the_python_sink(conv_elf, name):
     """run_coupled (ISS + engine rule in one compiled loop) == the ISS handing each event to SchedulerSink."""
     from accelsim.host.coupling import run_coupled
     from accelsim.host.driver import DESCRIPTOR_SYMBOL, descriptor
     from accelsim.host.iss import Iss
 
-    arch = replace(preset(), queue_depth=1)  # long COMPUTEs fill the queue: the store is held back
+    arch = replace(preset(name), queue_depth=1)  # long COMPUTEs fill the queue: the store is held back
     layer = ConvLayer(N=1, M=16, C=16, H=32, W=32, R=3, S=3, pad=1)
     sink = SchedulerSink(arch, interpreted=True)
     ref = run_layer(conv_elf, layer, arch, sink=sink)
@@ -61,7 +62,7 @@ def test_compiled_coupling_equals_the_python_sink(conv_elf):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layer=layers(), arch=archs())
+@given(layer=layers(), arch=archs(pe_dot_widths=(1, 2, 4, 8)))
 def test_sink_at_the_fetchers_times_is_the_schedule(layer, arch):
     """Presented at the fetcher's times (t_i = d_{i-1} + HI), the sink is accelsim.schedule.schedule."""
     try:
@@ -97,7 +98,7 @@ def test_simulate_with_the_riscv_host(capsys):
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layer=layers(max_c=24, max_m=24, max_hw=10), arch=archs(max_dim=8))
+@given(layer=layers(max_c=24, max_m=24, max_hw=10), arch=archs(max_dim=8, pe_dot_widths=(1, 2, 4, 8)))
 def test_riscv_breakdown_sums_to_the_cycles_and_counts_the_host(layer, arch):
     """With the firmware in the loop, on random layers: the buckets sum to the cycles, none is negative,
     and the host stall is at least the cycles the firmware costs over the fixed-HI host (the instant
@@ -138,10 +139,21 @@ def test_fences_are_visible_from_the_cycle_after_the_release():
     assert (sink.read(FENCES, release), sink.read(FENCES, release + 1)) == (0, 1)
 
 
-def test_the_driver_refuses_dot_product_pes():
-    """The descriptor has no pe_dot_width and conv.c tiles for MAC PEs (issue 10): one line, not V = 1."""
-    from accelsim.host.driver import descriptor
+def test_simulate_with_the_riscv_host_and_dot_product_pes(capsys):
+    """`simulate --preset tensorcore --host riscv` (V = 4): the firmware drives the V-wide tiling; traffic is
+    the fixed host's, the breakdown sums, and the firmware costs no less than the fixed-HI host."""
+    from accelsim.cli import main
+    from accelsim.result import BREAKDOWN_KEYS
+    from accelsim.sim import simulate_network
 
-    layer = ConvLayer(M=8, C=8, H=8, W=8, R=3, S=3, pad=1)
-    with pytest.raises(AccelsimError, match=r"pe_dot_width must be 1 with --host riscv .*, not 4"):
-        descriptor(layer, preset("tensorcore"))
+    layer = ConvLayer(name="c", N=1, M=32, C=40, H=8, W=8, R=3, S=3, pad=1)
+    arch = preset("tensorcore")
+    (r,) = simulate_network([layer], arch, host="riscv").layers
+    (fixed,) = simulate_network([layer], replace(arch, host_issue_cycles=1)).layers
+    assert sum(getattr(r.breakdown, k) for k in BREAKDOWN_KEYS) == r.cycles
+    assert r.cycles > fixed.cycles and r.breakdown.host_stall >= r.cycles - fixed.cycles
+    assert (r.macs, r.dram_read_bytes, r.dram_write_bytes) == (fixed.macs, fixed.dram_read_bytes,
+                                                               fixed.dram_write_bytes)
+    assert main(["simulate", "--layer", "M=32,C=40,H=8,W=8,R=3,S=3,pad=1", "--preset", "tensorcore",
+                 "--host", "riscv", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["cycles"] == r.cycles

@@ -7,6 +7,7 @@ difference, on Icarus and Verilator. One simulator build per configuration serve
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -64,6 +65,15 @@ def check(arch, sim, builds, layers=LAYERS, dataflows=("ws",)):
 @pytest.mark.rtl
 def test_firmware_driven_layers_icarus(soc_builds):
     check(ICARUS_ARCH, "icarus", soc_builds)
+
+
+@pytest.mark.rtl
+def test_firmware_driven_dot_product_layers_icarus(soc_builds):
+    """pe_dot_width V = 4 (the V-wide RTL; K_T = AR*V = 12 lanes in WS/IS, OS's k-tile a multiple of V and
+    its COMPUTE ceil(K_t / V) rows): conv.c drives a layer per dataflow (3x3 padded, 1x1 with a K of 7,
+    strided N = 2), zero difference."""
+    check(replace(ICARUS_ARCH, name="b4", pe_dot_width=4), "icarus", soc_builds, layers=LAYERS[:3],
+          dataflows=("ws", "os", "is"))
 
 
 @pytest.mark.rtl
@@ -152,7 +162,8 @@ def test_resnet18_every_layer_firmware_driven_on_the_16x16_soc(capsys, soc_build
 def test_resnet18_layer_in_os_and_is_on_the_16x16_soc(df, soc_builds):
     """ResNet-18 layer2.0.conv2 (C = M = 128, 28x28, 3x3) output- and input-stationary on the same 16x16 SoC
     build as the network test above (the dataflow is a run-time MODE field; the DRAM is sized for the
-    whole network): OS 906,905 cycles, IS 754,423 (WS 553,035)."""
+    whole network): OS 906,705 cycles, IS 754,202 (WS 552,742) in the coupled model, which the SoC must
+    equal."""
     from accelsim.cosim.host_layer import cosim_layer_host, dram_bytes_for
 
     from accelsim.arch import preset
