@@ -14,7 +14,7 @@ multiplier is built from LUTs), and stores the cell counts in a JSON file keyed 
 SHA-256 of the Verilog synthesized. A point whose Verilog hash is unchanged is not synthesized again, so
 reruns are incremental (one 16x16 run takes ~10 min). The Markdown page is written from every point in
 the JSON. The WASM sandbox only sees the working directory, so Yosys runs inside a scratch folder with
-relative file names. Points are synthesized one at a time, smallest first.
+relative file names. Points are synthesized one at a time, in the order given.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ArchConfig(name="synth", ifmap_spad_kib=4, weight_spad_kib=4, acc_kib=8, dram_bytes_per_cycle=8,
                   dram_latency_cycles=32, queue_depth=4, host_issue_cycles=1)
 DATAFLOW_SETS = {"ws": (DF_WS,), "all": (DF_WS, DF_OS, DF_IS)}  # accelsim.area.DATAFLOW_SETS
-DEFAULT_POINTS = ("4x4,4x4:all,4x4:ws:8.8.16,8x8,8x8:all,16x16")
+DEFAULT_POINTS = "4x4,4x4:all,2x8:v4,4x8:v2,8x8,8x8:all,4x4:ws:8.8.16,16x16"
 TOP = "accelerator"
 
 
@@ -141,8 +141,7 @@ def load(path: Path) -> dict[str, object]:
 
 
 def save(path: Path, data: dict[str, object]) -> None:
-    data["points"] = dict(sorted(data["points"].items()))  # type: ignore[call-overload]
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")  # sort_keys: points by key
 
 
 def run_points(points: list[Point], path: Path, force: bool) -> dict[str, object]:
@@ -151,7 +150,7 @@ def run_points(points: list[Point], path: Path, force: bool) -> dict[str, object
     data["base"] = {"dram_bytes_per_cycle": BASE.dram_bytes_per_cycle, "queue_depth": BASE.queue_depth,
                     "dram_latency_cycles": BASE.dram_latency_cycles}
     stored: dict[str, dict[str, object]] = data["points"]  # type: ignore[assignment]
-    for point in sorted(points, key=lambda p: (p.macs_per_cycle, p.pes, p.key)):
+    for point in points:  # in the order given (smallest first: a stopped run keeps the cheap points)
         text, params = verilog_of(point)
         sha = hashlib.sha256(text.encode()).hexdigest()
         old = stored.get(point.key)
@@ -241,6 +240,12 @@ def table(data: dict[str, object]) -> str:
     if groups:
         lines += [
             "## PE dot width V at equal MACs per cycle (WS only)",
+            "",
+            "The points keep the array's columns (AC = 8) and its reduction lanes (AR x V = 8) fixed, so the "
+            "scratchpads hold the same rows of the same byte lanes (read as V-row words: V times wider, V "
+            "times shallower), the accumulator and the store path are the same, and the difference is the PE "
+            "grid (fewer, wider dot-product PEs: V products summed into one 32-bit partial sum per PE; "
+            "V-element activation and weight registers) and its skew (AR rows of V elements).",
             "",
             "| array | V | MACs/cycle | LUT4 | FF | BRAM | LUT4 per MAC/cycle | FF per MAC/cycle |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
