@@ -284,25 +284,34 @@ def table(data: dict[str, object]) -> str:
 
 
 def area_fit_section(data: dict[str, object]) -> list[str]:
-    """The area model (accelsim.area) against every point: its prediction and error."""
-    from accelsim.area import AREA_MODEL_TEXT, combine, estimate_area
+    """The area model (accelsim.area) against every point: its prediction and error, and the error of a fit
+    made without that point (leave-one-out: how the model does on a design it was not fitted to)."""
+    from accelsim.area import AREA_MODEL_TEXT, combine, estimate_area, fit_coefficients, terms
 
+    points: dict[str, dict] = data["points"]  # type: ignore[assignment]
     lines = ["## Area model (`accelsim.area`)", "", AREA_MODEL_TEXT, "",
              "| point | LUT4 | model | err % | FF | model | err % | BRAM | model | area (LUT4-eq) | model | "
-             "err % |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    worst = 0.0
-    for key, r in data["points"].items():  # type: ignore[attr-defined]
+             "err % | LUT4 err % left out | FF err % left out |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    worst, worst_out = 0.0, 0.0
+    for key, r in points.items():
         p = _row_point(r)
         dfs = DATAFLOW_SETS[p.dataflows]
         est = estimate_area(p.arch(), dataflows=dfs)
         meas = combine(r["luts"], r["ffs"], r["brams"])
         errs = [100 * (e - m) / m for e, m in ((est.luts, r["luts"]), (est.ffs, r["ffs"]), (est.area, meas))]
         worst = max(worst, *map(abs, errs))
+        lut_c, ff_c = fit_coefficients(v for k, v in points.items() if k != key)
+        t = [float(x) for x in terms(p.rows, p.cols, p.v, dfs)]
+        out = [100 * (sum(c * x for c, x in zip(coef, t, strict=True)) - r[f]) / r[f]
+               for coef, f in ((lut_c, "luts"), (ff_c, "ffs"))]
+        worst_out = max(worst_out, *map(abs, out))
         lines.append(f"| `{key}` | {r['luts']:,} | {est.luts:,.0f} | {errs[0]:+.1f} | {r['ffs']:,} | "
                      f"{est.ffs:,.0f} | {errs[1]:+.1f} | {r['brams']} | {est.brams} | {meas:,.0f} | "
-                     f"{est.area:,.0f} | {errs[2]:+.1f} |")
-    lines += ["", f"Largest error over these points: {worst:.1f} %."]
+                     f"{est.area:,.0f} | {errs[2]:+.1f} | {out[0]:+.1f} | {out[1]:+.1f} |")
+    lines += ["", f"Largest error over these points: {worst:.1f} % (in-sample). Left out of the fit, a point "
+              f"is predicted within {worst_out:.1f} % (LUT4 and FF; the largest array and the dot-product "
+              "points are the ones the others extrapolate to), the accuracy to expect outside the points."]
     return lines
 
 
