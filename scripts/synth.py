@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ArchConfig(name="synth", ifmap_spad_kib=4, weight_spad_kib=4, acc_kib=8, dram_bytes_per_cycle=8,
                   dram_latency_cycles=32, queue_depth=4, host_issue_cycles=1)
 DATAFLOW_SETS = {"ws": (DF_WS,), "all": (DF_WS, DF_OS, DF_IS)}  # accelsim.area.DATAFLOW_SETS
-DEFAULT_POINTS = "4x4,4x4:all,2x8:v4,4x8:v2,8x8,8x8:all,4x4:ws:8.8.16,16x16"
+DEFAULT_POINTS = "4x4,4x4:all,2x8:v4,4x8:v2,8x8,8x8:all,4x4:ws:8.8.16,16x16,4x4:v4"
 TOP = "accelerator"
 
 
@@ -249,11 +249,13 @@ def table(data: dict[str, object]) -> str:
         lines += [
             "## PE dot width V at equal MACs per cycle (WS only)",
             "",
-            "The points keep the array's columns (AC = 8) and its reduction lanes (AR x V = 8) fixed, so the "
+            "8x8 V=1, 4x8 V=2 and 2x8 V=4 keep the array's columns (AC = 8)"
+            " and its reduction lanes (AR x V = 8) fixed, so the "
             "scratchpads hold the same rows of the same byte lanes (read as V-row words: V times wider, V "
             "times shallower), the accumulator and the store path are the same, and the difference is the PE "
             "grid (fewer, wider dot-product PEs: V products summed into one 32-bit partial sum per PE; "
-            "V-element activation and weight registers) and its skew (AR rows of V elements).",
+            "V-element activation and weight registers) and its skew (AR rows of V elements). 4x4 V=4 is the "
+            "square array of the same 64 MACs a cycle (16 reduction lanes, 4 columns).",
             "",
             "| array | V | MACs/cycle | LUT4 | FF | BRAM | LUT4 per MAC/cycle | FF per MAC/cycle |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
