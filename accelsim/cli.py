@@ -156,7 +156,8 @@ def _table_lines(result):
         dram = "CALC DRAM (never stalls)"
     yield (
         f"arch {a.name}: {a.grid_text}, {dram}, {a.clock_mhz:g} MHz -> "
-        f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ; timing: {timing.value if timing else '-'}"
+        f"{t.time_us / 1000:.3f} ms, {t.energy_pj / 1e6:.1f} uJ, area {result.area.area:,.0f} LUT4-eq (iCE40 "
+        f"estimate); timing: {timing.value if timing else '-'}"
     )
 
 
@@ -175,7 +176,8 @@ def _json_lines(result):
         yield " ],"
     else:
         yield ' "layers": [],'
-    yield f' "totals": {_json(result.totals.to_dict()).replace(chr(10), chr(10) + " ")}'
+    yield f' "totals": {_json(result.totals.to_dict()).replace(chr(10), chr(10) + " ")},'
+    yield f' "area": {_json(result.area.to_dict()).replace(chr(10), chr(10) + " ")}'
     yield "}"
 
 

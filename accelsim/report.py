@@ -169,7 +169,8 @@ def _markdown(result: NetworkResult) -> str:
         f"{t.layers} layers, {t.macs:,} MACs in {t.cycles:,} cycles "
         f"({t.time_us / 1000:.3f} ms at {a.clock_mhz:g} MHz): utilization {t.utilization:.1%}, "
         f"DRAM {t.dram_read_bytes:,} B read / {t.dram_write_bytes:,} B written, "
-        f"energy {t.energy_pj / 1e6:.1f} uJ.",
+        f"energy {t.energy_pj / 1e6:.1f} uJ; area estimate {result.area.area:,.0f} LUT4-equivalents "
+        "(iCE40 LUT4 + FF + 256 x 4-kbit BRAM of the build running WS, OS and IS; docs/synthesis.md).",
         "",
         "Where the cycles go: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in pct.items()) + ".",
         "",

@@ -144,6 +144,14 @@ class NetworkResult:
             time_us=sum(r.time_us for r in self.layers),
         )
 
+    @property
+    def area(self):
+        """accelsim.area's estimate of the accelerator (iCE40 cells of the build running all three
+        dataflows; docs/synthesis.md)."""
+        from accelsim.area import estimate_area
+
+        return estimate_area(self.arch)
+
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch.to_dict(), "layers": [r.to_dict() for r in self.layers],
-                "totals": self.totals.to_dict()}
+                "totals": self.totals.to_dict(), "area": self.area.to_dict()}

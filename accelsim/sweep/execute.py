@@ -21,12 +21,12 @@ from accelsim.arch import Dataflow
 from accelsim.batch import ENERGY_FIELDS, evaluate
 from accelsim.closed_form import ARCH_FIELDS
 from accelsim.errors import AccelsimError, require
-from accelsim.sweep.space import SWEEP_KEYS, Space
+from accelsim.sweep.space import SWEEP_KEYS, Space, area_of
 
 # Columns of the points table, in order (dataflow as its name; network totals as NetworkTotals names them).
-COLUMNS = ("config_id", "network", *SWEEP_KEYS, "pes", "sram_kib", "valid", "cycles", "time_us",
-           "utilization", "energy_pj", "macs", "dram_read_bytes", "dram_write_bytes", "dram_bytes",
-           "commands", "closed_form_layers")
+COLUMNS = ("config_id", "network", *SWEEP_KEYS, "pes", "macs_per_cycle", "sram_kib", "area", "valid",
+           "cycles", "time_us", "utilization", "energy_pj", "macs", "dram_read_bytes", "dram_write_bytes",
+           "dram_bytes", "commands", "closed_form_layers")
 DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(3)])
 DASK_CONNECT_TIMEOUT_S = 5
 
@@ -37,11 +37,10 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     ``valid = False``, zero counts and NaN times, utilization and energy."""
     cfg = space.configs(start, stop)
     n = cfg["config_id"].size
-    # pe_dot_width is not a sweep axis (the points table keeps its columns): every point has the base's
-    arch = {k: cfg[k][None, :] if k in cfg else getattr(space.base, k) for k in ARCH_FIELDS}
+    arch = {k: cfg[k][None, :] for k in ARCH_FIELDS}
     arch.update({k: getattr(space.base.energy, k) for k in ENERGY_FIELDS})
     pes = cfg["array_rows"] * cfg["array_cols"]
-    macs_per_cycle = pes * space.base.pe_dot_width
+    macs_per_cycle = pes * cfg["pe_dot_width"]
     per_network = []
     for w in space.workloads:
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
@@ -70,6 +69,8 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     out["dataflow"] = DATAFLOW_NAMES[out["dataflow"]]
     out["network"] = np.tile(np.array([w.name for w in space.workloads]), n)
     out["pes"] = np.repeat(pes, k)
+    out["macs_per_cycle"] = np.repeat(macs_per_cycle, k)
+    out["area"] = np.repeat(area_of(cfg), k)
     out["sram_kib"] = np.repeat(cfg["ifmap_spad_kib"] + cfg["weight_spad_kib"] + cfg["acc_kib"], k)
     for col in per_network[0] if per_network else ():
         out[col] = np.stack([p[col] for p in per_network], axis=1).reshape(-1)  # config-major

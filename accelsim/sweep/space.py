@@ -28,11 +28,16 @@ from accelsim.layer import ConvLayer
 # Keys a space may sweep: every ArchConfig field the model times (the fixed int8/int32 widths and the
 # energy table come from the base configuration).
 SWEEP_KEYS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
-              "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles", "clock_mhz")
-# Constraints: PEs are the MAC budget (one int8 MAC per PE); SRAM is ifmap + weight scratchpads + accumulator.
-CONSTRAINT_KEYS = ("max_pes", "min_pes", "max_sram_kib")
+              "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles", "clock_mhz",
+              "pe_dot_width")
+# Keys the constraints read (the rest of a configuration never changes whether it is feasible).
+SIZE_KEYS = ("array_rows", "array_cols", "pe_dot_width", "ifmap_spad_kib", "weight_spad_kib", "acc_kib")
+# Constraints: PEs (array_rows x array_cols); the MAC budget, int8 MACs a cycle (PEs x pe_dot_width); SRAM,
+# ifmap + weight scratchpads + accumulator; area, accelsim.area's estimate in LUT4-equivalents.
+CONSTRAINT_KEYS = ("max_pes", "min_pes", "max_macs_per_cycle", "min_macs_per_cycle", "max_sram_kib",
+                   "max_area")
 # Objectives the Pareto front may minimise (columns of the points table).
-OBJECTIVES = ("cycles", "time_us", "energy_pj", "dram_bytes", "pes", "sram_kib")
+OBJECTIVES = ("cycles", "time_us", "energy_pj", "dram_bytes", "pes", "sram_kib", "area")
 TOP_KEYS = ("base", "workloads", "objectives", "chunk_configs", "space", "constraints")
 MAX_VALUES = 100_000  # values of one key (a typo in a range should not allocate gigabytes)
 
@@ -85,21 +90,29 @@ class Space:
 
     def feasible_count(self) -> int:
         """How many configurations meet the constraints, from the product of the constrained keys only."""
-        involved = [k for k in ("array_rows", "array_cols", "ifmap_spad_kib", "weight_spad_kib", "acc_kib")
-                    if k in self.keys]
+        involved = [k for k in SIZE_KEYS if k in self.keys]
         sub = {k: np.asarray(self.values[self.keys.index(k)]) for k in involved}
         grids = np.meshgrid(*sub.values(), indexing="ij") if sub else []
         cols = {k: g.reshape(-1) for k, g in zip(sub, grids, strict=True)}
         n = max((c.size for c in cols.values()), default=1)
-        for key in ("array_rows", "array_cols", "ifmap_spad_kib", "weight_spad_kib", "acc_kib"):
+        for key in SIZE_KEYS:
             cols.setdefault(key, np.full(n, getattr(self.base, key), np.int64))
         rest = math.prod(len(v) for k, v in zip(self.keys, self.values, strict=True) if k not in involved)
         return int(feasible(cols, self.constraints).sum()) * rest
 
 
+def area_of(cols: dict[str, np.ndarray]) -> np.ndarray:
+    """accelsim.area's estimate (LUT4-equivalents, of the build running all three dataflows) of each
+    configuration (field arrays)."""
+    from accelsim.area import area_arrays
+
+    return area_arrays(*(cols[k] for k in SIZE_KEYS))["area"]
+
+
 def feasible(cols: dict[str, np.ndarray], constraints) -> np.ndarray:
     """Which configurations (field arrays) meet every constraint."""
     pes = cols["array_rows"] * cols["array_cols"]
+    macs = pes * cols["pe_dot_width"]
     sram = cols["ifmap_spad_kib"] + cols["weight_spad_kib"] + cols["acc_kib"]
     keep = np.ones(pes.shape, bool)
     for name, bound in constraints:
@@ -107,6 +120,12 @@ def feasible(cols: dict[str, np.ndarray], constraints) -> np.ndarray:
             keep &= pes <= bound
         elif name == "min_pes":
             keep &= pes >= bound
+        elif name == "max_macs_per_cycle":
+            keep &= macs <= bound
+        elif name == "min_macs_per_cycle":
+            keep &= macs >= bound
+        elif name == "max_area":
+            keep &= area_of(cols) <= bound
         else:  # max_sram_kib
             keep &= sram <= bound
     return keep

@@ -1,5 +1,6 @@
 """Space files: ranges, constraints, and bad input through the CLI (one stderr line, exit 2)."""
 
+import numpy as np
 import pytest
 
 from accelsim.cli import main
@@ -64,8 +65,8 @@ def test_bad_space_is_one_line_exit_2(tmp_path, capsys, text, message):
 
 
 def test_bad_objective_and_unknown_key_name_the_key(tmp_path, capsys):
-    line = _run_bad(tmp_path, capsys, 'workloads = ["resnet18"]\n', "--objectives", "cycles,area")
-    assert "--objectives entry must be one of ['cycles', 'time_us'" in line and "not 'area'" in line
+    line = _run_bad(tmp_path, capsys, 'workloads = ["resnet18"]\n', "--objectives", "cycles,area_mm2")
+    assert "--objectives entry must be one of ['cycles', 'time_us'" in line and "not 'area_mm2'" in line
     line = _run_bad(tmp_path, capsys, 'workloads = ["resnet18"]\n[space]\nrows = [1]\n')
     assert "not 'rows'" in line and "'array_rows'" in line
 
@@ -78,3 +79,56 @@ def test_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
         "accelsim: error: --dask scheduler must be reachable within 5 s, not 'tcp://127.0.0.1:9' ("), err
+
+
+def test_area_and_mac_budget_constraints_filter_exactly(tmp_path):
+    """max_area (accelsim.area's estimate), min/max_macs_per_cycle (PEs x V) keep exactly the
+    configurations a brute-force check of every configuration of the product keeps."""
+    from dataclasses import replace
+
+    from accelsim.area import estimate_area
+
+    path = tmp_path / "c.toml"
+    base = ('workloads = ["resnet18"]\n[space]\narray_rows = [4, 8, 16]\narray_cols = [8, 16]\n'
+            'pe_dot_width = [1, 2, 4]\nacc_kib = [16, 64]\n')
+    path.write_text(base)
+    whole = space_mod.load(path)
+    every = whole.configs(0, whole.size)
+    archs = [replace(whole.base, array_rows=int(r), array_cols=int(c), pe_dot_width=int(v), acc_kib=int(a))
+             for r, c, v, a in zip(every["array_rows"], every["array_cols"], every["pe_dot_width"],
+                                   every["acc_kib"], strict=True)]
+    areas = np.array([estimate_area(a).area for a in archs])
+    macs = np.array([a.macs_per_cycle for a in archs])
+    budget = float(np.median(areas))
+    path.write_text(base + f"[constraints]\nmax_area = {budget}\nmin_macs_per_cycle = 64\n"
+                           "max_macs_per_cycle = 256\n")
+    s = space_mod.load(path)
+    cfg = s.configs(0, s.size)
+    want = every["config_id"][(areas <= budget) & (macs >= 64) & (macs <= 256)]
+    assert 0 < want.size < whole.size
+    assert cfg["config_id"].tolist() == want.tolist() and s.feasible_count() == want.size
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('workloads = ["resnet18"]\n[space]\npe_dot_width = [1, 3]\n',
+     "pe_dot_width must be one of 1, 2, 4, 8"),
+    ('workloads = ["resnet18"]\n[constraints]\nmax_area = -1\n',
+     "bad.toml: constraints.max_area must be a non-negative number, not -1"),
+    ('workloads = ["resnet18"]\n[constraints]\nmax_macs_per_cycle = 1\n',
+     "bad.toml: constraints must be met by at least one configuration, not {'max_macs_per_cycle': 1}"),
+    ('workloads = ["resnet18"]\n[constraints]\nmax_area = 1000\n',
+     "bad.toml: constraints must be met by at least one configuration, not {'max_area': 1000}"),
+    ('workloads = ["resnet18"]\n[constraints]\nmin_macs = 4\n',
+     "bad.toml: constraints key must be one of ['max_pes', 'min_pes', 'max_macs_per_cycle'"),
+])
+def test_bad_dot_width_and_budget_are_one_line_exit_2(tmp_path, capsys, text, message):
+    line = _run_bad(tmp_path, capsys, text)
+    assert line.startswith("accelsim: error: ") and message in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_area_is_an_objective(tmp_path, capsys):
+    line = _run_bad(tmp_path, capsys, 'workloads = ["resnet18"]\n', "--objectives", "cycles,areas")
+    assert "--objectives entry must be one of ['cycles'" in line and "'area']" in line
+    assert "not 'areas'" in line
+    assert space_mod.parse_objectives("area,cycles") == ("area", "cycles")

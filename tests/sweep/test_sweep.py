@@ -154,3 +154,57 @@ def test_points_on_a_dot_product_base_equal_simulate_network(space_file):
         t = simulate_network(layers[row["network"]], arch).totals
         assert (row["cycles"].item(), row["utilization"].item(), row["energy_pj"].item()) == (
             t.cycles, t.utilization, t.energy_pj)
+
+
+DOT_SPACE = """
+base = "gemmini"
+workloads = ["tiny.csv"]
+objectives = ["cycles", "area"]
+
+[space]
+array_rows = [2, 4, 8]
+array_cols = [8, 16]
+dataflow = ["ws", "os", "is"]
+pe_dot_width = [1, 2, 4]
+"""
+
+
+def test_swept_pe_dot_width_points_equal_simulate_and_area(space_file, tmp_path):
+    """pe_dot_width is a sweep key: every point with V != 1 equals simulate_network of its configuration
+    (utilization against PEs x V), and its area and macs_per_cycle columns are accelsim.area's estimate and
+    PEs x V of that configuration, as `accelsim simulate` reports them."""
+    from accelsim.area import estimate_area
+
+    path = space_file.with_name("dot.toml")
+    path.write_text(DOT_SPACE)
+    s = load(path)
+    assert s.keys == ("array_rows", "array_cols", "dataflow", "pe_dot_width")
+    rows = evaluate_chunk(s, 0, s.size)
+    assert tuple(rows) == COLUMNS and rows["config_id"].size == s.size == 54
+    layers = workloads.load(space_file.parent / "tiny.csv")
+    seen = set()
+    for i in np.flatnonzero(rows["pe_dot_width"] != 1):
+        row = {c: rows[c][i] for c in COLUMNS}
+        arch = config(s, row)
+        assert arch.pe_dot_width == row["pe_dot_width"] in (2, 4)
+        assert row["macs_per_cycle"] == arch.macs_per_cycle
+        assert row["area"] == estimate_area(arch).area
+        if not row["valid"]:
+            with pytest.raises(AccelsimError):
+                simulate_network(layers, arch)
+            continue
+        seen.add((arch.pe_dot_width, arch.dataflow.value))
+        t = simulate_network(layers, arch).totals
+        assert (row["cycles"].item(), row["utilization"].item(), row["energy_pj"].item(), row["macs"].item(),
+                row["dram_read_bytes"].item()) == (t.cycles, t.utilization, t.energy_pj, t.macs,
+                                                   t.dram_read_bytes)
+    assert {v for v, _ in seen} == {2, 4} and {d for _, d in seen} == {"ws", "os", "is"}
+    # V changes the numbers: not the V = 1 point under another name
+    v1 = (rows["pe_dot_width"] == 1) & rows["valid"]
+    v4 = (rows["pe_dot_width"] == 4) & rows["valid"]
+    assert rows["cycles"][v4].sum() != rows["cycles"][v1].sum() and rows["area"][v4].min() > 0
+    res = run_sweep(s, tmp_path / "dot", backend=Backend("inprocess"), plots=False)
+    front = pq.read_table(res.out / "pareto.parquet")
+    valid = rows["valid"]
+    vals = np.column_stack([rows["cycles"][valid], rows["area"][valid]])
+    assert set(front["config_id"].to_pylist()) == set(rows["config_id"][valid][front_mask(vals)].tolist())
