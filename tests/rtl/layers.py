@@ -45,8 +45,7 @@ def small_arch(*, rows: int = 4, cols: int = 4, queue_depth: int = 2, host_issue
 
 
 def campaign_mode() -> str:
-    """``ACCELSIM_CAMPAIGN``: ``ci`` (default: the campaign's fixed sample, and no ``full``-marked test) or
-    ``full`` (everything)."""
+    """``ACCELSIM_CAMPAIGN``: ``ci`` (default: the campaign's fixed sample) or ``full`` (every case)."""
     mode = os.environ.get("ACCELSIM_CAMPAIGN", "ci")
     if mode not in ("ci", "full"):
         raise ValueError(f"ACCELSIM_CAMPAIGN must be 'ci' or 'full', not {mode!r}")

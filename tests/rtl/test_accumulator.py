@@ -42,6 +42,5 @@ def test_accumulator_icarus(tmp_path, AC, acc_rows):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.full
 def test_accumulator_verilator(tmp_path):
     _run(tmp_path, "verilator", 4, 8, seed=5)

@@ -47,7 +47,7 @@ def test_controller_elaborates_and_converts(tmp_path):
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim, config, programs", [
     *[("icarus", name, 6) for name in CONFIGS],
-    pytest.param("verilator", "q2h3l9b2", 12, marks=[pytest.mark.slow, pytest.mark.full]),
+    pytest.param("verilator", "q2h3l9b2", 12, marks=pytest.mark.slow),
 ])
 def test_controller_matches_schedule(tmp_path, sim, config, programs):
     arch = small_arch(**CONFIGS[config])

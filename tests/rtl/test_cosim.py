@@ -204,16 +204,15 @@ def test_os_dot_product_stale_rows_add_nothing(cosim_builds):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.full
+@pytest.mark.parametrize("df", DATAFLOWS)
 @pytest.mark.parametrize(("V", "shape"), [(2, (3, 2, 4)), (8, (2, 3, 2))], ids=["v2-3x2b4", "v8-2x3b2"])
-def test_other_dot_widths_icarus(V, shape, cosim_builds):
-    """The campaign runs V = 4; V = 2 and 8 (from_arch takes 1, 2, 4, 8) on three layers per dataflow, with
-    ACCELSIM_CAMPAIGN=full only (18 Icarus runs, about a minute)."""
+def test_other_dot_widths_icarus(V, shape, df, cosim_builds):
+    """The campaign runs V = 4; V = 2 and 8 (from_arch takes 1, 2, 4, 8) on three layers per dataflow (18
+    Icarus runs, about a minute in all)."""
     rows, cols, bw = shape
-    for df in DATAFLOWS:
-        arch = small_arch(rows=rows, cols=cols, dram_bytes_per_cycle=bw, dataflow=df, pe_dot_width=V)
-        for layer in (FIXED_LAYERS[0], FIXED_LAYERS[2], FIXED_LAYERS[4]):
-            _check(layer, arch, "icarus", cosim_builds, seed=3)
+    arch = small_arch(rows=rows, cols=cols, dram_bytes_per_cycle=bw, dataflow=df, pe_dot_width=V)
+    for layer in (FIXED_LAYERS[0], FIXED_LAYERS[2], FIXED_LAYERS[4]):
+        _check(layer, arch, "icarus", cosim_builds, seed=3)
 
 
 @pytest.mark.rtl

@@ -55,7 +55,7 @@ def test_dram_ports_are_the_accelerators_flipped():
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim, config", [
     *[("icarus", name) for name in CONFIGS],
-    pytest.param("verilator", "b4l4", marks=[pytest.mark.slow, pytest.mark.full]),
+    pytest.param("verilator", "b4l4", marks=pytest.mark.slow),
 ])
 def test_dram_bench(tmp_path, sim, config):
     from accelsim.cosim.dram import Dram

@@ -146,6 +146,5 @@ def test_execute_unit_verilator(tmp_path):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.full
 def test_execute_unit_dot_verilator(tmp_path):
     _run(tmp_path, "verilator", "3x2v4", seeds=4, sequences=4)

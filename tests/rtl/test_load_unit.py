@@ -100,7 +100,7 @@ def test_load_unit_elaborates_and_converts():
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim, config, layers", [
     *[("icarus", name, 6) for name in CONFIGS],
-    pytest.param("verilator", "a8x6b4l3", 12, marks=[pytest.mark.slow, pytest.mark.full]),
+    pytest.param("verilator", "a8x6b4l3", 12, marks=pytest.mark.slow),
 ])
 def test_load_unit_bench(tmp_path, sim, config, layers):
     from accelsim.cosim.sim_memory import SOURCE as SIM_MEMORY_SOURCE

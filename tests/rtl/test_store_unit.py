@@ -89,7 +89,7 @@ def test_store_unit_elaborates_and_converts():
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim, config, programs, direct", [
     *[("icarus", name, 3, 32) for name in CONFIGS],
-    pytest.param("verilator", "b6l1c5", 12, 200, marks=[pytest.mark.slow, pytest.mark.full]),
+    pytest.param("verilator", "b6l1c5", 12, 200, marks=pytest.mark.slow),
 ])
 def test_store_unit_matches_contract(tmp_path, sim, config, programs, direct):
     arch = small_arch(**CONFIGS[config])

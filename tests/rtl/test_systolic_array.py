@@ -56,13 +56,11 @@ def test_systolic_array_dot_icarus(tmp_path, AR, AC):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.full
 def test_systolic_array_verilator(tmp_path):
     _run(tmp_path, "verilator", 4, 3, seed=43)
 
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.full
 def test_systolic_array_dot_verilator(tmp_path):
     _run(tmp_path, "verilator", 3, 4, seed=34, V=4)
