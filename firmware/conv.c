@@ -259,6 +259,17 @@ struct cursor {
     const uint32_t *r;
 };
 
+/* One steady k-step: k0's word ``lw1`` into the weight LOAD, reduction table entry ``r`` (two words) over
+ * ``li2`` and the wraps' ``c3`` into the input LOAD, then the step's commands. */
+INLINE void steady_step(const unsigned df, accel_cmd_t *lw, accel_cmd_t *li, const accel_cmd_t *pr,
+                        const accel_cmd_t *cp, uint32_t lw1, uint32_t li2, const uint32_t *r, uint32_t c3)
+{
+    lw->w[1] = lw1;
+    li->w[2] = li2 | r[0];
+    li->w[3] = r[1] + c3;
+    issue_step(df, lw, li, pr, cp);
+}
+
 /* ``n`` steady k-steps from ``cur`` (the ``x`` words for the first, 3rd, ..; ``y`` for the 2nd, 4th, ..),
  * unrolled by 2 so that buf is a constant in each half: per step only k0 (``dk`` added to the weight
  * LOAD's word 1) and the reduction index (two table words, or-ed into the input LOAD's words 2 and 3 over
@@ -276,15 +287,9 @@ INLINE void steady(const unsigned df, uint32_t n, accel_cmd_t *lwx, accel_cmd_t 
     uint32_t lw1 = cur->lw1, c3 = cur->c3;
     const uint32_t lw1_end = lw1 + (n & ~1u) * dk;
     while (lw1 != lw1_end) {
-        lwx->w[1] = lw1;
-        lix->w[2] = li2 | r[0];
-        lix->w[3] = r[1] + c3;
-        issue_step(df, lwx, lix, prx, cpx);
+        steady_step(df, lwx, lix, prx, cpx, lw1, li2, r, c3);
         lw1 += dk;
-        lwy->w[1] = lw1;
-        liy->w[2] = li2 | r[2];
-        liy->w[3] = r[3] + c3;
-        issue_step(df, lwy, liy, pry, cpy);
+        steady_step(df, lwy, liy, pry, cpy, lw1, li2, r + 2, c3);
         lw1 += dk;
         r += 4;
         if (r >= wrap) {
@@ -293,10 +298,7 @@ INLINE void steady(const unsigned df, uint32_t n, accel_cmd_t *lwx, accel_cmd_t 
         }
     }
     if (n & 1) {
-        lwx->w[1] = lw1;
-        lix->w[2] = li2 | r[0];
-        lix->w[3] = r[1] + c3;
-        issue_step(df, lwx, lix, prx, cpx);
+        steady_step(df, lwx, lix, prx, cpx, lw1, li2, r, c3);
         lw1 += dk;
         r += 2;
     }
