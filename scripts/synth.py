@@ -69,11 +69,11 @@ class Point:
 
     @property
     def pes(self) -> int:
-        return self.rows * self.cols
+        return self.arch().pes
 
     @property
     def macs_per_cycle(self) -> int:
-        return self.pes * self.v
+        return self.arch().macs_per_cycle
 
     def arch(self) -> ArchConfig:
         return replace(BASE, name=f"synth{self.rows}x{self.cols}v{self.v}", array_rows=self.rows,
