@@ -101,6 +101,7 @@ from accelsim.mapping import (
     tile_loops,
     tile_sizes,
 )
+from accelsim.maxplus import NEG, fmax, fmin, mul2, mul3, pow2, pow3
 from accelsim.schedule import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST, Schedule
 from accelsim.timing import (
     ceil_div,
@@ -120,7 +121,6 @@ ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight
 ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
 
 REGIME_NONE, REGIME_EX, REGIME_LD, REGIME_MIX = 0, 1, 2, 3
-NEG = -1e30  # max-plus -inf; valid cycle counts stay far below 2**53, so float64 is exact
 
 # scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
 _BS, _BT, _EX, _LD1, _BC, _C, _OK = range(7)
@@ -135,74 +135,6 @@ class Engine(enum.Enum):
     PYTHON = "python"
 
 
-# ---------------------------------------------------------------------------------------------------------
-# max-plus 2x2 matrices (a, b, c, d) = [[a, b], [c, d]]; new[i] = max_k M[i][k] + old[k]
-
-@compilable
-def _mx(a, b):
-    """np.maximum of two floats (NaN-propagating, as numpy's)."""
-    return a if (a >= b or a != a) else b
-
-
-@compilable
-def _mn(a, b):
-    """np.minimum of two floats."""
-    return a if (a <= b or a != a) else b
-
-
-@compilable
-def _mp_mul(a0, a1, a2, a3, b0, b1, b2, b3):
-    """Max-plus 2x2 product, as accelsim.closed_form._mp_mul."""
-    return (_mx(a0 + b0, a1 + b2), _mx(a0 + b1, a1 + b3), _mx(a2 + b0, a3 + b2), _mx(a2 + b1, a3 + b3))
-
-
-@compilable
-def _mp_pow(a, b, c, d, n):
-    """``A^n`` of the max-plus 2x2 matrix (a, b, c, d), float ``n >= 0``, as accelsim.closed_form._mp_pow."""
-    m = _mx(a, d)
-    bc = b + c
-    up = bc >= 2 * m
-    half, half1 = math.floor(n / 2), math.floor((n - 1) / 2)
-    z = half if up else 1.0
-    cyc = bc * z + m * (n - 2 * z)
-    two = n >= 2
-    p00 = _mx(a * n, cyc) if two else a * n
-    p11 = _mx(d * n, cyc) if two else d * n
-    w = half1 if up else 0.0
-    off = bc * w + m * (n - 1 - 2 * w)
-    if n == 0:
-        return 0.0, NEG, NEG, 0.0
-    return p00, b + off, c + off, p11
-
-
-# ---------------------------------------------------------------------------------------------------------
-# max-plus 3x3 matrices as 9-tuples in row order; the mixed regime's state (E_j, X_j, X_{j-1})
-
-@compilable
-def _m3_mul(a, b):
-    """Max-plus 3x3 product ``a (x) b``."""
-    return (_mx(_mx(a[0] + b[0], a[1] + b[3]), a[2] + b[6]), _mx(_mx(a[0] + b[1], a[1] + b[4]), a[2] + b[7]),
-            _mx(_mx(a[0] + b[2], a[1] + b[5]), a[2] + b[8]),
-            _mx(_mx(a[3] + b[0], a[4] + b[3]), a[5] + b[6]), _mx(_mx(a[3] + b[1], a[4] + b[4]), a[5] + b[7]),
-            _mx(_mx(a[3] + b[2], a[4] + b[5]), a[5] + b[8]),
-            _mx(_mx(a[6] + b[0], a[7] + b[3]), a[8] + b[6]), _mx(_mx(a[6] + b[1], a[7] + b[4]), a[8] + b[7]),
-            _mx(_mx(a[6] + b[2], a[7] + b[5]), a[8] + b[8]))
-
-
-@compilable
-def _m3_pow(a, n):
-    """``a^n`` (max-plus, float ``n >= 0``) by repeated squaring: ``log2 n`` squarings."""
-    r = (0.0, NEG, NEG, NEG, 0.0, NEG, NEG, NEG, 0.0)
-    k = int(n)
-    while k > 0:
-        if k & 1:
-            r = _m3_mul(a, r)
-        k >>= 1
-        if k > 0:
-            a = _m3_mul(a, a)
-    return r
-
-
 @compilable
 def _m3_step(kin, j, L):
     """The mixed regime's step matrix of step kind ``j``: ``E_j = max(E_{j-1}, X_{j-2}) + ld'_j``,
@@ -215,7 +147,7 @@ def _m3_step(kin, j, L):
 @compilable
 def _m3_tile(kin, t, L, kf):
     """Tile kind ``t``: ``M_last_k (x) M_k^(k_tiles-1)``."""
-    return _m3_mul(_m3_step(kin, 2 * t + 1, L), _m3_pow(_m3_step(kin, 2 * t, L), kf - 1))
+    return mul3(_m3_step(kin, 2 * t + 1, L), pow3(_m3_step(kin, 2 * t, L), kf - 1))
 
 
 @compilable
@@ -223,8 +155,8 @@ def _tile(kin, t, L, kf):
     """tiles[t] = M_last_k (x) M_k^(k_tiles-1) for tile kind t, step matrices [[ex, ld + ex], [0, NEG]]."""
     f0, f1 = kin[_EX, 2 * t], kin[_EX, 2 * t + 1]
     l0, l1 = kin[_LD1, 2 * t] + L, kin[_LD1, 2 * t + 1] + L
-    p0, p1, p2, p3 = _mp_pow(f0, l0 + f0, 0.0, NEG, kf - 1)
-    return _mp_mul(f1, l1 + f1, 0.0, NEG, p0, p1, p2, p3)
+    p0, p1, p2, p3 = pow2(f0, l0 + f0, 0.0, NEG, kf - 1)
+    return mul2(f1, l1 + f1, 0.0, NEG, p0, p1, p2, p3)
 
 
 @compilable
@@ -237,26 +169,26 @@ def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre
     cond = True
     s_hi = -rel_ls - 2 + unit
     s_lo = HI - bS_b
-    bc = _mx(rel_ls + 1 + HI, rel_lt + 1)
+    bc = fmax(rel_ls + 1 + HI, rel_lt + 1)
     cond = cond and (bc + 1 <= dl_lt)
     bc = bc + to_ex
     anchor = to_ex + unit - 1
     if has_pre:
-        bc = _mx(bc + HI, pre_blk + 1)
+        bc = fmax(bc + HI, pre_blk + 1)
         cond = cond and (bc + 1 <= dl_pre)
-        s_lo = _mx(s_lo, anchor + 2 * HI + 1 - dl_pre)
+        s_lo = fmax(s_lo, anchor + 2 * HI + 1 - dl_pre)
         r_co = 3
     else:
         r_co = 2
-    bc = _mx(bc + HI, co_blk + 1)
+    bc = fmax(bc + HI, co_blk + 1)
     cond = cond and (bc + 1 <= dl_co)
-    s_lo = _mx(s_lo, anchor + r_co * HI + 1 - dl_co)
-    bst = _mx(bc + HI, st_blk + 1)
+    s_lo = fmax(s_lo, anchor + r_co * HI + 1 - dl_co)
+    bst = fmax(bc + HI, st_blk + 1)
     cond = cond and ((not kc_b) or (bst + 1 <= dl_st))
-    s_lo = _mx(s_lo, (anchor + (r_co + 1) * HI + 1 - dl_st) if kc_b else -_INF)
+    s_lo = fmax(s_lo, (anchor + (r_co + 1) * HI + 1 - dl_st) if kc_b else -_INF)
     if kc_b:
         bc = bst
-    s_hi = _mn(s_hi, dl_next - bc - HI - 1)
+    s_hi = fmin(s_hi, dl_next - bc - HI - 1)
     cond = cond and (anchor + c_b * HI + 1 <= dl_next)
     return (s_lo if cond else _INF), s_hi
 
@@ -279,20 +211,20 @@ def _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, has_pre, rel_ls, r
     dA, dP = ld1_b + L, ex_a  # PRE_j (OS: CO_j) starts >= A_j + ld_j and >= X_{j-1} = P_{j-1} + ex_a
     r = 2
     if has_pre:
-        al, be = al + HI, _mx(be + HI, pre_blk + 1)
+        al, be = al + HI, fmax(be + HI, pre_blk + 1)
         cond = cond and al + 1 <= dA and be + 1 <= dP
-        s_lo = _mx(s_lo, r * HI - dA)
+        s_lo = fmax(s_lo, r * HI - dA)
         dA, dP, r = dA + bP, dP + bP, 3
-    al, be = al + HI, _mx(be + HI, co_blk + 1)
+    al, be = al + HI, fmax(be + HI, co_blk + 1)
     cond = cond and al + 1 <= dA and be + 1 <= dP
-    s_lo = _mx(s_lo, r * HI - dA)
+    s_lo = fmax(s_lo, r * HI - dA)
     if kc_b:  # ST_j starts at X_j >= A_j + ld_j + ex_j and >= P_{j-1} + ex_a + ex_b
-        al, be = al + HI, _mx(be + HI, st_blk + 1)
+        al, be = al + HI, fmax(be + HI, st_blk + 1)
         cond = cond and al + 1 <= ld1_b + L + ex_b and be + 1 <= ex_a + ex_b
-        s_lo = _mx(s_lo, (r + 1) * HI - (ld1_b + L + ex_b))
+        s_lo = fmax(s_lo, (r + 1) * HI - (ld1_b + L + ex_b))
     # LS_{j+1}: T = A_{j+1} - 1 - s >= every term + HI, with A_{j+1} >= A_j + ld'_j and >= X_{j-1}
     cond = cond and c_b * HI <= ld1_b
-    s_hi = _mn(s_hi, _mn(ld1_b - al - HI - 1, ex_a - be - HI - 1))
+    s_hi = fmin(s_hi, fmin(ld1_b - al - HI - 1, ex_a - be - HI - 1))
     return (s_lo if cond else _INF), s_hi
 
 
@@ -420,11 +352,11 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
     exmin, exmax, bCmin, bSmax, ld1min = _INF, -_INF, _INF, -_INF, _INF
     for j in range(8):
         if kin[_OK, j] != 0.0:
-            exmin = _mn(exmin, kin[_EX, j])
-            exmax = _mx(exmax, kin[_EX, j])
-            bCmin = _mn(bCmin, kin[_BC, j])
-            bSmax = _mx(bSmax, kin[_BS, j])
-            ld1min = _mn(ld1min, kin[_LD1, j])
+            exmin = fmin(exmin, kin[_EX, j])
+            exmax = fmax(exmax, kin[_EX, j])
+            bCmin = fmin(bCmin, kin[_BC, j])
+            bSmax = fmax(bSmax, kin[_BS, j])
+            ld1min = fmin(ld1min, kin[_LD1, j])
 
     # --- the first commands, exactly: CONFIG x5, step 0, step 1, dispatch of LS_2 ---
     k0 = 4 * fo + 2 * fi + fk
@@ -447,43 +379,43 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
     q1, q2, q3, q4 = Q == 1, Q == 2, Q == 3, Q == 4
     ninf = -_INF
     sLS0 = N_CONFIG * HI + 1
-    dLT0 = _mx((N_CONFIG + 1) * HI, N_CONFIG * HI + 2) if q1 else (N_CONFIG + 1) * HI
-    sLT0 = _mx(dLT0 + 1, sLS0 + bS0)
+    dLT0 = fmax((N_CONFIG + 1) * HI, N_CONFIG * HI + 2) if q1 else (N_CONFIG + 1) * HI
+    sLT0 = fmax(dLT0 + 1, sLS0 + bS0)
     endLT0 = sLT0 + bT0
     DT0 = endLT0 + L
     dE0 = dLT0 + HI
-    S0 = _mx(dE0 + 1, DT0)
+    S0 = fmax(dE0 + 1, DT0)
     if os_:
         dCO0 = dE0
     else:
-        dCO0 = _mx(dE0 + HI, S0 + 1) if q1 else dE0 + HI
+        dCO0 = fmax(dE0 + HI, S0 + 1) if q1 else dE0 + HI
         ok = ok and dCO0 + 1 <= S0 + bP
     X0 = S0 + ex0
     st0 = k_tiles == 1
     dST0 = dCO0 + HI
     ok = ok and ((not st0) or dST0 + 1 <= X0)
     d = dST0 if st0 else dCO0
-    dLS1 = _mx(d + HI, (sLT0 if q1 else (sLS0 if q2 else ninf)) + 1)
+    dLS1 = fmax(d + HI, (sLT0 if q1 else (sLS0 if q2 else ninf)) + 1)
     ok = ok and dLS1 + 1 <= endLT0
     sLT1 = endLT0 + bS1
-    dLT1 = _mx(dLS1 + HI, (endLT0 if q1 else (sLT0 if q2 else (sLS0 if q3 else ninf))) + 1)
+    dLT1 = fmax(dLS1 + HI, (endLT0 if q1 else (sLT0 if q2 else (sLS0 if q3 else ninf))) + 1)
     ok = ok and dLT1 + 1 <= sLT1
     endLT1 = sLT1 + bT1
-    Y1 = _mx(X0, endLT1 + L)
+    Y1 = fmax(X0, endLT1 + L)
     if os_:
-        dCO1 = _mx(dLT1 + HI, (S0 if q1 else ninf) + 1)
+        dCO1 = fmax(dLT1 + HI, (S0 if q1 else ninf) + 1)
         ok = ok and dCO1 + 1 <= Y1
     else:
-        dPRE1 = _mx(dLT1 + HI, ((S0 + bP) if q1 else (S0 if q2 else ninf)) + 1)
+        dPRE1 = fmax(dLT1 + HI, ((S0 + bP) if q1 else (S0 if q2 else ninf)) + 1)
         ok = ok and dPRE1 + 1 <= Y1
-        dCO1 = _mx(dPRE1 + HI, (Y1 if q1 else ((S0 + bP) if q2 else (S0 if q3 else ninf))) + 1)
+        dCO1 = fmax(dPRE1 + HI, (Y1 if q1 else ((S0 + bP) if q2 else (S0 if q3 else ninf))) + 1)
         ok = ok and dCO1 + 1 <= Y1 + bP
     X1 = Y1 + ex1
     st1 = kc1 == 1
-    dST1 = _mx(dCO1 + HI, (X0 if (st0 and q1) else ninf) + 1)
+    dST1 = fmax(dCO1 + HI, (X0 if (st0 and q1) else ninf) + 1)
     ok = ok and ((not st1) or dST1 + 1 <= X1)
     d = dST1 if st1 else dCO1
-    dLS2 = _mx(d + HI, (sLT1 if q1 else (endLT0 if q2 else (sLT0 if q3 else (sLS0 if q4 else ninf)))) + 1)
+    dLS2 = fmax(d + HI, (sLT1 if q1 else (endLT0 if q2 else (sLT0 if q3 else (sLS0 if q4 else ninf)))) + 1)
 
     # --- the common end ---
     bST_last = bST4[3]
@@ -530,9 +462,9 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
                 co_blk = -(dC - 1) * gmin - (bC_a if dC == 1 else bCmin)
         s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, 0.0, bS_b, -ex_a, not os_, pre_blk, co_blk,
                             0.0, 0.0 + (0.0 if os_ else bP), ex_b, st_blk, 0.0)
-        ex_slo, ex_shi = _mx(ex_slo, s_lo), _mn(ex_shi, s_hi)
+        ex_slo, ex_shi = fmax(ex_slo, s_lo), fmin(ex_shi, s_hi)
     ex_ok = ex_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, False)
-    ex_ok = ex_ok and _mx(0.0, ex_slo) <= _mn(ex_shi, X0 - 1 - dLS2)
+    ex_ok = ex_ok and fmax(0.0, ex_slo) <= fmin(ex_shi, X0 - 1 - dLS2)
 
     # --- X_{J-1}, EX: nested max-plus products from the virtual state (X_{-1}, X_{-2}) ---
     X_ex = 0.0
@@ -542,15 +474,15 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
         c0, c1, c2, c3 = _tile(kin, 2, L, kf)
         e0, e1, e2, e3 = _tile(kin, 3, L, kf)
         n_in, n_out = float(n_inner), float(n_outer)
-        p0, p1, p2, p3 = _mp_pow(a0, a1, a2, a3, n_in - 1)  # rows[o] = tiles[2o+1] (x) tiles[2o]^(inner-1)
-        r00, r01, r02, r03 = _mp_mul(b0, b1, b2, b3, p0, p1, p2, p3)
-        p0, p1, p2, p3 = _mp_pow(c0, c1, c2, c3, n_in - 1)
-        r10, r11, r12, r13 = _mp_mul(e0, e1, e2, e3, p0, p1, p2, p3)
-        p0, p1, p2, p3 = _mp_pow(r00, r01, r02, r03, n_out - 1)
-        g0, g1, g2, g3 = _mp_mul(r10, r11, r12, r13, p0, p1, p2, p3)
-        lay = _mp_pow(g0, g1, g2, g3, float(groups))
+        p0, p1, p2, p3 = pow2(a0, a1, a2, a3, n_in - 1)  # rows[o] = tiles[2o+1] (x) tiles[2o]^(inner-1)
+        r00, r01, r02, r03 = mul2(b0, b1, b2, b3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = pow2(c0, c1, c2, c3, n_in - 1)
+        r10, r11, r12, r13 = mul2(e0, e1, e2, e3, p0, p1, p2, p3)
+        p0, p1, p2, p3 = pow2(r00, r01, r02, r03, n_out - 1)
+        g0, g1, g2, g3 = mul2(r10, r11, r12, r13, p0, p1, p2, p3)
+        lay = pow2(g0, g1, g2, g3, float(groups))
         xm1, xm2 = endLT0, S0 - (kin[_LD1, k0] + L)
-        X_ex = _mx(lay[0] + xm1, lay[1] + xm2)
+        X_ex = fmax(lay[0] + xm1, lay[1] + xm2)
         ex_ok = X_ex > -1e20
 
     # --- LD regime (only where EX does not hold: both exact where both hold; EX is reported) ---
@@ -581,9 +513,9 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
             dl_co = ld1_b if os_ else ld1_b + bP
             s_lo, s_hi = _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, -L, bS_b - L, 0.0, not os_, pre_blk,
                                 co_blk, ld1_b, dl_co, ld1_b + ex_b, st_blk, ld1_b - L)
-            ld_slo, ld_shi = _mx(ld_slo, s_lo), _mn(ld_shi, s_hi)
+            ld_slo, ld_shi = fmax(ld_slo, s_lo), fmin(ld_shi, s_hi)
     ld_ok = ld_ok and _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, True)
-    ld_ok = ld_ok and _mx(0.0, ld_slo) <= _mn(ld_shi, endLT1 - 1 - dLS2)
+    ld_ok = ld_ok and fmax(0.0, ld_slo) <= fmin(ld_shi, endLT1 - 1 - dLS2)
 
     # --- MIX regime (only where neither holds): the state (E_j, X_j, X_{j-1}), anchored at A_j ---
     mx_ok = not (ex_ok or ld_ok)
@@ -603,7 +535,7 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
                 v = tb[x]
                 tv = tm0 if v == 0 else (tm1 if v == 1 else (tm2 if v == 2 else tm3))
                 ex_u = kin[_EX, 2 * ta[x] + 1]
-                room = _mx(tv[4], _mn(tv[5] - ex_u, tv[3] - L - ex_u))
+                room = fmax(tv[4], fmin(tv[5] - ex_u, tv[3] - L - ex_u))
                 if not bST4[ta[x]] <= room:
                     mx_ok = False
     mx_slo, mx_shi = -_INF, _INF
@@ -611,7 +543,7 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
         lam, bTmin = ld1min, _INF
         for j in range(8):
             if kin[_OK, j] != 0.0:
-                bTmin = _mn(bTmin, kin[_BT, j])
+                bTmin = fmin(bTmin, kin[_BT, j])
         # EX-queue blockers against P_{j-1} (step j-1's first EX start): P_{j-m} <= P_{j-1} - (m-1) min ex
         rp_ls, rp_lt = -(dLSf - 1) * exmin, -(dLTf - 1) * exmin
         if os_:
@@ -639,13 +571,13 @@ def closed_form_tiled(groups, P, K, Mg, P_T, K_T, M_T, AR, AC, df, BW, L_i, Q, H
             st_blk = ex_a if dQk <= 1 else st_blk0
             s_lo, s_hi = _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, not os_, rel_ls, rel_lt,
                                     pre_blk, co_blk, st_blk)
-            mx_slo, mx_shi = _mx(mx_slo, s_lo), _mn(mx_shi, s_hi)
-        mx_ok = _mx(0.0, mx_slo) <= _mn(mx_shi, _mx(endLT1, X0) - 1 - dLS2)
+            mx_slo, mx_shi = fmax(mx_slo, s_lo), fmin(mx_shi, s_hi)
+        mx_ok = fmax(0.0, mx_slo) <= fmin(mx_shi, fmax(endLT1, X0) - 1 - dLS2)
     if mx_ok:
         n_in, n_out = float(n_inner), float(n_outer)
-        row0 = _m3_mul(tm1, _m3_pow(tm0, n_in - 1))
-        row1 = _m3_mul(tm3, _m3_pow(tm2, n_in - 1))
-        lay = _m3_pow(_m3_mul(row1, _m3_pow(row0, n_out - 1)), float(groups))
+        row0 = mul3(tm1, pow3(tm0, n_in - 1))
+        row1 = mul3(tm3, pow3(tm2, n_in - 1))
+        lay = pow3(mul3(row1, pow3(row0, n_out - 1)), float(groups))
         # virtual start (E_{-1}, X_{-1}, X_{-2}) = (endLT0 - ld'_0, -inf, -inf): steps 0 and 1 come out exact
         X_mx = lay[3] + endLT0 - kin[_LD1, k0]
         mx_ok = X_mx > -1e20

@@ -16,14 +16,11 @@ from accelsim.arch import ArchConfig, Dataflow, preset, preset_names
 from accelsim.closed_form import (
     ARCH_FIELDS,
     LAYER_FIELDS,
-    NEG,
     REGIME_EX,
     REGIME_LD,
     REGIME_MIX,
     REGIME_NONE,
     Engine,
-    _m3_mul,
-    _m3_pow,
     arch_fields,
     closed_form_breakdown,
     closed_form_schedule,
@@ -230,18 +227,6 @@ def test_compiled_equals_interpreted_with_dot_product_pes(points, out_bytes):
 
 
 # ------------------------------------------------------------------ the MIX regime (3x3 max-plus state)
-
-
-def test_m3_pow_is_the_repeated_product():
-    """Repeated squaring equals n - 1 plain products, -inf entries included; n = 0 is the identity."""
-    rng = np.random.default_rng(5)
-    for _ in range(40):
-        a = tuple(float(x) if x >= 0 else NEG for x in rng.integers(-3, 50, 9))
-        want = (0.0, NEG, NEG, NEG, 0.0, NEG, NEG, NEG, 0.0)
-        for n in range(0, 37):
-            got = _m3_pow(a, float(n))
-            assert [max(x, NEG) for x in got] == [max(x, NEG) for x in want], n
-            want = _m3_mul(a, want)
 
 
 def _random_point(rng, dataflow):
