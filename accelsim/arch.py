@@ -114,7 +114,7 @@ class ArchConfig:
             require(_is_int(value) and value == bits, f"{where}: {name}", f"{bits} ({what})", value)
         require(isinstance(self.dataflow, Dataflow), f"{where}: dataflow", "a Dataflow", self.dataflow)
         require(_is_int(self.pe_dot_width) and self.pe_dot_width in PE_DOT_WIDTHS, f"{where}: pe_dot_width",
-                f"one of {', '.join(map(str, PE_DOT_WIDTHS))} (int8 pairs per PE per cycle)",
+                f"{PE_DOT_WIDTHS_RULE} (int8 pairs per PE per cycle)",
                 self.pe_dot_width)
         require(isinstance(self.energy, EnergyTable), f"{where}: energy", "an EnergyTable", self.energy)
         low, high = _ENERGY_PJ
@@ -173,6 +173,7 @@ _INT_LIMITS = {
 # pe_dot_width V: int8 pairs each PE multiplies and adds into its int32 sum per cycle (1: a MAC PE;
 # docs/microarchitecture.md, "Dot-product PEs").
 PE_DOT_WIDTHS = (1, 2, 4, 8)
+PE_DOT_WIDTHS_RULE = f"one of {', '.join(map(str, PE_DOT_WIDTHS))}"  # the rule every check of V states
 _CLOCK_MHZ = (1e-3, 1e6)  # 1 kHz .. 1 THz
 _ENERGY_PJ = (1e-6, 1e6)  # per access; subnormal or astronomical values are typos
 

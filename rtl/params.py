@@ -13,7 +13,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, DF_WS, PE_DOT_WIDTHS, PE_DOT_WIDTHS_RULE, ArchConfig, Dataflow
 from accelsim.commands import COMMAND_BITS, CONFIG_LAYOUT, FIELDS, ConfigReg
 from accelsim.errors import require
 from accelsim.mapping import Buffers
@@ -41,8 +41,8 @@ class AccelParams:
     pe_dot_width: int = 1  # V: int8 pairs a PE reduces a cycle; the spads read V rows a cycle
 
     def __post_init__(self) -> None:
-        require(self.pe_dot_width in (1, 2, 4, 8), "AccelParams pe_dot_width", "one of 1, 2, 4, 8",
-                self.pe_dot_width)
+        require(self.pe_dot_width in PE_DOT_WIDTHS, "AccelParams pe_dot_width",
+                PE_DOT_WIDTHS_RULE, self.pe_dot_width)
         for name in ("ifmap_rows", "weight_rows"):  # V-row words: buffer 1 starts on a word boundary
             require(getattr(self, name) % self.pe_dot_width == 0, f"AccelParams {name}",
                     f"a multiple of pe_dot_width ({self.pe_dot_width})", getattr(self, name))
@@ -61,8 +61,6 @@ class AccelParams:
         rows per buffer are rounded up to a multiple of V (at most V - 1 rows more than the model's
         ``buffer_rows``, which the model's tiles never address; docs: "Dot-product PEs")."""
         where = f"arch {arch.name!r}"
-        require(arch.pe_dot_width in (1, 2, 4, 8), f"{where}: pe_dot_width", "one of 1, 2, 4, 8",
-                arch.pe_dot_width)
         require(arch.dataflow.code in dataflows, f"{where}: dataflow",
                 f"one the RTL build runs ({', '.join(Dataflow.from_code(d).value for d in dataflows)})",
                 arch.dataflow.value)

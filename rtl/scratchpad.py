@@ -36,6 +36,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
 
+from accelsim.arch import PE_DOT_WIDTHS, PE_DOT_WIDTHS_RULE
 from accelsim.errors import require
 
 SCRATCHPAD_READ_LATENCY_CYCLES = 1
@@ -45,7 +46,7 @@ class Scratchpad(wiring.Component):
     def __init__(self, lanes: int, rows_per_buffer: int, read_rows: int = 1) -> None:
         require(lanes >= 1, "Scratchpad lanes", ">= 1", lanes)
         require(rows_per_buffer >= 1, "Scratchpad rows_per_buffer", ">= 1", rows_per_buffer)
-        require(read_rows in (1, 2, 4, 8), "Scratchpad read_rows", "one of 1, 2, 4, 8", read_rows)
+        require(read_rows in PE_DOT_WIDTHS, "Scratchpad read_rows", PE_DOT_WIDTHS_RULE, read_rows)
         require(rows_per_buffer % read_rows == 0, "Scratchpad rows_per_buffer",
                 f"a multiple of read_rows ({read_rows})", rows_per_buffer)
         self.lanes = lanes

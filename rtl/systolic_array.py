@@ -56,6 +56,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelsim.arch import PE_DOT_WIDTHS, PE_DOT_WIDTHS_RULE
 from accelsim.errors import require
 
 from .pe import ACT_BITS, PE, PSUM_BITS, WEIGHT_BITS
@@ -75,7 +76,7 @@ class SystolicArray(wiring.Component):
                  dot_width: int = 1) -> None:
         for what, v in (("array_rows", array_rows), ("array_cols", array_cols)):
             require(isinstance(v, int) and v >= 1, what, "a positive integer", v)
-        require(dot_width in (1, 2, 4, 8), "SystolicArray dot_width", "one of 1, 2, 4, 8", dot_width)
+        require(dot_width in PE_DOT_WIDTHS, "SystolicArray dot_width", PE_DOT_WIDTHS_RULE, dot_width)
         self.array_rows = array_rows
         self.array_cols = array_cols
         self.output_stationary = output_stationary  # False: a WS/IS-only grid (``os`` ignored)
