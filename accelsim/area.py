@@ -9,7 +9,7 @@ the 256 LUT4s whose 16-bit truth tables would hold its 4,096 bits.
 * Block RAMs are counted, not fitted: each memory of the build (``AccelParams.from_arch``: the ifmap and
   weight scratchpads, words of V rows, ``V * lanes * 8`` bits wide and ``2 * ceil(rows_per_buffer / V)``
   deep, and the accumulator, ``AC * 32`` bits wide and ``2 * rows_per_buffer`` deep, the rows and lanes of
-  :func:`accelsim.mapping.buffer_rows`, the largest over the dataflows built) takes the fewest SB_RAM40_4K
+  :func:`accelsim.mapping.built_buffers`: the largest over the dataflows built) takes the fewest SB_RAM40_4K
   of the four shapes 256x16, 512x8, 1024x4, 2048x2; the
   accumulator twice (its array read-modify-write port and its store-unit read port: docs/microarchitecture.md
   "Scratchpads").
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
-from accelsim.mapping import buffer_rows
+from accelsim.mapping import built_buffers
 
 #: The dataflows a build of the RTL runs by default (one build, MODE.dataflow picks per layer).
 ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)
@@ -95,12 +95,12 @@ def area_arrays(AR, AC, V, ifmap_kib, weight_kib, acc_kib, dataflows=ALL_DATAFLO
     t = terms(AR, AC, V, dataflows)
     luts = sum(c * x for c, x in zip(LUT_COEFFS, t, strict=True)).astype(np.float64)
     ffs = sum(c * x for c, x in zip(FF_COEFFS, t, strict=True)).astype(np.float64)
-    geo = [buffer_rows(df, AR, AC, V, ik, wk, ak) for df in dataflows]  # elementwise over the arrays
-    ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows = (
-        np.max([g[i] for g in geo], axis=0) for i in range(5))
-    words = [-(-np.maximum(rows, 1) // V) for rows in (ifmap_rows, weight_rows)]  # V-row words per buffer
-    brams = (bram_count(V * ifmap_lanes * 8, 2 * words[0]) + bram_count(V * weight_lanes * 8, 2 * words[1])
-             + 2 * bram_count(AC * 32, 2 * np.maximum(acc_rows, 1))).astype(np.float64)
+    ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows = built_buffers(
+        dataflows, AR, AC, V, ik, wk, ak)
+    # the operand spads as words of V rows (V times wider, V times shallower), two buffers each
+    brams = (bram_count(V * ifmap_lanes * 8, 2 * ifmap_rows // V)
+             + bram_count(V * weight_lanes * 8, 2 * weight_rows // V)
+             + 2 * bram_count(AC * 32, 2 * acc_rows)).astype(np.float64)
     return {"luts": luts, "ffs": ffs, "brams": brams, "area": combine(luts, ffs, brams)}
 
 

@@ -65,6 +65,19 @@ def buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
             w_kib * 1024 // weight_lanes // BUFFERS, acc_kib * 1024 // (4 * AC) // BUFFERS)
 
 
+def built_buffers(dataflows, AR, AC, V, if_kib, w_kib, acc_kib):
+    """The memories of an RTL build that runs every dataflow code in ``dataflows`` (one build, MODE picks per
+    layer): ``(ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows)``, each the most any of those
+    dataflows' :func:`buffer_rows` needs and at least one row, the operand spads' rows per buffer rounded up
+    to whole words of V rows (docs: "Scratchpads", "Dot-product PEs"). Scalars or numpy arrays
+    (elementwise): ``accelsim.rtl.params.AccelParams.from_arch`` builds it, ``accelsim.area`` counts it."""
+    geo = [buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib) for df in dataflows]
+    ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows = (np.max([g[i] for g in geo], axis=0)
+                                                                    for i in range(5))
+    return (ifmap_lanes, weight_lanes, -(-np.maximum(ifmap_rows, 1) // V) * V,
+            -(-np.maximum(weight_rows, 1) // V) * V, np.maximum(acc_rows, 1))
+
+
 @compilable
 def tile_fit(df, AR, V, ifmap_rows, weight_rows, acc_rows):
     """FIT_OK, or the first FIT_* rule the buffers break: the accumulator holds a row; WS holds an

@@ -16,7 +16,7 @@ from amaranth.utils import ceil_log2
 from accelsim.arch import DF_IS, DF_OS, DF_WS, PE_DOT_WIDTHS, PE_DOT_WIDTHS_RULE, ArchConfig, Dataflow
 from accelsim.commands import COMMAND_BITS, CONFIG_LAYOUT, FIELDS, ConfigReg
 from accelsim.errors import require
-from accelsim.mapping import Buffers
+from accelsim.mapping import built_buffers
 
 TAG_BITS = 32  # width of the tag a DRAM read request carries to its response
 ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)  # the dataflow is a run-time field (MODE register): one build, three
@@ -68,20 +68,16 @@ class AccelParams:
                 arch.dram_latency_cycles)
         require(arch.array_rows * arch.array_cols <= 64 * 64, f"{where}: array_rows x array_cols",
                 "at most 64 x 64 PEs to build in simulation", (arch.array_rows, arch.array_cols))
-        bufs = [Buffers.of(arch.with_dataflow(Dataflow.from_code(d))) for d in dataflows]
         V = arch.pe_dot_width
-
-        def words(rows: int) -> int:
-            return -(-max(1, rows) // V) * V
-
+        ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows = map(int, built_buffers(
+            dataflows, arch.array_rows, arch.array_cols, V, arch.ifmap_spad_kib, arch.weight_spad_kib,
+            arch.acc_kib))
         return cls(
             array_rows=arch.array_rows, array_cols=arch.array_cols,
             dram_bytes_per_cycle=arch.dram_bytes_per_cycle, dram_latency_cycles=arch.dram_latency_cycles,
             queue_depth=arch.queue_depth, host_issue_cycles=arch.host_issue_cycles,
-            ifmap_rows=words(max(b.ifmap_rows for b in bufs)),
-            weight_rows=words(max(b.weight_rows for b in bufs)),
-            acc_rows=max(1, *(b.acc_rows for b in bufs)),
-            ifmap_lanes=max(b.ifmap_lanes for b in bufs), weight_lanes=max(b.weight_lanes for b in bufs),
+            ifmap_rows=ifmap_rows, weight_rows=weight_rows, acc_rows=acc_rows,
+            ifmap_lanes=ifmap_lanes, weight_lanes=weight_lanes,
             dataflows=tuple(dataflows), pe_dot_width=V,
         )
 
