@@ -48,6 +48,7 @@ class Dataflow(enum.Enum):
 # The one table of dataflow codes (CONFIG MODE.dataflow, docs/microarchitecture.md). Compilable formulas
 # compare against these module constants (Numba folds them), everything else uses Dataflow.code.
 DF_WS, DF_OS, DF_IS = 0, 1, 2
+ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)  # every dataflow code (an RTL build runs all three by default)
 _DATAFLOW_CODES = {Dataflow.WS: DF_WS, Dataflow.OS: DF_OS, Dataflow.IS: DF_IS}
 _DATAFLOWS_BY_CODE = {code: d for d, code in _DATAFLOW_CODES.items()}
 

@@ -33,11 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
+from accelsim.arch import ALL_DATAFLOWS, DF_IS, DF_OS, DF_WS, ArchConfig
 from accelsim.mapping import built_buffers
 
-#: The dataflows a build of the RTL runs by default (one build, MODE.dataflow picks per layer).
-ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)
 #: LUT4-equivalents of one 4-kbit block RAM in ``area_lut4_eq``.
 BRAM_LUT4_EQ = 256
 #: SB_RAM40_4K shapes (width bits, depth words).
@@ -166,5 +164,5 @@ AREA_MODEL_TEXT = (
     "than the largest point and buffers other than those synthesized the model extrapolates."
 )
 
-__all__ = ["ALL_DATAFLOWS", "AREA_MODEL_TEXT", "AreaEstimate", "area_arrays", "bram_count", "combine",
+__all__ = ["AREA_MODEL_TEXT", "AreaEstimate", "area_arrays", "bram_count", "combine",
            "estimate_area", "fit_coefficients"]

@@ -13,13 +13,18 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS, PE_DOT_WIDTHS, PE_DOT_WIDTHS_RULE, ArchConfig, Dataflow
+from accelsim.arch import (
+    ALL_DATAFLOWS,
+    PE_DOT_WIDTHS,
+    PE_DOT_WIDTHS_RULE,
+    ArchConfig,
+    Dataflow,
+)
 from accelsim.commands import COMMAND_BITS, CONFIG_LAYOUT, FIELDS, ConfigReg
 from accelsim.errors import require
 from accelsim.mapping import built_buffers
 
 TAG_BITS = 32  # width of the tag a DRAM read request carries to its response
-ALL_DATAFLOWS = (DF_WS, DF_OS, DF_IS)  # the dataflow is a run-time field (MODE register): one build, three
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
+from accelsim.arch import ArchConfig
+from accelsim.area import DATAFLOW_SETS
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ArchConfig(name="synth", ifmap_spad_kib=4, weight_spad_kib=4, acc_kib=8, dram_bytes_per_cycle=8,
                   dram_latency_cycles=32, queue_depth=4, host_issue_cycles=1)
-DATAFLOW_SETS = {"ws": (DF_WS,), "all": (DF_WS, DF_OS, DF_IS)}  # accelsim.area.DATAFLOW_SETS
 DEFAULT_POINTS = "4x4,4x4:all,2x8:v4,4x8:v2,8x8,8x8:all,4x4:ws:8.8.16,16x16,4x4:v4"
 TOP = "accelerator"
 
