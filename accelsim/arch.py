@@ -141,7 +141,9 @@ class ArchConfig:
         return f"{self.array_rows}x{self.array_cols} {self.dataflow.name}{dot}"
 
     def with_dataflow(self, dataflow: Dataflow | str | None) -> ArchConfig:
-        return self if dataflow is None else replace(self, dataflow=Dataflow.parse(dataflow))
+        if dataflow is None or dataflow is self.dataflow:
+            return self
+        return _with_dataflow(self, Dataflow.parse(dataflow))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "energy"}
@@ -156,6 +158,11 @@ class ArchConfig:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+@functools.lru_cache(maxsize=256)
+def _with_dataflow(arch: ArchConfig, dataflow: Dataflow) -> ArchConfig:
+    return arch if dataflow is arch.dataflow else replace(arch, dataflow=dataflow)
 
 
 def _is_real(value: object) -> bool:

@@ -92,12 +92,13 @@ def key_length(Q):
 
 
 @compilable
-def new_state(s, HI, Q, fill_drain):
-    """Reset the scalars ``s`` and return the empty queue rings and token FIFOs ``(qs, qm, pend, pm)``."""
+def new_state(s, HI, Q, fill_drain, cap=CAP):
+    """Reset the scalars ``s`` and return the empty queue rings and token FIFOs ``(qs, qm, pend, pm)``; a
+    FIFO holds ``cap`` tokens (:func:`state_key`, the periodic path, assumes CAP)."""
     s[:] = 0
     s[S_HI], s[S_Q], s[S_FILL_DRAIN] = HI, Q, fill_drain
     s[S_D] = -HI
-    return (np.zeros((6, Q), np.int64), np.zeros((3, 2), np.int64), np.zeros((8, CAP), np.int64),
+    return (np.zeros((6, Q), np.int64), np.zeros((3, 2), np.int64), np.zeros((8, cap), np.int64),
             np.zeros((4, 2), np.int64))
 
 
@@ -146,10 +147,11 @@ def timing_row(row, op, rows, lanes, pop_prev, pop_next, push_prev, push_next, d
 @compilable
 def _push(s, pend, pm, c, t, t0):
     """Push a token of counter ``c`` at ``t`` (at ``t0`` in the shadow)."""
-    if pm[c, 1] == CAP:
+    cap = pend.shape[1]
+    if pm[c, 1] == cap:
         s[S_ERROR] = ERR_OVERFLOW
         return
-    k = (pm[c, 0] + pm[c, 1]) % CAP
+    k = (pm[c, 0] + pm[c, 1]) % cap
     pend[c, k], pend[4 + c, k] = t, t0
     pm[c, 1] += 1
 
@@ -161,7 +163,7 @@ def _pop(s, pend, pm, c):
         s[S_ERROR] = ERR_UNDERFLOW
         return 0, 0
     k = pm[c, 0]
-    pm[c, 0] = (k + 1) % CAP
+    pm[c, 0] = (k + 1) % pend.shape[1]
     pm[c, 1] -= 1
     return pend[c, k], pend[4 + c, k]
 

@@ -37,13 +37,25 @@ def valid_im2col_elems(N, C, H, W, R, S, stride, pad):
 
 @compilable
 def traffic_counts(N, M, C, H, W, R, S, stride, pad, groups, p_tiles, k_tiles, m_tiles, out_bytes):
-    """The nine counts of :class:`Traffic`, in its field order, for a layer tiled into p/k/m tiles."""
+    """The nine counts of :class:`Traffic`, in its field order, for a layer tiled into p/k/m tiles by the
+    fixed lowering: every step loads both operands, so each input tile is loaded once per m-tile and each
+    weight tile once per p-tile."""
+    return mapped_traffic_counts(N, M, C, H, W, R, S, stride, pad, groups, p_tiles, k_tiles, m_tiles, m_tiles,
+                                 p_tiles, out_bytes)
+
+
+@compilable
+def mapped_traffic_counts(N, M, C, H, W, R, S, stride, pad, groups, p_tiles, k_tiles, m_tiles, x_loads,
+                          w_loads, out_bytes):
+    """:func:`traffic_counts` when each input tile is loaded ``x_loads`` times and each weight tile
+    ``w_loads`` times (accelsim.mapper: a resident operand is loaded once); the grid still reads each
+    (pixel, reduction) pair once per m-tile and each weight once per p-tile."""
     P, K, Mg = gemm_dims(N, M, C, H, W, R, S, stride, pad, groups)
-    im2col = groups * P * K  # entries written to the ifmap spad per m-tile pass, padding zeros included
+    im2col = groups * P * K  # entries written to the ifmap spad per input pass, padding zeros included
     weights = groups * K * Mg
     outputs = groups * P * Mg
-    return (m_tiles * valid_im2col_elems(N, C, H, W, R, S, stride, pad), p_tiles * weights,
-            outputs * out_bytes, m_tiles * im2col, m_tiles * im2col, p_tiles * weights, p_tiles * weights,
+    return (x_loads * valid_im2col_elems(N, C, H, W, R, S, stride, pad), w_loads * weights,
+            outputs * out_bytes, m_tiles * im2col, x_loads * im2col, p_tiles * weights, w_loads * weights,
             k_tiles * outputs,  # (k_tiles - 1) accumulating COMPUTEs + 1 STORE per output
             k_tiles * outputs)
 

@@ -32,8 +32,15 @@ def _simulate_shape(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | 
 
 def _layer_result(m: mapping.Mapping, arch: ArchConfig, requantize_shift: int | None,
                   sched: schedule.Schedule) -> LayerResult:
-    layer = m.layer
+    tile = {"P_T": m.P_T, "K_T": m.K_T, "M_T": m.M_T, "p_tiles": m.p_tiles, "k_tiles": m.k_tiles,
+            "m_tiles": m.m_tiles}
     tr = memory.traffic(m, out_bytes_of(requantize_shift))
+    return layer_result(m.layer, arch, requantize_shift, sched, tr, tile)
+
+
+def layer_result(layer: ConvLayer, arch: ArchConfig, requantize_shift: int | None, sched: schedule.Schedule,
+                 tr: memory.Traffic, tile: dict) -> LayerResult:
+    """A layer's result from its schedule and traffic (the fixed lowering's, or a mapper's nest's)."""
     pes = arch.macs_per_cycle  # MACs the grid can do a cycle (PEs x pe_dot_width)
     ideal = layer.macs / pes
     idle = sched.ex_idle_cycles
@@ -60,8 +67,7 @@ def _layer_result(m: mapping.Mapping, arch: ArchConfig, requantize_shift: int | 
         sram_reads=tr.sram_reads(), sram_writes=tr.sram_writes(),
         operational_intensity_macs_per_byte=layer.macs / dram,
         energy_pj=energy, time_us=cycles / arch.clock_mhz,
-        tile={"P_T": m.P_T, "K_T": m.K_T, "M_T": m.M_T, "p_tiles": m.p_tiles, "k_tiles": m.k_tiles,
-              "m_tiles": m.m_tiles},
+        tile=tile,
         commands=sched.commands,
     )
 
