@@ -31,17 +31,17 @@ from accelsim.arch import Dataflow
 from accelsim.scalesim.geometry import Folds, Layer
 from accelsim.scalesim.streams import read_trace
 from accelsim.scalesim.trace import (
-    SCRATCH_WORDS,
     Frame,
     Node,
     Run,
     Work,
     addresses,
-    by_value,
     has_close_pair,
     locate,
     row_of,
+    word_bounds,
 )
+from accelsim.scalesim.wordset import WordSet
 
 CHUNK = 1 << 21  # reads gathered at a time, at most
 
@@ -51,21 +51,6 @@ class ReadTraffic:
     dram_reads: int
     dram_start_cycle: int
     dram_stop_cycle: int
-
-
-def _first_reads(a: np.ndarray) -> np.ndarray:
-    """Indices of the first read of each address in ``a``, in increasing order."""
-    lo, hi = int(a.min()), int(a.max())
-    if hi - lo >= SCRATCH_WORDS:  # sparse: sort
-        values, index = by_value(a)
-        first = np.ones(len(a), bool)
-        first[1:] = values[1:] != values[:-1]
-        return np.sort(index[first])
-    kind = np.int32 if max(hi - lo, len(a)) < 1 << 31 else np.int64
-    index, a = np.arange(len(a), dtype=kind), (a - lo).astype(kind)
-    first = np.empty(hi - lo + 1, kind)
-    first[a[::-1]] = index[::-1]  # for repeated indices numpy keeps the last assignment
-    return np.flatnonzero(first[a] == index)
 
 
 def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
@@ -87,15 +72,15 @@ def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
 
 
 def _interval_end(
-    root: Node, start: int, capacity: int, guess: int, work: Work
+    root: Node, start: int, words: WordSet, guess: int, work: Work
 ) -> tuple[int | None, int, int]:
-    """The read after which the flush interval starting at read ``start`` has ``capacity`` distinct
+    """The read after which the flush interval starting at read ``start`` has ``words.capacity`` distinct
     addresses (None at the end of the trace), how many it has then, and how many reads were looked at.
 
-    The reads are gathered a chunk at a time (the first about ``guess`` long, none over ``CHUNK``); the
-    words already read since ``start`` (fewer than ``capacity``) are kept sorted."""
-    seen = np.empty(0, np.int64)
-    looked, size = 0, min(CHUNK, max(capacity, guess + guess // 4))
+    The reads are gathered a chunk at a time (the first about ``guess`` long, none over ``CHUNK``) and
+    added to ``words`` (emptied first) one by one."""
+    words.clear()
+    looked, size = 0, min(CHUNK, max(words.capacity, guess + guess // 4))
     stretches = _stretches(root, start)
     pending: tuple[int, int] | None = next(stretches, None)
     while pending is not None:
@@ -110,18 +95,13 @@ def _interval_end(
             held += stop - a
             pending = (stop, b) if stop < b else next(stretches, None)
         reads = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        first = _first_reads(reads)
-        if len(seen):  # drop words read in earlier chunks
-            at = np.minimum(np.searchsorted(seen, reads[first]), len(seen) - 1)
-            first = first[seen[at] != reads[first]]
-        if len(seen) + len(first) >= capacity:
-            at = int(first[capacity - len(seen) - 1])
+        taken = words.add_until(reads)
+        if words.count == words.capacity:
+            at = taken - 1  # the read that filled the set
             index, pos = spans[bisect.bisect_right(spans, (at, root.length)) - 1]
-            return pos + at - index + 1, capacity, looked + at + 1
-        new = np.sort(reads[first])
-        seen = np.insert(seen, np.searchsorted(seen, new), new)
+            return pos + at - index + 1, words.capacity, looked + taken
         looked, size = looked + held, min(CHUNK, 2 * size)
-    return None, len(seen), looked
+    return None, words.count, looked
 
 
 Instance = tuple[int, int]  # a node (its id) and where one of its instances starts in the trace
@@ -150,8 +130,9 @@ class _Orbit:
     where no table, instance or cycle tells where the orbit goes.
     """
 
-    def __init__(self, root: Node, capacity: int, work: Work) -> None:
-        self.root, self.capacity, self.work = root, capacity, work
+    def __init__(self, root: Node, capacity: int, work: Work, fast: bool = True) -> None:
+        self.root, self.capacity, self.work, self.fast = root, capacity, work, fast
+        self.words = WordSet(capacity, *word_bounds(root), fast)
         self.start = self.flushes = 0  # flush intervals so far; the current one starts at read `start`
         self.history: dict[Instance, dict[int, int]] = {}  # offsets of an instance's first flushes -> flushes
         self.last: dict[Instance, tuple[int, int]] = {}  # instance left: (offset, flushes) of its last flush
@@ -168,7 +149,7 @@ class _Orbit:
             frames = locate(self.root, self.start)[:-1]
             if self._skip(frames):
                 continue
-            end, count, guess = _interval_end(self.root, self.start, capacity, guess, self.work)
+            end, count, guess = _interval_end(self.root, self.start, self.words, guess, self.work)
             if end is None:
                 return self.flushes * capacity + count, self.start
             self.work.epochs += 1
@@ -229,7 +210,7 @@ class _Orbit:
                 history[offset] = flushes
             if not isinstance(node, Run):
                 continue
-            if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work):
+            if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work, self.fast):
                 n = (end - start) // capacity  # no word read twice within `capacity` reads: all miss
                 if n:
                     return self._jump(start + n * capacity, flushes + n)

@@ -1,0 +1,232 @@
+"""Sets of words read, for the read buffer model: open-addressing hash tables walked by compilable loops.
+
+The read buffer model asks two questions of millions of trace reads at a time: after which read does a
+flush interval hold ``capacity`` distinct words (:func:`add_until`), and is any word read twice within a
+distance (:func:`close_pair_in`, :func:`close_across`). Sorting answers both (``O(n log n)``, the model's
+first version); a hash table answers them in one pass. The loops are plain Python over int64 arrays,
+marked :func:`accelsim.jit.compilable`: the model runs them compiled by Numba (:func:`accelsim.jit.compiled`,
+imported on first use), the tests also run them interpreted and compare.
+
+A table is an int64 array of ``2**k`` slots, ``-1`` where empty (addresses are never negative), probed
+linearly. A slot's home keeps 64 consecutive addresses together (the trace reads runs of neighbouring
+words: one cache line serves eight of them) and scatters the blocks of 64 by a multiplicative hash, so
+that regularly spaced blocks (channels, rows of the input) do not pile up on one stretch of the table.
+Which slot a word lands in changes only the speed, never an answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accelsim.jit import compilable, compiled
+
+EMPTY = -1
+BITMAP_WORDS = 1 << 30  # the widest span of words kept as a bitmap (128 MiB); wider ones are hashed
+_MIX = 0x9E3779B1  # Knuth's multiplicative hash constant (2**32 / golden ratio)
+_LOW30 = (1 << 30) - 1  # a block number is cut to 30 bits, so that its product with _MIX fits in int64
+
+
+@compilable
+def home(a, mask):
+    """The slot where the probe for address ``a`` starts, in a table of ``mask + 1`` slots."""
+    block = ((((a >> 6) & _LOW30) * _MIX) >> 20) << 6
+    return (block | (a & 63)) & mask
+
+
+@compilable
+def find(keys, a):
+    """The slot holding ``a``, or the empty slot where it would go."""
+    mask = len(keys) - 1
+    h = home(a, mask)
+    while keys[h] != a and keys[h] != EMPTY:
+        h = (h + 1) & mask
+    return h
+
+
+@compilable
+def add_until(keys, used, count, addr, need):
+    """Add the words of ``addr`` to the set in ``keys`` (``count`` words, in the slots ``used[:count]``)
+    one by one until it holds ``need``: ``(i, count)``, ``i`` the number of reads taken (all of ``addr`` if
+    the set never reached ``need``) and ``count`` the words held then."""
+    for i in range(len(addr)):
+        a = addr[i]
+        h = find(keys, a)
+        if keys[h] == EMPTY:
+            keys[h] = a
+            used[count] = h
+            count += 1
+            if count == need:
+                return i + 1, count
+    return len(addr), count
+
+
+@compilable
+def clear(keys, used, count):
+    """Empty the set: only the slots it used are written."""
+    for j in range(count):
+        keys[used[j]] = EMPTY
+
+
+@compilable
+def add_bits_until(bits, lo, used, count, addr, need):
+    """:func:`add_until` on a bitmap: word ``a`` is bit ``a - lo``."""
+    for i in range(len(addr)):
+        a = addr[i] - lo
+        bit = 1 << (a & 7)
+        if bits[a >> 3] & bit == 0:
+            bits[a >> 3] |= bit
+            used[count] = a
+            count += 1
+            if count == need:
+                return i + 1, count
+    return len(addr), count
+
+
+@compilable
+def clear_bits(bits, used, count):
+    """Empty a bitmap set: only the bytes it used are written."""
+    for j in range(count):
+        bits[used[j] >> 3] = 0
+
+
+@compilable
+def close_across_bits(left, right, distance, bits, lo):
+    """:func:`close_across` with a bitmap of the words of ``left`` (``bits``, zero, word ``a`` at bit
+    ``a - lo``): the words of ``right`` found there, if any, are then looked up in a hash table of
+    those alone, which is all that the exact test needs."""
+    for i in range(len(left)):
+        a = left[i] - lo
+        bits[a >> 3] |= 1 << (a & 7)
+    both = np.empty(len(right), np.int64)  # words of `right` also in `left`
+    n = 0
+    for j in range(min(len(right), distance)):
+        a = right[j] - lo
+        if bits[a >> 3] & (1 << (a & 7)) != 0:
+            both[n] = right[j]
+            n += 1
+    if n == 0:
+        return False
+    size = 64
+    while size < 2 * n:
+        size *= 2
+    keys, last = np.full(size, EMPTY, np.int64), np.empty(size, np.int64)
+    return close_across(left, right, distance, keys, last, np.empty(n, np.int64), both[:n])
+
+
+@compilable
+def close_pair_in(addr, distance, block, keys, last, used):
+    """Whether two consecutive reads of one address in ``addr`` lie fewer than ``distance`` reads apart.
+
+    ``addr`` is taken in blocks of ``block`` reads, each after the ``distance`` reads before it (where
+    all pairs that end in the block start): the table holds the words of ``distance + block`` reads at
+    most (``len(used)``; ``len(keys)`` larger). ``last[slot]``: the last read of the slot's word so far."""
+    n = len(addr)
+    for lo in range(0, n, block):
+        count = 0
+        for i in range(max(0, lo - distance), min(n, lo + block)):
+            a = addr[i]
+            h = find(keys, a)
+            if keys[h] == EMPTY:
+                keys[h] = a
+                used[count] = h
+                count += 1
+            elif i >= lo and i - last[h] < distance:
+                clear(keys, used, count)
+                return True
+            last[h] = i
+        clear(keys, used, count)
+    return False
+
+
+@compilable
+def close_across(left, right, distance, keys, last, used, words):
+    """Whether a word read in ``left`` (the reads just before a boundary) is read in ``right`` (those just
+    after it) fewer than ``distance`` reads after its last read in ``left``. The table holds the words
+    of ``left`` (``len(keys) > len(left)``), or, if ``words`` is not empty, only those of them that are in
+    ``words`` (``len(keys) > len(words)``), all the others being known not to be in ``right``."""
+    count = 0
+    for i in range(len(words)):
+        h = find(keys, words[i])
+        if keys[h] == EMPTY:
+            keys[h] = words[i]
+            last[h] = -distance  # too far from the boundary, until read in `left`
+            used[count] = h
+            count += 1
+    for i in range(len(left)):
+        h = find(keys, left[i])
+        if keys[h] == EMPTY:
+            if len(words):
+                continue
+            keys[h] = left[i]
+            used[count] = h
+            count += 1
+        last[h] = i
+    found = False
+    for j in range(len(right)):
+        h = find(keys, right[j])
+        if keys[h] != EMPTY and len(left) - last[h] + j < distance:
+            found = True
+            break
+    clear(keys, used, count)
+    return found
+
+
+def table_slots(words: int) -> int:
+    """A table size (a power of two) keeping the load under 0.7 with ``words`` words held."""
+    return 1 << max(6, (10 * max(words, 1) // 7).bit_length())
+
+
+class WordSet:
+    """A set of at most ``capacity`` words from ``lo`` to ``hi``, and the list of slots it used (for a
+    cheap ``clear``): a bitmap if they span at most :data:`BITMAP_WORDS`, else a hash table. ``fast``
+    selects the compiled loops (else the same loops interpreted)."""
+
+    def __init__(self, capacity: int, lo: int, hi: int, fast: bool = True) -> None:
+        self.used = np.empty(capacity, np.int64)
+        self.count, self.capacity, self.lo = 0, capacity, lo
+        self.bitmap = hi - lo < BITMAP_WORDS
+        if self.bitmap:
+            self.table = np.zeros((hi - lo) // 8 + 1, np.uint8)
+            add, clear_fn = add_bits_until, clear_bits
+        else:
+            self.table = np.full(table_slots(capacity), EMPTY, np.int64)
+            add, clear_fn = add_until, clear
+        self._add, self._clear = (compiled(add), compiled(clear_fn)) if fast else (add, clear_fn)
+
+    def add_until(self, addr: np.ndarray) -> int:
+        """Add reads of ``addr`` until the set holds ``capacity`` words; how many reads were taken."""
+        if self.bitmap:
+            taken, self.count = self._add(self.table, self.lo, self.used, self.count, addr, self.capacity)
+        else:
+            taken, self.count = self._add(self.table, self.used, self.count, addr, self.capacity)
+        return int(taken)
+
+    def clear(self) -> None:
+        self._clear(self.table, self.used, self.count)
+        self.count = 0
+
+
+def has_close_pair_in(addr: np.ndarray, distance: int, fast: bool = True) -> bool:
+    """:func:`close_pair_in` with tables of its size."""
+    if len(addr) < 2:
+        return False
+    distance = min(distance, len(addr))  # no two reads are further apart
+    block = max(1, distance // 2)
+    held = min(len(addr), distance + block)
+    keys, last = np.full(table_slots(held), EMPTY, np.int64), np.empty(table_slots(held), np.int32)
+    fn = compiled(close_pair_in) if fast else close_pair_in
+    return bool(fn(addr, distance, block, keys, last, np.empty(held, np.int64)))
+
+
+def has_close_across(left: np.ndarray, right: np.ndarray, distance: int, fast: bool = True) -> bool:
+    """:func:`close_across_bits` if the words span at most :data:`BITMAP_WORDS`, else :func:`close_across`
+    with a table of the size of ``left``."""
+    if not len(left) or not len(right):
+        return False
+    lo, hi = int(min(left.min(), right.min())), int(max(left.max(), right.max()))
+    if hi - lo < BITMAP_WORDS:
+        fn = compiled(close_across_bits) if fast else close_across_bits
+        return bool(fn(left, right, distance, np.zeros((hi - lo) // 8 + 1, np.uint8), lo))
+    keys, last = np.full(table_slots(len(left)), EMPTY, np.int64), np.empty(table_slots(len(left)), np.int64)
+    fn = compiled(close_across) if fast else close_across
+    return bool(fn(left, right, distance, keys, last, np.empty(len(left), np.int64), np.empty(0, np.int64)))
