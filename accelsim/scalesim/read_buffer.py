@@ -20,12 +20,9 @@ What this costs, and where it is not bounded by the layer's structure: docs/scal
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import numpy as np
 
 from accelsim.arch import Dataflow
 from accelsim.scalesim.geometry import Folds, Layer
@@ -35,15 +32,13 @@ from accelsim.scalesim.trace import (
     Node,
     Run,
     Work,
-    addresses,
     has_close_pair,
     locate,
     row_of,
     word_bounds,
 )
+from accelsim.scalesim.walk import FlatTree, flatten, walker
 from accelsim.scalesim.wordset import WordSet
-
-CHUNK = 1 << 21  # reads gathered at a time, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,35 +67,19 @@ def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
 
 
 def _interval_end(
-    root: Node, start: int, words: WordSet, guess: int, work: Work
+    root: Node, flat: FlatTree, start: int, words: WordSet, fast: bool
 ) -> tuple[int | None, int, int]:
     """The read after which the flush interval starting at read ``start`` has ``words.capacity`` distinct
-    addresses (None at the end of the trace), how many it has then, and how many reads were looked at.
-
-    The reads are gathered a chunk at a time (the first about ``guess`` long, none over ``CHUNK``) and
-    added to ``words`` (emptied first) one by one."""
+    addresses (None at the end of the trace), how many it has then, and how many reads were looked at:
+    the reads are added to ``words`` (emptied first) one by one, straight from the tree (:mod:`.walk`)."""
     words.clear()
-    looked, size = 0, min(CHUNK, max(words.capacity, guess + guess // 4))
-    stretches = _stretches(root, start)
-    pending: tuple[int, int] | None = next(stretches, None)
-    while pending is not None:
-        spans: list[tuple[int, int]] = []  # (index in `reads`, trace position) where each stretch starts
-        chunks: list[np.ndarray] = []
-        held = 0
-        while pending is not None and held < size:
-            a, b = pending
-            stop = min(b, a + size - held)
-            spans.append((held, a))
-            chunks.append(addresses(root, a, stop, work))
-            held += stop - a
-            pending = (stop, b) if stop < b else next(stretches, None)
-        reads = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        taken = words.add_until(reads)
+    walk, looked = walker(fast), 0
+    for a, b in _stretches(root, start):
+        taken, words.count = walk(*flat.arrays(), a, b, words.table, words.lo, not words.bitmap, words.used,
+                                  words.count, words.capacity)
+        looked += taken
         if words.count == words.capacity:
-            at = taken - 1  # the read that filled the set
-            index, pos = spans[bisect.bisect_right(spans, (at, root.length)) - 1]
-            return pos + at - index + 1, words.capacity, looked + taken
-        looked, size = looked + held, min(CHUNK, 2 * size)
+            return a + taken, words.capacity, looked
     return None, words.count, looked
 
 
@@ -133,6 +112,7 @@ class _Orbit:
     def __init__(self, root: Node, capacity: int, work: Work, fast: bool = True) -> None:
         self.root, self.capacity, self.work, self.fast = root, capacity, work, fast
         self.words = WordSet(capacity, *word_bounds(root), fast)
+        self.flat = flatten(root)
         self.start = self.flushes = 0  # flush intervals so far; the current one starts at read `start`
         self.history: dict[Instance, dict[int, int]] = {}  # offsets of an instance's first flushes -> flushes
         self.last: dict[Instance, tuple[int, int]] = {}  # instance left: (offset, flushes) of its last flush
@@ -144,12 +124,13 @@ class _Orbit:
 
     def misses(self) -> tuple[int, int]:
         """All misses, and the read after which the buffer last flushed."""
-        guess, capacity = self.capacity, self.capacity
+        capacity = self.capacity
         while self.start < self.root.length:
             frames = locate(self.root, self.start)[:-1]
             if self._skip(frames):
                 continue
-            end, count, guess = _interval_end(self.root, self.start, self.words, guess, self.work)
+            end, count, looked = _interval_end(self.root, self.flat, self.start, self.words, self.fast)
+            self.work.reads += looked
             if end is None:
                 return self.flushes * capacity + count, self.start
             self.work.epochs += 1

@@ -1,10 +1,11 @@
 """SCALE-Sim compatibility mode, the fast paths of the read buffer model against slow, obvious ones.
 
 The word sets of accelsim.scalesim.wordset (bitmaps and hash tables, compiled by Numba) against Python's
-own sets, compiled against interpreted; the test for words read twice within a distance against a scan of
-the whole trace, on every subtree; and the whole read buffer model against a read-by-read replay on
-shrunken instances of each kind of layer and config that used to take seconds (issue 8), with the word
-sets compiled and interpreted, as bitmaps and as hash tables.
+own sets, compiled against interpreted; the walk of accelsim.scalesim.walk against the listed reads; the
+test for words read twice within a distance against a scan of the whole trace, on every subtree; and the
+whole read buffer model against a read-by-read replay on shrunken instances of each kind of layer and
+config that used to take seconds (issue 8), with the word sets compiled and interpreted, as bitmaps and
+as hash tables.
 """
 
 import numpy as np
@@ -18,7 +19,8 @@ from accelsim.scalesim import trace as trace_module
 from accelsim.scalesim.geometry import Layer, folds
 from accelsim.scalesim.read_buffer import _Orbit
 from accelsim.scalesim.streams import read_trace
-from accelsim.scalesim.trace import Leaf, Node, Run, Seq, Work, addresses, has_close_pair
+from accelsim.scalesim.trace import Leaf, Node, Run, Seq, Work, addresses, has_close_pair, word_bounds
+from accelsim.scalesim.walk import flatten, walker
 from accelsim.scalesim.wordset import WordSet, has_close_across, has_close_pair_in
 from tests.model.test_scalesim_buffers import reference_misses, reference_trace, small_cases
 
@@ -177,3 +179,26 @@ def test_fast_read_buffer_matches_the_reference_on_random_layers(case, operand, 
     distinct = len(set(reference_trace(v, cfg, operand)[0]))
     capacity = data.draw(st.integers(1, distinct) | st.integers(1, max(1, distinct // 8)))
     orbit_matches_replay(v, cfg, operand, capacity)
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_cases(max_hw=12), st.sampled_from(["ifmap", "filter"]), st.data())
+def test_walk_adds_the_reads_addresses_gives(case, operand, data):
+    """Walking the tree from any read to any other, compiled and interpreted, into a bitmap or a hash
+    table, adds the words :func:`addresses` lists, and stops at the same read."""
+    v, cfg = case
+    work = Work()
+    tree = read_trace(v, folds(v, cfg), cfg.dataflow, operand, work)
+    flat = flatten(tree)
+    pos = data.draw(st.integers(0, tree.length - 1))
+    stop = data.draw(st.integers(pos + 1, tree.length))
+    need = data.draw(st.integers(1, stop - pos))
+    reads = addresses(tree, pos, stop, work)
+    expected_set = WordSet(need, 0, 1 << 41, fast=False)
+    expected = (expected_set.add_until(reads), expected_set.count)
+    lo, hi = word_bounds(tree)
+    for fast in (True, False):
+        for span in (hi, 1 << 41):
+            ws = WordSet(need, lo, span, fast)
+            got = walker(fast)(*flat.arrays(), pos, stop, ws.table, ws.lo, not ws.bitmap, ws.used, 0, need)
+            assert got == expected
