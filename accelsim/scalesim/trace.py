@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accelsim.scalesim.wordset import has_close_across, has_close_pair_in
+from accelsim.jit import compiled
+from accelsim.scalesim.wordset import close_between_copies, has_close_across, has_close_pair_in
 
 # A subtree this short is materialised whole (and kept) when a read spans many of its copies.
 FLAT_READS = 1 << 15
-# Words a table indexed by word may span (int32: 32 MiB); sparser words go to a hash table (.wordset).
+# Words a table indexed by word may span (int64: 64 MiB); sparser words are sorted instead.
 SCRATCH_WORDS = 1 << 23
 
 
@@ -221,7 +222,7 @@ def has_close_pair(node: Node, distance: int, work: Work, fast: bool = True) -> 
             found = _close_across(node, size, distance, work, fast)
         else:
             child = _flat(node.child, work) if size <= FLAT_READS else addresses(node.child, 0, size, work)
-            found = _close_between_copies(node, child, distance)
+            found = _close_between_copies(node, child, distance, fast)
     else:
         assert isinstance(node, Seq)
         found = any(has_close_pair(part, distance, work, fast) for part in node.parts) or any(
@@ -231,7 +232,7 @@ def has_close_pair(node: Node, distance: int, work: Work, fast: bool = True) -> 
     return found
 
 
-def _close_between_copies(node: Run, child: np.ndarray, distance: int) -> bool:
+def _close_between_copies(node: Run, child: np.ndarray, distance: int, fast: bool) -> bool:
     """Whether a word is read in two copies of ``node`` fewer than ``distance`` reads apart, its child
     (``child``, its addresses) shorter than ``distance``.
 
@@ -247,17 +248,11 @@ def _close_between_copies(node: Run, child: np.ndarray, distance: int) -> bool:
     most = min(node.copies - 1, (distance + size - 2) // size, (hi - lo) // abs(step))
     if most < 1:
         return False
-    j = np.arange(size, dtype=np.int64)
     if hi - lo < SCRATCH_WORDS:  # a table indexed by word: 1 + its last read in the child (0: none)
         latest = np.zeros(hi - lo + 1, np.int64)
-        latest[child - lo] = j + 1  # for repeated indices numpy keeps the last assignment
-        for d in range(1, most + 1):
-            target = child - lo + d * step  # read j, d copies on, reads the word of this child read
-            inside = (target >= 0) & (target <= hi - lo)
-            i = latest[np.where(inside, target, 0)] - 1
-            if np.any(inside & (i >= 0) & (d * size + j - i < distance)):
-                return True
-        return False
+        latest[child - lo] = np.arange(1, size + 1)  # for repeated indices numpy keeps the last assignment
+        fn = compiled(close_between_copies) if fast else close_between_copies
+        return bool(fn(child, lo, step, most, distance, latest))
     order = np.argsort(child, kind="stable")
     ordered = child[order]
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
@@ -276,14 +271,4 @@ def _close_across(node: Node, boundary: int, distance: int, work: Work, fast: bo
     ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at)."""
     left = addresses(node, boundary - distance, boundary, work)
     right = addresses(node, boundary, boundary + distance, work)
-    if not len(left) or not len(right):
-        return False
-    lo, hi = int(min(left.min(), right.min())), int(max(left.max(), right.max()))
-    if hi - lo >= SCRATCH_WORDS:  # too sparse for a table indexed by word: a hash table
-        return has_close_across(left, right, distance, fast)
-    # 1 + the last read of each word before the boundary, counted from `distance` reads before it (0:
-    # none; zeroed memory costs only the pages written)
-    last = np.zeros(hi - lo + 1, np.int32)
-    last[left - lo] = np.arange(1, len(left) + 1, dtype=np.int32) + distance - len(left)
-    # read i after the boundary, with an earlier read fewer than `distance` reads before it
-    return bool(np.any(last[right - lo] > np.arange(1, len(right) + 1)))
+    return has_close_across(left, right, distance, fast)

@@ -114,6 +114,20 @@ def close_across_bits(left, right, distance, bits, lo):
 
 
 @compilable
+def close_between_copies(child, lo, step, most, distance, latest):
+    """Whether read ``j`` of a copy, ``d`` copies (1 to ``most``) after read ``i`` of another, reads the same
+    word (``child[i] = child[j] + d * step``) fewer than ``distance`` reads after it (``d * L + j - i``).
+    ``latest[w - lo]``: 1 + the last read of word ``w`` in the child (0: none)."""
+    size = len(child)
+    for d in range(1, most + 1):
+        for j in range(size):
+            t = child[j] - lo + d * step
+            if 0 <= t < len(latest) and latest[t] > 0 and d * size + j - (latest[t] - 1) < distance:
+                return True
+    return False
+
+
+@compilable
 def close_pair_in(addr, distance, block, keys, last, used):
     """Whether two consecutive reads of one address in ``addr`` lie fewer than ``distance`` reads apart.
 
@@ -202,7 +216,10 @@ class WordSet:
         return int(taken)
 
     def clear(self) -> None:
-        self._clear(self.table, self.used, self.count)
+        if self.bitmap and self.count > len(self.table) // 16:  # most of the bitmap: wipe it all
+            self.table.fill(0)
+        else:
+            self._clear(self.table, self.used, self.count)
         self.count = 0
 
 
