@@ -91,26 +91,29 @@ def clear_bits(bits, used, count):
 
 @compilable
 def close_across_bits(left, right, distance, bits, lo):
-    """:func:`close_across` with a bitmap of the words of ``left`` (``bits``, zero, word ``a`` at bit
-    ``a - lo``): the words of ``right`` found there, if any, are then looked up in a hash table of
-    those alone, which is all that the exact test needs."""
-    for i in range(len(left)):
+    """:func:`close_across` with a bitmap (``bits``, zero; word ``a`` at bit ``a - lo``) of the words read
+    in what is left of ``left`` after its first reads: read ``j`` of ``right`` closes a pair if its word is
+    read in ``left`` after read ``len(left) - distance + j``, so as ``j`` goes on, ``left``'s reads up to
+    there leave the bitmap (a word when its last read does: marked in a first pass, backwards)."""
+    last = np.zeros(len(left), np.uint8)  # 1: the last read of its word in `left`
+    for i in range(len(left) - 1, -1, -1):
         a = left[i] - lo
-        bits[a >> 3] |= 1 << (a & 7)
-    both = np.empty(len(right), np.int64)  # words of `right` also in `left`
-    n = 0
-    for j in range(min(len(right), distance)):
+        bit = 1 << (a & 7)
+        if bits[a >> 3] & bit == 0:
+            bits[a >> 3] |= bit
+            last[i] = 1
+    gone = len(left) - distance  # reads of `left` up to this one are too far from right[j] (j = 0)
+    for j in range(-len(left), min(len(right), distance)):
+        i = gone + j  # (j < 0: the reads too far from all of `right`)
+        if 0 <= i < len(left) and last[i] == 1:
+            a = left[i] - lo
+            bits[a >> 3] &= 255 - (1 << (a & 7))
+        if j < 0:
+            continue
         a = right[j] - lo
-        if bits[a >> 3] & (1 << (a & 7)) != 0:
-            both[n] = right[j]
-            n += 1
-    if n == 0:
-        return False
-    size = 64
-    while size < 2 * n:
-        size *= 2
-    keys, last = np.full(size, EMPTY, np.int64), np.empty(size, np.int64)
-    return close_across(left, right, distance, keys, last, np.empty(n, np.int64), both[:n])
+        if a >= 0 and (a >> 3) < len(bits) and bits[a >> 3] & (1 << (a & 7)) != 0:
+            return True
+    return False
 
 
 @compilable
@@ -153,24 +156,13 @@ def close_pair_in(addr, distance, block, keys, last, used):
 
 
 @compilable
-def close_across(left, right, distance, keys, last, used, words):
+def close_across(left, right, distance, keys, last, used):
     """Whether a word read in ``left`` (the reads just before a boundary) is read in ``right`` (those just
-    after it) fewer than ``distance`` reads after its last read in ``left``. The table holds the words
-    of ``left`` (``len(keys) > len(left)``), or, if ``words`` is not empty, only those of them that are in
-    ``words`` (``len(keys) > len(words)``), all the others being known not to be in ``right``."""
+    after it) fewer than ``distance`` reads after its last read in ``left``. ``len(keys) > len(left)``."""
     count = 0
-    for i in range(len(words)):
-        h = find(keys, words[i])
-        if keys[h] == EMPTY:
-            keys[h] = words[i]
-            last[h] = -distance  # too far from the boundary, until read in `left`
-            used[count] = h
-            count += 1
     for i in range(len(left)):
         h = find(keys, left[i])
         if keys[h] == EMPTY:
-            if len(words):
-                continue
             keys[h] = left[i]
             used[count] = h
             count += 1
@@ -246,4 +238,4 @@ def has_close_across(left: np.ndarray, right: np.ndarray, distance: int, fast: b
         return bool(fn(left, right, distance, np.zeros((hi - lo) // 8 + 1, np.uint8), lo))
     keys, last = np.full(table_slots(len(left)), EMPTY, np.int64), np.empty(table_slots(len(left)), np.int64)
     fn = compiled(close_across) if fast else close_across
-    return bool(fn(left, right, distance, keys, last, np.empty(len(left), np.int64), np.empty(0, np.int64)))
+    return bool(fn(left, right, distance, keys, last, np.empty(len(left), np.int64)))
