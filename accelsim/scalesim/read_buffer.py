@@ -76,7 +76,7 @@ def _interval_end(
     walk, looked = walker(fast), 0
     for a, b in _stretches(root, start):
         taken, words.count = walk(*flat.arrays(), a, b, words.table, words.lo, not words.bitmap, words.used,
-                                  words.count, words.capacity)
+                                  words.count, words.capacity, words.spans)
         looked += taken
         if words.count == words.capacity:
             return a + taken, words.capacity, looked

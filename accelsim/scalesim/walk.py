@@ -17,7 +17,7 @@ import numpy as np
 
 from accelsim.jit import compilable, compiled
 from accelsim.scalesim.trace import Leaf, Node, Run, Seq
-from accelsim.scalesim.wordset import EMPTY, home
+from accelsim.scalesim.wordset import EMPTY, bits_in, home
 
 LEAF, RUN, SEQ = 0, 1, 2
 DEPTH = 64  # the deepest tree walked (the trees of streams.py are under 16 deep)
@@ -89,10 +89,69 @@ def flatten(root: Node) -> FlatTree:
 
 
 @compilable
+def fresh_words(x, order, s, m, table, spans):
+    """Words not in the bitmap among those ``m`` rows read, from a row reading words ``x`` (bits) on,
+    each row the previous one shifted by ``s`` (1 or -1) words: each column reads one stretch of words,
+    and the stretches are merged (``order`` sorts ``x``). With ``spans`` the words are added too, and the
+    stretches listed there (``spans[0]`` of them, pairs from ``spans[2]``; -1 once there is no room)."""
+    new = 0
+    first = 0 if s == 1 else 1 - m
+    cur_lo, cur_hi = x[order[0]] + first, x[order[0]] + first + m
+    for k in range(1, len(x) + 1):
+        if k < len(x):
+            a = x[order[k]] + first
+            if a <= cur_hi:
+                cur_hi = max(cur_hi, a + m)
+                continue
+        if len(spans):
+            new += cur_hi - cur_lo - bits_in(table, cur_lo, cur_hi, 1)
+            n = spans[0]
+            if n >= 0 and 2 * n + 4 <= len(spans):
+                spans[2 + 2 * n], spans[3 + 2 * n] = cur_lo, cur_hi
+                spans[0] = n + 1
+            else:
+                spans[0] = -1
+        else:
+            new += cur_hi - cur_lo - bits_in(table, cur_lo, cur_hi, -1)
+        if k < len(x):
+            cur_lo, cur_hi = a, a + m
+    return new
+
+
+@compilable
+def add_rows(addrs, first, w, shift, s, rows, table, room, spans):
+    """Add as many of the next ``rows`` rows of a run (a row: the ``w`` reads of a leaf from ``addrs[first]``,
+    shifted by ``shift``; each next row by ``s`` = 1 or -1 words) as fit whole in the bitmap's ``room``
+    (fewer new words than that): ``(rows added, words added)``. Halving, as long as they do not fit."""
+    x = addrs[first : first + w] + shift
+    order = np.argsort(x)
+    none = np.zeros(0, np.int64)
+    fit, over = 0, rows
+    if fresh_words(x, order, s, rows, table, none) < room:
+        fit = rows
+    while over - fit > 1 and fit < rows:
+        mid = (fit + over) // 2
+        if fresh_words(x, order, s, mid, table, none) < room:
+            fit = mid
+        else:
+            over = mid
+    if fit == 0:
+        return 0, 0
+    new = fresh_words(x, order, s, fit, table, spans)
+    spans[1] += new
+    return fit, new
+
+
+@compilable
 def walk_add(kind, length, at, child, copies, step, parts, part_node, part_pos, part_addr, addrs,
-             pos, stop, table, lo, hashed, used, count, need):
+             pos, stop, table, lo, hashed, used, count, need, spans):
     """Add the words of reads ``pos`` to ``stop - 1`` of the tree to the set (``count`` words, as in
-    :func:`.wordset.add_until`) until it holds ``need``: ``(reads taken, count)``."""
+    :func:`.wordset.add_until`) until it holds ``need``: ``(reads taken, count)``.
+
+    In a bitmap, the rows of a run of a leaf shifted by one word a copy are added many at a time
+    (:func:`add_rows`): each column of rows reads a stretch of words, counted and set a byte at a time.
+    Words so added are listed as stretches in ``spans`` (``spans[1]``: how many), the others one by one
+    in ``used`` (``count - spans[1]`` of them)."""
     st_node = np.empty(DEPTH, np.int64)  # the stack: a node holding the read, which copy or part of it,
     st_idx = np.empty(DEPTH, np.int64)  # where that node's instance starts, and its address offset
     st_start = np.empty(DEPTH, np.int64)
@@ -115,6 +174,20 @@ def walk_add(kind, length, at, child, copies, step, parts, part_node, part_pos, 
     while True:
         a0, a1 = pos - start, min(length[node], stop - start)
         first = at[node]
+        if not hashed and a0 == 0 and a1 > 0 and depth > 0 and kind[st_node[depth - 1]] == RUN:
+            up = st_node[depth - 1]
+            rows = min(copies[up] - st_idx[depth - 1], (stop - start) // length[node])
+            if (step[up] == 1 or step[up] == -1) and rows >= 2:
+                m, new = add_rows(addrs, first, length[node], base - lo, step[up], rows, table, need - count,
+                                  spans)
+                if m > 0:  # rows up to m - 1 on read: on as if at the end of the last of them
+                    count += new
+                    taken += m * length[node]
+                    st_idx[depth - 1] += m - 1
+                    start += (m - 1) * length[node]
+                    base += (m - 1) * step[up]
+                    a0 = a1 = length[node]
+        ranged = spans[1]
         # the words added one by one, inline: a call per read, passing arrays, costs more than the read
         if hashed:  # a hash table (wordset.find)
             mask = len(table) - 1
@@ -125,7 +198,7 @@ def walk_add(kind, length, at, child, copies, step, parts, part_node, part_pos, 
                     h = (h + 1) & mask
                 if table[h] == EMPTY:
                     table[h] = a
-                    used[count] = h
+                    used[count - ranged] = h
                     count += 1
                     if count == need:
                         return taken + j - a0 + 1, count
@@ -136,7 +209,7 @@ def walk_add(kind, length, at, child, copies, step, parts, part_node, part_pos, 
                 bit = 1 << (a & 7)
                 if table[a >> 3] & bit == 0:
                     table[a >> 3] |= bit
-                    used[count] = a
+                    used[count - ranged] = a
                     count += 1
                     if count == need:
                         return taken + j - a0 + 1, count

@@ -21,6 +21,7 @@ import numpy as np
 from accelsim.jit import compilable, compiled
 
 EMPTY = -1
+SPANS = 1 << 16  # stretches of words a set lists for its clear; past that it wipes its whole bitmap
 BITMAP_WORDS = 1 << 30  # the widest span of words kept as a bitmap (128 MiB); wider ones are hashed
 _MIX = 0x9E3779B1  # Knuth's multiplicative hash constant (2**32 / golden ratio)
 _LOW30 = (1 << 30) - 1  # a block number is cut to 30 bits, so that its product with _MIX fits in int64
@@ -87,6 +88,43 @@ def clear_bits(bits, used, count):
     """Empty a bitmap set: only the bytes it used are written."""
     for j in range(count):
         bits[used[j] >> 3] = 0
+
+
+POP = np.array([bin(b).count("1") for b in range(256)], np.int64)  # ones in a byte
+
+
+@compilable
+def bits_in(table, a, b, value):
+    """Bits ``a`` to ``b - 1`` of a bitmap: how many are set, then all set to ``value`` (0, 1; -1 leaves
+    them as they are)."""
+    n = 0
+    while a < b and (a & 7 != 0 or a + 8 > b):  # single bits up to a whole byte
+        n += (table[a >> 3] >> (a & 7)) & 1
+        if value == 1:
+            table[a >> 3] |= 1 << (a & 7)
+        elif value == 0:
+            table[a >> 3] &= 255 - (1 << (a & 7))
+        a += 1
+    while a + 8 <= b:  # whole bytes
+        n += POP[table[a >> 3]]
+        if value >= 0:
+            table[a >> 3] = 255 * value
+        a += 8
+    while a < b:
+        n += (table[a >> 3] >> (a & 7)) & 1
+        if value == 1:
+            table[a >> 3] |= 1 << (a & 7)
+        elif value == 0:
+            table[a >> 3] &= 255 - (1 << (a & 7))
+        a += 1
+    return n
+
+
+@compilable
+def clear_spans(table, spans):
+    """Clear the stretches of bits listed in ``spans`` (``spans[0]`` pairs from ``spans[2]``)."""
+    for k in range(spans[0]):
+        bits_in(table, spans[2 + 2 * k], spans[3 + 2 * k], 0)
 
 
 @compilable
@@ -189,6 +227,8 @@ class WordSet:
 
     def __init__(self, capacity: int, lo: int, hi: int, fast: bool = True) -> None:
         self.used = np.empty(capacity, np.int64)
+        # stretches of words added at once (by .walk): how many (-1: too many to list), their words, pairs
+        self.spans = np.zeros(2 + 2 * SPANS, np.int64)
         self.count, self.capacity, self.lo = 0, capacity, lo
         self.bitmap = hi - lo < BITMAP_WORDS
         if self.bitmap:
@@ -198,6 +238,7 @@ class WordSet:
             self.table = np.full(table_slots(capacity), EMPTY, np.int64)
             add, clear_fn = add_until, clear
         self._add, self._clear = (compiled(add), compiled(clear_fn)) if fast else (add, clear_fn)
+        self._clear_spans = compiled(clear_spans) if fast else clear_spans
 
     def add_until(self, addr: np.ndarray) -> int:
         """Add reads of ``addr`` until the set holds ``capacity`` words; how many reads were taken."""
@@ -208,11 +249,14 @@ class WordSet:
         return int(taken)
 
     def clear(self) -> None:
-        if self.bitmap and self.count > len(self.table) // 16:  # most of the bitmap: wipe it all
+        if self.bitmap and (self.count > len(self.table) // 16 or self.spans[0] < 0):  # wipe it all
             self.table.fill(0)
         else:
-            self._clear(self.table, self.used, self.count)
+            self._clear(self.table, self.used, self.count - int(self.spans[1]))
+            if self.spans[0]:
+                self._clear_spans(self.table, self.spans)
         self.count = 0
+        self.spans[:2] = 0
 
 
 def has_close_pair_in(addr: np.ndarray, distance: int, fast: bool = True) -> bool:

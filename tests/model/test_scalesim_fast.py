@@ -25,10 +25,13 @@ from accelsim.scalesim.wordset import WordSet, has_close_across, has_close_pair_
 from tests.model.test_scalesim_buffers import reference_misses, reference_trace, small_cases
 
 
-@pytest.fixture(params=["bitmap", "hash"])
+@pytest.fixture(params=["bitmap", "bitmap-one-span", "hash"])
 def table_kind(request, monkeypatch):
-    """Word sets as bitmaps (the default for spans under 2**30 words) or, forced, as hash tables; and the
-    tables indexed by word in trace.py likewise, or forced off."""
+    """Word sets as bitmaps (the default for spans under 2**30 words), listing at most one stretch of
+    words added at once (then wiping the bitmap to clear it), or, forced, as hash tables; and the tables
+    indexed by word in trace.py likewise, or forced off."""
+    if request.param == "bitmap-one-span":
+        monkeypatch.setattr(wordset, "SPANS", 1)
     if request.param == "hash":
         monkeypatch.setattr(wordset, "BITMAP_WORDS", 0)
         monkeypatch.setattr(trace_module, "SCRATCH_WORDS", 0)
@@ -200,5 +203,6 @@ def test_walk_adds_the_reads_addresses_gives(case, operand, data):
     for fast in (True, False):
         for span in (hi, 1 << 41):
             ws = WordSet(need, lo, span, fast)
-            got = walker(fast)(*flat.arrays(), pos, stop, ws.table, ws.lo, not ws.bitmap, ws.used, 0, need)
+            got = walker(fast)(*flat.arrays(), pos, stop, ws.table, ws.lo, not ws.bitmap, ws.used, 0, need,
+                               ws.spans)
             assert got == expected
