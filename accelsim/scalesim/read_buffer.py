@@ -8,12 +8,13 @@ plus the distinct addresses of the last one, and only where the flushes fall nee
 - an operand of fewer than ``Q`` distinct words never flushes: each word is read from DRAM once;
 - inside one instance of a run of translated copies (:mod:`.trace`) where no word is read twice within
   ``Q`` reads, every read misses: each flush interval is exactly ``Q`` reads;
-- otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by reading the
-  trace from there (in chunks); but two intervals starting at the same offset within two copies of a
-  subtree are translates, and so is everything between them as long as it stays inside the copies: a
-  run's orbit of interval starts is tabled copy by copy, cycles of it are skipped to the end of the
-  run, an earlier instance of a subtree gives the rest of a later one, and a run of identical copies
-  adds nothing once a whole copy has been read since the interval began (:class:`_Orbit`).
+- otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by walking the
+  trace from there into a set of words (:mod:`.walk`, :mod:`.wordset`); but two intervals starting at
+  the same offset within two copies of a subtree are translates, and so is everything between them as
+  long as it stays inside the copies: a run's orbit of interval starts is tabled copy by copy, cycles
+  of it are skipped to the end of the run, an earlier instance of a subtree gives the rest of a later
+  one, and a run of identical copies adds nothing once a whole copy has been read since the interval
+  began (:class:`_Orbit`).
 
 What this costs, and where it is not bounded by the layer's structure: docs/scalesim_compat.md.
 """

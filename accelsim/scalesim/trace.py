@@ -11,7 +11,7 @@ reads again. A trace is therefore kept as a tree:
 - :class:`Seq`: children one after the other, each at its own offsets.
 
 Positions are read indices (0 = the trace's first read). Only the stretches the read buffer model has to
-look at are ever materialised, a chunk at a time; :class:`Work` counts what was.
+look at are ever materialised (or walked: :mod:`.walk`); :class:`Work` counts how many reads were.
 """
 
 from __future__ import annotations

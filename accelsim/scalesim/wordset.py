@@ -129,13 +129,16 @@ def clear_spans(table, spans):
 
 @compilable
 def close_across_bits(left, right, distance, bits, lo):
-    """:func:`close_across` with a bitmap (``bits``, zero; word ``a`` at bit ``a - lo``) of the words read
-    in what is left of ``left`` after its first reads: read ``j`` of ``right`` closes a pair if its word is
-    read in ``left`` after read ``len(left) - distance + j``, so as ``j`` goes on, ``left``'s reads up to
-    there leave the bitmap (a word when its last read does: marked in a first pass, backwards)."""
+    """:func:`close_across` with a bitmap (``bits``, zero; word ``a`` at bit ``a - lo``, any word of both
+    ``left`` and ``right`` in it) of the words read in what is left of ``left`` after its first reads:
+    read ``j`` of ``right`` closes a pair if its word is read in ``left`` after read
+    ``len(left) - distance + j``, so as ``j`` goes on, ``left``'s reads up to there leave the bitmap (a
+    word when its last read does: marked in a first pass, backwards)."""
     last = np.zeros(len(left), np.uint8)  # 1: the last read of its word in `left`
     for i in range(len(left) - 1, -1, -1):
         a = left[i] - lo
+        if a < 0 or (a >> 3) >= len(bits):  # outside the bitmap: not a word of `right`
+            continue
         bit = 1 << (a & 7)
         if bits[a >> 3] & bit == 0:
             bits[a >> 3] |= bit
@@ -272,12 +275,15 @@ def has_close_pair_in(addr: np.ndarray, distance: int, fast: bool = True) -> boo
 
 
 def has_close_across(left: np.ndarray, right: np.ndarray, distance: int, fast: bool = True) -> bool:
-    """:func:`close_across_bits` if the words span at most :data:`BITMAP_WORDS`, else :func:`close_across`
-    with a table of the size of ``left``."""
+    """:func:`close_across_bits` if the words both read span at most :data:`BITMAP_WORDS`, else
+    :func:`close_across` with a table of the size of ``left``."""
     if not len(left) or not len(right):
         return False
-    lo, hi = int(min(left.min(), right.min())), int(max(left.max(), right.max()))
-    if hi - lo < BITMAP_WORDS:
+    right = right[:distance]  # reads further on are too far from all of `left`
+    lo, hi = max(int(left.min()), int(right.min())), min(int(left.max()), int(right.max()))
+    if lo > hi:  # no word in both
+        return False
+    if hi - lo < BITMAP_WORDS:  # a bitmap of the words that both may read
         fn = compiled(close_across_bits) if fast else close_across_bits
         return bool(fn(left, right, distance, np.zeros((hi - lo) // 8 + 1, np.uint8), lo))
     keys, last = np.full(table_slots(len(left)), EMPTY, np.int64), np.empty(table_slots(len(left)), np.int64)
