@@ -144,6 +144,35 @@ def word_bounds(node: Node) -> tuple[int, int]:
     return node.bounds
 
 
+def window_bounds(node: Node, lo: int, hi: int) -> tuple[int, int]:
+    """The least and the greatest address of reads ``lo`` to ``hi - 1`` of ``node`` (at least one),
+    relative to its origin, from the bounds of the subtrees they cover whole."""
+    lo, hi = max(lo, 0), min(hi, node.length)
+    if lo <= 0 and hi >= node.length:
+        return word_bounds(node)
+    if isinstance(node, Leaf):
+        return int(node.addr[lo:hi].min()), int(node.addr[lo:hi].max())
+    pieces: list[tuple[int, int]] = []
+    if isinstance(node, Run):
+        size = node.child.length
+        first, last = lo // size, (hi - 1) // size
+        for i in sorted({first, last}):  # the copies the window may cover in part
+            a, b = window_bounds(node.child, max(lo - i * size, 0), min(hi - i * size, size))
+            pieces.append((a + i * node.addr_step, b + i * node.addr_step))
+        if last - first > 1:  # and those it covers whole: the first and last of them bound the rest
+            a, b = word_bounds(node.child)
+            for i in (first + 1, last - 1):
+                pieces.append((a + i * node.addr_step, b + i * node.addr_step))
+    else:
+        assert isinstance(node, Seq)
+        for start, part, offset in zip(node.starts, node.parts, node.addr_offsets, strict=True):
+            a, b = max(lo - start, 0), min(hi - start, part.length)
+            if b > a:
+                x, y = window_bounds(part, a, b)
+                pieces.append((x + offset, y + offset))
+    return min(a for a, _ in pieces), max(b for _, b in pieces)
+
+
 def row_of(root: Node, pos: int) -> int:
     """Demand row of read ``pos``."""
     leaf, start, _, row = locate(root, pos)[-1]
@@ -268,7 +297,12 @@ def _close_between_copies(node: Run, child: np.ndarray, distance: int, fast: boo
 
 def _close_across(node: Node, boundary: int, distance: int, work: Work, fast: bool) -> bool:
     """Whether a word read in the ``distance`` reads of ``node`` before ``boundary`` is read again within
-    ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at)."""
+    ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at).
+    The two sides read no word in common if their ranges of words do not meet: then they are not read."""
+    a, b = window_bounds(node, boundary - distance, boundary)
+    c, d = window_bounds(node, boundary, boundary + distance)
+    if b < c or d < a:
+        return False
     left = addresses(node, boundary - distance, boundary, work)
     right = addresses(node, boundary, boundary + distance, work)
     return has_close_across(left, right, distance, fast)

@@ -19,7 +19,17 @@ from accelsim.scalesim import trace as trace_module
 from accelsim.scalesim.geometry import Layer, folds
 from accelsim.scalesim.read_buffer import _Orbit
 from accelsim.scalesim.streams import read_trace
-from accelsim.scalesim.trace import Leaf, Node, Run, Seq, Work, addresses, has_close_pair, word_bounds
+from accelsim.scalesim.trace import (
+    Leaf,
+    Node,
+    Run,
+    Seq,
+    Work,
+    addresses,
+    has_close_pair,
+    window_bounds,
+    word_bounds,
+)
 from accelsim.scalesim.walk import flatten, walker
 from accelsim.scalesim.wordset import WordSet, has_close_across, has_close_pair_in
 from tests.model.test_scalesim_buffers import reference_misses, reference_trace, small_cases
@@ -120,6 +130,19 @@ def test_has_close_pair_is_the_least_gap_of_every_subtree(case, operand, distanc
     for node in subtrees(tree):
         gap = min_gap(addresses(node, 0, node.length, work))
         assert has_close_pair(node, distance, work, fast) == (gap < distance), node
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_cases(max_hw=12), st.sampled_from(["ifmap", "filter"]), st.data())
+def test_window_bounds_are_the_least_and_greatest_word(case, operand, data):
+    v, cfg = case
+    work = Work()
+    tree = read_trace(v, folds(v, cfg), cfg.dataflow, operand, work)
+    for node in subtrees(tree):
+        lo = data.draw(st.integers(-3, node.length - 1))
+        hi = data.draw(st.integers(max(lo, 0) + 1, node.length + 3))
+        reads = addresses(node, lo, hi, work)
+        assert window_bounds(node, lo, hi) == (int(reads.min()), int(reads.max()))
 
 
 def test_has_close_pair_across_copies_of_a_run():
