@@ -22,6 +22,7 @@ from accelsim.jit import compilable, compiled
 
 EMPTY = -1
 SPANS = 1 << 16  # stretches of words a set lists for its clear; past that it wipes its whole bitmap
+DENSE_WORDS = 1 << 22  # the widest span of words given a table indexed by word (int64: 32 MiB)
 BITMAP_WORDS = 1 << 30  # the widest span of words kept as a bitmap (128 MiB); wider ones are hashed
 _MIX = 0x9E3779B1  # Knuth's multiplicative hash constant (2**32 / golden ratio)
 _LOW30 = (1 << 30) - 1  # a block number is cut to 30 bits, so that its product with _MIX fits in int64
@@ -172,6 +173,18 @@ def close_between_copies(child, lo, step, most, distance, latest):
 
 
 @compilable
+def close_pair_dense(addr, lo, distance, latest):
+    """:func:`close_pair_in` with a table indexed by word (``latest[a - lo]``: 1 + the last read of word
+    ``a`` so far, 0 for none; zero to begin with)."""
+    for i in range(len(addr)):
+        t = addr[i] - lo
+        if latest[t] > 0 and i - (latest[t] - 1) < distance:
+            return True
+        latest[t] = i + 1
+    return False
+
+
+@compilable
 def close_pair_in(addr, distance, block, keys, last, used):
     """Whether two consecutive reads of one address in ``addr`` lie fewer than ``distance`` reads apart.
 
@@ -263,9 +276,14 @@ class WordSet:
 
 
 def has_close_pair_in(addr: np.ndarray, distance: int, fast: bool = True) -> bool:
-    """:func:`close_pair_in` with tables of its size."""
+    """:func:`close_pair_dense` if the words span under :data:`DENSE_WORDS`, else :func:`close_pair_in`
+    with tables of its size."""
     if len(addr) < 2:
         return False
+    lo, hi = int(addr.min()), int(addr.max())
+    if hi - lo < DENSE_WORDS:
+        fn = compiled(close_pair_dense) if fast else close_pair_dense
+        return bool(fn(addr, lo, distance, np.zeros(hi - lo + 1, np.int64)))
     distance = min(distance, len(addr))  # no two reads are further apart
     block = max(1, distance // 2)
     held = min(len(addr), distance + block)

@@ -44,6 +44,7 @@ def table_kind(request, monkeypatch):
         monkeypatch.setattr(wordset, "SPANS", 1)
     if request.param == "hash":
         monkeypatch.setattr(wordset, "BITMAP_WORDS", 0)
+        monkeypatch.setattr(wordset, "DENSE_WORDS", 0)
         monkeypatch.setattr(trace_module, "SCRATCH_WORDS", 0)
     return request.param
 
@@ -90,10 +91,15 @@ def test_word_set_fills_as_a_python_set(words, capacity, chunks, fast):
 
 
 @settings(max_examples=150, deadline=None)
-@given(WORDS, st.integers(1, 400), st.booleans())
-def test_close_pair_in_is_the_least_gap(words, distance, fast):
+@given(WORDS, st.integers(1, 400), st.booleans(), st.booleans())
+def test_close_pair_in_is_the_least_gap(words, distance, fast, hashed):
     addr = np.array(words, np.int64)
-    assert has_close_pair_in(addr, distance, fast) == (min_gap(addr) < distance)
+    saved = wordset.DENSE_WORDS
+    try:
+        wordset.DENSE_WORDS = 0 if hashed else saved
+        assert has_close_pair_in(addr, distance, fast) == (min_gap(addr) < distance)
+    finally:
+        wordset.DENSE_WORDS = saved
 
 
 @settings(max_examples=150, deadline=None)
