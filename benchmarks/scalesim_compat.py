@@ -4,8 +4,8 @@
 
 For every case it prints the CPU seconds of :func:`accelsim.scalesim.simulate_layer_scalesim` (best of
 ``--reps``, ``time.process_time``), and for the two read buffers what the model materialised: trace reads
-built or gathered, the largest array of them, and the flush intervals it worked out read by read (every
-other interval is inferred from repetition). Cases: one ResNet-50 layer with 64 KiB SRAMs (SCALE-Sim's
+built, gathered or walked, the largest array of them, and the flush intervals it worked out read by read
+(every other interval is inferred from repetition). Cases: one ResNet-50 layer with 64 KiB SRAMs (SCALE-Sim's
 scale.cfg sizes) in each dataflow; all of ResNet-50 with those sizes; and the extremes of issue 8 (a
 2048-channel 512x512 3x3 layer on the default preset and on scale.cfg sizes, 1x1 arrays, 1 KiB SRAMs,
 fully-connected layers of 100 k inputs and outputs, SCALE-Sim's google.cfg sizes). With ``--random N``, N

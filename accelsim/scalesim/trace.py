@@ -32,7 +32,7 @@ SCRATCH_WORDS = 1 << 23
 
 @dataclass
 class Work:
-    """What the buffer models did: trace reads built or gathered (and the largest array of them), read
+    """What the buffer models did: trace reads built, gathered or walked (and the largest array), read
     buffer flush intervals and write buffer drains worked out one by one (the rest are inferred)."""
 
     reads: int = 0
