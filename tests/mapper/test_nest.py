@@ -80,7 +80,8 @@ def test_keeping_an_operand_loads_it_once():
     ({"P_T": 10_000}, "P_T must be in [1, 196]"),
     ({"K_T": 17}, "K_T must be in [1, 16]"),
     ({"x_depth": 0}, "x_depth must be in [1, 64]"),
-    ({"x_res": program.RES_KEEP, "x_depth": 64}, "ifmap_spad_kib must be holding 1152 slots of 196 rows (225,792 rows; it has 8,192)"),
+    ({"x_res": program.RES_KEEP, "x_depth": 64},
+     "ifmap_spad_kib must be holding 1152 slots of 196 rows (225,792 rows; it has 8,192)"),
 ])
 def test_check_names_the_broken_rule(change, message):
     arch = arch_mod.preset("gemmini")
