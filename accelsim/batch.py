@@ -148,10 +148,10 @@ def evaluate(layer_fields: dict, arch_fields: dict, out_bytes: int = 4, *, close
     values = [layer_fields[k] for k in LAYER_FIELDS] + [arch[k] for k in ARCH_FIELDS] + list(energy.values())
     arrays = np.broadcast_arrays(*map(np.asarray, values))
     shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a).reshape(-1).astype(np.float64 if name in ENERGY_FIELDS else np.int64)
-            for name, a in zip(names, arrays, strict=True)]
+    flat = [np.ascontiguousarray(a, np.float64 if name in ENERGY_FIELDS else np.int64).reshape(-1)
+            for name, a in zip(names, arrays, strict=True)]  # one copy each (the broadcast views share)
     n = flat[0].size
-    ints, energy_pj = np.zeros((n, len(INT_COLUMNS)), np.int64), np.zeros(n)
+    ints, energy_pj = np.empty((n, len(INT_COLUMNS)), np.int64), np.empty(n)  # evaluate_point sets all
     run = evaluate_points if interpreted else compiled(evaluate_points)
     run(*flat, int(out_bytes), bool(closed_form), ints, energy_pj)
     return Evaluation(ints.reshape((*shape, len(INT_COLUMNS))), energy_pj.reshape(shape))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch import Dataflow
-from accelsim.batch import ENERGY_FIELDS, evaluate
+from accelsim.batch import ENERGY_FIELDS, INT_COLUMNS, evaluate
 from accelsim.closed_form import ARCH_FIELDS
 from accelsim.errors import AccelsimError, require
 from accelsim.sweep.space import SWEEP_KEYS, Space, area_of
@@ -29,6 +29,9 @@ COLUMNS = ("config_id", "network", *SWEEP_KEYS, "pes", "macs_per_cycle", "sram_k
            "dram_bytes", "commands", "closed_form_layers")
 DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(3)])
 DASK_CONNECT_TIMEOUT_S = 5
+# accelsim.batch result columns a network row sums over its layers (valid first, cycles second)
+SUMMED = [INT_COLUMNS.index(c) for c in ("valid", "cycles", "macs", "dram_read_bytes", "dram_write_bytes",
+                                         "commands", "closed_form")]
 
 
 def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -44,25 +47,27 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     per_network = []
     for w in space.workloads:
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
-        ints = {c: ev[c] for c in ("valid", "cycles", "macs", "dram_read_bytes", "dram_write_bytes",
-                                   "commands", "closed_form")}
-        layer_ints = {c: v[w.layer_shape] for c, v in ints.items()}  # (layers, n)
-        valid = layer_ints["valid"].all(axis=0)
+        ints = ev.ints[..., SUMMED]  # (shapes, n, SUMMED)
+        uses = np.bincount(w.layer_shape, minlength=len(ints))  # layers of each shape (every shape > 0)
+        valid = ints[:, :, 0].all(axis=0)
+        sums = uses[0] * ints[0]
+        for s in range(1, len(ints)):  # integer sums over the layers: exact in any order
+            sums += uses[s] * ints[s]
+        sums[~valid] = 0
+        shape_time_us = ints[:, :, 1] / cfg["clock_mhz"]
         energy = np.zeros(n)
         time_us = np.zeros(n)
         for j in w.layer_shape:  # left to right, as simulate_network's sum() over its layers
             energy = energy + ev.energy_pj[j]
-            time_us = time_us + ev["cycles"][j] / cfg["clock_mhz"]
-        sums = {c: np.where(valid, v.sum(axis=0), 0) for c, v in layer_ints.items()}
-        cycles = sums["cycles"]
+            time_us = time_us + shape_time_us[j]
+        cycles, macs, dram_read, dram_write, commands, closed = (sums[:, c] for c in range(1, len(SUMMED)))
         with np.errstate(divide="ignore", invalid="ignore"):
-            utilization = np.where(valid, sums["macs"] / (macs_per_cycle * cycles), np.nan)
+            utilization = np.where(valid, macs / (macs_per_cycle * cycles), np.nan)
         per_network.append({
             "valid": valid, "cycles": cycles, "time_us": np.where(valid, time_us, np.nan),
-            "utilization": utilization, "energy_pj": np.where(valid, energy, np.nan), "macs": sums["macs"],
-            "dram_read_bytes": sums["dram_read_bytes"], "dram_write_bytes": sums["dram_write_bytes"],
-            "dram_bytes": sums["dram_read_bytes"] + sums["dram_write_bytes"], "commands": sums["commands"],
-            "closed_form_layers": sums["closed_form"],
+            "utilization": utilization, "energy_pj": np.where(valid, energy, np.nan), "macs": macs,
+            "dram_read_bytes": dram_read, "dram_write_bytes": dram_write,
+            "dram_bytes": dram_read + dram_write, "commands": commands, "closed_form_layers": closed,
         })
     k = len(space.workloads)
     out = {key: np.repeat(cfg[key], k) for key in ("config_id", *SWEEP_KEYS)}
