@@ -40,6 +40,11 @@ CONSTRAINT_KEYS = ("max_pes", "min_pes", "max_macs_per_cycle", "min_macs_per_cyc
 OBJECTIVES = ("cycles", "time_us", "energy_pj", "dram_bytes", "pes", "sram_kib", "area")
 TOP_KEYS = ("base", "workloads", "objectives", "chunk_configs", "space", "constraints")
 MAX_VALUES = 100_000  # values of one key (a typo in a range should not allocate gigabytes)
+# Distinct (layer shape, config) evaluations in a default chunk: ~0.1 s of closed-form work and ~20 MB of
+# arrays a worker; smaller chunks spend a larger share on per-chunk costs (files, markers, numpy calls):
+# on ResNet-50's fully covered space (benchmarks/sweep.py) 20 k a chunk gave ~80 %, 100 k ~92 % of the time
+# to evaluation.
+CHUNK_EVALUATIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -229,8 +234,8 @@ def parse(doc: dict, *, root: Path = Path("."), source: str = "space") -> Space:
             chunk)
     loaded = tuple(load_workload(n, root) for n in names)
     require(len({w.name for w in loaded}) == len(loaded), f"{source}: workloads", "of distinct names", names)
-    if chunk == 0:  # ~20 k distinct (layer shape, config) evaluations a chunk: ~1 s of work, ~1 MB
-        chunk = max(1, 20_000 // sum(len(w.shapes["N"]) for w in loaded))
+    if chunk == 0:
+        chunk = max(1, CHUNK_EVALUATIONS // sum(len(w.shapes["N"]) for w in loaded))
     digest = _digest(base, keys, values, cons, loaded, chunk)
     space = Space(base=base, keys=keys, values=values, constraints=tuple(sorted(cons.items())),
                   workloads=loaded, objectives=objectives, chunk_configs=chunk, digest=digest)
