@@ -43,8 +43,11 @@ MAX_VALUES = 100_000  # values of one key (a typo in a range should not allocate
 # Distinct (layer shape, config) evaluations in a default chunk: ~0.1 s of closed-form work and ~20 MB of
 # arrays a worker; smaller chunks spend a larger share on per-chunk costs (files, markers, numpy calls):
 # on ResNet-50's fully covered space (benchmarks/sweep.py) 20 k a chunk gave ~80 %, 100 k ~92 % of the time
-# to evaluation.
+# to evaluation. A smaller space gets smaller chunks, down to MIN_CHUNK_EVALUATIONS, so that it has at least
+# MIN_CHUNKS of them to share among workers.
 CHUNK_EVALUATIONS = 100_000
+MIN_CHUNK_EVALUATIONS = 20_000
+MIN_CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,10 @@ def parse(doc: dict, *, root: Path = Path("."), source: str = "space") -> Space:
     loaded = tuple(load_workload(n, root) for n in names)
     require(len({w.name for w in loaded}) == len(loaded), f"{source}: workloads", "of distinct names", names)
     if chunk == 0:
-        chunk = max(1, CHUNK_EVALUATIONS // sum(len(w.shapes["N"]) for w in loaded))
+        shapes = sum(len(w.shapes["N"]) for w in loaded)
+        evaluations = math.prod(len(v) for v in values) * shapes
+        target = min(CHUNK_EVALUATIONS, max(MIN_CHUNK_EVALUATIONS, evaluations // MIN_CHUNKS))
+        chunk = max(1, target // shapes)
     digest = _digest(base, keys, values, cons, loaded, chunk)
     space = Space(base=base, keys=keys, values=values, constraints=tuple(sorted(cons.items())),
                   workloads=loaded, objectives=objectives, chunk_configs=chunk, digest=digest)
