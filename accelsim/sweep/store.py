@@ -29,13 +29,14 @@ import numpy as np
 from accelsim.arch import Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.outdir import atomic_write
+from accelsim.sim import HOSTS
 from accelsim.sweep.space import Space
 
 if TYPE_CHECKING:
     from accelsim.sweep.digest import Digest
 
 MANIFEST_VERSION = 1
-STRING_COLUMNS = ("network", "dataflow")
+STRING_COLUMNS = ("network", "dataflow", "host")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -154,5 +155,7 @@ def write_summary(out: Path, space: Space, d: Digest, n_chunks: int, done: int) 
 
 
 def _plain(key, value):
-    """A swept value as the table shows it (dataflow by name)."""
+    """A swept value as the table shows it (dataflow and host by name)."""
+    if key == "host":
+        return HOSTS[value]
     return Dataflow.from_code(value).value if key == "dataflow" else value
