@@ -1,13 +1,14 @@
 """Speed of `accelsim sweep` end to end (evaluation, Parquet chunks with markers, Pareto front, summary):
 
-    python benchmarks/sweep.py [--configs 5000] [--dask]
+    python benchmarks/sweep.py [--configs 5000] [--repeat 3] [--dask]
 
 1. Evaluations per second on one core (in-process backend) on a space where the closed form covers most
    (layer, config) points, and on a mixed space (every key swept, the scheduler takes many points). An
    evaluation is one distinct layer shape on one configuration (what accelsim.batch computes; a network's
    repeated shapes are evaluated once per configuration); layer-points/s counts every layer of the network.
    Then the closed form alone (its points, no I/O), and end to end on a space it covers entirely (checked):
-   the rate issue 12's ">= 1 M evaluations/s per core" is about.
+   the rate issue 12's ">= 1 M evaluations/s per core" is about, beside ``batch.evaluate`` alone on the same
+   chunks; then the host axis's ``riscv`` points (the firmware on the instruction-level host model).
 2. ResNet-50 x ``--configs`` configurations of the mixed space on 1 and on 2 local workers (process pool),
    wall time, and extrapolated (linearly) to 100,000 configurations on this machine; the 1 -> 2 worker
    scaling; and, extrapolated from the one-worker rate assuming linear scaling, a 32-worker Dask cluster.
@@ -136,6 +137,21 @@ def closed_form_only(space) -> None:
           f"evaluations/CPU-s ({s_idx.size / seconds / 1e6:.2f} M/s wall)")
 
 
+def host_in_the_loop(backend: Backend) -> None:
+    """The host axis: ``host = "riscv"`` runs the layer driver firmware on the instruction-level host model
+    per distinct (shape, configuration); timed once after a warm-up on another configuration (the ISS and
+    firmware load once per process; results are cached per (shape, configuration))."""
+    one = {"workloads": ["resnet50"], "space": {"host": "riscv"}}
+    timed_sweep(parse({**one, "space": {"host": "riscv", "array_rows": 8}}), backend)  # warm-up
+    space = parse({**one, "space": {"host": "riscv", "array_rows": [16, 32]}})
+    shapes, _ = layer_counts(space)
+    seconds, cpu, share = timed_sweep(space, backend)
+    assert share == 0
+    evals = space.feasible_count() * shapes
+    print(f"    host = riscv (firmware in the loop), {space.feasible_count()} configs x {shapes} distinct "
+          f"shapes: {seconds:.2f} s wall, {cpu:.2f} s CPU: {evals / cpu:,.0f} evaluations/CPU-s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", type=int, default=5000, help="ResNet-50 configurations timed in (2)")
@@ -170,6 +186,7 @@ def main() -> None:
           f"{cpu:.2f} s CPU: {evals / cpu / 1e6:.2f} M evaluations/CPU-s "
           f"({evals / seconds / 1e6:.2f} M/s wall); batch.evaluate alone on its chunks "
           f"{evals / alone / 1e6:.2f} M/CPU-s, {alone / cpu:.0%} of the end-to-end CPU time")
+    host_in_the_loop(inproc)
 
     space = parse({"workloads": ["resnet50"], "space": mixed_space(args.configs)})
     n = space.feasible_count()

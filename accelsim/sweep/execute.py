@@ -52,14 +52,11 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
         if cfg["host"].any():
             _host_in_the_loop(space, w, cfg, ev)
-        ints = ev.ints[..., SUMMED]  # (shapes, n, SUMMED)
-        uses = np.bincount(w.layer_shape, minlength=len(ints))  # layers of each shape (every shape > 0)
-        valid = ints[:, :, 0].all(axis=0)
-        sums = uses[0] * ints[0]
-        for s in range(1, len(ints)):  # integer sums over the layers: exact in any order
-            sums += uses[s] * ints[s]
+        uses = np.bincount(w.layer_shape, minlength=len(ev.ints))  # layers of each shape (every shape > 0)
+        valid = ev["valid"].all(axis=0)
+        sums = np.einsum("s,snc->nc", uses, ev.ints)[:, SUMMED]  # integer sums over the layers: exact
         sums[~valid] = 0
-        shape_time_us = ints[:, :, 1] / cfg["clock_mhz"]
+        shape_time_us = ev["cycles"] / cfg["clock_mhz"]
         energy = np.zeros(n)
         time_us = np.zeros(n)
         for j in w.layer_shape:  # left to right, as simulate_network's sum() over its layers
