@@ -35,7 +35,7 @@ from accelsim.sweep.space import Space
 if TYPE_CHECKING:
     from accelsim.sweep.digest import Digest
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: the table has a host column
 STRING_COLUMNS = ("network", "dataflow", "host")
 
 
