@@ -29,7 +29,7 @@ from accelsim.sim import HOSTS
 # Keys a space may sweep: every ArchConfig field the model times (the fixed int8/int32 widths and the
 # energy table come from the base configuration), and ``host``: how commands are issued, accelsim.sim's
 # HOSTS (``fixed``, the default: one every host_issue_cycles, the closed form or the scheduler; ``riscv``:
-# the layer driver firmware on the instruction-level host model, ~10^4 times slower).
+# the layer driver firmware on the instruction-level host model, a few thousand times slower).
 SWEEP_KEYS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles", "clock_mhz",
               "pe_dot_width", "host")
