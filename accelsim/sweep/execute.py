@@ -88,7 +88,7 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
 def _host_in_the_loop(space: Space, w, cfg: dict[str, np.ndarray], ev) -> None:
     """Overwrite, in ``ev``, the points of the configurations whose host is ``riscv`` with what
     :func:`accelsim.sim.simulate_network` reports for them with ``host="riscv"`` (the firmware on the
-    instruction-level host model, per distinct (shape, configuration); tens of milliseconds each). Points
+    instruction-level host model, per distinct (shape, configuration); milliseconds each). Points
     whose tiles do not fit stay invalid."""
     from accelsim.sim import _simulate_shape_riscv
 
