@@ -384,6 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=TIMING_HELP)
     r.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
     r.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
+    r.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_search_options(r)
     r.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="directory to write into: new, empty, or written by accelsim before")
     r.add_argument("--force", action="store_true", help=FORCE_HELP)

@@ -70,3 +70,20 @@ def test_committed_dataflow_comparison_is_current(tmp_path):
     for path in tmp_path.iterdir():
         assert path.read_bytes() == (committed / path.name).read_bytes(), (
             f"reports/resnet18-dataflows/{path.name} is stale: run `bash scripts/reports.sh`")
+
+
+@pytest.mark.parametrize(("name", "mapper"), [("resnet50-256k-fixed", []),
+                                              ("resnet50-256k-mapped", ["--mapper", "search",
+                                                                        "--dataflows", "all"])])
+def test_committed_mapped_vs_fixed_is_current(tmp_path, name, mapper):
+    """The mapped-vs-fixed example (issue 11): the same Gemmini-sized configuration, fixed lowering and
+    searched mappings (docs/mapper.md)."""
+    from accelsim.cli import main
+
+    assert main(["report", "--network", "resnet50", "--arch", str(ROOT / "examples" / "gemmini_256k.toml"),
+                 "--out", str(tmp_path), *mapper]) == 0
+    committed = ROOT / "reports" / name
+    assert sorted(p.name for p in committed.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (committed / path.name).read_bytes(), (
+            f"reports/{name}/{path.name} is stale: run `bash scripts/reports.sh`")
