@@ -12,6 +12,7 @@ path design-space sweeps take; tests hold it equal to ``simulate_layer`` field f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,8 +103,9 @@ def evaluate_point(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib,
 def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib, w_kib, acc_kib, BW, L, Q,
                     HI, V, mac_pj, spad_byte_pj, acc_word_pj, dram_byte_pj, out_bytes, use_closed_form, ints,
                     energy):
-    """:func:`evaluate_point` at every index of the 1-D field arrays into ``ints`` (n, INT_COLUMNS) and
-    ``energy`` (n,)."""
+    """:func:`evaluate_point` at every index of the 2-D field arrays (broadcast views: a field that is the
+    same along an axis has stride 0 there and is never copied) into ``ints`` (rows, cols, INT_COLUMNS) and
+    ``energy`` (rows, cols)."""
     kin = np.zeros((_N_KIND_ROWS, 8))
     bST4 = np.zeros(4)
     sa, sb, s_ok = np.zeros(15, np.int64), np.zeros(15, np.int64), np.zeros(15, np.bool_)
@@ -111,12 +113,15 @@ def evaluate_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_kib
     prog = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
     idle = np.zeros(3, np.int64)
     s = np.zeros(S_LEN, np.int64)
-    for i in range(N.size):
-        energy[i] = evaluate_point(
-            N[i], M[i], C[i], H[i], W[i], R[i], S[i], stride[i], pad[i], groups[i], AR[i], AC[i], df[i],
-            if_kib[i], w_kib[i], acc_kib[i], BW[i], L[i], Q[i], HI[i], V[i], out_bytes, mac_pj[i],
-            spad_byte_pj[i], acc_word_pj[i], dram_byte_pj[i], use_closed_form, kin, bST4, sa, sb, s_ok, ta,
-            tb, t_ok, prog, idle, s, ints[i])
+    rows, cols = N.shape
+    for i in range(rows):
+        for j in range(cols):
+            energy[i, j] = evaluate_point(
+                N[i, j], M[i, j], C[i, j], H[i, j], W[i, j], R[i, j], S[i, j], stride[i, j], pad[i, j],
+                groups[i, j], AR[i, j], AC[i, j], df[i, j], if_kib[i, j], w_kib[i, j], acc_kib[i, j],
+                BW[i, j], L[i, j], Q[i, j], HI[i, j], V[i, j], out_bytes, mac_pj[i, j], spad_byte_pj[i, j],
+                acc_word_pj[i, j], dram_byte_pj[i, j], use_closed_form, kin, bST4, sa, sb, s_ok, ta, tb,
+                t_ok, prog, idle, s, ints[i, j])
 
 
 @dataclass(frozen=True)
@@ -146,12 +151,12 @@ def evaluate(layer_fields: dict, arch_fields: dict, out_bytes: int = 4, *, close
     energy = {k: arch.get(k, getattr(defaults, k)) for k in ENERGY_FIELDS}
     names = (*LAYER_FIELDS, *ARCH_FIELDS, *ENERGY_FIELDS)
     values = [layer_fields[k] for k in LAYER_FIELDS] + [arch[k] for k in ARCH_FIELDS] + list(energy.values())
-    arrays = np.broadcast_arrays(*map(np.asarray, values))
-    shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a).reshape(-1).astype(np.float64 if name in ENERGY_FIELDS else np.int64)
-            for name, a in zip(names, arrays, strict=True)]
-    n = flat[0].size
-    ints, energy_pj = np.zeros((n, len(INT_COLUMNS)), np.int64), np.zeros(n)
+    values = [np.asarray(v, np.float64 if name in ENERGY_FIELDS else np.int64) for name, v in zip(
+        names, values, strict=True)]
+    shape = np.broadcast_shapes(*(v.shape for v in values))
+    grid = (math.prod(shape[:-1]), shape[-1]) if shape else (1, 1)
+    fields = [np.broadcast_to(v, shape).reshape(grid) for v in values]  # views, no copies
+    ints, energy_pj = np.empty((*grid, len(INT_COLUMNS)), np.int64), np.empty(grid)  # evaluate_point sets all
     run = evaluate_points if interpreted else compiled(evaluate_points)
-    run(*flat, int(out_bytes), bool(closed_form), ints, energy_pj)
+    run(*fields, int(out_bytes), bool(closed_form), ints, energy_pj)
     return Evaluation(ints.reshape((*shape, len(INT_COLUMNS))), energy_pj.reshape(shape))

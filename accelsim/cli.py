@@ -21,6 +21,8 @@ from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
+from accelsim.mapper.cli import MAPPER_HELP, MAPPERS, add_search_options
+from accelsim.mapper.cli import add_parser as add_map_parser
 from accelsim.result import Timing
 
 # What `cosim` and `rtl generate` import, and how to get it (the `rtl` extra of pyproject.toml).
@@ -104,6 +106,15 @@ def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
     arch = _arch(args)
     if dataflow is not None:
         arch = arch.with_dataflow(dataflow.value)
+    if getattr(args, "mapper", "fixed") == "search":
+        from accelsim.mapper.cli import search_args
+        from accelsim.result import NetworkResult
+
+        require(timing is Timing.ACCELSIM, "--mapper search", "used with --timing accelsim", timing.value)
+        require(args.host == "fixed", "--mapper search",
+                "used with --host fixed (the firmware runs the fixed lowering)", args.host)
+        mapped = search_args(args, _workload(args), arch)
+        return NetworkResult(arch=arch, layers=tuple(m.result for m in mapped))
     return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize,
                             host=getattr(args, "host", "fixed"))
 
@@ -362,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
     s.add_argument("--json", action="store_true", help='print {"arch": ..., "layers": [...], "totals": ...}')
     s.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
+    s.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_search_options(s)
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="write layers.csv, summary.json, report.md and PNG plots")
@@ -434,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     fb.set_defaults(func=cmd_firmware_build)
     from accelsim.sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
+    add_map_parser(sub, _add_workload, _add_arch, REQUANTIZE_HELP)
     return p
 
 

@@ -16,15 +16,24 @@ import numpy as np
 
 from accelsim import engine, mapping, memory
 from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
-from accelsim.commands import OP_CONFIG, OP_FENCE
+from accelsim.commands import OP_COMPUTE, OP_CONFIG, OP_FENCE, OP_LOAD, OP_PRELOAD, Command, Op
 from accelsim.engine import ERR_UNDERFLOW, S_ERROR, T_COLUMNS, finish, new_state, run_commands, timing_row
 from accelsim.errors import require
 from accelsim.jit import compilable, compiled
 from accelsim.layer import ConvLayer, gemm_dims
 from accelsim.mapper.program import (
+    C_ACC_ADDR,
+    C_ACCUMULATE,
+    C_ADDR,
+    C_ADDR2,
     C_COLUMNS,
+    C_G,
+    C_K,
     C_LANES,
+    C_M,
     C_OP,
+    C_OPERAND,
+    C_P,
     C_POP_NEXT,
     C_POP_PREV,
     C_PUSH_NEXT,
@@ -105,10 +114,16 @@ def tile_rows(df, P_T, K_T, M_T):
 
 @compilable
 def slots_rows(df, V, P_T, K_T, M_T):
-    """Rows per slot of each memory: a full tile, the operand spads' rounded up to whole V-row words so
-    every tile starts on a word (reads are word-aligned)."""
+    """Rows per slot of each memory: a full tile, rounded up to whole V-row words in the memories the grid
+    reads a word (V k-rows) at a time, so every such tile starts on a word: the stationary operand's
+    (PRELOAD) and, in OS, both (docs: "Dot-product PEs"). The streamed operand of WS and IS is read a row a
+    cycle, at any row."""
     x, w, a = tile_rows(df, P_T, K_T, M_T)
-    return ceil_div(x, V) * V, ceil_div(w, V) * V, a
+    if df != DF_WS:
+        x = ceil_div(x, V) * V
+    if df != DF_IS:
+        w = ceil_div(w, V) * V
+    return x, w, a
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +268,35 @@ def evaluate_nest(layer: ConvLayer, arch: ArchConfig, nest: LoopNest, *,
     tile = {**nest.to_dict(), "p_tiles": geo.tiles[0], "k_tiles": geo.tiles[1], "m_tiles": geo.tiles[2]}
     tr = traffic(layer, nest, out_bytes)
     return layer_result(layer, nest.arch(arch), requantize_shift, sched, tr, tile)
+
+
+def commands(layer: ConvLayer, arch: ArchConfig, nest: LoopNest, *, requantize_shift: int | None = None
+             ) -> list[Command]:
+    """The nest's whole command stream with its row addresses: the layer's CONFIGs (MODE names the nest's
+    dataflow), every generated command with its tile's coordinates, FENCE. What the RTL runs and the
+    executed-mapping checker replays."""
+    table = program_table(layer, arch, nest)
+    a = nest.arch(arch)
+    m = mapping.lower(layer, a)  # the layer registers (shape, DRAM placement) are the fixed lowering's
+    out = mapping.config_commands(m, requantize_shift=requantize_shift)
+    Mg = layer.gemm_M
+    for r in table.tolist():
+        op, g = r[C_OP], r[C_G]
+        p0, m0, k0 = r[C_P] * nest.P_T, r[C_M] * nest.M_T, r[C_K] * nest.K_T
+        flags = {"pop_prev": r[C_POP_PREV], "pop_next": r[C_POP_NEXT], "push_prev": r[C_PUSH_PREV],
+                 "push_next": r[C_PUSH_NEXT]}
+        if op == OP_LOAD:
+            where = ({**mapping.pixel(layer, p0), **mapping.reduction(layer, g, k0)}
+                     if r[C_OPERAND] == mapping.OPERAND_INPUT else {"m0": g * Mg + m0, "k0": k0})
+            out.append(Command(Op.LOAD, operand=r[C_OPERAND], rows=r[C_ROWS], lanes=r[C_LANES],
+                               addr=r[C_ADDR], **flags, **where))
+        elif op == OP_PRELOAD:
+            out.append(Command(Op.PRELOAD, lanes=r[C_LANES], addr=r[C_ADDR], **flags))
+        elif op == OP_COMPUTE:
+            out.append(Command(Op.COMPUTE, rows=r[C_ROWS], lanes=r[C_LANES], accumulate=r[C_ACCUMULATE],
+                               addr=r[C_ADDR], addr2=r[C_ADDR2], acc_addr=r[C_ACC_ADDR], **flags))
+        else:
+            out.append(Command(Op.STORE, rows=r[C_ROWS], lanes=r[C_LANES], acc_addr=r[C_ACC_ADDR], **flags,
+                               **mapping.pixel(layer, p0), m0=g * Mg + m0))
+    out.append(Command(Op.FENCE))
+    return out

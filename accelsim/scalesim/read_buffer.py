@@ -8,42 +8,38 @@ plus the distinct addresses of the last one, and only where the flushes fall nee
 - an operand of fewer than ``Q`` distinct words never flushes: each word is read from DRAM once;
 - inside one instance of a run of translated copies (:mod:`.trace`) where no word is read twice within
   ``Q`` reads, every read misses: each flush interval is exactly ``Q`` reads;
-- otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by reading the
-  trace from there (in chunks); but two intervals starting at the same offset within two copies of a
-  subtree are translates, and so is everything between them as long as it stays inside the copies: a
-  run's orbit of interval starts is tabled copy by copy, cycles of it are skipped to the end of the
-  run, an earlier instance of a subtree gives the rest of a later one, and a run of identical copies
-  adds nothing once a whole copy has been read since the interval began (:class:`_Orbit`).
+- otherwise a flush interval ends at the ``Q``-th distinct address from its start, found by walking the
+  trace from there into a set of words (:mod:`.walk`, :mod:`.wordset`); but two intervals starting at
+  the same offset within two copies of a subtree are translates, and so is everything between them as
+  long as it stays inside the copies: a run's orbit of interval starts is tabled copy by copy, cycles
+  of it are skipped to the end of the run, an earlier instance of a subtree gives the rest of a later
+  one, and a run of identical copies adds nothing once a whole copy has been read since the interval
+  began (:class:`_Orbit`).
 
 What this costs, and where it is not bounded by the layer's structure: docs/scalesim_compat.md.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import numpy as np
 
 from accelsim.arch import Dataflow
 from accelsim.scalesim.geometry import Folds, Layer
 from accelsim.scalesim.streams import read_trace
 from accelsim.scalesim.trace import (
-    SCRATCH_WORDS,
     Frame,
     Node,
     Run,
     Work,
-    addresses,
-    by_value,
     has_close_pair,
     locate,
     row_of,
+    word_bounds,
 )
-
-CHUNK = 1 << 21  # reads gathered at a time, at most
+from accelsim.scalesim.walk import FlatTree, flatten, walker
+from accelsim.scalesim.wordset import WordSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +47,6 @@ class ReadTraffic:
     dram_reads: int
     dram_start_cycle: int
     dram_stop_cycle: int
-
-
-def _first_reads(a: np.ndarray) -> np.ndarray:
-    """Indices of the first read of each address in ``a``, in increasing order."""
-    lo, hi = int(a.min()), int(a.max())
-    if hi - lo >= SCRATCH_WORDS:  # sparse: sort
-        values, index = by_value(a)
-        first = np.ones(len(a), bool)
-        first[1:] = values[1:] != values[:-1]
-        return np.sort(index[first])
-    kind = np.int32 if max(hi - lo, len(a)) < 1 << 31 else np.int64
-    index, a = np.arange(len(a), dtype=kind), (a - lo).astype(kind)
-    first = np.empty(hi - lo + 1, kind)
-    first[a[::-1]] = index[::-1]  # for repeated indices numpy keeps the last assignment
-    return np.flatnonzero(first[a] == index)
 
 
 def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
@@ -87,41 +68,20 @@ def _stretches(root: Node, start: int) -> Iterator[tuple[int, int]]:
 
 
 def _interval_end(
-    root: Node, start: int, capacity: int, guess: int, work: Work
+    root: Node, flat: FlatTree, start: int, words: WordSet, fast: bool
 ) -> tuple[int | None, int, int]:
-    """The read after which the flush interval starting at read ``start`` has ``capacity`` distinct
-    addresses (None at the end of the trace), how many it has then, and how many reads were looked at.
-
-    The reads are gathered a chunk at a time (the first about ``guess`` long, none over ``CHUNK``); the
-    words already read since ``start`` (fewer than ``capacity``) are kept sorted."""
-    seen = np.empty(0, np.int64)
-    looked, size = 0, min(CHUNK, max(capacity, guess + guess // 4))
-    stretches = _stretches(root, start)
-    pending: tuple[int, int] | None = next(stretches, None)
-    while pending is not None:
-        spans: list[tuple[int, int]] = []  # (index in `reads`, trace position) where each stretch starts
-        chunks: list[np.ndarray] = []
-        held = 0
-        while pending is not None and held < size:
-            a, b = pending
-            stop = min(b, a + size - held)
-            spans.append((held, a))
-            chunks.append(addresses(root, a, stop, work))
-            held += stop - a
-            pending = (stop, b) if stop < b else next(stretches, None)
-        reads = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        first = _first_reads(reads)
-        if len(seen):  # drop words read in earlier chunks
-            at = np.minimum(np.searchsorted(seen, reads[first]), len(seen) - 1)
-            first = first[seen[at] != reads[first]]
-        if len(seen) + len(first) >= capacity:
-            at = int(first[capacity - len(seen) - 1])
-            index, pos = spans[bisect.bisect_right(spans, (at, root.length)) - 1]
-            return pos + at - index + 1, capacity, looked + at + 1
-        new = np.sort(reads[first])
-        seen = np.insert(seen, np.searchsorted(seen, new), new)
-        looked, size = looked + held, min(CHUNK, 2 * size)
-    return None, len(seen), looked
+    """The read after which the flush interval starting at read ``start`` has ``words.capacity`` distinct
+    addresses (None at the end of the trace), how many it has then, and how many reads were looked at:
+    the reads are added to ``words`` (emptied first) one by one, straight from the tree (:mod:`.walk`)."""
+    words.clear()
+    walk, looked = walker(fast), 0
+    for a, b in _stretches(root, start):
+        taken, words.count = walk(*flat.arrays(), a, b, words.table, words.lo, not words.bitmap, words.used,
+                                  words.count, words.capacity, words.spans)
+        looked += taken
+        if words.count == words.capacity:
+            return a + taken, words.capacity, looked
+    return None, words.count, looked
 
 
 Instance = tuple[int, int]  # a node (its id) and where one of its instances starts in the trace
@@ -150,8 +110,10 @@ class _Orbit:
     where no table, instance or cycle tells where the orbit goes.
     """
 
-    def __init__(self, root: Node, capacity: int, work: Work) -> None:
-        self.root, self.capacity, self.work = root, capacity, work
+    def __init__(self, root: Node, capacity: int, work: Work, fast: bool = True) -> None:
+        self.root, self.capacity, self.work, self.fast = root, capacity, work, fast
+        self.words = WordSet(capacity, *word_bounds(root), fast)
+        self.flat = flatten(root)
         self.start = self.flushes = 0  # flush intervals so far; the current one starts at read `start`
         self.history: dict[Instance, dict[int, int]] = {}  # offsets of an instance's first flushes -> flushes
         self.last: dict[Instance, tuple[int, int]] = {}  # instance left: (offset, flushes) of its last flush
@@ -163,12 +125,13 @@ class _Orbit:
 
     def misses(self) -> tuple[int, int]:
         """All misses, and the read after which the buffer last flushed."""
-        guess, capacity = self.capacity, self.capacity
+        capacity = self.capacity
         while self.start < self.root.length:
             frames = locate(self.root, self.start)[:-1]
             if self._skip(frames):
                 continue
-            end, count, guess = _interval_end(self.root, self.start, capacity, guess, self.work)
+            end, count, looked = _interval_end(self.root, self.flat, self.start, self.words, self.fast)
+            self.work.reads += looked
             if end is None:
                 return self.flushes * capacity + count, self.start
             self.work.epochs += 1
@@ -229,7 +192,7 @@ class _Orbit:
                 history[offset] = flushes
             if not isinstance(node, Run):
                 continue
-            if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work):
+            if self.exact.get(instance, 0) >= 2 and not has_close_pair(node, capacity, self.work, self.fast):
                 n = (end - start) // capacity  # no word read twice within `capacity` reads: all miss
                 if n:
                     return self._jump(start + n * capacity, flushes + n)

@@ -11,7 +11,7 @@ reads again. A trace is therefore kept as a tree:
 - :class:`Seq`: children one after the other, each at its own offsets.
 
 Positions are read indices (0 = the trace's first read). Only the stretches the read buffer model has to
-look at are ever materialised, a chunk at a time; :class:`Work` counts what was.
+look at are ever materialised (or walked: :mod:`.walk`); :class:`Work` counts how many reads were.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from accelsim.jit import compiled
+from accelsim.scalesim.wordset import close_between_copies, has_close_across, has_close_pair_in
+
 # A subtree this short is materialised whole (and kept) when a read spans many of its copies.
 FLAT_READS = 1 << 15
-# Words an address-indexed table may span (int32: 32 MiB); sparser addresses are sorted instead.
+# Words a table indexed by word may span (int64: 64 MiB); sparser words are sorted instead.
 SCRATCH_WORDS = 1 << 23
 
 
 @dataclass
 class Work:
-    """What the buffer models did: trace reads built or gathered (and the largest array of them), read
+    """What the buffer models did: trace reads built, gathered or walked (and the largest array), read
     buffer flush intervals and write buffer drains worked out one by one (the rest are inferred)."""
 
     reads: int = 0
@@ -50,6 +53,7 @@ class Node:
     length: int = field(init=False)
     flat: np.ndarray | None = field(init=False, default=None, repr=False)
     close: dict[int, bool] = field(init=False, default_factory=dict, repr=False)
+    bounds: tuple[int, int] | None = field(init=False, default=None, repr=False)
 
 
 @dataclass(eq=False)
@@ -123,6 +127,52 @@ def locate(root: Node, pos: int) -> list[Frame]:
     return frames
 
 
+def word_bounds(node: Node) -> tuple[int, int]:
+    """The least and the greatest address ``node`` reads, relative to its origin (kept on the node)."""
+    if node.bounds is None:
+        if isinstance(node, Leaf):
+            node.bounds = (int(node.addr.min()), int(node.addr.max())) if node.length else (0, 0)
+        elif isinstance(node, Run):
+            lo, hi = word_bounds(node.child)
+            last = (node.copies - 1) * node.addr_step
+            node.bounds = (lo + min(0, last), hi + max(0, last))
+        else:
+            assert isinstance(node, Seq)
+            parts = [word_bounds(p) for p in node.parts]
+            node.bounds = (min(lo + a for (lo, _), a in zip(parts, node.addr_offsets, strict=True)),
+                           max(hi + a for (_, hi), a in zip(parts, node.addr_offsets, strict=True)))
+    return node.bounds
+
+
+def window_bounds(node: Node, lo: int, hi: int) -> tuple[int, int]:
+    """The least and the greatest address of reads ``lo`` to ``hi - 1`` of ``node`` (at least one),
+    relative to its origin, from the bounds of the subtrees they cover whole."""
+    lo, hi = max(lo, 0), min(hi, node.length)
+    if lo <= 0 and hi >= node.length:
+        return word_bounds(node)
+    if isinstance(node, Leaf):
+        return int(node.addr[lo:hi].min()), int(node.addr[lo:hi].max())
+    pieces: list[tuple[int, int]] = []
+    if isinstance(node, Run):
+        size = node.child.length
+        first, last = lo // size, (hi - 1) // size
+        for i in sorted({first, last}):  # the copies the window may cover in part
+            a, b = window_bounds(node.child, max(lo - i * size, 0), min(hi - i * size, size))
+            pieces.append((a + i * node.addr_step, b + i * node.addr_step))
+        if last - first > 1:  # and those it covers whole: the first and last of them bound the rest
+            a, b = word_bounds(node.child)
+            for i in (first + 1, last - 1):
+                pieces.append((a + i * node.addr_step, b + i * node.addr_step))
+    else:
+        assert isinstance(node, Seq)
+        for start, part, offset in zip(node.starts, node.parts, node.addr_offsets, strict=True):
+            a, b = max(lo - start, 0), min(hi - start, part.length)
+            if b > a:
+                x, y = window_bounds(part, a, b)
+                pieces.append((x + offset, y + offset))
+    return min(a for a, _ in pieces), max(b for _, b in pieces)
+
+
 def row_of(root: Node, pos: int) -> int:
     """Demand row of read ``pos``."""
     leaf, start, _, row = locate(root, pos)[-1]
@@ -179,67 +229,80 @@ def _fill(node: Node, lo: int, hi: int, base: int, out: np.ndarray, work: Work) 
             i += 1
 
 
-def has_close_pair(node: Node, distance: int, work: Work) -> bool:
+def has_close_pair(node: Node, distance: int, work: Work, fast: bool = True) -> bool:
     """Whether two reads of one address, with no read of it between them, lie fewer than ``distance``
-    reads apart inside one instance of ``node`` (cached on the node, per distance).
+    reads apart inside one instance of ``node`` (cached on the node, per distance). ``fast``: run the
+    hash-table loops of :mod:`.wordset` compiled (else interpreted).
 
-    A run's copies are translates of each other, so a window of copies from its start holds a translate of
-    every such pair; in a sequence, a pair inside no part crosses a boundary, within ``distance`` of it.
+    A run's copies are translates of each other: a pair in two copies of a short child is a pair of the
+    child's words ``addr_step`` times the copies between them apart, and a pair across a copy boundary
+    of a long child lies within ``distance`` of it; in a sequence, a pair inside no part crosses a
+    boundary, within ``distance`` of it.
     """
     if distance in node.close:
         return node.close[distance]
     if isinstance(node, Leaf):
-        found = _close_pair_in(node.addr, distance)
+        found = has_close_pair_in(node.addr, distance, fast)
     elif isinstance(node, Run):
         size = node.child.length
-        if has_close_pair(node.child, distance, work):
+        if has_close_pair(node.child, distance, work, fast):
             found = True
         elif size >= distance:  # a pair crossing a copy boundary lies within `distance` of it
-            found = _close_across(node, size, distance, work)
+            found = _close_across(node, size, distance, work, fast)
         else:
-            copies = min(node.copies, -(-distance // size) + 1)
-            found = _close_pair_in(addresses(node, 0, copies * size, work), distance)
+            child = _flat(node.child, work) if size <= FLAT_READS else addresses(node.child, 0, size, work)
+            found = _close_between_copies(node, child, distance, fast)
     else:
         assert isinstance(node, Seq)
-        found = any(has_close_pair(part, distance, work) for part in node.parts) or any(
-            _close_across(node, s, distance, work) for s in node.starts[1:]
+        found = any(has_close_pair(part, distance, work, fast) for part in node.parts) or any(
+            _close_across(node, s, distance, work, fast) for s in node.starts[1:]
         )
     node.close[distance] = found
     return found
 
 
-def _close_across(node: Node, boundary: int, distance: int, work: Work) -> bool:
+def _close_between_copies(node: Run, child: np.ndarray, distance: int, fast: bool) -> bool:
+    """Whether a word is read in two copies of ``node`` fewer than ``distance`` reads apart, its child
+    (``child``, its addresses) shorter than ``distance``.
+
+    Read ``o`` of copy ``k`` is word ``child[o] + k * step``: reads ``i`` of copy ``k`` and ``j`` of copy
+    ``k + d`` read one word if ``child[i] = child[j] + d * step``, ``d * L + j - i`` reads apart (``L`` the
+    child's length); the last read ``i`` of one word and the first ``j`` of the other are the closest.
+    Only ``d`` up to ``(distance + L - 2) // L`` can be that close, and only those within the child's
+    span of words."""
+    size, step = len(child), node.addr_step
+    if step == 0:  # every word again one copy later
+        return node.copies > 1
+    lo, hi = int(child.min()), int(child.max())
+    most = min(node.copies - 1, (distance + size - 2) // size, (hi - lo) // abs(step))
+    if most < 1:
+        return False
+    if hi - lo < SCRATCH_WORDS:  # a table indexed by word: 1 + its last read in the child (0: none)
+        latest = np.zeros(hi - lo + 1, np.int64)
+        latest[child - lo] = np.arange(1, size + 1)  # for repeated indices numpy keeps the last assignment
+        fn = compiled(close_between_copies) if fast else close_between_copies
+        return bool(fn(child, lo, step, most, distance, latest))
+    order = np.argsort(child, kind="stable")
+    ordered = child[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    words, first = ordered[starts], order[starts]  # each word and its first read in the child
+    last = order[np.append(starts[1:], size) - 1]  # and its last
+    for d in range(1, most + 1):
+        target = words + d * step  # word j, d copies on, is word target[j]
+        at = np.minimum(np.searchsorted(words, target), len(words) - 1)
+        if np.any((words[at] == target) & (d * size + first - last[at] < distance)):
+            return True
+    return False
+
+
+def _close_across(node: Node, boundary: int, distance: int, work: Work, fast: bool) -> bool:
     """Whether a word read in the ``distance`` reads of ``node`` before ``boundary`` is read again within
-    ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at)."""
+    ``distance`` reads of the one before it, after ``boundary`` (pairs on either side are not looked at).
+    The two sides read no word in common if their ranges of words do not meet: then they are not read."""
+    a, b = window_bounds(node, boundary - distance, boundary)
+    c, d = window_bounds(node, boundary, boundary + distance)
+    if b < c or d < a:
+        return False
     left = addresses(node, boundary - distance, boundary, work)
     right = addresses(node, boundary, boundary + distance, work)
-    if not len(left) or not len(right):
-        return False
-    lo, hi = int(min(left.min(), right.min())), int(max(left.max(), right.max()))
-    if hi - lo >= SCRATCH_WORDS:  # too sparse for a table: sort
-        return _close_pair_in(np.concatenate([left, right]), distance)
-    # 1 + the last read of each word before the boundary, counted from `distance` reads before it (0:
-    # none; zeroed memory costs only the pages written)
-    last = np.zeros(hi - lo + 1, np.int32)
-    last[left - lo] = np.arange(1, len(left) + 1, dtype=np.int32) + distance - len(left)
-    # read i after the boundary, with an earlier read fewer than `distance` reads before it
-    return bool(np.any(last[right - lo] > np.arange(1, len(right) + 1)))
-
-
-def _close_pair_in(addr: np.ndarray, distance: int) -> bool:
-    """Whether two consecutive reads of one address in ``addr`` are fewer than ``distance`` apart."""
-    if len(addr) < 2:
-        return False
-    values, index = by_value(addr)
-    same = values[1:] == values[:-1]
-    return bool(np.any((index[1:] - index[:-1])[same] < distance))
-
-
-def by_value(addr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``addr`` sorted, and where each value stood (ties in order)."""
-    n, lo = len(addr), int(addr.min())
-    if (int(addr.max()) - lo + 1) * n < 1 << 62:  # one key: sorting plain integers is fastest
-        key = np.sort((addr - lo) * n + np.arange(n, dtype=np.int64))
-        return key // n, key % n
-    order = np.argsort(addr, kind="stable")
-    return addr[order], order
+    return has_close_across(left, right, distance, fast)

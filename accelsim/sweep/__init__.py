@@ -33,29 +33,34 @@ def run_sweep(space: Space, out: str | Path, *, backend: Backend | None = None, 
               objectives: tuple[str, ...] | None = None, progress: bool = False, plots: bool = True,
               max_chunks: int | None = None) -> SweepResult:
     """Evaluate every chunk of ``space`` not already done in ``out``, then write the front, summary and
-    plots from all the chunks. ``max_chunks`` stops after that many new chunks (as an interrupted sweep)."""
-    from accelsim.sweep.store import Store, digest_chunks, write_summary
+    plots. The front and summary are kept as chunks finish (accelsim.sweep.digest), starting, on
+    ``resume``, from the chunks already on disk. ``max_chunks`` stops after that many new chunks (as an
+    interrupted sweep)."""
+    from accelsim.sweep.digest import Digest
+    from accelsim.sweep.execute import run as run_chunks
+    from accelsim.sweep.store import Store, write_summary
 
     backend = backend or Backend()
     objectives = objectives or space.objectives
     chunks = chunk_ranges(space)
     store = Store(out, space, len(chunks), resume=resume)
-    todo = [c for c in chunks if not store.is_done(c[0])][:max_chunks]
+    digest = Digest.of(space, objectives)
+    done = {c[0] for c in chunks if store.is_done(c[0])}
+    for index in sorted(done):
+        digest.add(index, store.read(index))
+    todo = [c for c in chunks if c[0] not in done][:max_chunks]
     bar = _progress(space, chunks, todo) if progress else None
     run = 0
-    from accelsim.sweep.execute import run as run_chunks
-
     for index, rows in run_chunks(space, todo, backend):
         store.write(index, rows)
+        digest.add(index, rows)
         run += 1
         if bar is not None:
             start, stop = chunks[index][1:]
             bar.update(stop - start)
     if bar is not None:
         bar.close()
-    paths = store.done_paths(len(chunks))
-    digest = digest_chunks(paths, space, objectives)
-    written = write_summary(store.out, space, digest, len(chunks), len(paths))
+    written = write_summary(store.out, space, digest, len(chunks), len(done) + run)
     if plots:
         from accelsim.sweep.plots import write_plots
 

@@ -18,17 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.arch import Dataflow
-from accelsim.batch import ENERGY_FIELDS, evaluate
+from accelsim.batch import ENERGY_FIELDS, INT_COLUMNS, evaluate
 from accelsim.closed_form import ARCH_FIELDS
 from accelsim.errors import AccelsimError, require
-from accelsim.sweep.space import SWEEP_KEYS, Space, area_of
+from accelsim.layer import ConvLayer
+from accelsim.sim import HOSTS
+from accelsim.sweep.space import SWEEP_KEYS, Space, area_of, config
 
 # Columns of the points table, in order (dataflow as its name; network totals as NetworkTotals names them).
 COLUMNS = ("config_id", "network", *SWEEP_KEYS, "pes", "macs_per_cycle", "sram_kib", "area", "valid",
            "cycles", "time_us", "utilization", "energy_pj", "macs", "dram_read_bytes", "dram_write_bytes",
            "dram_bytes", "commands", "closed_form_layers")
 DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(3)])
+HOST_NAMES = np.array(HOSTS)
 DASK_CONNECT_TIMEOUT_S = 5
+# accelsim.batch result columns a network row sums over its layers (valid first, cycles second)
+SUMMED = [INT_COLUMNS.index(c) for c in ("valid", "cycles", "macs", "dram_read_bytes", "dram_write_bytes",
+                                         "commands", "closed_form")]
 
 
 def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -44,29 +50,31 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     per_network = []
     for w in space.workloads:
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
-        ints = {c: ev[c] for c in ("valid", "cycles", "macs", "dram_read_bytes", "dram_write_bytes",
-                                   "commands", "closed_form")}
-        layer_ints = {c: v[w.layer_shape] for c, v in ints.items()}  # (layers, n)
-        valid = layer_ints["valid"].all(axis=0)
+        if cfg["host"].any():
+            _host_in_the_loop(space, w, cfg, ev)
+        uses = np.bincount(w.layer_shape, minlength=len(ev.ints))  # layers of each shape (every shape > 0)
+        valid = ev["valid"].all(axis=0)
+        sums = np.einsum("s,snc->nc", uses, ev.ints)[:, SUMMED]  # integer sums over the layers: exact
+        sums[~valid] = 0
+        shape_time_us = ev["cycles"] / cfg["clock_mhz"]
         energy = np.zeros(n)
         time_us = np.zeros(n)
         for j in w.layer_shape:  # left to right, as simulate_network's sum() over its layers
             energy = energy + ev.energy_pj[j]
-            time_us = time_us + ev["cycles"][j] / cfg["clock_mhz"]
-        sums = {c: np.where(valid, v.sum(axis=0), 0) for c, v in layer_ints.items()}
-        cycles = sums["cycles"]
+            time_us = time_us + shape_time_us[j]
+        cycles, macs, dram_read, dram_write, commands, closed = (sums[:, c] for c in range(1, len(SUMMED)))
         with np.errstate(divide="ignore", invalid="ignore"):
-            utilization = np.where(valid, sums["macs"] / (macs_per_cycle * cycles), np.nan)
+            utilization = np.where(valid, macs / (macs_per_cycle * cycles), np.nan)
         per_network.append({
             "valid": valid, "cycles": cycles, "time_us": np.where(valid, time_us, np.nan),
-            "utilization": utilization, "energy_pj": np.where(valid, energy, np.nan), "macs": sums["macs"],
-            "dram_read_bytes": sums["dram_read_bytes"], "dram_write_bytes": sums["dram_write_bytes"],
-            "dram_bytes": sums["dram_read_bytes"] + sums["dram_write_bytes"], "commands": sums["commands"],
-            "closed_form_layers": sums["closed_form"],
+            "utilization": utilization, "energy_pj": np.where(valid, energy, np.nan), "macs": macs,
+            "dram_read_bytes": dram_read, "dram_write_bytes": dram_write,
+            "dram_bytes": dram_read + dram_write, "commands": commands, "closed_form_layers": closed,
         })
     k = len(space.workloads)
     out = {key: np.repeat(cfg[key], k) for key in ("config_id", *SWEEP_KEYS)}
     out["dataflow"] = DATAFLOW_NAMES[out["dataflow"]]
+    out["host"] = HOST_NAMES[out["host"]]
     out["network"] = np.tile(np.array([w.name for w in space.workloads]), n)
     out["pes"] = np.repeat(pes, k)
     out["macs_per_cycle"] = np.repeat(macs_per_cycle, k)
@@ -75,6 +83,25 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     for col in per_network[0] if per_network else ():
         out[col] = np.stack([p[col] for p in per_network], axis=1).reshape(-1)  # config-major
     return {c: out[c] for c in COLUMNS}
+
+
+def _host_in_the_loop(space: Space, w, cfg: dict[str, np.ndarray], ev) -> None:
+    """Overwrite, in ``ev``, the points of the configurations whose host is ``riscv`` with what
+    :func:`accelsim.sim.simulate_network` reports for them with ``host="riscv"`` (the firmware on the
+    instruction-level host model, per distinct (shape, configuration); milliseconds each). Points
+    whose tiles do not fit stay invalid."""
+    from accelsim.sim import _simulate_shape_riscv
+
+    cols = [INT_COLUMNS.index(c) for c in ("closed_form", "cycles", "commands", "macs", "dram_read_bytes",
+                                          "dram_write_bytes")]
+    layers = [ConvLayer(**{k: int(v[s]) for k, v in w.shapes.items()}) for s in range(len(w.shapes["N"]))]
+    for j in np.flatnonzero(cfg["host"]):
+        arch = config(space, {k: cfg[k][j] for k in ("config_id", *SWEEP_KEYS)})
+        for s, layer in enumerate(layers):
+            if ev.ints[s, j, INT_COLUMNS.index("valid")]:
+                r = _simulate_shape_riscv(layer, arch, None)
+                ev.ints[s, j, cols] = (0, r.cycles, r.commands, r.macs, r.dram_read_bytes, r.dram_write_bytes)
+                ev.energy_pj[s, j] = r.energy_pj
 
 
 def chunk_ranges(space: Space) -> list[tuple[int, int, int]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from accelsim.outdir import atomic_write
 from accelsim.report import PNG_METADATA
-from accelsim.sweep.store import Digest
+from accelsim.sweep.digest import Digest
 
 
 def write_plots(out: Path, d: Digest) -> list[Path]:
@@ -21,16 +21,18 @@ def write_plots(out: Path, d: Digest) -> list[Path]:
     from matplotlib.ticker import NullFormatter
 
     paths = []
-    nets = [n for n in d.networks if n in d.front and d.front[n].num_rows]
+    fronts = d.front
+    nets = [n for n in d.networks if n in fronts and fronts[n].num_rows]
     if not nets:
         return paths
     x_name, y_name = d.objectives[0], d.objectives[1] if len(d.objectives) > 1 else "pes"
+    samples = d.sample
     fig, axes = plt.subplots(1, len(nets), figsize=(4.2 * len(nets), 3.6), squeeze=False)
     for ax, net in zip(axes[0], nets, strict=True):
-        sample = np.concatenate(d.sample[net]) if d.sample.get(net) else np.zeros((0, 2))
+        sample = np.concatenate(samples[net]) if samples.get(net) else np.zeros((0, 2))
         ax.scatter(sample[:, 0], sample[:, 1], s=4, c="0.7", linewidths=0,
                    label=f"points (every {d.stride})" if d.stride > 1 else "points")
-        front = d.front[net]
+        front = fronts[net]
         fx, fy = front[x_name].to_numpy(), front[y_name].to_numpy()
         order = np.lexsort((fy, fx))
         ax.step(fx[order], fy[order], where="post", c="tab:red", lw=1)

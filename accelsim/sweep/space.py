@@ -24,12 +24,15 @@ from accelsim.arch import ArchConfig, Dataflow
 from accelsim.closed_form import layer_fields
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
+from accelsim.sim import HOSTS
 
 # Keys a space may sweep: every ArchConfig field the model times (the fixed int8/int32 widths and the
-# energy table come from the base configuration).
+# energy table come from the base configuration), and ``host``: how commands are issued, accelsim.sim's
+# HOSTS (``fixed``, the default: one every host_issue_cycles, the closed form or the scheduler; ``riscv``:
+# the layer driver firmware on the instruction-level host model, a few thousand times slower).
 SWEEP_KEYS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles", "clock_mhz",
-              "pe_dot_width")
+              "pe_dot_width", "host")
 # Keys the constraints read (the rest of a configuration never changes whether it is feasible).
 SIZE_KEYS = ("array_rows", "array_cols", "pe_dot_width", "ifmap_spad_kib", "weight_spad_kib", "acc_kib")
 # Constraints: PEs (array_rows x array_cols); the MAC budget, int8 MACs a cycle (PEs x pe_dot_width); SRAM,
@@ -40,6 +43,16 @@ CONSTRAINT_KEYS = ("max_pes", "min_pes", "max_macs_per_cycle", "min_macs_per_cyc
 OBJECTIVES = ("cycles", "time_us", "energy_pj", "dram_bytes", "pes", "sram_kib", "area")
 TOP_KEYS = ("base", "workloads", "objectives", "chunk_configs", "space", "constraints")
 MAX_VALUES = 100_000  # values of one key (a typo in a range should not allocate gigabytes)
+# Distinct (layer shape, config) evaluations in a default chunk: ~0.1 s of closed-form work and ~20 MB of
+# arrays a worker; smaller chunks spend a larger share on per-chunk costs (files, markers, numpy calls):
+# on ResNet-50's fully covered space (benchmarks/sweep.py) 20 k a chunk gave ~80 %, 100 k ~92 % of the time
+# to evaluation. A smaller space gets smaller chunks, down to MIN_CHUNK_EVALUATIONS, so that it has at least
+# MIN_CHUNKS of them to share among workers; and a chunk has at most MAX_CHUNK_ROWS rows (configurations x
+# workloads: a one-layer workload's table rows, not its evaluations, are what a chunk's memory holds).
+CHUNK_EVALUATIONS = 100_000
+MIN_CHUNK_EVALUATIONS = 20_000
+MIN_CHUNKS = 16
+MAX_CHUNK_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,7 @@ class Space:
                 i = self.keys.index(key)
                 out[key] = np.asarray(self.values[i])[digits[i]]
             else:
-                value = getattr(self.base, key)
+                value = 0 if key == "host" else getattr(self.base, key)  # host: its index in HOSTS
                 value = value.code if isinstance(value, Dataflow) else value
                 out[key] = np.full(ids.size, value, np.float64 if key == "clock_mhz" else np.int64)
         keep = feasible(out, self.constraints)
@@ -170,9 +183,12 @@ def _values(key: str, spec: Any, where: str) -> tuple:
 
 
 def _check_value(base: ArchConfig, key: str, value: Any, where: str) -> Any:
-    """``value`` of ``key`` as ArchConfig validates it (dataflow as its code)."""
+    """``value`` of ``key`` as ArchConfig validates it (dataflow as its code, host as its index in HOSTS)."""
     if key == "dataflow":
         return Dataflow.parse(value, f"{where}.dataflow").code
+    if key == "host":
+        require(value in HOSTS, f"{where}.host", f"one of {', '.join(HOSTS)}", value)
+        return HOSTS.index(value)
     data = base.to_dict()
     data[key] = value
     data["name"] = f"{where}.{key}"  # names the space entry in ArchConfig's error
@@ -229,8 +245,11 @@ def parse(doc: dict, *, root: Path = Path("."), source: str = "space") -> Space:
             chunk)
     loaded = tuple(load_workload(n, root) for n in names)
     require(len({w.name for w in loaded}) == len(loaded), f"{source}: workloads", "of distinct names", names)
-    if chunk == 0:  # ~20 k distinct (layer shape, config) evaluations a chunk: ~1 s of work, ~1 MB
-        chunk = max(1, 20_000 // sum(len(w.shapes["N"]) for w in loaded))
+    if chunk == 0:
+        shapes = sum(len(w.shapes["N"]) for w in loaded)
+        evaluations = math.prod(len(v) for v in values) * shapes
+        target = min(CHUNK_EVALUATIONS, max(MIN_CHUNK_EVALUATIONS, evaluations // MIN_CHUNKS))
+        chunk = max(1, min(target // shapes, MAX_CHUNK_ROWS // len(loaded)))
     digest = _digest(base, keys, values, cons, loaded, chunk)
     space = Space(base=base, keys=keys, values=values, constraints=tuple(sorted(cons.items())),
                   workloads=loaded, objectives=objectives, chunk_configs=chunk, digest=digest)
@@ -278,6 +297,8 @@ def config(space: Space, row: dict) -> ArchConfig:
     data = space.base.to_dict()
     for key in SWEEP_KEYS:
         value = row[key]
+        if key == "host":
+            continue  # not a field of the configuration: how the simulation drives it
         if key == "dataflow":
             data[key] = value if isinstance(value, str) else Dataflow.from_code(value).value
         elif key != "clock_mhz":

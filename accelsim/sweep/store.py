@@ -21,19 +21,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accelsim.arch import Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.outdir import atomic_write
-from accelsim.sweep.pareto import front_mask
+from accelsim.sim import HOSTS
 from accelsim.sweep.space import Space
 
-MANIFEST_VERSION = 1
-SCATTER_POINTS = 20_000  # points drawn grey in pareto.png (every k-th configuration)
+if TYPE_CHECKING:
+    from accelsim.sweep.digest import Digest
+
+MANIFEST_VERSION = 2  # 2: the table has a host column
+STRING_COLUMNS = ("network", "dataflow", "host")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -44,6 +47,12 @@ def to_arrow(rows: dict[str, np.ndarray]):
     import pyarrow as pa
 
     return pa.table({k: pa.array(v) for k, v in rows.items()})
+
+
+def from_arrow(table) -> dict[str, np.ndarray]:
+    """A table's columns as numpy arrays of the dtypes evaluate_chunk gives (strings as numpy str)."""
+    return {c: table[c].to_numpy().astype(str) if c in STRING_COLUMNS else table[c].to_numpy()
+            for c in table.column_names}
 
 
 class Store:
@@ -99,76 +108,11 @@ class Store:
         _atomic_write(self.marker_path(index), json.dumps(marker).encode())
         return table.num_rows
 
-    def done_paths(self, n_chunks: int) -> list[Path]:
-        return [self.chunk_path(i) for i in range(n_chunks) if self.is_done(i)]
+    def read(self, index: int) -> dict[str, np.ndarray]:
+        """Chunk ``index``'s rows as :func:`accelsim.sweep.execute.evaluate_chunk` returned them."""
+        import pyarrow.parquet as pq
 
-
-@dataclass
-class Digest:
-    """What one pass over the chunk files gathers: the front per network, the best value of the first
-    objective per (network, key, value), a thinned sample for the scatter plot, and counts."""
-
-    objectives: tuple[str, ...]
-    keys: tuple[str, ...]
-    networks: tuple[str, ...]
-    stride: int
-    front: dict = field(default_factory=dict)  # network -> pyarrow Table of its front rows
-    best: dict = field(default_factory=dict)  # (network, key, value) -> min objectives[0]
-    sample: dict = field(default_factory=dict)  # network -> list of (n, 2) arrays
-    points: int = 0
-    valid: int = 0
-
-    def add(self, table) -> None:
-        import pyarrow as pa
-
-        self.points += table.num_rows
-        table = table.filter(table["valid"])
-        self.valid += table.num_rows
-        net_col = table["network"].to_numpy(zero_copy_only=False)
-        ids = table["config_id"].to_numpy()
-        first = table[self.objectives[0]].to_numpy()
-        for net in self.networks:
-            sel = net_col == net
-            part = table.filter(pa.array(sel))
-            merged = pa.concat_tables([self.front[net], part]) if net in self.front else part
-            values = np.column_stack([merged[o].to_numpy().astype(np.float64) for o in self.objectives])
-            self.front[net] = merged.filter(pa.array(front_mask(values)))
-            thin = sel & (ids % self.stride == 0)
-            xy = (self.objectives[0], self.objectives[1] if len(self.objectives) > 1 else "pes")
-            self.sample.setdefault(net, []).append(np.column_stack([table[c].to_numpy()[thin] for c in xy]))
-            for key in self.keys:
-                col = table[key].to_numpy(zero_copy_only=False)[sel]
-                for value in np.unique(col):
-                    best = float(first[sel][col == value].min())
-                    slot = (net, key, value.item() if hasattr(value, "item") else value)
-                    self.best[slot] = min(best, self.best.get(slot, np.inf))
-
-    def front_table(self):
-        """Every network's front, rows sorted by network (space order), objectives, then config_id."""
-        import pyarrow as pa
-
-        parts = [self.front[n] for n in self.networks if n in self.front]
-        if not parts:
-            return None
-        table = pa.concat_tables(parts)
-        rank = {n: i for i, n in enumerate(self.networks)}
-        net_rank = np.array([rank[n] for n in table["network"].to_pylist()])
-        cols = [table["config_id"].to_numpy(), *(table[o].to_numpy() for o in self.objectives[::-1]),
-                net_rank]
-        return table.take(pa.array(np.lexsort(cols)))
-
-
-def digest_chunks(paths: list[Path], space: Space, objectives: tuple[str, ...]) -> Digest:
-    """One pass over the written chunks (one chunk in memory at a time)."""
-    import pyarrow.parquet as pq
-
-    stride = max(1, -(-space.size // SCATTER_POINTS))
-    d = Digest(objectives=objectives, keys=tuple(k for k, v in zip(space.keys, space.values, strict=True)
-                                                    if len(v) > 1),
-               networks=tuple(w.name for w in space.workloads), stride=stride)
-    for path in paths:
-        d.add(pq.read_table(path))
-    return d
+        return from_arrow(pq.read_table(self.chunk_path(index)))
 
 
 def write_summary(out: Path, space: Space, d: Digest, n_chunks: int, done: int) -> list[Path]:
@@ -211,5 +155,7 @@ def write_summary(out: Path, space: Space, d: Digest, n_chunks: int, done: int) 
 
 
 def _plain(key, value):
-    """A swept value as the table shows it (dataflow by name)."""
+    """A swept value as the table shows it (dataflow and host by name)."""
+    if key == "host":
+        return HOSTS[value]
     return Dataflow.from_code(value).value if key == "dataflow" else value
