@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from accelsim.arch import ArchConfig, Dataflow, preset
+from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
 from accelsim.mapper.search import search
 from accelsim.workloads.zoo import zoo
@@ -214,10 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     arch = issue_arch()
     by_name = {layer.name: layer for layer in zoo("resnet50")}
     names = list(by_name) if args.network else [n for n in args.layers.split(",") if n]
-    for n in names:
-        if n not in by_name:
-            print(f"--layers must name ResNet-50 layers, not {n!r}", file=sys.stderr)
-            return 2
+    try:
+        require(args.reps >= 1, "--reps", "a positive integer", args.reps)
+        for n in names:
+            require(n in by_name, "--layers", "ResNet-50 layer names (accelsim.workloads.zoo)", n)
+    except AccelsimError as e:
+        print(e, file=sys.stderr)
+        return 2
     all_df = tuple(Dataflow)
     warm = time.perf_counter()
     search(ConvLayer(N=1, M=16, C=16, H=4, W=4, R=3, S=3, pad=1), arch, dataflows=all_df)  # compile (Numba)
