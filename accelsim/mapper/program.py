@@ -63,8 +63,16 @@ def operand_slots(res, depth, outer_operand, p_tiles, m_tiles, k_tiles, which):
 
 
 @compilable
-def program_steps(groups, p_tiles, m_tiles, k_tiles):
-    return groups * p_tiles * m_tiles * k_tiles
+def slot_of(res, depth, outer_operand, loads, own, g, block, k_tiles, k):
+    """The slot of an operand's tile (``own``: its p-tile for inputs, m-tile for weights; k-tile ``k``):
+    the next of a ring of ``depth`` (RES_STEP, ``loads`` so far), else its place in block ``own % depth``
+    (indexed by the outer loop: a block holds the k-tiles of one outer index) or ``g % depth`` (a block
+    holds the group's tiles)."""
+    if res == RES_STEP:
+        return loads % depth
+    if outer_operand:
+        return (own % depth) * block + k
+    return (g % depth) * block + own * k_tiles + k
 
 
 @compilable
@@ -115,18 +123,8 @@ def generate(df, V, groups, P, K, Mg, P_T, K_T, M_T, order, x_res, w_res, x_dept
                     # where this step's tiles live, and whether it loads them
                     load_x = x_res == RES_STEP or m == 0
                     load_w = w_res == RES_STEP or p == 0
-                    if x_res == RES_STEP:
-                        xs = x_loads % x_depth
-                    elif x_outer:
-                        xs = (p % x_depth) * x_block + k
-                    else:
-                        xs = (g % x_depth) * x_block + p * k_tiles + k
-                    if w_res == RES_STEP:
-                        ws = w_loads % w_depth
-                    elif w_outer:
-                        ws = (m % w_depth) * w_block + k
-                    else:
-                        ws = (g % w_depth) * w_block + m * k_tiles + k
+                    xs = slot_of(x_res, x_depth, x_outer, x_loads, p, g, x_block, k_tiles, k)
+                    ws = slot_of(w_res, w_depth, w_outer, w_loads, m, g, w_block, k_tiles, k)
                     r1, l1, r2, l2, stream = step_loads(df, V, P_t, M_t, K_t)
                     # the step's LOADs, stationary operand first (as mapping.step_program)
                     first_load = n
