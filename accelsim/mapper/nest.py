@@ -47,7 +47,7 @@ from accelsim.mapper.program import (
     generate,
     operand_slots,
 )
-from accelsim.mapping import N_CONFIG
+from accelsim.mapping import BUFFERS, N_CONFIG, buffer_rows
 from accelsim.result import LayerResult
 from accelsim.schedule import Schedule, state_result
 from accelsim.timing import ceil_div, systolic_array_fill_drain_cycles
@@ -113,17 +113,21 @@ def tile_rows(df, P_T, K_T, M_T):
 
 
 @compilable
-def slots_rows(df, V, P_T, K_T, M_T):
-    """Rows per slot of each memory: a full tile, rounded up to whole V-row words in the memories the grid
-    reads a word (V k-rows) at a time, so every such tile starts on a word: the stationary operand's
-    (PRELOAD) and, in OS, both (docs: "Dot-product PEs"). The streamed operand of WS and IS is read a row a
-    cycle, at any row."""
+def slots_rows(df, AR, V, P_T, K_T, M_T):
+    """Rows per slot of each memory ``(ifmap, weight, acc)``: a full tile, the operand spads' rounded up to
+    whole V-row words so every tile starts on a word; in OS at least AR accumulator rows, as an OS COMPUTE
+    shifts all AR rows of its grid into the accumulator (docs: "Lowering")."""
     x, w, a = tile_rows(df, P_T, K_T, M_T)
-    if df != DF_WS:
-        x = ceil_div(x, V) * V
-    if df != DF_IS:
-        w = ceil_div(w, V) * V
-    return x, w, a
+    return ceil_div(x, V) * V, ceil_div(w, V) * V, (max(a, AR) if df == DF_OS else a)
+
+
+@compilable
+def memory_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
+    """Rows of each memory ``(ifmap, weight, acc)`` for a dataflow: BUFFERS x rows per buffer of
+    accelsim.mapping.buffer_rows, the operand spads' buffers in whole V-row words (as a build has them,
+    accelsim.mapping.built_buffers)."""
+    _, _, x, w, a = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+    return BUFFERS * (ceil_div(x, V) * V), BUFFERS * (ceil_div(w, V) * V), BUFFERS * a
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +156,10 @@ def geometry(layer: ConvLayer, arch: ArchConfig, nest: LoopNest) -> Geometry:
     x_outer = nest.order == ORDER_PM
     nx = operand_slots(nest.x_res, nest.x_depth, x_outer, p_tiles, m_tiles, k_tiles, 0)
     nw = operand_slots(nest.w_res, nest.w_depth, not x_outer, p_tiles, m_tiles, k_tiles, 1)
-    buf = mapping.Buffers.of(arch)
-    B = mapping.BUFFERS
-    rows = (B * buf.ifmap_rows, B * buf.weight_rows, B * buf.acc_rows)
-    return Geometry((p_tiles, k_tiles, m_tiles), slots_rows(df, V, nest.P_T, nest.K_T, nest.M_T),
-                    (nx, nw, nest.acc_depth), rows)
+    rows = memory_rows(df, arch.array_rows, arch.array_cols, V, arch.ifmap_spad_kib, arch.weight_spad_kib,
+                       arch.acc_kib)
+    slots = slots_rows(df, arch.array_rows, V, nest.P_T, nest.K_T, nest.M_T)
+    return Geometry((p_tiles, k_tiles, m_tiles), slots, (nx, nw, nest.acc_depth), rows)
 
 
 def check(layer: ConvLayer, arch: ArchConfig, nest: LoopNest) -> Geometry:

@@ -22,9 +22,9 @@ from accelsim.arch import DF_IS, DF_OS, ArchConfig, Dataflow, energy_pj
 from accelsim.errors import AccelsimError, require
 from accelsim.jit import compilable, compiled
 from accelsim.layer import ConvLayer, gemm_dims
-from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, slots_rows
+from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, memory_rows, slots_rows
 from accelsim.mapper.program import ORDER_MP, ORDER_PM, RES_KEEP, RES_STEP, operand_slots
-from accelsim.mapping import BUFFERS, MAX_TILE_ROWS, buffer_rows, has_preload, step_loads, store_shape
+from accelsim.mapping import MAX_TILE_ROWS, has_preload, step_loads, store_shape
 from accelsim.memory import mapped_traffic_counts
 from accelsim.result import LayerResult
 from accelsim.sim import out_bytes_of, simulate_layer
@@ -177,10 +177,9 @@ def score(cands, N, M, C, H, W, R, S, stride, pad, groups, AR, AC, V, BW, L, if_
         x_outer = order == ORDER_PM
         nx = operand_slots(x_res, cands[i, K_XDEPTH], x_outer, p_tiles, m_tiles, k_tiles, 0)
         nw = operand_slots(w_res, cands[i, K_WDEPTH], not x_outer, p_tiles, m_tiles, k_tiles, 1)
-        xr, wr, ar = slots_rows(df, V, P_T, K_T, M_T)
-        _, _, if_rows, w_rows, acc_rows = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
-        fits = (nx * xr <= BUFFERS * if_rows and nw * wr <= BUFFERS * w_rows and
-                cands[i, K_ACCDEPTH] * ar <= BUFFERS * acc_rows and
+        xr, wr, ar = slots_rows(df, AR, V, P_T, K_T, M_T)
+        if_rows, w_rows, acc_rows = memory_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+        fits = (nx * xr <= if_rows and nw * wr <= w_rows and cands[i, K_ACCDEPTH] * ar <= acc_rows and
                 groups * p_tiles * k_tiles * m_tiles <= max_steps)
         x_loads = m_tiles if x_res == RES_STEP else 1
         w_loads = p_tiles if w_res == RES_STEP else 1
