@@ -17,7 +17,7 @@ BIG = [
 
 
 def encoded(m: mapping.Mapping) -> None:
-    """Pack the CONFIGs, the first, a middle and the last step (every field through the 128-bit word)."""
+    """Pack the CONFIGs, the first, a middle and the last step (every field through the 192-bit word)."""
     n_outer, n_inner = m.loops
     corners = [(0, 0, 0, 0), (m.layer.groups // 2, n_outer // 2, n_inner // 2, m.k_tiles // 2),
                (m.layer.groups - 1, n_outer - 1, n_inner - 1, m.k_tiles - 1)]
