@@ -12,8 +12,8 @@ from tests.rtl.layers import shared_build_root, small_arch
 from tests.rtl.test_cosim import CAMPAIGN_ARCHS, DATAFLOWS
 
 # Several tiles on the small arrays, so both buffers of every memory are used; "deep" gives OS several
-# k-tiles,
-# the last ragged (V = 4: 13 rows, so its last word reaches past K_t into stale rows, which k_rows zeroes).
+# k-tiles, the last ragged (V = 4: 13 rows, so its last word reaches past K_t into stale rows, which k_rows
+# zeroes).
 LAYERS = (ConvLayer(N=1, M=6, C=5, H=7, W=6, R=3, S=3, stride=2, pad=1, name="s2p1"),
           ConvLayer(N=1, M=7, C=13, H=4, W=4, R=1, S=1, name="1x1"),
           ConvLayer(N=1, M=5, C=349, H=2, W=2, R=1, S=1, name="deep"))
