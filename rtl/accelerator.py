@@ -1,9 +1,9 @@
 """Accelerator: the synthesizable top (docs/microarchitecture.md, "Blocks").
 
 Controller (dispatcher, LD/EX/ST queues, token counters, layer registers, FENCE) + LoadUnit (DMA read channel,
-implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + ExecuteUnit (PRELOAD/COMPUTE on the
-SystolicArray, Accumulator inside; V-row spad reads with dot-product PEs) + StoreUnit (requantize, DMA
-write channel). No simulation-only constructs:
+implicit im2col) + the ifmap and weight Scratchpads (rows addressed by the commands) + ExecuteUnit
+(PRELOAD/COMPUTE on the SystolicArray, Accumulator inside; V-row spad reads with dot-product PEs) + StoreUnit
+(requantize, DMA write channel). No simulation-only constructs:
 the DRAM and the command source are outside (see :class:`~accelsim.cosim.harness.Harness`).
 
 Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.schedule.schedule` computes

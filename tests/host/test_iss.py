@@ -322,3 +322,13 @@ def test_muldiv_semantics(a, b):
     machine.regs[1], machine.regs[2] = a, b
     machine.step(np.zeros((1, COMMAND_WORDS + 1), np.int64), np.zeros(1, np.uint8), 8)
     assert [int(v) & 0xFFFFFFFF for v in machine.regs[10:18]] == [w & 0xFFFFFFFF for w in want]
+
+
+def test_one_command_register_per_command_word():
+    """The SoC map has a register per 32-bit word of a command (accelsim.commands), the last presenting it,
+    and nothing overlaps: CMD0..CMD5, FENCES, STATUS, CONSOLE and EXIT are distinct words in the window."""
+    assert len(soc_map.COMMAND_REGISTERS) == COMMAND_WORDS == iss_mod.CMD_WORDS
+    assert tuple(soc_map.CMD0 + 4 * k for k in range(COMMAND_WORDS)) == soc_map.COMMAND_REGISTERS
+    assert soc_map.COMMAND_REGISTERS[-1] == CMD5
+    assert len(set(soc_map.REGISTERS)) == len(soc_map.REGISTERS)
+    assert all(MMIO_BASE <= r < soc_map.MMIO_END and r % 4 == 0 for r in soc_map.REGISTERS)
