@@ -274,8 +274,9 @@ def _mmio_command_program():
 
     period = (6 + COMMAND_WORDS) * sm.CPI_OTHER + COMMAND_WORDS * sm.CPI_LOAD
     arch = small_arch(rows=2, cols=2, host_issue_cycles=period)
-    # its last STORE still runs when the FENCE is accepted (the FENCE is pending for more than a period)
-    layer = ConvLayer(N=1, M=3, C=3, H=8, W=8, R=2, S=2, stride=1, pad=0, groups=1, name="soc")
+    # its last STORE still runs when the FENCE is accepted (the FENCE is pending for more than a period;
+    # M = 4: the last m-tile is 2 channels wide, a STORE of two beats a row)
+    layer = ConvLayer(N=1, M=4, C=3, H=8, W=8, R=2, S=2, stride=1, pad=0, groups=1, name="soc")
     first = program(lower(layer, arch))
     assert first[-1].op == Op.FENCE
     prog = [*first, first[0], Command(Op.FENCE)]
