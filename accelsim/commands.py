@@ -1,8 +1,10 @@
-"""The command set and its one 128-bit encoding, shared by the model, the firmware generator and the RTL.
+"""The command set and its one 192-bit encoding, shared by the model, the firmware generator and the RTL.
 
-See docs/microarchitecture.md. Every command is one 128-bit word; :data:`FIELDS` gives each field's
-(lsb, width). Some fields share bits because no opcode uses both (``m0``/``c0``, ``k0``/``e0``); the RTL
-decoder slices the same table. The host writes a command as four little-endian 32-bit words.
+See docs/microarchitecture.md. Every command is one 192-bit word; :data:`FIELDS` gives each field's
+(lsb, width). Some fields share bits because no opcode uses both (``m0``/``c0``, ``k0``/``e0``,
+``addr2``/``n0``/``e0``); the RTL decoder slices the same table. The host writes a command as
+:data:`COMMAND_WORDS` little-endian 32-bit words. LOAD, PRELOAD, COMPUTE and STORE name scratchpad and
+accumulator rows (``addr``, ``addr2``, ``acc_addr``: docs, "Command encoding").
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, fields
 
 from accelsim.errors import require
 
-COMMAND_BITS = 128
+COMMAND_BITS = 192
+COMMAND_WORDS = COMMAND_BITS // 32  # the 32-bit words the host writes per command (CMD0..)
 
 
 class Op(enum.IntEnum):
@@ -73,13 +76,11 @@ FIELDS: dict[str, tuple[int, int]] = {
     "pop_next": (5, 1),
     "push_prev": (6, 1),
     "push_next": (7, 1),
-    # LOAD / PRELOAD / COMPUTE / STORE
-    "buf": (8, 1),  # LOAD: destination buffer; PRELOAD: weight buffer; COMPUTE: streamed buffer
-    "acc_buf": (9, 1),  # COMPUTE, STORE: accumulator buffer
+    # LOAD / PRELOAD / COMPUTE / STORE (bits 8 and 9 are unused)
     "accumulate": (10, 1),  # COMPUTE: add to the accumulator (1) or overwrite it (0)
     "operand": (11, 1),  # LOAD: Operand
     "rows": (12, 18),  # LOAD/STORE: rows moved; COMPUTE: stream length T
-    "lanes": (30, 11),  # LOAD/STORE: valid lanes per row; PRELOAD: valid weight rows K_t (<= 1024)
+    "lanes": (30, 11),  # LOAD/STORE: valid lanes per row; PRELOAD: valid reduction rows K_t
     "n0": (41, 19),  # first pixel of the tile (n0, e0, f0)
     "e0": (60, 16),
     "f0": (76, 16),
@@ -88,6 +89,12 @@ FIELDS: dict[str, tuple[int, int]] = {
     "s0": (120, 8),
     "m0": (92, 20),  # weight LOAD, STORE: first output channel (absolute); shares bits with c0
     "k0": (41, 24),  # weight LOAD: first reduction index k; shares bits with n0 and e0
+    "addr2": (41, 32),  # OS COMPUTE: first weight-spad row of the stream; shares bits with n0, e0 (and k0)
+    "k_rows": (73, 18),  # OS COMPUTE: its tile's valid reduction rows K_t (up to a stream's 2**18 - 1 rows)
+    # scratchpad rows (docs: "Command encoding"): LOAD the first destination row of its operand's spad;
+    # PRELOAD the stationary tile's first row; COMPUTE the streamed operand's first row (OS: the ifmap's)
+    "addr": (128, 32),
+    "acc_addr": (160, 32),  # COMPUTE, STORE: the first accumulator row
     # CONFIG
     "reg": (8, 8),
     "value": (16, 96),
@@ -103,8 +110,6 @@ class Command:
     pop_next: int = 0
     push_prev: int = 0
     push_next: int = 0
-    buf: int = 0
-    acc_buf: int = 0
     accumulate: int = 0
     operand: int = 0
     rows: int = 0
@@ -117,6 +122,10 @@ class Command:
     s0: int = 0
     m0: int = 0
     k0: int = 0
+    addr2: int = 0
+    k_rows: int = 0
+    addr: int = 0
+    acc_addr: int = 0
     reg: int = 0
     value: int = 0
 
@@ -132,12 +141,12 @@ class Command:
             return ("op",)
         if self.op == Op.LOAD:
             coords = ("m0", "k0") if self.operand == Operand.WEIGHT else ("n0", "e0", "f0", "c0", "r0", "s0")
-            return (*common, "buf", "operand", "rows", "lanes", *coords)
+            return (*common, "addr", "operand", "rows", "lanes", *coords)
         if self.op == Op.PRELOAD:
-            return (*common, "buf", "lanes")
-        if self.op == Op.COMPUTE:
-            return (*common, "buf", "acc_buf", "accumulate", "rows")
-        return (*common, "acc_buf", "rows", "lanes", "n0", "e0", "f0", "m0")  # STORE
+            return (*common, "addr", "lanes")
+        if self.op == Op.COMPUTE:  # addr2 and k_rows are OS's (the weight stream's row, K_t); 0 in WS/IS
+            return (*common, "addr", "addr2", "k_rows", "acc_addr", "accumulate", "rows")
+        return (*common, "acc_addr", "rows", "lanes", "n0", "e0", "f0", "m0")  # STORE
 
     def pack(self) -> int:
         word = 0
@@ -148,10 +157,10 @@ class Command:
             word |= value << lsb
         return word
 
-    def words(self) -> tuple[int, int, int, int]:
-        """The four 32-bit words the host writes, least significant first."""
+    def words(self) -> tuple[int, ...]:
+        """The :data:`COMMAND_WORDS` 32-bit words the host writes, least significant first."""
         word = self.pack()
-        return tuple((word >> (32 * i)) & 0xFFFFFFFF for i in range(4))  # type: ignore[return-value]
+        return tuple((word >> (32 * i)) & 0xFFFFFFFF for i in range(COMMAND_WORDS))
 
     @classmethod
     def unpack(cls, word: int) -> Command:

@@ -1,19 +1,22 @@
 """The executed-mapping check: run a layer's command stream on a functional model of the machine and count.
 
 :func:`execute_mapping` builds the layer's program (:func:`accelsim.mapping.program`), round-trips every
-command through its 128-bit encoding, reads the layer registers back from the CONFIG commands and hands the
+command through its 192-bit encoding, reads the layer registers back from the CONFIG commands and hands the
 rest to :func:`run_program`, which executes them one by one in program order on explicit state
 (docs/microarchitecture.md, "Blocks"):
 
 * DRAM: one byte array, the input at ``x_base``, the weights at ``w_base`` (both int8, the layouts of
   :func:`accelsim.reference.conv2d`), the outputs written by STOREs at ``out_base`` (int32 little-endian, or
   int8 when the MODE register asks for requantization).
-* ifmap and weight scratchpads: ``(2 buffers, rows_per_buffer, lanes)`` int8, and an accumulator
-  ``(2, acc_rows_per_buffer, AC)`` int32, all filled with garbage at the start: nothing is read that no
-  command wrote, or the outputs come out wrong.
+* ifmap and weight scratchpads: flat ``(BUFFERS * rows_per_buffer, lanes)`` int8 row arrays (the memories
+  of an RTL build of this dataflow, :func:`accelsim.mapping.built_buffers`), and an accumulator
+  ``(BUFFERS * acc_rows, AC)`` int32, all filled with garbage at the start: nothing is read that no command
+  wrote, or the outputs come out wrong. Commands name rows (``addr``, ``addr2``, ``acc_addr``); rows past a
+  memory's end, or a read (PRELOAD, COMPUTE) that does not start on a V-row word, are errors.
 * the PE grid: the stationary ``AR*V x AC`` tile of WS/IS (V = ``pe_dot_width``: a PE holds V of its
   rows; PRELOAD fills rows ``< K_t``, zeros the rest) and the ``AR x AC`` output registers of OS (which
-  reduce V k-rows a cycle: a COMPUTE streams ``ceil(K_t / V)`` cycles). COMPUTE runs the whole grid, stale
+  reduce V k-rows a cycle: a COMPUTE streams ``ceil(K_t / V)`` cycles; K_t is its ``k_rows``), all AR of
+  which an OS COMPUTE writes into the accumulator. COMPUTE runs the whole grid, stale
   lanes included; only the valid part of a tile reaches a STORE.
 * the four dependency-token counters: a pop of an empty counter, or a counter left non-zero at the FENCE,
   is an error.
@@ -22,10 +25,10 @@ While it executes it counts, as the "Traffic" section defines them: DRAM bytes r
 positions are written to the scratchpad as zeros, not read), scratchpad element writes (padding included)
 and reads (elements preloaded or streamed into the grid), accumulator element writes and reads (accumulating
 COMPUTEs and STOREs), DRAM bytes written, and MACs (PE operations whose two operands are both valid). Valid
-means written by the LOAD that filled the buffer: every buffer remembers the rows x lanes its last LOAD
-wrote, and consuming rows or lanes that were not loaded is an error. tests/kernels/test_executed.py holds
-these counts equal to :func:`accelsim.memory.traffic` and the outputs to
-:func:`accelsim.reference.conv2d_numpy`.
+means written by a LOAD: every scratchpad row remembers the lanes its last LOAD wrote (every accumulator
+row the columns its last COMPUTE wrote), and consuming rows or lanes that were not loaded is an error.
+tests/model/test_executed.py holds these counts equal to :func:`accelsim.memory.traffic` and the outputs
+to :func:`accelsim.reference.conv2d_numpy`.
 
 This is a checker, not a fast kernel: it runs every command, the full grid included. It is written in the
 subset Numba compiles (accelsim.jit) and runs compiled, or interpreted for the tests.
@@ -46,10 +49,10 @@ from accelsim.memory import Traffic
 from accelsim.reference import check_operands
 
 # Columns of the command table the kernel reads (Command field names).
-COLUMNS = ("op", "pop_prev", "pop_next", "push_prev", "push_next", "buf", "acc_buf", "accumulate", "operand",
-           "rows", "lanes", "n0", "e0", "f0", "c0", "r0", "s0", "m0", "k0")
-(_OP, _POP_PREV, _POP_NEXT, _PUSH_PREV, _PUSH_NEXT, _BUF, _ACC_BUF, _ACCUMULATE, _OPERAND, _ROWS, _LANES,
- _N0, _E0, _F0, _C0, _R0, _S0, _M0, _K0) = range(len(COLUMNS))
+COLUMNS = ("op", "pop_prev", "pop_next", "push_prev", "push_next", "addr", "addr2", "k_rows", "acc_addr",
+           "accumulate", "operand", "rows", "lanes", "n0", "e0", "f0", "c0", "r0", "s0", "m0", "k0")
+(_OP, _POP_PREV, _POP_NEXT, _PUSH_PREV, _PUSH_NEXT, _ADDR, _ADDR2, _K_ROWS, _ACC_ADDR, _ACCUMULATE, _OPERAND,
+ _ROWS, _LANES, _N0, _E0, _F0, _C0, _R0, _S0, _M0, _K0) = range(len(COLUMNS))
 _LOAD, _PRELOAD, _COMPUTE, _STORE, _FENCE = (int(o) for o in
                                              (Op.LOAD, Op.PRELOAD, Op.COMPUTE, Op.STORE, Op.FENCE))
 
@@ -74,9 +77,10 @@ OK = 0
 ERRORS = {
     1: "a dependency-token pop finds its counter at zero",
     2: "every dependency-token counter is zero at the FENCE",
-    3: "a LOAD fits its scratchpad buffer (rows_per_buffer x lanes)",
-    4: ("PRELOAD/COMPUTE consume exactly the rows and lanes their buffers' last LOADs wrote, fit the grid "
-        "and the accumulator buffer, and accumulate onto a tile of their own extent"),
+    3: "a LOAD's rows and lanes lie inside its scratchpad",
+    4: ("PRELOAD/COMPUTE read rows inside their scratchpads from a V-row word, consume rows whose last LOADs "
+        "wrote exactly the lanes they use, fit the grid and the accumulator, and accumulate onto rows of "
+        "their own extent"),
     5: "a STORE reads only accumulator rows and lanes its tile's COMPUTEs wrote",
     6: "every command has a known opcode and the stream ends with the FENCE",
 }
@@ -124,12 +128,27 @@ def _int8_at(dram, addr):
 
 
 @compilable
-def _load_input(cmd, regs, dram, spad, ext, counts):
-    """LOAD of the input (implicit im2col): rows x lanes of (pixel, reduction) pairs; WS: rows are pixels,
-    lanes reductions; IS/OS: rows reductions, lanes pixels. Padding positions are written as zeros and not
-    read from DRAM. Returns False if the tile does not fit the buffer."""
-    rows, lanes, buf = cmd[_ROWS], cmd[_LANES], cmd[_BUF]
-    if rows > spad.shape[1] or lanes > spad.shape[2]:
+def _fits(first, rows, memory_rows):
+    """Rows ``first .. first + rows - 1`` lie inside a memory of ``memory_rows`` rows."""
+    return first >= 0 and first + rows <= memory_rows
+
+
+@compilable
+def _rows_hold(row_lanes, first, rows, lanes):
+    """Every row ``first .. first + rows - 1`` was last written with exactly ``lanes`` lanes."""
+    held = True  # a loop Numba compiles (no generator)
+    for i in range(rows):
+        held = held and row_lanes[first + i] == lanes
+    return held
+
+
+@compilable
+def _load_input(cmd, regs, dram, spad, row_lanes, counts):
+    """LOAD of the input (implicit im2col): rows x lanes of (pixel, reduction) pairs into spad rows
+    ``addr ..``; WS: rows are pixels, lanes reductions; IS/OS: rows reductions, lanes pixels. Padding
+    positions are written as zeros and not read from DRAM. Returns False if the tile does not fit the spad."""
+    rows, lanes, a0 = cmd[_ROWS], cmd[_LANES], cmd[_ADDR]
+    if not _fits(a0, rows, spad.shape[0]) or lanes > spad.shape[1]:
         return False
     C, H, W = regs[_RC], regs[_RH], regs[_RW]
     E, F, R, S = regs[_RE], regs[_RF], regs[_RR], regs[_RS]
@@ -150,7 +169,7 @@ def _load_input(cmd, regs, dram, spad, ext, counts):
             if 0 <= h < H and 0 <= v < W:
                 value = _int8_at(dram, base + ((n * C + c) * H + h) * W + v)
                 counts[_DRAM_X] += 1
-            spad[buf, i, j] = value
+            spad[a0 + i, j] = value
             counts[_IF_W] += 1
             if pixel_rows:
                 la, lb, lc = _next3(la, lb, lc, R, S)
@@ -160,130 +179,140 @@ def _load_input(cmd, regs, dram, spad, ext, counts):
             ra, rb, rc = _next3(ra, rb, rc, E, F)
         else:
             ra, rb, rc = _next3(ra, rb, rc, R, S)
-    ext[buf, 0] = rows
-    ext[buf, 1] = lanes
+        row_lanes[a0 + i] = lanes
     return True
 
 
 @compilable
-def _load_weight(cmd, regs, dram, spad, ext, counts):
-    """LOAD of weights ``B[k][m] = w[m][k]`` (w is (M, K) in DRAM): WS/OS rows are k, lanes m; IS rows m,
-    lanes k. Every element is read from DRAM."""
-    rows, lanes, buf = cmd[_ROWS], cmd[_LANES], cmd[_BUF]
-    if rows > spad.shape[1] or lanes > spad.shape[2]:
+def _load_weight(cmd, regs, dram, spad, row_lanes, counts):
+    """LOAD of weights ``B[k][m] = w[m][k]`` (w is (M, K) in DRAM) into spad rows ``addr ..``: WS/OS rows are
+    k, lanes m; IS rows m, lanes k. Every element is read from DRAM."""
+    rows, lanes, a0 = cmd[_ROWS], cmd[_LANES], cmd[_ADDR]
+    if not _fits(a0, rows, spad.shape[0]) or lanes > spad.shape[1]:
         return False
     K, base, m0, k0 = regs[_RK], regs[_RWB], cmd[_M0], cmd[_K0]
     k_rows = regs[_RDF] != DF_IS
     for i in range(rows):
         for j in range(lanes):
             k, m = (k0 + i, m0 + j) if k_rows else (k0 + j, m0 + i)
-            spad[buf, i, j] = _int8_at(dram, base + m * K + k)
+            spad[a0 + i, j] = _int8_at(dram, base + m * K + k)
             counts[_DRAM_W] += 1
             counts[_W_W] += 1
-    ext[buf, 0] = rows
-    ext[buf, 1] = lanes
+        row_lanes[a0 + i] = lanes
     return True
 
 
 @compilable
-def _preload(K_t, spad, ext, buf, grid, grid_ext, counts, read_counter):
-    """PRELOAD (WS: weights, IS: inputs): rows ``< K_t`` of the buffer into the grid, zeros below.
-    The grid's valid extent becomes (K_t rows, the buffer's lanes)."""
+def _preload(K_t, a0, V, spad, row_lanes, grid, grid_ext, counts, read_counter):
+    """PRELOAD (WS: weights, IS: inputs): spad rows ``a0 .. a0 + K_t - 1`` into grid rows ``< K_t``, zeros
+    below. The grid's valid extent becomes (K_t rows, the rows' lanes)."""
     AR, AC = grid.shape
-    if K_t > AR or K_t != ext[buf, 0] or ext[buf, 1] > AC:
+    lanes = row_lanes[a0] if 0 <= a0 < spad.shape[0] else 0
+    if (K_t < 1 or K_t > AR or a0 % V != 0 or not _fits(a0, K_t, spad.shape[0])
+            or not _rows_hold(row_lanes, a0, K_t, lanes) or lanes > AC):
         return False
     for i in range(AR):
         for j in range(AC):
-            grid[i, j] = spad[buf, i, j] if i < K_t else 0
-    counts[read_counter] += K_t * ext[buf, 1]
+            grid[i, j] = spad[a0 + i, j] if i < K_t else 0
+    counts[read_counter] += K_t * lanes
     grid_ext[0] = K_t
-    grid_ext[1] = ext[buf, 1]
+    grid_ext[1] = lanes
     return True
 
 
 @compilable
-def _accumulate(acc, a, row, j, value, accumulate):
+def _accumulate(acc, row, j, value, accumulate):
     """Write one accumulator element (the read-add-write of an accumulating COMPUTE)."""
     if accumulate:
-        acc[a, row, j] = np.int64(acc[a, row, j]) + value  # int32 store: wraps modulo 2**32
+        acc[row, j] = np.int64(acc[row, j]) + value  # int32 store: wraps modulo 2**32
     else:
-        acc[a, row, j] = value
+        acc[row, j] = value
 
 
 @compilable
-def _accumulated(counts, acc_ext, a, rows, cols, macs, accumulate):
-    """A COMPUTE wrote rows x cols of accumulator buffer ``a`` (reading them first if ``accumulate``)."""
+def _accumulated(counts, acc_cols, a0, rows, cols, macs, accumulate):
+    """A COMPUTE wrote rows x cols from accumulator row ``a0`` (reading them first if ``accumulate``)."""
     counts[_MACS] += macs
     counts[_ACC_W] += rows * cols
     if accumulate:
         counts[_ACC_R] += rows * cols
-    acc_ext[a, 0] = rows
-    acc_ext[a, 1] = cols
+    for i in range(rows):
+        acc_cols[a0 + i] = cols
 
 
 @compilable
-def _compute_stream(cmd, spad, ext, grid, grid_ext, acc, acc_ext, counts, read_counter):
-    """COMPUTE of WS/IS: T rows of the streamed buffer through the stationary grid into accumulator rows
-    0..T-1. ``acc[t][j] (+)= sum_i row_t[i] * grid[i][j]`` over the whole grid; valid extent: T rows x the
-    grid's valid columns, MACs where the streamed lane and the grid element are both valid."""
-    T, buf, a, accumulate = cmd[_ROWS], cmd[_BUF], cmd[_ACC_BUF], cmd[_ACCUMULATE]
+def _compute_stream(cmd, V, spad, row_lanes, grid, grid_ext, acc, acc_cols, counts, read_counter):
+    """COMPUTE of WS/IS: T streamed spad rows from ``addr`` through the stationary grid into accumulator rows
+    from ``acc_addr``. ``acc[t][j] (+)= sum_i row_t[i] * grid[i][j]`` over the whole grid; valid extent: T
+    rows x the grid's valid columns, MACs where the streamed lane and the grid element are both valid."""
+    T, a0, c0, accumulate = cmd[_ROWS], cmd[_ADDR], cmd[_ACC_ADDR], cmd[_ACCUMULATE]
     AR, AC = grid.shape
     k_valid, cols = grid_ext[0], grid_ext[1]
-    if ext[buf, 0] != T or ext[buf, 1] != k_valid or acc.shape[1] < T:
+    if (a0 % V != 0 or not _fits(a0, T, spad.shape[0]) or not _rows_hold(row_lanes, a0, T, k_valid)
+            or not _fits(c0, T, acc.shape[0])):
         return False
-    if accumulate and (acc_ext[a, 0] != T or acc_ext[a, 1] != cols):
+    if accumulate and not _rows_hold(acc_cols, c0, T, cols):
         return False
     for t in range(T):
         for j in range(AC):
             s = np.int64(0)
             for i in range(AR):
-                s += np.int64(spad[buf, t, i]) * grid[i, j]
-            _accumulate(acc, a, t, j, s, accumulate)
+                s += np.int64(spad[a0 + t, i]) * grid[i, j]
+            _accumulate(acc, c0 + t, j, s, accumulate)
     counts[read_counter] += T * k_valid
-    _accumulated(counts, acc_ext, a, T, cols, T * k_valid * cols, accumulate)
+    _accumulated(counts, acc_cols, c0, T, cols, T * k_valid * cols, accumulate)
     return True
 
 
 @compilable
-def _compute_os(cmd, V, x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts):
-    """COMPUTE of OS: K_t rows of both buffers reduced in the output-stationary grid,
-    ``grid[i][j] = sum_t x_row_t[i] * w_row_t[j]``, then the AR x AC outputs shift out into accumulator rows
-    0..AR-1. Valid extent: the ifmap buffer's lanes (pixels) x the weight buffer's lanes (channels). With
-    V-wide dot-product PEs the command streams ``ceil(K_t / V)`` cycles of V rows each."""
-    S, buf, a, accumulate = cmd[_ROWS], cmd[_BUF], cmd[_ACC_BUF], cmd[_ACCUMULATE]
-    T = x_ext[buf, 0]  # K_t: the rows both buffers' last LOADs wrote
+def _compute_os(cmd, V, x_spad, x_lanes, w_spad, w_lanes, grid, acc, acc_cols, counts):
+    """COMPUTE of OS: K_t (``k_rows``) rows of both spads (from ``addr`` and ``addr2``) reduced in the
+    output-stationary grid, ``grid[i][j] = sum_t x_row_t[i] * w_row_t[j]``, then all AR x AC outputs shift
+    out into accumulator rows ``acc_addr ..  + AR - 1``. Valid extent: the ifmap rows' lanes (pixels) x the
+    weight rows' lanes (channels). With V-wide dot-product PEs the command streams ``ceil(K_t / V)``
+    cycles of V rows each."""
+    S, T, xa, wa = cmd[_ROWS], cmd[_K_ROWS], cmd[_ADDR], cmd[_ADDR2]
+    c0, accumulate = cmd[_ACC_ADDR], cmd[_ACCUMULATE]
     AR, AC = grid.shape
-    rows, cols = x_ext[buf, 1], w_ext[buf, 1]
-    if (S != -(-T // V) or w_ext[buf, 0] != T or rows > AR or cols > AC
-            or acc.shape[1] < AR):
+    if (T < 1 or S != -(-T // V) or xa % V != 0 or wa % V != 0 or not _fits(xa, T, x_spad.shape[0])
+            or not _fits(wa, T, w_spad.shape[0]) or not _fits(c0, AR, acc.shape[0])):
         return False
-    if accumulate and (acc_ext[a, 0] != rows or acc_ext[a, 1] != cols):
+    rows, cols = x_lanes[xa], w_lanes[wa]
+    if (not _rows_hold(x_lanes, xa, T, rows) or not _rows_hold(w_lanes, wa, T, cols) or rows > AR
+            or cols > AC):
+        return False
+    if accumulate and not _rows_hold(acc_cols, c0, rows, cols):
         return False
     for i in range(AR):
         for j in range(AC):
             grid[i, j] = 0
     for t in range(T):
         for i in range(AR):
-            xv = np.int64(x_spad[buf, t, i])
+            xv = np.int64(x_spad[xa + t, i])
             for j in range(AC):
-                grid[i, j] += xv * w_spad[buf, t, j]
+                grid[i, j] += xv * w_spad[wa + t, j]
     for i in range(AR):
         for j in range(AC):
-            _accumulate(acc, a, i, j, grid[i, j], accumulate)
+            _accumulate(acc, c0 + i, j, grid[i, j], accumulate)
+    for i in range(rows, AR):  # rows written with no valid pixel
+        acc_cols[c0 + i] = 0
     counts[_IF_R] += T * rows
     counts[_W_R] += T * cols
-    _accumulated(counts, acc_ext, a, rows, cols, T * rows * cols, accumulate)
+    _accumulated(counts, acc_cols, c0, rows, cols, T * rows * cols, accumulate)
     return True
 
 
 @compilable
-def _store(cmd, regs, acc, acc_ext, dram, counts):
-    """STORE: rows x lanes of accumulator buffer ``acc_buf`` to the output (N, M, E, F) in DRAM; WS/OS rows
+def _store(cmd, regs, acc, acc_cols, dram, counts):
+    """STORE: rows x lanes from accumulator row ``acc_addr`` to the output (N, M, E, F) in DRAM; WS/OS rows
     are pixels from (n0, e0, f0) and lanes channels from m0, IS the transpose. int32 little-endian, or
     requantized to int8 (round-half-up shift, saturate: accelsim.reference.requantize)."""
-    rows, lanes, a, m0 = cmd[_ROWS], cmd[_LANES], cmd[_ACC_BUF], cmd[_M0]
-    if rows > acc_ext[a, 0] or lanes > acc_ext[a, 1]:
+    rows, lanes, a0, m0 = cmd[_ROWS], cmd[_LANES], cmd[_ACC_ADDR], cmd[_M0]
+    if not _fits(a0, rows, acc.shape[0]):
         return False
+    for i in range(rows):
+        if lanes > acc_cols[a0 + i]:
+            return False
     M, E, F, base = regs[_RM], regs[_RE], regs[_RF], regs[_ROUT]
     requant, shift = regs[_RREQ], regs[_RSHIFT]
     ob = 1 if requant else 4
@@ -296,7 +325,7 @@ def _store(cmd, regs, acc, acc_ext, dram, counts):
                 n, e, f, m = pn, pe, pf, m0 + j
             else:
                 n, e, f, m = ln, le, lf, m0 + i
-            v = np.int64(acc[a, i, j])
+            v = np.int64(acc[a0 + i, j])
             counts[_ACC_R] += 1
             addr = base + (((n * M + m) * E + e) * F + f) * ob
             if requant:
@@ -330,12 +359,12 @@ def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
     values are ``regs``, columns :data:`REGS`) in program order on the given state, adding to ``counts``
     (:data:`COUNTS`). Returns ``(status, command index)``: status 0 when every command ran, else a key of
     :data:`ERRORS` and the command that broke it."""
-    x_ext = np.zeros((2, 2), np.int64)  # per buffer: rows, lanes written by its last LOAD
-    w_ext = np.zeros((2, 2), np.int64)
-    acc_ext = np.zeros((2, 2), np.int64)  # per accumulator buffer: rows, lanes written by COMPUTEs
+    x_lanes = np.zeros(x_spad.shape[0], np.int64)  # per spad row: lanes its last LOAD wrote (0: none)
+    w_lanes = np.zeros(w_spad.shape[0], np.int64)
+    acc_cols = np.zeros(acc.shape[0], np.int64)  # per accumulator row: valid columns its last COMPUTE wrote
     grid_ext = np.zeros(2, np.int64)  # valid rows, cols of the stationary tile
     tokens = np.zeros(4, np.int64)
-    df = regs[_RDF]
+    df, V = regs[_RDF], regs[_RV]
     for idx in range(cmds.shape[0]):
         cmd = cmds[idx]
         op = cmd[_OP]
@@ -366,26 +395,26 @@ def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
         # execute
         if op == _LOAD:
             if cmd[_OPERAND] == 0:
-                ok = _load_input(cmd, regs, dram, x_spad, x_ext, counts)
+                ok = _load_input(cmd, regs, dram, x_spad, x_lanes, counts)
             else:
-                ok = _load_weight(cmd, regs, dram, w_spad, w_ext, counts)
+                ok = _load_weight(cmd, regs, dram, w_spad, w_lanes, counts)
             status = 3
         elif op == _PRELOAD:
             if df == DF_IS:
-                ok = _preload(cmd[_LANES], x_spad, x_ext, cmd[_BUF], grid, grid_ext, counts, _IF_R)
+                ok = _preload(cmd[_LANES], cmd[_ADDR], V, x_spad, x_lanes, grid, grid_ext, counts, _IF_R)
             else:
-                ok = _preload(cmd[_LANES], w_spad, w_ext, cmd[_BUF], grid, grid_ext, counts, _W_R)
+                ok = _preload(cmd[_LANES], cmd[_ADDR], V, w_spad, w_lanes, grid, grid_ext, counts, _W_R)
             status = 4
         elif op == _COMPUTE:
             if df == DF_OS:
-                ok = _compute_os(cmd, regs[_RV], x_spad, x_ext, w_spad, w_ext, grid, acc, acc_ext, counts)
+                ok = _compute_os(cmd, V, x_spad, x_lanes, w_spad, w_lanes, grid, acc, acc_cols, counts)
             elif df == DF_IS:
-                ok = _compute_stream(cmd, w_spad, w_ext, grid, grid_ext, acc, acc_ext, counts, _W_R)
+                ok = _compute_stream(cmd, V, w_spad, w_lanes, grid, grid_ext, acc, acc_cols, counts, _W_R)
             else:
-                ok = _compute_stream(cmd, x_spad, x_ext, grid, grid_ext, acc, acc_ext, counts, _IF_R)
+                ok = _compute_stream(cmd, V, x_spad, x_lanes, grid, grid_ext, acc, acc_cols, counts, _IF_R)
             status = 4
         else:
-            ok = _store(cmd, regs, acc, acc_ext, dram, counts)
+            ok = _store(cmd, regs, acc, acc_cols, dram, counts)
             status = 5
         if not ok:
             return status, idx
@@ -402,11 +431,14 @@ def run_program(cmds, regs, dram, x_spad, w_spad, acc, grid, counts):
 
 # ---------------------------------------------------------------------------------------------- driver
 
-def program_tables(m: mapping.Mapping, *,
-                   requantize_shift: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The layer's command stream as (commands table, layer registers), both decoded from the 128-bit
-    encoding of :func:`accelsim.mapping.program`."""
-    decoded = [Command.unpack(c.pack()) for c in mapping.program(m, requantize_shift=requantize_shift)]
+def program_tables(m: mapping.Mapping, *, requantize_shift: int | None = None,
+                   commands: list[Command] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's command stream as (commands table, layer registers), both decoded from the 192-bit
+    encoding of ``commands`` (default: :func:`accelsim.mapping.program`; CONFIGs first, as it emits
+    them)."""
+    if commands is None:
+        commands = mapping.program(m, requantize_shift=requantize_shift)
+    decoded = [Command.unpack(c.pack()) for c in commands]
     regs: dict[str, int] = {}
     for c in decoded:
         if c.op == Op.CONFIG:
@@ -420,8 +452,13 @@ def program_tables(m: mapping.Mapping, *,
 
 def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.ndarray, *, out_bytes: int,
                   seed: int = 0) -> dict[str, np.ndarray]:
-    """Fresh machine state for :func:`run_program`: DRAM holding x and w, garbage-filled buffers and grid."""
-    layer, buf = m.layer, mapping.Buffers.of(arch)
+    """Fresh machine state for :func:`run_program`: DRAM holding x and w, garbage-filled memories (those of
+    an RTL build of ``arch``'s dataflow: :func:`accelsim.mapping.built_buffers`) and grid."""
+    layer = m.layer
+    if_lanes, w_lanes, if_rows, w_rows, acc_rows = map(int, mapping.built_buffers(
+        (arch.dataflow.code,), arch.array_rows, arch.array_cols, arch.pe_dot_width, arch.ifmap_spad_kib,
+        arch.weight_spad_kib, arch.acc_kib))
+    B = mapping.BUFFERS
     AR, AC = arch.array_rows, arch.array_cols
     rng = np.random.default_rng(seed)
     dram = np.zeros(m.out_base + layer.output_elems * out_bytes, np.uint8)
@@ -429,9 +466,9 @@ def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.nda
     dram[m.w_base:m.w_base + w.size] = np.ascontiguousarray(w).reshape(-1).view(np.uint8)
     return {
         "dram": dram,
-        "x_spad": rng.integers(-128, 128, (2, buf.ifmap_rows, buf.ifmap_lanes), dtype=np.int8),
-        "w_spad": rng.integers(-128, 128, (2, buf.weight_rows, buf.weight_lanes), dtype=np.int8),
-        "acc": rng.integers(-(2**31), 2**31, (2, buf.acc_rows, AC), dtype=np.int32),
+        "x_spad": rng.integers(-128, 128, (B * if_rows, if_lanes), dtype=np.int8),
+        "w_spad": rng.integers(-128, 128, (B * w_rows, w_lanes), dtype=np.int8),
+        "acc": rng.integers(-(2**31), 2**31, (B * acc_rows, AC), dtype=np.int32),
         # a V-wide dot-product PE (pe_dot_width) of WS/IS holds V stationary elements of V consecutive
         # reduction lanes: the grid as the arithmetic sees it has AR*V rows (docs: "Dot-product PEs"); an OS
         # PE holds one output whatever V
@@ -441,11 +478,13 @@ def machine_state(m: mapping.Mapping, arch: ArchConfig, x: np.ndarray, w: np.nda
 
 
 def execute_mapping(x: np.ndarray, w: np.ndarray, m: mapping.Mapping, arch: ArchConfig, *,
-                    requantize_shift: int | None = None,
-                    interpreted: bool = False) -> tuple[np.ndarray, Counts]:
+                    requantize_shift: int | None = None, interpreted: bool = False,
+                    commands: list[Command] | None = None) -> tuple[np.ndarray, Counts]:
     """Execute layer ``m.layer`` exactly as mapping ``m`` tiles it on ``arch``: returns the outputs
     (N, M, E, F), int32 or int8 when ``requantize_shift`` is given, and the :class:`Counts` measured.
-    :func:`run_program` runs compiled by Numba, or ``interpreted`` (the same code, for the tests)."""
+    ``commands`` replaces :func:`accelsim.mapping.program`'s stream (e.g. the same program with its rows
+    placed elsewhere). :func:`run_program` runs compiled by Numba, or ``interpreted`` (the same code, for
+    the tests)."""
     layer = m.layer
     N, M, C, H, W, R, S, E, F = check_operands(x, w, layer.stride, layer.pad, layer.groups)
     require(x.dtype == np.int8, "x.dtype", "int8 (the machine's operands)", str(x.dtype))
@@ -453,7 +492,7 @@ def execute_mapping(x: np.ndarray, w: np.ndarray, m: mapping.Mapping, arch: Arch
             "operand shapes", f"those of the mapped layer {layer.spec()}", (x.shape, w.shape))
     require(arch.dataflow is m.dataflow, "arch.dataflow", f"the mapping's ({m.dataflow.name})", arch.dataflow)
     ob = 4 if requantize_shift is None else 1
-    cmds, regs = program_tables(m, requantize_shift=requantize_shift)
+    cmds, regs = program_tables(m, requantize_shift=requantize_shift, commands=commands)
     state = machine_state(m, arch, x, w, out_bytes=ob)
     counts = np.zeros(len(COUNTS), np.int64)
     kernel = run_program if interpreted else compiled(run_program)

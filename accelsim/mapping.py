@@ -191,6 +191,7 @@ class Mapping:
     w_base: int
     out_base: int
     pe_dot_width: int = 1  # V: int8 pairs a PE reduces a cycle (OS: the stream over K is ceil(K_t / V))
+    array_rows: int = 1  # AR: an OS COMPUTE writes all AR accumulator rows of its grid (slot_rows)
 
     @property
     def steps(self) -> int:
@@ -271,7 +272,7 @@ def lower(layer: ConvLayer, arch: ArchConfig) -> Mapping:
     return Mapping(
         layer=layer, dataflow=arch.dataflow, P_T=P_T, K_T=K_T, M_T=M_T,
         p_tiles=ceil_div(P, P_T), k_tiles=ceil_div(K, K_T), m_tiles=ceil_div(Mg, M_T),
-        x_base=0, w_base=w_base, out_base=out_base, pe_dot_width=V,
+        x_base=0, w_base=w_base, out_base=out_base, pe_dot_width=V, array_rows=arch.array_rows,
     )
 
 
@@ -401,8 +402,8 @@ class Step:
     """One innermost tile iteration (a k-tile of an output tile): its kind and its coordinates."""
 
     kind: StepKind
-    index: int  # in program order (operand buffers: index % BUFFERS)
-    tile_index: int  # its output tile's (accumulator buffer: tile_index % BUFFERS)
+    index: int  # in program order (operand slots: index % BUFFERS, slot_rows)
+    tile_index: int  # its output tile's (accumulator slot: tile_index % BUFFERS)
     g: int
     p0: int
     m0: int
@@ -460,15 +461,33 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
 
+def slot_rows(m: Mapping) -> tuple[int, int, int]:
+    """The fixed lowering's placement: buffer ``b`` of each memory starts at row ``b * slot`` (docs:
+    "Lowering"); ``(ifmap, weight, acc)`` slots, each the memory's largest tile of this layer (WS: ifmap
+    P_T, weight K_T, acc P_T; IS: ifmap K_T, weight M_T, acc M_T; OS: ifmap and weight K_T, acc P_T, but
+    at least AR: an OS COMPUTE shifts all AR rows of its grid into the accumulator, so a slot of P_T < AR
+    rows would let it overwrite the next slot), the operand spads' rounded up to whole words of V rows
+    (reads start on a word), so the addresses do not depend on a build's geometry."""
+    V = m.pe_dot_width
+    if m.dataflow is Dataflow.WS:
+        ifmap, weight, acc = m.P_T, m.K_T, m.P_T
+    elif m.dataflow is Dataflow.IS:
+        ifmap, weight, acc = m.K_T, m.M_T, m.M_T
+    else:
+        ifmap, weight, acc = m.K_T, m.K_T, max(m.P_T, m.array_rows)
+    return ceil_div(ifmap, V) * V, ceil_div(weight, V) * V, acc
+
+
 def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Command]:
     """A step's commands: :func:`step_program` for ``kind`` (everything timing reads), plus, from ``at``,
-    the coordinates and buffer indices (None: zeros, as the scheduler needs no addresses)."""
+    the coordinates and row addresses (:func:`slot_rows`; None: zeros, as the scheduler needs neither)."""
+    df = m.dataflow.code
     table = np.zeros((MAX_STEP_COMMANDS, SP_COLUMNS), np.int64)
-    n = step_program(m.dataflow.code, m.pe_dot_width, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near,
+    n = step_program(df, m.pe_dot_width, kind.P_t, kind.M_t, kind.K_t, *kind.k_near, *kind.near,
                      *kind.tile_near, table)
     where: dict[int, dict[str, int]] = {OPERAND_INPUT: {}, OPERAND_WEIGHT: {}}
     store: dict[str, int] = {}
-    buf = acc_buf = 0
+    x_row = w_row = acc_row = 0
     if at is not None:
         layer = m.layer
         px = pixel(layer, at.p0)
@@ -476,20 +495,25 @@ def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Co
         where = {OPERAND_INPUT: {**px, **reduction(layer, at.g, at.k0)},
                  OPERAND_WEIGHT: {"m0": mabs, "k0": at.k0}}
         store = {**px, "m0": mabs}
-        buf, acc_buf = at.index % BUFFERS, at.tile_index % BUFFERS
+        x_slot, w_slot, acc_slot = slot_rows(m)
+        b = at.index % BUFFERS
+        x_row, w_row, acc_row = b * x_slot, b * w_slot, (at.tile_index % BUFFERS) * acc_slot
+    row_of = {OPERAND_INPUT: x_row, OPERAND_WEIGHT: w_row}
+    stationary, streamed = (x_row, w_row) if df == DF_IS else (w_row, x_row)
+    os_k = {"addr2": w_row, "k_rows": kind.K_t} if df == DF_OS else {}
     out = []
     for op, operand, rows, lanes, pop_prev, pop_next, push_prev, push_next, accumulate in table[:n].tolist():
         flags = {"pop_prev": pop_prev, "pop_next": pop_next, "push_prev": push_prev, "push_next": push_next}
         if op == OP_LOAD:
-            out.append(Command(Op.LOAD, buf=buf, operand=operand, rows=rows, lanes=lanes, **flags,
-                               **where[operand]))
+            out.append(Command(Op.LOAD, addr=row_of[operand], operand=operand, rows=rows, lanes=lanes,
+                               **flags, **where[operand]))
         elif op == OP_PRELOAD:
-            out.append(Command(Op.PRELOAD, buf=buf, lanes=lanes, **flags))
+            out.append(Command(Op.PRELOAD, addr=stationary, lanes=lanes, **flags))
         elif op == OP_COMPUTE:
-            out.append(Command(Op.COMPUTE, buf=buf, acc_buf=acc_buf, accumulate=accumulate, rows=rows,
-                               **flags))
+            out.append(Command(Op.COMPUTE, addr=streamed, acc_addr=acc_row, accumulate=accumulate, rows=rows,
+                               **os_k, **flags))
         else:
-            out.append(Command(Op.STORE, acc_buf=acc_buf, rows=rows, lanes=lanes, **flags, **store))
+            out.append(Command(Op.STORE, acc_addr=acc_row, rows=rows, lanes=lanes, **flags, **store))
     return out
 
 

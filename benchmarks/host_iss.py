@@ -48,7 +48,7 @@ def unicorn_run(machine: Iss, hooked: bool):
     def on_write(uc, access, addr, size, value, data):  # the MMIO model: FENCE released at once, EXIT stops
         if addr == soc_map.CMD0:
             state["cmd0"] = value
-        elif addr == soc_map.CMD3 and state["cmd0"] & 0xF == 5:
+        elif addr == soc_map.CMD5 and state["cmd0"] & 0xF == 5:
             state["fences"] += 1
             uc.mem_write(soc_map.FENCES, state["fences"].to_bytes(4, "little"))
         elif addr == soc_map.EXIT:

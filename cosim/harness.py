@@ -1,6 +1,6 @@
 """Harness: Accelerator + Fetcher + command memory + behavioural Dram + cycle counter (simulation only).
 
-The command memory (a :class:`~accelsim.cosim.sim_memory.SimMemory` named ``cmd``, one 128-bit command a
+The command memory (a :class:`~accelsim.cosim.sim_memory.SimMemory` named ``cmd``, one 192-bit command a
 word) and the Dram (named ``dram``) take their contents from the files of the plusargs ``+cmd_init=<file>``
 and ``+dram_init=<file>`` at time 0; the Dram is saved to ``+dram_dump=<file>`` when the simulation ends. The
 bench sets ``count``, raises ``start`` and waits for ``done``; no data passes through ports from the bench.

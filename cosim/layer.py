@@ -23,15 +23,17 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from accelsim.arch import ArchConfig
+from accelsim.commands import COMMAND_WORDS, Command
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
-from accelsim.mapping import lower, program
+from accelsim.mapping import Mapping, lower, program
 from accelsim.reference import requantize
 from accelsim.schedule import schedule
 
@@ -124,7 +126,7 @@ def harness_verilog(arch: ArchConfig, *, dram_bytes: int, cmd_depth: int) -> str
 class CosimJob:
     """Everything one run needs: the DRAM image, the commands, where to read back, what the model says."""
 
-    commands: np.ndarray  # (n, 4) uint32, the 128-bit words least significant first
+    commands: np.ndarray  # (n, COMMAND_WORDS) uint32, the 192-bit words least significant first
     image: np.ndarray  # uint8 DRAM contents from address 0
     read_base: int
     read_len: int
@@ -133,13 +135,18 @@ class CosimJob:
     cmd_depth: int  # command memory depth (a power of two)
 
 
-def prepare(layer: ConvLayer, arch: ArchConfig, *, seed: int = 0, requantize_shift: int | None = None
+def prepare(layer: ConvLayer, arch: ArchConfig, *, seed: int = 0, requantize_shift: int | None = None,
+            remap: Callable[[Mapping, list[Command]], list[Command]] | None = None
             ) -> tuple[CosimJob, np.ndarray]:
-    """Lower ``layer``, draw its data and build the job; also return the expected outputs."""
+    """Lower ``layer``, draw its data and build the job; also return the expected outputs. ``remap``, if
+    given, rewrites the program (:func:`accelsim.mapping.program`) before it runs, e.g. to place its tiles at
+    other rows; the model's cycles are those of the program that runs."""
     require(requantize_shift is None or 0 <= requantize_shift <= 31, "requantize shift", "in [0, 31]",
             requantize_shift)
     mapping = lower(layer, arch)
     prog = program(mapping, requantize_shift=requantize_shift)
+    if remap is not None:
+        prog = remap(mapping, prog)
     out_bytes = 1 if requantize_shift is not None else 4
     x, w = layer_data(layer, seed)
     want = expected_outputs(layer, x, w, requantize_shift)
@@ -149,7 +156,7 @@ def prepare(layer: ConvLayer, arch: ArchConfig, *, seed: int = 0, requantize_shi
     image[mapping.x_base:mapping.x_base + x.size] = x.reshape(-1).view(np.uint8)
     image[mapping.w_base:mapping.w_base + w.size] = w.reshape(-1).view(np.uint8)
     job = CosimJob(
-        commands=np.array([c.words() for c in prog], dtype=np.uint32).reshape(-1, 4), image=image,
+        commands=np.array([c.words() for c in prog], dtype=np.uint32).reshape(-1, COMMAND_WORDS), image=image,
         read_base=mapping.out_base, read_len=out_len,
         model_cycles=schedule(prog, arch, out_bytes=out_bytes).total_cycles,
         dram_bytes=_pow2_at_least(dram_need, MIN_DRAM_BYTES),

@@ -40,10 +40,17 @@ static inline __attribute__((always_inline)) void coord_add(struct coord *c, con
     c->hi = hi;
 }
 
+/* One output tile: everything its steps' commands need but k. ``index`` is the step index of its k = 0. */
+struct tile {
+    uint32_t index, tile_index, P_t, M_t, mabs;
+    struct coord px;
+};
+
 struct plan {
     uint32_t groups, Cg, Mg, E, F, R, S;
     uint32_t P_T, K_T, M_T, P_L, K_L, M_L;
     uint32_t rows_T, rows_L; /* OS: the COMPUTE's stream over k of a full and the last k-tile */
+    uint32_t x_slot, w_slot, acc_slot; /* mapping.slot_rows: buffer b of a memory starts at row b * slot */
     uint32_t p_tiles, k_tiles, m_tiles;
     uint32_t steps, tiles;
     struct coord p_step, k_step; /* P_T as (n, e, f), K_T as (c, r, s) */
@@ -72,6 +79,9 @@ static void configure(const struct accel_layer *L, struct plan *p)
     p->M_T = L->M_T;
     p->rows_T = L->os_rows_T;
     p->rows_L = L->os_rows_L;
+    p->x_slot = L->ifmap_slot;
+    p->w_slot = L->weight_slot;
+    p->acc_slot = L->acc_slot;
     p->groups = L->groups;
     p->Cg = Cg;
     p->Mg = Mg;
@@ -145,7 +155,8 @@ _Static_assert(ACCEL_F_C0_LSB > 64 && ACCEL_F_C0_LSB <= 96 && ACCEL_F_C0_LSB + A
                    ACCEL_F_R0_LSB >= 64 && ACCEL_F_S0_LSB >= 64,
                "the reduction index lies in command words 2 and 3, c0 reaching into word 3");
 _Static_assert(ACCEL_F_K0_LSB >= 32 && ACCEL_F_K0_LSB < 64, "k0 starts in command word 1");
-_Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
+_Static_assert(ACCEL_F_ADDR_LSB >= 128 && ACCEL_F_ACC_ADDR_LSB >= 128,
+               "the rows lie in words 4 and 5: k0's and the reduction index's words do not move them");
 #define K0_SHIFT (ACCEL_F_K0_LSB - 32)
 #define K0_WORD1_LIMIT (1u << (64 - ACCEL_F_K0_LSB)) /* k0 below it: all of k0 lies in word 1 */
 #define C0_W2_BITS (96 - ACCEL_F_C0_LSB)             /* the low bits of c0, in word 2 */
@@ -153,11 +164,6 @@ _Static_assert(ACCEL_F_BUF_LSB < 32, "buf lies in command word 0");
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* One output tile: everything its steps' commands need but k. ``index`` is the step index of its k = 0. */
-struct tile {
-    uint32_t index, tile_index, P_t, M_t, mabs;
-    struct coord px;
-};
 
 /* The group's reduction table: entries 0 .. min(E, k_tiles - 1) of two words (red_words); red(k + E) =
  * red(k) + (0, dw). */
@@ -169,7 +175,7 @@ struct redtab {
 /* The reduction index's bits in words 2 and 3 of a LOAD of the input. */
 INLINE void red_words(const struct coord *red, uint32_t out[2])
 {
-    accel_cmd_t c = {{0, 0, 0, 0}};
+    accel_cmd_t c = {{0}};
     ACCEL_PUT(&c, C0, red->hi);
     ACCEL_PUT(&c, R0, red->mid);
     ACCEL_PUT(&c, S0, red->lo);
@@ -177,21 +183,54 @@ INLINE void red_words(const struct coord *red, uint32_t out[2])
     out[1] = c.w[3];
 }
 
-/* The LOADs of a step with (c0, r0, s0) = 0 (the caller ors in the table's words), in each dataflow's shape. */
-INLINE accel_cmd_t li_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t P_t, uint32_t K_t,
-                          const struct coord *px)
+/* The first row of buffer ``buf`` of a memory whose slot is ``slot`` rows (mapping.slot_rows). */
+INLINE uint32_t slot_of(uint32_t slot, unsigned buf) { return buf ? slot : 0; }
+
+/* The LOADs of a step with (c0, r0, s0) = 0 (the caller ors in the table's words), in each dataflow's shape,
+ * into buffer ``buf`` of their spad. */
+INLINE accel_cmd_t li_cmd(const struct plan *p, const unsigned df, unsigned deps, unsigned buf, uint32_t P_t,
+                          uint32_t K_t, const struct coord *px)
 {
+    const uint32_t row = slot_of(p->x_slot, buf);
     if (df == ACCEL_DF_WS)
-        return accel_load_input_cmd(deps, buf, P_t, K_t, px->hi, px->mid, px->lo, 0, 0, 0);
-    return accel_load_input_cmd(deps, buf, K_t, P_t, px->hi, px->mid, px->lo, 0, 0, 0);
+        return accel_load_input_cmd(deps, row, P_t, K_t, px->hi, px->mid, px->lo, 0, 0, 0);
+    return accel_load_input_cmd(deps, row, K_t, P_t, px->hi, px->mid, px->lo, 0, 0, 0);
 }
 
-INLINE accel_cmd_t lw_cmd(const unsigned df, unsigned deps, unsigned buf, uint32_t M_t, uint32_t K_t,
-                          uint32_t mabs, uint32_t k0)
+INLINE accel_cmd_t lw_cmd(const struct plan *p, const unsigned df, unsigned deps, unsigned buf, uint32_t M_t,
+                          uint32_t K_t, uint32_t mabs, uint32_t k0)
 {
+    const uint32_t row = slot_of(p->w_slot, buf);
     if (df == ACCEL_DF_IS)
-        return accel_load_weight_cmd(deps, buf, M_t, K_t, mabs, k0);
-    return accel_load_weight_cmd(deps, buf, K_t, M_t, mabs, k0);
+        return accel_load_weight_cmd(deps, row, M_t, K_t, mabs, k0);
+    return accel_load_weight_cmd(deps, row, K_t, M_t, mabs, k0);
+}
+
+/* PRELOAD of buffer ``buf`` of the stationary operand's spad (WS: weights, IS: inputs). */
+INLINE accel_cmd_t pre_cmd(const struct plan *p, const unsigned df, unsigned buf, uint32_t K_t)
+{
+    return accel_preload_cmd(ACCEL_POP_PREV, slot_of(df == ACCEL_DF_IS ? p->x_slot : p->w_slot, buf), K_t);
+}
+
+/* COMPUTE streaming buffer ``buf`` (WS: inputs, IS: weights, OS: both, with K_t) into accumulator buffer
+ * ``acc_buf``. */
+INLINE accel_cmd_t comp_cmd(const struct plan *p, const unsigned df, unsigned deps, unsigned buf,
+                            unsigned acc_buf, unsigned accumulate, uint32_t rows, uint32_t K_t)
+{
+    const uint32_t x = slot_of(p->x_slot, buf), w = slot_of(p->w_slot, buf);
+    return accel_compute_cmd(deps, df == ACCEL_DF_IS ? w : x, df == ACCEL_DF_OS ? w : 0,
+                             slot_of(p->acc_slot, acc_buf), accumulate, rows, df == ACCEL_DF_OS ? K_t : 0);
+}
+
+/* The STORE of a tile from accumulator buffer ``acc_buf``. */
+INLINE void store(const struct plan *p, const unsigned df, unsigned deps, unsigned acc_buf,
+                  const struct tile *t)
+{
+    const uint32_t row = slot_of(p->acc_slot, acc_buf);
+    if (df == ACCEL_DF_IS)
+        issue(accel_store_cmd(deps, row, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    else
+        issue(accel_store_cmd(deps, row, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
 }
 
 /* A COMPUTE's rows: WS streams the tile's pixels, IS its channels, OS its k-tile (``k_rows``: rows_T or
@@ -231,24 +270,21 @@ INLINE void step(const struct plan *p, const unsigned df, const struct tile *t, 
     const unsigned first_deps = index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
     const unsigned more = p->steps - 1 - index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0;
     const unsigned free_acc = k == 0 && t->tile_index >= ACCEL_BUFFERS ? ACCEL_POP_NEXT : 0;
-    accel_cmd_t li = li_cmd(df, df == ACCEL_DF_IS ? first_deps : ACCEL_PUSH_NEXT, buf, t->P_t, K_t, &t->px);
+    accel_cmd_t li = li_cmd(p, df, df == ACCEL_DF_IS ? first_deps : ACCEL_PUSH_NEXT, buf, t->P_t, K_t, &t->px);
     li.w[2] |= red2;
     li.w[3] |= red3;
-    const accel_cmd_t lw = lw_cmd(df, df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : first_deps, buf, t->M_t, K_t,
+    const accel_cmd_t lw = lw_cmd(p, df, df == ACCEL_DF_IS ? ACCEL_PUSH_NEXT : first_deps, buf, t->M_t, K_t,
                                   t->mabs, k * p->K_T);
-    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, buf, K_t);
+    const accel_cmd_t pre = pre_cmd(p, df, buf, K_t);
     const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | free_acc | more |
                            (last_k ? ACCEL_PUSH_NEXT : 0);
     const uint32_t stream = stream_of(df, t->P_t, t->M_t, last_k ? p->rows_L : p->rows_T);
-    const accel_cmd_t comp = accel_compute_cmd(cdeps, buf, acc_buf, k != 0, stream);
+    const accel_cmd_t comp = comp_cmd(p, df, cdeps, buf, acc_buf, k != 0, stream, K_t);
     issue_step(df, &lw, &li, &pre, &comp);
     if (last_k) {
         const unsigned sdeps =
             ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
-        if (df == ACCEL_DF_IS)
-            issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
-        else
-            issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+        store(p, df, sdeps, acc_buf, t);
     }
 }
 
@@ -319,14 +355,14 @@ INLINE void fast_steps(const struct plan *p, const unsigned df, const struct til
     const unsigned li_deps = df == ACCEL_DF_IS ? ACCEL_POP_NEXT : ACCEL_PUSH_NEXT;
     const unsigned cdeps = (df == ACCEL_DF_OS ? ACCEL_POP_PREV : 0) | ACCEL_PUSH_PREV;
     const uint32_t stream = stream_of(df, t->P_t, t->M_t, p->rows_T);
-    accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
-    accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
-    accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
-    accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
-    const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
-    const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
-    const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
-    const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
+    accel_cmd_t lwa = lw_cmd(p, df, lw_deps, ba, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lwb = lw_cmd(p, df, lw_deps, bb, t->M_t, K_T, t->mabs, ka * K_T);
+    accel_cmd_t lia = li_cmd(p, df, li_deps, ba, t->P_t, K_T, &t->px);
+    accel_cmd_t lib = li_cmd(p, df, li_deps, bb, t->P_t, K_T, &t->px);
+    const accel_cmd_t pra = pre_cmd(p, df, ba, K_T);
+    const accel_cmd_t prb = pre_cmd(p, df, bb, K_T);
+    const accel_cmd_t cpa = comp_cmd(p, df, cdeps, ba, acc_buf, 1, stream, K_T);
+    const accel_cmd_t cpb = comp_cmd(p, df, cdeps, bb, acc_buf, 1, stream, K_T);
     const uint32_t E = rt->E;
     uint32_t j = ka, c3 = 0;
     while (j >= E) { /* ka <= BUFFERS: at most twice */
@@ -354,15 +390,15 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
         const uint32_t n = kt - 2, stream = stream_of(df, t->P_t, t->M_t, p->rows_T);
         const unsigned bb = ba ^ 1;
         /* "a" words: buf of k = 0, 2, 4, ..; "b": k = 1, 3, .. */
-        accel_cmd_t lwa = lw_cmd(df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
-        accel_cmd_t lwb = lw_cmd(df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
-        accel_cmd_t lia = li_cmd(df, li_deps, ba, t->P_t, K_T, &t->px);
-        accel_cmd_t lib = li_cmd(df, li_deps, bb, t->P_t, K_T, &t->px);
-        const accel_cmd_t pra = accel_preload_cmd(ACCEL_POP_PREV, ba, K_T);
-        const accel_cmd_t prb = accel_preload_cmd(ACCEL_POP_PREV, bb, K_T);
-        const accel_cmd_t cpa = accel_compute_cmd(cdeps, ba, acc_buf, 1, stream);
-        const accel_cmd_t cpb = accel_compute_cmd(cdeps, bb, acc_buf, 1, stream);
-        const accel_cmd_t cp0 = accel_compute_cmd(cdeps | free_acc, ba, acc_buf, 0, stream);
+        accel_cmd_t lwa = lw_cmd(p, df, lw_deps, ba, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lwb = lw_cmd(p, df, lw_deps, bb, t->M_t, K_T, t->mabs, 0);
+        accel_cmd_t lia = li_cmd(p, df, li_deps, ba, t->P_t, K_T, &t->px);
+        accel_cmd_t lib = li_cmd(p, df, li_deps, bb, t->P_t, K_T, &t->px);
+        const accel_cmd_t pra = pre_cmd(p, df, ba, K_T);
+        const accel_cmd_t prb = pre_cmd(p, df, bb, K_T);
+        const accel_cmd_t cpa = comp_cmd(p, df, cdeps, ba, acc_buf, 1, stream, K_T);
+        const accel_cmd_t cpb = comp_cmd(p, df, cdeps, bb, acc_buf, 1, stream, K_T);
+        const accel_cmd_t cp0 = comp_cmd(p, df, cdeps | free_acc, ba, acc_buf, 0, stream, K_T);
         const uint32_t li2 = lia.w[2], dk = K_T << K0_SHIFT;
         lia.w[2] = li2 | r[0];
         lia.w[3] = r[1];
@@ -376,19 +412,16 @@ INLINE void tile_fast(const struct plan *p, const unsigned df, const struct tile
     /* the last k-step: K_L, (c0, r0, s0) at r; its COMPUTE pushes the accumulator (and with one k-step is
      * also the first: frees it, overwrites), then STORE */
     const uint32_t K_L = p->K_L;
-    const accel_cmd_t lw = lw_cmd(df, lw_deps, bl, t->M_t, K_L, t->mabs, (kt - 1) * K_T);
-    accel_cmd_t li = li_cmd(df, li_deps, bl, t->P_t, K_L, &t->px);
+    const accel_cmd_t lw = lw_cmd(p, df, lw_deps, bl, t->M_t, K_L, t->mabs, (kt - 1) * K_T);
+    accel_cmd_t li = li_cmd(p, df, li_deps, bl, t->P_t, K_L, &t->px);
     li.w[2] |= r[0];
     li.w[3] |= r[1] + c3;
-    const accel_cmd_t pre = accel_preload_cmd(ACCEL_POP_PREV, bl, K_L);
-    const accel_cmd_t comp = accel_compute_cmd(cdeps | ACCEL_PUSH_NEXT | (kt == 1 ? free_acc : 0), bl, acc_buf,
-                                               kt != 1, stream_of(df, t->P_t, t->M_t, p->rows_L));
+    const accel_cmd_t pre = pre_cmd(p, df, bl, K_L);
+    const accel_cmd_t comp = comp_cmd(p, df, cdeps | ACCEL_PUSH_NEXT | (kt == 1 ? free_acc : 0), bl, acc_buf,
+                                      kt != 1, stream_of(df, t->P_t, t->M_t, p->rows_L), K_L);
     issue_step(df, &lw, &li, &pre, &comp);
     const unsigned sdeps = ACCEL_POP_PREV | (p->tiles - 1 - t->tile_index >= ACCEL_BUFFERS ? ACCEL_PUSH_PREV : 0);
-    if (df == ACCEL_DF_IS)
-        issue(accel_store_cmd(sdeps, acc_buf, t->M_t, t->P_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
-    else
-        issue(accel_store_cmd(sdeps, acc_buf, t->P_t, t->M_t, t->px.hi, t->px.mid, t->px.lo, t->mabs));
+    store(p, df, sdeps, acc_buf, t);
 }
 
 /* ``run`` consecutive interior tiles of one row of the loop nest (WS/OS: m varies, IS: p varies), ``t`` the

@@ -1,9 +1,9 @@
 """Accelerator: the synthesizable top (docs/microarchitecture.md, "Blocks").
 
 Controller (dispatcher, LD/EX/ST queues, token counters, layer registers, FENCE) + LoadUnit (DMA read channel,
-implicit im2col) + the ifmap and weight Scratchpads (two buffers each) + ExecuteUnit (PRELOAD/COMPUTE on the
-SystolicArray, Accumulator inside; V-row spad reads with dot-product PEs) + StoreUnit (requantize, DMA
-write channel). No simulation-only constructs:
+implicit im2col) + the ifmap and weight Scratchpads (rows addressed by the commands) + ExecuteUnit
+(PRELOAD/COMPUTE on the SystolicArray, Accumulator inside; V-row spad reads with dot-product PEs) + StoreUnit
+(requantize, DMA write channel). No simulation-only constructs:
 the DRAM and the command source are outside (see :class:`~accelsim.cosim.harness.Harness`).
 
 Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim.schedule.schedule` computes
@@ -11,7 +11,7 @@ Timing: every command's dispatch/start/end/done cycle is the one :func:`accelsim
 layer's cycle count is the FENCE's release, visible on ``done``.
 
 Ports (``BW`` = dram_bytes_per_cycle, ``TAG_BITS`` = 32):
-    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out   command port
+    cmd : Signal(192), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out   command port
     done : Signal(1), out                       a FENCE has released (every earlier command is done)
     released : Signal(1), out                   a FENCE releases in this cycle (one pulse per FENCE)
     idle : Signal(1), out                       no command queued and every unit idle
@@ -31,7 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from .controller import Controller, unit_connections
 from .execute_unit import ExecuteUnit
-from .load_unit import LoadUnit, has_wt_rows
+from .load_unit import LoadUnit
 from .params import CMD_BITS, AccelParams, dram_read_members, dram_write_members
 from .scratchpad import Scratchpad
 from .store_unit import StoreUnit
@@ -55,8 +55,6 @@ class Accelerator(wiring.Component):
         V = p.pe_dot_width  # dot-product PEs read V spad rows a cycle (docs: "Dot-product PEs")
         ifmap = m.submodules.ifmap_spad = Scratchpad(p.ifmap_lanes, p.ifmap_rows, read_rows=V)
         weight = m.submodules.weight_spad = Scratchpad(p.weight_lanes, p.weight_rows, read_rows=V)
-        if has_wt_rows(p):  # an OS COMPUTE's K_t: the rows of its weight buffer's last LOAD
-            m.d.comb += ex.wt_rows.eq(ld.wt_rows)
 
         m.d.comb += [ctrl.cmd.eq(self.cmd), ctrl.cmd_valid.eq(self.cmd_valid),
                      self.cmd_ready.eq(ctrl.cmd_ready), self.done.eq(ctrl.done),

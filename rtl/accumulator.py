@@ -1,7 +1,8 @@
 """Accumulator: the int32 output SRAM behind the systolic array (docs/microarchitecture.md, "Accumulator";
 the ``COMPUTE_EXTRA_CYCLES`` of :func:`accelsim.timing.systolic_array_cycles`).
 
-``2 * acc_rows`` rows (two buffers of ``acc_rows``) of AC int32 lanes, with two ports:
+``2 * acc_rows`` rows (the size of two buffers of ``acc_rows``; COMPUTE and STORE name rows) of AC int32
+lanes, with two ports:
 
 - a read-modify-write port for the execute unit: in the cycle X the array presents a row (``rmw_valid``), the
   old row at ``rmw_addr`` is read; at the edge closing X+1 the row is written with

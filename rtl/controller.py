@@ -19,11 +19,11 @@ Mirrors the dispatch/start rules of :func:`accelsim.schedule.schedule` (docs/mic
   cycle ``X - 1`` of the docs' push time ``X``; the counter increments at that edge and is visible at ``X``.
 
 Ports (``<u>`` is ``ld``, ``ex``, ``st``):
-    cmd : Signal(128), in            command from the host / fetcher
+    cmd : Signal(192), in            command from the host / fetcher
     cmd_valid : Signal(1), in
     cmd_ready : Signal(1), out       accepted in this cycle when ``cmd_valid`` is high too
     regs : Signal(LayerRegs), out    the layer registers written by CONFIG
-    <u>_cmd : Signal(128), out       head of the unit's queue
+    <u>_cmd : Signal(192), out       head of the unit's queue
     <u>_cmd_valid : Signal(1), out   head present and its pops available
     <u>_cmd_ready : Signal(1), in    the unit can accept
     <u>_push_prev : Signal(1), in    token push pulses (the unit that has no prev/next neighbour leaves it 0)

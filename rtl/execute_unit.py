@@ -7,37 +7,38 @@ One command at a time. The accept (``cmd_valid & cmd_ready``) cycle is ``start``
 ``idle`` are high exactly when no command is busy, so the next command can be accepted in the cycle the
 previous one ``end``s.
 
-- PRELOAD (buf b, lanes K_t), busy ``1 + AR + 1``: cycle ``start+1+q`` (q = 0..AR-1) reads weight-spad row
-  ``b*weight_rows + AR-1-q`` (bottom row first); in ``start+2+q`` that row (zeros when ``AR-1-q >= K_t``) is
+- PRELOAD (addr b, lanes K_t), busy ``1 + AR + 1``: cycle ``start+1+q`` (q = 0..AR-1) reads weight-spad row
+  ``b + AR-1-q`` (bottom row first); in ``start+2+q`` that row (zeros when ``AR-1-q >= K_t``) is
   shifted into grid row 0 (every grid row shifts down) at the closing edge, so at ``end = start+AR+2``
-  PE (i, j) holds weight-spad row ``b*weight_rows + i``, lane j (0 for i >= K_t).
-- COMPUTE (buf b, acc_buf a, accumulate, rows T), busy ``1 + T + AR + AC + 1``: cycle ``start+1+t`` reads
-  ifmap-spad row ``b*ifmap_rows + t``; it enters the array in ``tau = start+2+t``; the array presents its
-  output row in ``tau + AR + AC - 1``, when the accumulator reads old row ``a*acc_rows + t``; the row
+  PE (i, j) holds weight-spad row ``b + i``, lane j (0 for i >= K_t).
+- COMPUTE (addr b, acc_addr a, accumulate, rows T), busy ``1 + T + AR + AC + 1``: cycle ``start+1+t`` reads
+  ifmap-spad row ``b + t``; it enters the array in ``tau = start+2+t``; the array presents its
+  output row in ``tau + AR + AC - 1``, when the accumulator reads old row ``a + t``; the row
   ``(accumulate ? old : 0) + new`` is written at the edge closing ``tau + AR + AC``. The last write closes
   ``end - 1``, so the next command (a PRELOAD may overwrite the weights) never disturbs this one.
 - The dataflow is the MODE register's (``regs.dataflow``, run time, static during a layer). IS is WS with the
   spads' roles swapped: PRELOAD reads the ifmap spad (rows k, AC pixel lanes), COMPUTE streams the weight spad
-  (rows m, AR k-lanes); same cycles. OS (no PRELOAD): COMPUTE (rows = K_t), busy ``1 + T + AR + AC + 1 + AR``,
-  clears the grid's sums in ``start``, reads ifmap row t (AR pixel lanes) and weight row t (AC channel lanes)
-  in ``start+1+t`` and presents both in ``tau = start+2+t`` (weights skewed by column), so PE (i, j) adds
+  (rows m, AR k-lanes); same cycles. OS (no PRELOAD): COMPUTE (rows = K_t, ifmap rows from ``addr``, weight
+  rows from ``addr2``), busy ``1 + T + AR + AC + 1 + AR``, clears the grid's sums in ``start``, reads ifmap
+  row ``addr + t`` (AR pixel lanes) and weight row ``addr2 + t`` (AC channel lanes) in ``start+1+t`` and
+  presents both in ``tau = start+2+t`` (weights skewed by column), so PE (i, j) adds
   ``x[t][i] * w[t][j]`` in ``tau + i + j``; the sums are final at ``start + T + AR + AC`` (the WS row
   presentation cycle of the last row), then grid row ``AR-1-q`` is presented in
   ``start + T + AR + AC + 1 + q`` (q = 0..AR-1, the grid shifting down) and read-modified-written into
-  accumulator row ``a*acc_rows + AR-1-q`` at the next edge: the last write closes ``end - 1`` again.
+  accumulator row ``a + AR-1-q`` at the next edge: the last write closes ``end - 1`` again.
 - Dot-product PEs (V = ``pe_dot_width`` > 1; docs/microarchitecture.md, "Dot-product PEs"; same cycles):
-  both spads return a word of V consecutive rows per read (:class:`Scratchpad` with ``read_rows = V``). A
-  PRELOAD reads in ``start+1+q`` the V k-rows ``(AR-1-q)*V .. (AR-1-q)*V + V-1`` (one word) and shifts them
-  in as grid row 0's V weights per column (k-rows ``>= K_t`` as zeros); a WS/IS COMPUTE reads streamed row
-  ``t`` (``AR*V`` k-lanes) as row ``t % V`` of its word; an OS COMPUTE (``rows`` = ``ceil(K_t / V)``) reads
-  k-rows ``t*V .. t*V + V-1`` of both spads in ``start+1+t``; its weights at k-rows ``>= K_t`` (``wt_rows``
-  of the streamed buffer, the load unit's last WEIGHT LOAD into it) enter as zeros, so stale spad rows in
-  the last word add nothing.
+  both spads return a word of V consecutive rows per read (:class:`Scratchpad` with ``read_rows = V``; the
+  read addresses ``addr``, ``addr2`` of PRELOAD and COMPUTE are multiples of V). A PRELOAD reads in
+  ``start+1+q`` the V k-rows ``b + (AR-1-q)*V ..  + V-1`` (one word) and shifts them in as grid row 0's V
+  weights per column (k-rows ``>= K_t`` as zeros); a WS/IS COMPUTE reads streamed row ``b + t`` (``AR*V``
+  k-lanes) as row ``(b + t) % V`` of its word; an OS COMPUTE (``rows`` = ``ceil(K_t / V)``, ``k_rows``
+  = K_t) reads k-rows ``t*V .. t*V + V-1`` of both streams in ``start+1+t``; its weights at k-rows ``>= K_t``
+  enter as zeros, so stale spad rows in the last word add nothing.
 - ``push_prev`` / ``push_next`` pulse in ``end - 1`` when the command's flags are set; ``last`` pulses in
   ``end - 1`` for every command.
 
 Ports:
-    cmd : Signal(128), in                 command (accelsim.commands encoding)
+    cmd : Signal(192), in                 command (accelsim.commands encoding)
     cmd_valid : Signal(1), in
     cmd_ready : Signal(1), out            not busy; accepted in a cycle with ``cmd_valid``
     push_prev : Signal(1), out            e2l token pulse in ``end - 1``
@@ -49,7 +50,6 @@ Ports:
     if_r_data : Signal(V*ifmap_lanes*8), in     ifmap spad read data: V rows (lane i: k-lane i; IS: column i)
     wt_r_addr : Signal(weight_addr_bits), out   weight spad read address (data the next cycle)
     wt_r_data : Signal(V*weight_lanes*8), in    weight spad read data: V rows (lane j: grid column j)
-    wt_rows : Signal(ArrayLayout(18, 2)), in    V > 1 with OS built: K_t of each weight buffer (LoadUnit)
     acc_rd_addr : Signal(acc_addr_bits), in     store-side accumulator read address
     acc_rd_data : Signal(AC*32), out            the row addressed in the previous cycle, lane j = int32
 
@@ -60,7 +60,7 @@ Latency (busy cycles, tail 0): PRELOAD ``systolic_array_preload_cycles = AR + 2`
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
 
@@ -68,7 +68,6 @@ from accelsim.arch import DF_IS, DF_OS
 from accelsim.commands import FIELDS, Op
 
 from .accumulator import Accumulator
-from .load_unit import has_wt_rows
 from .params import AccelParams, field, unit_members
 from .systolic_array import SystolicArray
 
@@ -84,7 +83,6 @@ class ExecuteUnit(wiring.Component):
             "if_r_data": In(params.pe_dot_width * params.ifmap_lanes * 8),
             "wt_r_addr": Out(params.weight_addr_bits),
             "wt_r_data": In(params.pe_dot_width * params.weight_lanes * 8),
-            **({"wt_rows": In(data.ArrayLayout(FIELDS["rows"][1], 2))} if has_wt_rows(params) else {}),
             "acc_rd_addr": In(params.acc_addr_bits),
             "acc_rd_data": Out(AC * 32),
         })
@@ -108,7 +106,8 @@ class ExecuteUnit(wiring.Component):
         # ---- command sequencing: busy cycles left after the accept cycle (as FakeExecute) ----------------
         left = Signal(((1 << rows_bits) - 1 + 2 * AR + AC + 1).bit_length())
         is_compute = Signal()
-        buf = Signal()
+        base = Signal(32)  # addr: the first row of the streamed (COMPUTE) or stationary (PRELOAD) operand
+        base2 = Signal(32)  # addr2: OS COMPUTE's first weight row
         push_prev, push_next = Signal(), Signal()
         m.d.comb += [
             self.cmd_ready.eq(left == 0),
@@ -135,11 +134,12 @@ class ExecuteUnit(wiring.Component):
             rows = field(self.cmd, "rows")
             m.d.sync += [
                 is_compute.eq(~is_pre),
-                buf.eq(field(self.cmd, "buf")),
+                base.eq(field(self.cmd, "addr")),
+                base2.eq(field(self.cmd, "addr2")),
                 push_prev.eq(field(self.cmd, "push_prev")),
                 push_next.eq(field(self.cmd, "push_next")),
                 k_t.eq(field(self.cmd, "lanes")),
-                acc_base.eq(Mux(field(self.cmd, "acc_buf"), p.acc_rows, 0)),
+                acc_base.eq(field(self.cmd, "acc_addr")),
                 accumulate.eq(field(self.cmd, "accumulate")),
                 rd_t.eq(0),
                 rd_left.eq(Mux(is_pre, 0, rows)),
@@ -178,8 +178,8 @@ class ExecuteUnit(wiring.Component):
 
         # ---- which spad feeds what: WS streams the ifmap spad through weights preloaded from the weight
         # spad, IS the other way round; OS streams both (docs: "Lowering")
-        if_base = Mux(buf, p.ifmap_rows, 0)
-        wt_base = Mux(buf, p.weight_rows, 0)
+        if_base = base  # WS streams it, IS preloads from it, OS streams it from addr
+        wt_base = Mux(is_os, base2, base)  # WS preloads from it, IS streams it, OS streams it from addr2
         if V == 1:
             m.d.comb += [
                 self.if_r_addr.eq(if_base + Mux(is_is, pre_row, rd_t)),
@@ -200,8 +200,8 @@ class ExecuteUnit(wiring.Component):
                 self.if_r_addr.eq(if_base + Mux(is_is, pre_row * V, Mux(is_os, rd_k, rd_t))),
                 self.wt_r_addr.eq(wt_base + Mux(is_is, rd_t, Mux(is_os, rd_k, pre_row * V))),
             ]
-            sub = Signal(exact_log2(V))
-            m.d.sync += sub.eq(rd_t[:exact_log2(V)])
+            sub = Signal(exact_log2(V))  # the streamed row's place in its word
+            m.d.sync += sub.eq(Mux(is_is, self.wt_r_addr, self.if_r_addr)[:exact_log2(V)])
             ifl, wtl = p.ifmap_lanes, p.weight_lanes
 
             def row(word, lanes):
@@ -217,11 +217,11 @@ class ExecuteUnit(wiring.Component):
             streamed = Mux(is_is, row(self.wt_r_data, wtl), row(self.if_r_data, ifl))
             stationary = Mux(is_is, elements(self.if_r_data, ifl, AC, pre_zero),
                              elements(self.wt_r_data, wtl, AC, pre_zero))
-            os_zero = Signal(V)  # OS: the elements of k-rows >= K_t of the streamed buffer
-            if has_wt_rows(p):
-                k_os = Signal(rows_bits)
+            os_zero = Signal(V)  # OS: the weight elements of k-rows >= K_t (the COMPUTE's k_rows)
+            if DF_OS in p.dataflows:
+                k_os = Signal(FIELDS["k_rows"][1])
                 with m.If(accept):
-                    m.d.sync += k_os.eq(self.wt_rows[field(self.cmd, "buf")])
+                    m.d.sync += k_os.eq(field(self.cmd, "k_rows"))
                 m.d.sync += os_zero.eq(Cat(rd_k + v >= k_os for v in range(V)))
             m.d.comb += [
                 array.in_data.eq(Mux(in_valid, Mux(is_os, elements(self.if_r_data, ifl, AR, none), streamed),

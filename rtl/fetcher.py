@@ -1,6 +1,6 @@
 """Fetcher: the command source standing in for the host (docs/microarchitecture.md, "Host").
 
-Reads 128-bit commands from a command memory that the bench fills up front and presents them in order on
+Reads 192-bit commands from a command memory that the bench fills up front and presents them in order on
 a valid/ready port: command ``i + 1`` is presented exactly ``HI`` (``host_issue_cycles``) cycles after
 command ``i`` was accepted, i.e. ``presented_{i+1} = d_i + HI``, the first term of
 ``d_i = max(d_{i-1} + HI, ...)`` in :func:`accelsim.schedule.schedule`. Cycle 0 of a layer is the cycle the
@@ -13,8 +13,8 @@ Ports:
     start : Signal(1), in                 begin fetching (level; the memory must be filled before)
     count : Signal(addr_bits + 1), in     number of commands in the memory (sampled while fetching)
     mem_addr : Signal(addr_bits), out     command memory read address
-    mem_data : Signal(128), in            command memory read data (one cycle after ``mem_addr``)
-    cmd : Signal(128), out                the presented command
+    mem_data : Signal(192), in            command memory read data (one cycle after ``mem_addr``)
+    cmd : Signal(192), out                the presented command
     cmd_valid : Signal(1), out
     cmd_ready : Signal(1), in             accepted in a cycle where ``cmd_valid & cmd_ready``
     first : Signal(1), out                the first command is accepted in this cycle (cycle 0)

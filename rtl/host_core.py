@@ -12,7 +12,7 @@ it for the access-fault check anyway):
     its execute cycle and the core samples ``mmio_rdata`` in that cycle (the register "as it is in the
     load's execute cycle"); a store's ``mmio_we`` is high in its execute cycle with ``mmio_wdata`` = the
     store's whole rs2 (SB/SH act on the whole word), and the core stays in that cycle while ``mmio_ready``
-    is low (the SoC holds it low while the dispatcher refuses a store to CMD3).
+    is low (the SoC holds it low while the dispatcher refuses a store to CMD5).
 
 Timing (cycle 0 = the first cycle after reset, a FETCH; FSM FETCH -> EXEC [-> LOAD | MUL | DIV x 32]):
     FETCH   the RAM read port is addressed with the PC
@@ -22,7 +22,7 @@ Timing (cycle 0 = the first cycle after reset, a FETCH; FSM FETCH -> EXEC [-> LO
     MUL     (MUL*) the 33 x 33-bit signed product, write back
     DIV     (DIV*, REM*) 32 steps of a restoring radix-2 divider, write back in the last
 so CPI = ``CPI_OTHER`` (2), loads ``CPI_LOAD`` (3), MUL* ``CPI_MUL`` (3), DIV*/REM* ``CPI_DIV`` (34), plus
-the cycles a CMD3 store waits. ``mcycle`` reads ``t`` in cycle ``t``; ``minstret`` counts retired
+the cycles a CMD5 store waits. ``mcycle`` reads ``t`` in cycle ``t``; ``minstret`` counts retired
 instructions (a trapping one does not retire; a CSR write of a counter wins over its increment).
 
 Traps (in the EXEC cycle of the offending instruction, CPI_OTHER): ``mepc`` = its pc, ``mcause``, ``mtval``
@@ -74,7 +74,7 @@ OP_BRANCH, OP_LOAD, OP_STORE = 0b1100011, 0b0000011, 0b0100011
 OP_IMM, OP_REG, OP_FENCE, OP_SYSTEM = 0b0010011, 0b0110011, 0b0001111, 0b1110011
 INSN_ECALL, INSN_EBREAK, INSN_MRET, INSN_WFI = 0x00000073, 0x00100073, 0x30200073, 0x10500073
 CAUSE_FETCH_FAULT = 1  # the privileged spec's instruction access fault (not in the contract's table)
-MMIO_REGISTERS = (sm.CMD0, sm.CMD1, sm.CMD2, sm.CMD3, sm.FENCES, sm.STATUS, sm.CONSOLE, sm.EXIT)
+MMIO_REGISTERS = sm.REGISTERS
 MISA_RV32IM = (1 << 30) | (1 << 8) | (1 << 12)  # MXL = 1 (32-bit), I, M
 
 CSR_MSTATUS, CSR_MISA, CSR_MIE, CSR_MTVEC = 0x300, 0x301, 0x304, 0x305
@@ -426,7 +426,7 @@ class HostCore(wiring.Component):
                     with m.If(ea_mmio):
                         m.d.comb += [self.mmio_we.eq(1), retire.eq(self.mmio_ready)]
                         with m.If(~self.mmio_ready):
-                            m.next = "EXEC"  # wait for the dispatcher (CMD3): the insn is re-read from pc
+                            m.next = "EXEC"  # wait for the dispatcher (CMD5): the insn is re-read from pc
                     with m.Else():
                         m.d.comb += [retire.eq(1), self.ram_waddr.eq(ea[2:self.ram_bits])]
                         with m.Switch(f3):

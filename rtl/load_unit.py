@@ -1,7 +1,8 @@
 """LoadUnit: executes LOAD commands — the DMA read channel with the implicit im2col address generator.
 
-A LOAD moves ``rows`` rows of ``lanes`` int8 lanes from DRAM into buffer ``buf`` of the ifmap spad
-(operand INPUT, ``AR`` lanes) or the weight spad (operand WEIGHT, ``AC`` lanes); docs/microarchitecture.md,
+A LOAD moves ``rows`` rows of ``lanes`` int8 lanes from DRAM into rows ``addr .. addr + rows - 1`` of the
+ifmap spad (operand INPUT, ``AR`` lanes) or the weight spad (operand WEIGHT, ``AC`` lanes; addresses wrap
+at the power of two above the spad's depth, the model keeps them inside it); docs/microarchitecture.md,
 "Commands the units see" (with dot-product PEs a WS input row or an IS weight row has ``AR*V`` lanes; the
 row writes are the same, the spads place row ``r`` in bank ``r % V`` themselves):
 
@@ -39,7 +40,7 @@ spad in the response cycle, so the last write is in ``end-1+L``, ``push_next`` (
 set) pulses in ``end-1+L = done-1`` and ``idle`` is high again at ``done = end + L``. ``push_prev`` is 0.
 
 Ports (``BW`` = dram_bytes_per_cycle, ``AR``/``AC`` = array_rows/cols):
-    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out
+    cmd : Signal(192), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out
     push_prev : Signal(1), out (always 0); push_next : Signal(1), out; idle : Signal(1), out
     regs : Signal(LayerRegs), in
     rd_valid : Signal(1), out; rd_addr : Signal(BW*32), out; rd_lane_en : Signal(BW), out;
@@ -49,21 +50,16 @@ Ports (``BW`` = dram_bytes_per_cycle, ``AR``/``AC`` = array_rows/cols):
     if_w_mask : Signal(AR), out
     wt_w_en : Signal(1), out; wt_w_addr : Signal(weight_addr_bits), out; wt_w_data : Signal(AC*8), out;
     wt_w_mask : Signal(AC), out
-    wt_rows : Signal(ArrayLayout(18, 2)), out   only with V = pe_dot_width > 1 and OS built: the ``rows`` of
-                                        the last WEIGHT LOAD accepted into each weight buffer (an OS
-                                        COMPUTE's K_t, so the execute unit zeroes the k-rows >= K_t of its
-                                        last V-row read; docs: "Dot-product PEs")
 """
 
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
-from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import Out
 from amaranth.utils import bits_for
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS
+from accelsim.arch import DF_IS, DF_WS
 from accelsim.commands import FIELDS, Operand
 from accelsim.errors import require
 
@@ -92,11 +88,6 @@ def tag_layout(params: AccelParams) -> dict[str, tuple[int, int]]:
     return out
 
 
-def has_wt_rows(params: AccelParams) -> bool:
-    """Whether the build needs the weight buffers' row counts (OS with dot-product PEs)."""
-    return params.pe_dot_width > 1 and DF_OS in params.dataflows
-
-
 class LoadUnit(wiring.Component):
     def __init__(self, params: AccelParams) -> None:
         self.params = params
@@ -113,7 +104,6 @@ class LoadUnit(wiring.Component):
             "wt_w_addr": Out(params.weight_addr_bits),
             "wt_w_data": Out(params.weight_lanes * 8),
             "wt_w_mask": Out(params.weight_lanes),
-            **({"wt_rows": Out(ArrayLayout(FIELDS["rows"][1], 2))} if has_wt_rows(params) else {}),
         })
 
     def elaborate(self, platform):
@@ -151,9 +141,6 @@ class LoadUnit(wiring.Component):
         busy = Signal()
         m.d.comb += [self.cmd_ready.eq(~busy), accept.eq(self.cmd_valid & ~busy), self.push_prev.eq(0)]
         c_weight = field(cmd, "operand") == Operand.WEIGHT
-        if has_wt_rows(p):
-            with m.If(accept & c_weight):
-                m.d.sync += self.wt_rows[field(cmd, "buf")].eq(field(cmd, "rows"))
         # transposed layouts (docs: "Lowering", step_loads): inputs are rows = k, lanes = pixels unless WS
         # streams them; weights rows = m, lanes = k in IS only
         c_trans = Signal()
@@ -240,7 +227,6 @@ class LoadUnit(wiring.Component):
 
         # ---- accept: latch the command and the first beat
         with m.If(accept):
-            rows_per_buffer = Mux(c_weight, p.weight_rows, p.ifmap_rows)
             m.d.sync += [
                 busy.eq(1),
                 weight.eq(c_weight),
@@ -250,7 +236,7 @@ class LoadUnit(wiring.Component):
                 lanes_left.eq(field(cmd, "lanes")),
                 row_lanes.eq(field(cmd, "lanes")),
                 beat.eq(0),
-                spad_row.eq(Mux(field(cmd, "buf"), rows_per_buffer, 0)),
+                spad_row.eq(field(cmd, "addr")),
                 e.eq(c_e0), f.eq(c_f0),
                 hb.eq(c_hb), wb.eq(c_wb),
                 row_r.eq(field(cmd, "r0")), row_s.eq(field(cmd, "s0")),

@@ -100,7 +100,7 @@ class AccelParams:
 
 
 def field(cmd: Value, name: str) -> Value:
-    """Slice a named field (accelsim.commands.FIELDS) out of a 128-bit command word."""
+    """Slice a named field (accelsim.commands.FIELDS) out of a 192-bit command word."""
     lsb, width = FIELDS[name]
     return cmd[lsb:lsb + width]
 
@@ -122,7 +122,7 @@ CMD_BITS = COMMAND_BITS
 
 def unit_members() -> dict[str, wiring.Member]:
     """The command interface every unit (LoadUnit, ExecuteUnit, StoreUnit) shares with the Controller:
-    cmd : Signal(128), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out; push_prev, push_next :
+    cmd : Signal(192), in; cmd_valid : Signal(1), in; cmd_ready : Signal(1), out; push_prev, push_next :
     Signal(1), out (token pulses); idle : Signal(1), out; regs : Signal(LayerRegs), in."""
     return {"cmd": In(CMD_BITS), "cmd_valid": In(1), "cmd_ready": Out(1), "push_prev": Out(1),
             "push_next": Out(1), "idle": Out(1), "regs": In(LayerRegs)}

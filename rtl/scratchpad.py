@@ -1,9 +1,10 @@
-"""Scratchpad: an int8 operand memory of two buffers, ``rows_per_buffer`` rows of ``lanes`` byte lanes each.
+"""Scratchpad: an int8 operand memory of ``2*rows_per_buffer`` rows of ``lanes`` byte lanes, addressed by row.
 
 The ifmap spad (``AR`` lanes, ``params.ifmap_rows`` rows per buffer) and the weight spad (``AC`` lanes,
-``params.weight_rows``) of docs/microarchitecture.md are two instances. Buffer ``b`` holds rows
-``b*rows_per_buffer .. (b+1)*rows_per_buffer - 1``. One write port with byte enables (the load unit writes a
-beat's lanes of a row in the DRAM response cycle) and one synchronous read port (the execute unit).
+``params.weight_rows``) of docs/microarchitecture.md are two instances; their sizes are those of two buffers
+(double buffering), but commands name rows anywhere in them (issue 11). One write port with byte enables (the
+load unit writes a beat's lanes of a row in the DRAM response cycle) and one synchronous read port (the
+execute unit).
 
 V-row reads (``read_rows`` V > 1, the operand spads of a build with dot-product PEs;
 docs/microarchitecture.md, "Dot-product PEs"): the memory is one word of V rows (``V*lanes`` bytes) per V
@@ -11,7 +12,8 @@ rows: row ``r`` is word ``r // V``, byte lanes ``(r % V)*lanes ..`` of it (V ban
 one address), so the load unit's row writes are unchanged (a row write enables its V-th of the word's byte
 lanes) and one read returns the V consecutive rows ``r - r % V .. r - r % V + V - 1`` of the word holding row
 ``r``: a PRELOAD's V k-rows of a PE row, an OS COMPUTE's V k-rows of a cycle. ``rows_per_buffer`` must be a
-multiple of V, so each buffer starts on a word (AccelParams rounds it up) and those reads are aligned. A
+multiple of V (whole words; AccelParams rounds it up), and a PRELOAD's or COMPUTE's first row is a multiple of
+V (the encoding's rule, accelsim.executed checks it), so those reads are aligned. A
 reader of one row (the WS/IS streamed operand) selects row ``r % V`` of the word. V = 1 is the one-row memory
 above.
 

@@ -4,12 +4,12 @@ Implements the memory map of :mod:`accelsim.host.soc_map` (constants imported, n
   * RAM (``ram_bytes``, a power of two, at ``RAM_BASE``): :class:`Ram` (an Amaranth memory: one synchronous
     read port, one byte-masked write port) unless the caller passes a component with the same ports (the
     simulation harness passes one that loads the program image from a file);
-  * CMD0..CMD2 are registers; a store to CMD3 presents ``Cat(CMD0, CMD1, CMD2, <the store's value>)`` to the
+  * CMD0..CMD4 are registers; a store to CMD5 presents ``Cat(CMD0, .., CMD4, <the store's value>)`` to the
     Accelerator's ``cmd`` with ``cmd_valid`` in the store's execute cycle and holds the core there while
     ``cmd_ready`` is low (the accept cycle is the dispatch cycle);
   * FENCES counts the Accelerator's ``released`` pulses (one per FENCE); STATUS = {idle, ready}, where ready
     is the dispatcher's ``cmd_ready`` for the command being built (its opcode is in CMD0) and idle its
-    ``idle``; CMD0..CMD3, CONSOLE and EXIT read 0; stores to FENCES / STATUS are ignored;
+    ``idle``; CMD0..CMD5, CONSOLE and EXIT read 0; stores to FENCES / STATUS are ignored;
   * CONSOLE and EXIT stores come out as registered one-cycle pulses for the harness (rtl/ has no simulation
     constructs: the harness prints and stops).
 The core decodes the map (access faults); the Accelerator's DRAM channels are ports (the DRAM is outside).
@@ -104,25 +104,26 @@ class Soc(wiring.Component):
 
         # ---- MMIO ----------------------------------------------------------------------------------------
         addr, wdata = core.mmio_addr, core.mmio_wdata
-        cmd = [Signal(32, name=f"cmd{k}") for k in range(3)]
+        *held, present = sm.COMMAND_REGISTERS  # the last word's store presents the command
+        assert 32 * len(sm.COMMAND_REGISTERS) == CMD_BITS
+        cmd = [Signal(32, name=f"cmd{k}") for k in range(len(held))]
         fences = Signal(32)
         store = {reg: Signal(name=f"store_{name}") for reg, name in (
-            (sm.CMD0, "cmd0"), (sm.CMD1, "cmd1"), (sm.CMD2, "cmd2"), (sm.CMD3, "cmd3"),
+            *((reg, f"cmd{k}") for k, reg in enumerate(sm.COMMAND_REGISTERS)),
             (sm.CONSOLE, "console"), (sm.EXIT, "exit"))}
         for reg, sig in store.items():
             m.d.comb += sig.eq(core.mmio_we & (addr == reg))
-        for k in range(3):
-            with m.If(store[sm.CMD0 + 4 * k]):
+        for k, reg in enumerate(held):
+            with m.If(store[reg]):
                 m.d.sync += cmd[k].eq(wdata)
-        last = Signal(32)  # the last CMD3 word, presented between CMD3 stores (keeps cmd stable)
-        with m.If(store[sm.CMD3]):
+        last = Signal(32)  # the last word, presented between its stores (keeps cmd stable)
+        with m.If(store[present]):
             m.d.sync += last.eq(wdata)
         m.d.comb += [
-            acc.cmd.eq(Cat(*cmd, Mux(store[sm.CMD3], wdata, last))),
-            acc.cmd_valid.eq(store[sm.CMD3]),
-            core.mmio_ready.eq(~store[sm.CMD3] | acc.cmd_ready),
+            acc.cmd.eq(Cat(*cmd, Mux(store[present], wdata, last))),
+            acc.cmd_valid.eq(store[present]),
+            core.mmio_ready.eq(~store[present] | acc.cmd_ready),
         ]
-        assert CMD_BITS == 4 * 32
         with m.If(acc.released):
             m.d.sync += fences.eq(fences + 1)
         with m.Switch(addr):

@@ -1,7 +1,7 @@
 """StoreUnit: executes STORE commands (accumulator rows -> optional requantize -> DRAM write channel).
 
-A STORE (acc_buf ``a``, ``rows`` = P_t pixels from ``(n0, e0, f0)``, ``lanes`` = M_t channels from ``m0``)
-reads accumulator rows ``a*acc_rows + i`` through a synchronous read port and writes row ``i`` (pixel
+A STORE (acc_addr ``a``, ``rows`` = P_t pixels from ``(n0, e0, f0)``, ``lanes`` = M_t channels from ``m0``)
+reads accumulator rows ``a + i`` through a synchronous read port and writes row ``i`` (pixel
 ``p0 + i``) as ``lanes*ob`` bytes: byte ``b`` of a row is channel ``m0 + b//ob``, byte ``b%ob`` of its
 little-endian value (``ob`` = 4 for int32 outputs, 1 when ``regs.requantize``; then each lane goes through
 :class:`~accelsim.rtl.requantize.Requantize` with ``regs.shift``). Output layout NCHW at ``regs.out_base``:
@@ -36,7 +36,7 @@ row the row base advances by ``ob``, or by ``ob + (M-1)*E*F*ob`` when the pixel 
 FENCE). Commands have ``rows >= 1`` and ``1 <= lanes <= AC``.
 
 Ports:
-    cmd : Signal(128), in                STORE command (accelsim.commands.FIELDS)
+    cmd : Signal(192), in                STORE command (accelsim.commands.FIELDS)
     cmd_valid : Signal(1), in
     cmd_ready : Signal(1), out           accepted in a cycle with cmd_valid high (cycle ``start``)
     push_prev : Signal(1), out           s2e pulse in ``end-1`` (when the command's push_prev is set)
@@ -134,7 +134,7 @@ class StoreUnit(wiring.Component):
                 bytes_left.eq(nbytes),
                 beat.eq(0),
                 phase.eq(0),
-                acc_row.eq(Mux(field(cmd, "acc_buf"), p.acc_rows, 0)),
+                acc_row.eq(field(cmd, "acc_addr")),
                 e_cnt.eq(field(cmd, "e0")),
                 f_cnt.eq(field(cmd, "f0")),
                 ef.eq(ef_now),

@@ -19,7 +19,7 @@ import numpy as np
 
 from accelsim import engine
 from accelsim.arch import ArchConfig
-from accelsim.commands import FIELDS, OP_FENCE, Command
+from accelsim.commands import COMMAND_WORDS, FIELDS, OP_FENCE, Command
 from accelsim.engine import S_D, S_HI, S_LAST_DONE, S_Q, run_commands, timing_row
 from accelsim.host.iss import (
     S_CYCLE,
@@ -60,9 +60,9 @@ class SchedulerSink:
         self.fence_releases: list[int] = []
         self.presented: list[tuple[int, int]] = []  # (t, d) per command
 
-    def present(self, words: tuple[int, int, int, int], cycle: int) -> int:
+    def present(self, words: tuple[int, ...], cycle: int) -> int:
         a = self.arch
-        c = Command.unpack(words[0] | words[1] << 32 | words[2] << 64 | words[3] << 96)
+        c = Command.unpack(sum(w << (32 * k) for k, w in enumerate(words)))
         ok = self._row(self.table[0], int(c.op), c.rows, c.lanes, c.pop_prev, c.pop_next, c.push_prev,
                        c.push_next, a.dataflow.code, a.array_rows, a.array_cols, a.dram_bytes_per_cycle,
                        a.dram_latency_cycles, self.out_bytes)
@@ -98,12 +98,12 @@ LANES_LSB, LANES_W = FIELDS["lanes"]
 POP_PREV_LSB, POP_NEXT_LSB = FIELDS["pop_prev"][0], FIELDS["pop_next"][0]
 PUSH_PREV_LSB, PUSH_NEXT_LSB = FIELDS["push_prev"][0], FIELDS["push_next"][0]
 OP_W = FIELDS["op"][1]
-C_D = 5  # column of the command log where host_loop writes the accept cycle (step_loop writes 0-4)
+C_D = COMMAND_WORDS + 1  # command-log column of the accept cycle (step_loop writes the words and t before it)
 
 
 @compilable
 def field_of(cmds, n, lsb, width):
-    """Field (lsb, width <= 32) of logged command ``n`` (words in columns 0-3)."""
+    """Field (lsb, width <= 32) of logged command ``n`` (words in columns 0 .. COMMAND_WORDS - 1)."""
     i = lsb >> 5
     sh = lsb & 31
     v = cmds[n, i] >> sh
@@ -163,7 +163,7 @@ class CoupledRun:
     cycles: int  # mcycle in the EXIT store's execute cycle, as the RTL SoC reports it (iss.counters)
     instret: int  # retired before the EXIT store
     schedule: Schedule
-    commands: np.ndarray  # (n, 6): CMD0..CMD3, presentation cycle t, accept cycle d
+    commands: np.ndarray  # (n, COMMAND_WORDS + 2): CMD0..CMD5, presentation cycle t, accept cycle d
     fence_releases: tuple[int, ...]
 
 
@@ -176,7 +176,7 @@ def run_coupled(machine: Iss, arch: ArchConfig, *, max_cycles: int = 1 << 40, ou
     st = machine.state
     st[S_MAX_CYCLES], st[S_SYNC] = max_cycles, 1
     loop = host_loop if interpreted else compiled(host_loop)
-    cmds = np.zeros((4096, 6), np.int64)
+    cmds = np.zeros((4096, C_D + 1), np.int64)
     console = np.zeros(4096, np.uint8)
     fences = np.zeros(64, np.int64)
     nf, log, out = 0, [], bytearray()

@@ -17,14 +17,15 @@ from pathlib import Path
 from accelsim.arch import DF_OS, ArchConfig, Dataflow
 from accelsim.errors import require
 from accelsim.layer import ConvLayer
-from accelsim.mapping import Mapping, lower, step_loads
+from accelsim.mapping import Mapping, lower, slot_rows, step_loads
 
 DESCRIPTOR_SYMBOL = "accel_layer"
-DESCRIPTOR_MAGIC = 0xACCE1002  # the C initialiser writes it too: keeps the struct in .data, marks a version
+DESCRIPTOR_MAGIC = 0xACCE1003  # the C initialiser writes it too: keeps the struct in .data, marks a version
 DESCRIPTOR_FIELDS = (
     "magic",
     "N", "M", "C", "H", "W", "R", "S", "stride", "pad", "groups",
     "dataflow", "P_T", "K_T", "M_T", "p_tiles", "k_tiles", "m_tiles", "os_rows_T", "os_rows_L",
+    "ifmap_slot", "weight_slot", "acc_slot",
     "requantize", "shift",
 )
 U32 = 1 << 32
@@ -35,12 +36,14 @@ def tiling_fields(m: Mapping) -> dict[str, int]:
     sizes and tile counts (mapping.buffer_rows, tile_sizes, so the PE width V = pe_dot_width, the scratchpad
     sizes and the array shape reach the firmware only through them) and, for OS, the COMPUTE's stream over
     k of a full and of the last k-tile (``ceil(K_t / V)`` rows, mapping.step_loads; 0 in WS and IS, whose
-    COMPUTE streams pixels or channels)."""
+    COMPUTE streams pixels or channels), and each memory's slot (buffer b starts at row b * slot:
+    :func:`accelsim.mapping.slot_rows`)."""
     K_L = m.layer.gemm_K - (m.k_tiles - 1) * m.K_T
     os_rows = [step_loads(DF_OS, m.pe_dot_width, 0, 0, K_t)[4] if m.dataflow is Dataflow.OS else 0
                for K_t in (m.K_T, K_L)]
+    slots = dict(zip(("ifmap_slot", "weight_slot", "acc_slot"), slot_rows(m), strict=True))
     return {"P_T": m.P_T, "K_T": m.K_T, "M_T": m.M_T, "p_tiles": m.p_tiles, "k_tiles": m.k_tiles,
-            "m_tiles": m.m_tiles, "os_rows_T": os_rows[0], "os_rows_L": os_rows[1]}
+            "m_tiles": m.m_tiles, "os_rows_T": os_rows[0], "os_rows_L": os_rows[1], **slots}
 
 
 def descriptor(layer: ConvLayer, arch: ArchConfig, *, requantize_shift: int | None = None) -> bytes:

@@ -7,9 +7,9 @@ millions of instructions a second). It executes the firmware ELF over the contra
 ``mtvec`` with the contract's mcause codes. docs/host.md describes the design.
 
 Timing: instruction ``i`` starts (its FETCH) at cycle ``c_i`` and takes its class's CPI; its execute cycle is
-``c_i + 1``. That is the cycle a CMD3 store presents its command, a load samples an MMIO register and a CSR
+``c_i + 1``. That is the cycle a CMD5 store presents its command, a load samples an MMIO register and a CSR
 instruction reads ``mcycle`` (which then reads ``c_i + 1``; ``minstret`` reads the instructions retired
-before it). A CMD3 store that waits for the dispatcher takes ``CPI_OTHER + (d - t)`` where ``t`` is its
+before it). A CMD5 store that waits for the dispatcher takes ``CPI_OTHER + (d - t)`` where ``t`` is its
 execute cycle and ``d`` the accept cycle.
 
 Commands go to a *sink*. With no sink (``Iss.run(sink=None)``) the compiled loop itself plays an accelerator
@@ -29,6 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
+from accelsim.commands import COMMAND_WORDS
 from accelsim.errors import AccelsimError, require
 from accelsim.host.soc_map import (
     CAUSE_BREAKPOINT,
@@ -38,7 +39,7 @@ from accelsim.host.soc_map import (
     CAUSE_LOAD_FAULT,
     CAUSE_STORE_FAULT,
     CMD0,
-    CMD3,
+    CMD5,
     CONSOLE,
     CPI_DIV,
     CPI_LOAD,
@@ -62,11 +63,12 @@ from accelsim.jit import compilable, compiled
 CAUSE_FETCH_FAULT = 1
 
 OP_FENCE_CODE = 5  # accelsim.commands.OP_FENCE (tests/host holds them equal)
+CMD_WORDS = COMMAND_WORDS  # CMD0 .. CMD5
 
 # state vector slots (int64)
 (S_PC, S_CYCLE, S_INSTRET, S_MSTATUS, S_MIE, S_MTVEC, S_MSCRATCH, S_MEPC, S_MCAUSE, S_MTVAL, S_EXIT_CODE,
- S_FENCES, S_N_CMDS, S_N_CONSOLE, S_CMD0, S_CMD1, S_CMD2, S_SYNC, S_READ_VALID, S_READ_VALUE, S_EVENT_ADDR,
- S_EVENT_CYCLE, S_WADDR, S_WDATA, S_WSIZE, S_MAX_CYCLES, S_TRAPS, S_SLOTS) = range(28)
+ S_FENCES, S_N_CMDS, S_N_CONSOLE, S_CMD0, S_CMD1, S_CMD2, S_CMD3, S_CMD4, S_SYNC, S_READ_VALID, S_READ_VALUE,
+ S_EVENT_ADDR, S_EVENT_CYCLE, S_WADDR, S_WDATA, S_WSIZE, S_MAX_CYCLES, S_TRAPS, S_SLOTS) = range(30)
 
 # why step_loop returned
 STOP_EXIT, STOP_STEPS, STOP_CYCLES, STOP_CMD, STOP_READ, STOP_CMD_FULL, STOP_CONSOLE_FULL = range(7)
@@ -298,7 +300,7 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
                         word = st[S_FENCES] & 0xFFFFFFFF
                     else:
                         word = STATUS_READY | STATUS_IDLE
-                elif reg == 0x18 + MMIO_BASE or reg == 0x1C + MMIO_BASE:
+                elif STATUS < reg < CONSOLE:  # the gap: no register
                     pc = trap(st, pc, CAUSE_LOAD_FAULT, addr)
                     continue
                 else:
@@ -351,16 +353,15 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
                     st[S_INSTRET] += 1
                     st[S_PC] = npc
                     return STOP_EXIT
-                elif reg == CMD3:
+                elif reg == CMD5:
                     n = st[S_N_CMDS]
                     if n >= cmds.shape[0]:
                         st[S_PC] = pc
                         return STOP_CMD_FULL
-                    cmds[n, 0] = st[S_CMD0]
-                    cmds[n, 1] = st[S_CMD1]
-                    cmds[n, 2] = st[S_CMD2]
-                    cmds[n, 3] = value
-                    cmds[n, 4] = st[S_CYCLE] + 1
+                    for k in range(CMD_WORDS - 1):
+                        cmds[n, k] = st[S_CMD0 + k]
+                    cmds[n, CMD_WORDS - 1] = value
+                    cmds[n, CMD_WORDS] = st[S_CYCLE] + 1
                     st[S_N_CMDS] = n + 1
                     if st[S_SYNC] != 0:  # the sink decides the accept cycle: retire, then hand over
                         st[S_EVENT_CYCLE] = st[S_CYCLE] + 1
@@ -370,9 +371,9 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
                         return STOP_CMD
                     if (st[S_CMD0] & 0xF) == OP_FENCE_CODE:
                         st[S_FENCES] += 1
-                elif CMD0 <= reg < CMD3:
+                elif CMD0 <= reg < CMD5:
                     st[S_CMD0 + ((reg - CMD0) >> 2)] = value
-                elif reg == 0x18 + MMIO_BASE or reg == 0x1C + MMIO_BASE:
+                elif STATUS < reg < CONSOLE:  # the gap: no register
                     pc = trap(st, pc, CAUSE_STORE_FAULT, addr)
                     continue
                 # FENCES, STATUS: read-only, a store is ignored
@@ -487,8 +488,9 @@ def step_loop(mem8, mem32, regs, st, cmds, console, max_steps):
 class CommandSink(Protocol):
     """What the host's command port talks to (docs/host.md): the scheduler, or a test's recorder."""
 
-    def present(self, words: tuple[int, int, int, int], cycle: int) -> int:
-        """Command presented at ``cycle`` (the CMD3 store's execute cycle); return its accept cycle
+    def present(self, words: tuple[int, ...], cycle: int) -> int:
+        """Command presented at ``cycle`` (the CMD5 store's execute cycle; ``words``: CMD0..CMD5); return
+        its accept cycle
         ``d >= cycle`` (the store holds the core until then)."""
 
     def read(self, addr: int, cycle: int) -> int:
@@ -497,8 +499,8 @@ class CommandSink(Protocol):
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a program run produced. ``commands`` is an (n, 5) int64 array: CMD0..CMD3 and the cycle the
-    command was presented (with a sink, the cycle it was accepted is the sink's answer)."""
+    """What a program run produced. ``commands`` is an (n, CMD_WORDS + 1) int64 array: CMD0..CMD5 and the
+    cycle the command was presented (with a sink, the cycle it was accepted is the sink's answer)."""
 
     exit_code: int | None  # None: the cycle limit came first
     stdout: bytes
@@ -508,9 +510,9 @@ class RunResult:
     traps: int
 
     def command_words(self) -> list[int]:
-        """The presented commands as 128-bit integers."""
-        w = self.commands
-        return [int(a) | int(b) << 32 | int(c) << 64 | int(d) << 96 for a, b, c, d in w[:, :4].tolist()]
+        """The presented commands as 192-bit integers."""
+        rows = self.commands[:, :CMD_WORDS].tolist()
+        return [sum(int(w) << (32 * k) for k, w in enumerate(row)) for row in rows]
 
 
 EM_RISCV = 243
@@ -602,7 +604,7 @@ class Iss:
         st = self.state
         st[S_MAX_CYCLES] = max_cycles
         st[S_SYNC] = 0 if sink is None else 1
-        cmds = np.zeros((1024, 5), np.int64)
+        cmds = np.zeros((1024, CMD_WORDS + 1), np.int64)
         console = np.zeros(4096, np.uint8)
         out = bytearray()
         log = []
@@ -621,7 +623,7 @@ class Iss:
             if why == STOP_CYCLES:
                 break
             if why == STOP_CMD:
-                words = tuple(int(w) for w in log[-1][-1, :4])
+                words = tuple(int(w) for w in log[-1][-1, :CMD_WORDS])
                 t = int(st[S_EVENT_CYCLE])
                 d = int(sink.present(words, t))
                 require(d >= t, "a command's accept cycle", f">= its presentation cycle {t}", d)
@@ -629,6 +631,6 @@ class Iss:
             elif why == STOP_READ:
                 st[S_READ_VALUE] = int(sink.read(int(st[S_EVENT_ADDR]), int(st[S_EVENT_CYCLE])))
                 st[S_READ_VALID] = 1
-        commands = np.concatenate(log) if log else np.zeros((0, 5), np.int64)
+        commands = np.concatenate(log) if log else np.zeros((0, CMD_WORDS + 1), np.int64)
         return RunResult(exit_code, bytes(out), *counters(st, exit_code is not None), commands,
                          int(st[S_TRAPS]))

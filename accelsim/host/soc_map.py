@@ -10,7 +10,7 @@ Memory map (byte addresses, little-endian, one hart):
                                             before reset is released; the stack starts at the top.
     MMIO_BASE ..                            device registers (32-bit, word-aligned; SB/SH to them act on the
                                             whole word with the store's rs2 value):
-      CMD0..CMD3   (W)  the four 32-bit words of one 128-bit command, CMD0 = bits [31:0]. The store to CMD3
+      CMD0..CMD5   (W)  the six 32-bit words of one 192-bit command, CMD0 = bits [31:0]. The store to CMD5
                         presents the command to the dispatcher in that store's execute cycle; the core stays
                         in that cycle while the dispatcher cannot accept (back-pressure), so the accept cycle
                         is the command's dispatch cycle ``d_i`` of ``accelsim.schedule``.
@@ -21,7 +21,8 @@ Memory map (byte addresses, little-endian, one hart):
       CONSOLE      (W)  low byte is one character of the program's standard output.
       EXIT         (W)  ends the simulation; the stored value is the program's exit code.
     A load from MMIO reads the register as it is in the load's execute cycle. Any other address outside RAM
-    and these registers is an access fault (the core traps with mcause 5 / 7).
+    and these registers (the gap between STATUS and CONSOLE included) is an access fault (the core traps
+    with mcause 5 / 7).
 
 Core timing (multi-cycle, in order: FETCH -> EXECUTE [-> extra cycles]); cycles per retired instruction:
     CPI_LOAD    loads (LB LH LW LBU LHU), from RAM or MMIO
@@ -29,7 +30,7 @@ Core timing (multi-cycle, in order: FETCH -> EXECUTE [-> extra cycles]); cycles 
     CPI_DIV     DIV DIVU REM REMU (fixed, whatever the operands, division by zero included)
     CPI_OTHER   every other instruction: ALU, LUI/AUIPC, branches taken or not, JAL/JALR, stores, CSR
                 instructions, FENCE/FENCE.I, MRET, and an instruction that traps (ECALL, EBREAK, illegal)
-    a store to CMD3 takes CPI_OTHER + the cycles it waits for the dispatcher.
+    a store to CMD5 takes CPI_OTHER + the cycles it waits for the dispatcher.
 Counters: ``mcycle``/``cycle`` count cycles since reset was released (cycle 0 is the first FETCH);
 ``minstret``/``instret`` count retired instructions (a trapping instruction does not retire).
 """
@@ -44,11 +45,15 @@ CMD0 = MMIO_BASE + 0x00
 CMD1 = MMIO_BASE + 0x04
 CMD2 = MMIO_BASE + 0x08
 CMD3 = MMIO_BASE + 0x0C
-FENCES = MMIO_BASE + 0x10
-STATUS = MMIO_BASE + 0x14
-CONSOLE = MMIO_BASE + 0x20
-EXIT = MMIO_BASE + 0x24
-MMIO_END = MMIO_BASE + 0x28  # first byte past the registers
+CMD4 = MMIO_BASE + 0x10
+CMD5 = MMIO_BASE + 0x14  # the last command word: its store presents the command
+FENCES = MMIO_BASE + 0x18
+STATUS = MMIO_BASE + 0x1C
+CONSOLE = MMIO_BASE + 0x28  # 0x20 and 0x24 are not registers (a gap that faults)
+EXIT = MMIO_BASE + 0x2C
+MMIO_END = MMIO_BASE + 0x30  # first byte past the registers
+COMMAND_REGISTERS = (CMD0, CMD1, CMD2, CMD3, CMD4, CMD5)  # one per 32-bit word of a command, lsb first
+REGISTERS = (*COMMAND_REGISTERS, FENCES, STATUS, CONSOLE, EXIT)
 
 STATUS_READY = 1 << 0
 STATUS_IDLE = 1 << 1

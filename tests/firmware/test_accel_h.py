@@ -1,4 +1,4 @@
-"""accel.h's encoders, compiled for the host and run on the ISS, write the same 128-bit words as
+"""accel.h's encoders, compiled for the host and run on the ISS, write the same 192-bit words as
 accelsim.commands for random field values of every command; the headers are generated, never stale."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from accelsim.host import soc_map
 from accelsim.host.header import accel_fields_h, soc_h
 from accelsim.host.iss import Iss
 
-CASE_FIELDS = ("kind", "deps", "buf", "acc_buf", "accumulate", "rows", "lanes", "n0", "e0", "f0", "c0", "r0",
-               "s0", "m0", "k0", "reg", "v0", "v1", "v2")
+CASE_FIELDS = ("kind", "deps", "addr", "addr2", "k_rows", "acc_addr", "accumulate", "rows", "lanes", "n0",
+               "e0", "f0", "c0", "r0", "s0", "m0", "k0", "reg", "v0", "v1", "v2")
 KINDS = ("config", "load_input", "load_weight", "preload", "compute", "store", "fence")  # encode.c's enum
 MAX_CASES = 64
 DEPS = ("pop_prev", "pop_next", "push_prev", "push_next")
@@ -29,22 +29,24 @@ def field(name):
 def commands(draw):
     kind = draw(st.sampled_from(KINDS))
     deps = {name: draw(st.integers(0, 1)) for name in DEPS}
-    names = ("buf", "acc_buf", "accumulate", "rows", "lanes", "n0", "e0", "f0", "c0", "r0", "s0", "m0", "k0")
+    names = ("addr", "addr2", "k_rows", "acc_addr", "accumulate", "rows", "lanes", "n0", "e0", "f0", "c0",
+             "r0", "s0", "m0", "k0")
     f = {name: draw(field(name)) for name in names}
     if kind == "config":
         return Command(Op.CONFIG, reg=draw(st.sampled_from(list(ConfigReg))), value=draw(field("value")))
     if kind == "load_input":
         return Command(Op.LOAD, operand=Operand.INPUT, **deps, **{k: f[k] for k in (
-            "buf", "rows", "lanes", "n0", "e0", "f0", "c0", "r0", "s0")})
+            "addr", "rows", "lanes", "n0", "e0", "f0", "c0", "r0", "s0")})
     if kind == "load_weight":
         return Command(Op.LOAD, operand=Operand.WEIGHT, **deps, **{k: f[k] for k in (
-            "buf", "rows", "lanes", "m0", "k0")})
+            "addr", "rows", "lanes", "m0", "k0")})
     if kind == "preload":
-        return Command(Op.PRELOAD, **deps, buf=f["buf"], lanes=f["lanes"])
+        return Command(Op.PRELOAD, **deps, addr=f["addr"], lanes=f["lanes"])
     if kind == "compute":
-        return Command(Op.COMPUTE, **deps, **{k: f[k] for k in ("buf", "acc_buf", "accumulate", "rows")})
+        return Command(Op.COMPUTE, **deps, **{k: f[k] for k in ("addr", "addr2", "k_rows", "acc_addr",
+                                                                   "accumulate", "rows")})
     if kind == "store":
-        return Command(Op.STORE, **deps, **{k: f[k] for k in ("acc_buf", "rows", "lanes", "n0", "e0", "f0",
+        return Command(Op.STORE, **deps, **{k: f[k] for k in ("acc_addr", "rows", "lanes", "n0", "e0", "f0",
                                                                  "m0")})
     return Command(Op.FENCE)
 
@@ -80,5 +82,5 @@ def test_headers_carry_every_field_and_register():
         assert int(fields[f"ACCEL_F_{name.upper()}_LSB"], 0) == lsb
         assert int(fields[f"ACCEL_F_{name.upper()}_WIDTH"], 0) == width
     soc = dict(re.findall(r"#define SOC_(\w+) (\w+)u", soc_h()))
-    assert int(soc["CMD3"], 0) == soc_map.CMD3 and int(soc["CPI_DIV"], 0) == soc_map.CPI_DIV
+    assert int(soc["CMD5"], 0) == soc_map.CMD5 and int(soc["CPI_DIV"], 0) == soc_map.CPI_DIV
     assert int(soc["RAM_BYTES_DEFAULT"], 0) == soc_map.RAM_BYTES_DEFAULT

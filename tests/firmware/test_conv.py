@@ -1,4 +1,4 @@
-"""firmware/conv.c, the layer driver, run on the ISS: the commands it writes to CMD0..CMD3 equal
+"""firmware/conv.c, the layer driver, run on the ISS: the commands it writes to CMD0..CMD5 equal
 mapping.program(mapping.lower(layer, arch)) word for word, CONFIGs and FENCE included, for every ResNet-18
 layer on the default preset and the tensorcore one (dot-product PEs, V = 4), and for random layers on random
 architectures of every dataflow and every pe_dot_width V."""
@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from accelsim.arch import ArchConfig, Dataflow, preset
+from accelsim.commands import COMMAND_WORDS
 from accelsim.errors import AccelsimError
 from accelsim.host.driver import descriptor, run_layer
 from accelsim.layer import ConvLayer
@@ -19,9 +20,10 @@ from accelsim.mapping import lower, program
 from accelsim.workloads import zoo
 from tests.strategies import layers
 
-# Instructions the driver retires per command on ResNet-18 (measured 6.3 on gemmini and on tensorcore, V = 4;
-# docs/host.md quotes them; the driver that built every command from its fields retired 22.5).
-MAX_INSTRUCTIONS_PER_COMMAND = 7.5
+# Instructions the driver retires per command on ResNet-18 (measured 8.27 on gemmini and on tensorcore, V = 4,
+# with six stores a command; 6.29 with the four of 128-bit commands; docs/host.md quotes them; the driver that
+# built every command from its fields retired 22.5).
+MAX_INSTRUCTIONS_PER_COMMAND = 9.5
 
 
 def expected_words(layer, arch, shift=None):
@@ -47,7 +49,8 @@ def test_every_resnet18_layer(conv_elf, name):
         r = check(conv_elf, layer, arch)
         commands += len(r.commands)
         instructions += r.instret
-        assert (r.commands[1:, 4] > r.commands[:-1, 4]).all()  # issue cycles strictly increase
+        t = r.commands[:, COMMAND_WORDS]  # issue cycles strictly increase
+        assert (t[1:] > t[:-1]).all()
     assert instructions / commands <= MAX_INSTRUCTIONS_PER_COMMAND
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from accelsim.arch import preset
+from accelsim.commands import COMMAND_WORDS
 from accelsim.errors import AccelsimError
 from accelsim.host.coupling import SchedulerSink
 from accelsim.host.driver import run_layer
@@ -54,11 +55,12 @@ def test_compiled_coupling_equals_the_python_sink(conv_elf, name):
     machine.poke(DESCRIPTOR_SYMBOL, descriptor(layer, arch))
     got = run_coupled(machine, arch)
     assert (got.exit_code, got.cycles, got.instret) == (ref.exit_code, ref.cycles, ref.instret)
-    assert got.commands[:, 4].tolist() == [t for t, _ in sink.presented]
-    assert got.commands[:, 5].tolist() == [d for _, d in sink.presented]
+    assert got.commands[:, COMMAND_WORDS].tolist() == [t for t, _ in sink.presented]
+    assert got.commands[:, COMMAND_WORDS + 1].tolist() == [d for _, d in sink.presented]
     assert got.schedule == sink.finish()
     assert got.fence_releases == (got.schedule.total_cycles,)
-    assert (got.commands[:, 5] > got.commands[:, 4]).any()  # back-pressure happened and was charged
+    # back-pressure happened and was charged
+    assert (got.commands[:, COMMAND_WORDS + 1] > got.commands[:, COMMAND_WORDS]).any()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

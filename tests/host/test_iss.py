@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accelsim.commands import COMMAND_WORDS
 from accelsim.errors import AccelsimError
 from accelsim.host import iss as iss_mod
 from accelsim.host import soc_map
 from accelsim.host.iss import Iss, load_elf
+from accelsim.host.soc_map import CMD5, FENCES, MMIO_BASE, STATUS
 from tests.host.unicorn_ref import UnicornRef, lockstep
 
 DATA_BASE = 0x8800  # x2 points here; loads and stores reach 0x8000..0x8FFF
@@ -154,7 +156,7 @@ def test_interpreted_loop_equals_compiled():
     for interpreted in (False, True):
         machine, _ = stream_machine(words, np.random.default_rng(7))
         machine._step = iss_mod.step_loop if interpreted else machine._step
-        why = machine.step(np.zeros((8, 5), np.int64), np.zeros(8, np.uint8), 500)
+        why = machine.step(np.zeros((8, COMMAND_WORDS + 1), np.int64), np.zeros(8, np.uint8), 500)
         out.append((why, machine.regs.copy(), machine.state.copy(), machine.mem.copy()))
     (w1, r1, s1, m1), (w2, r2, s2, m2) = out
     assert w1 == w2
@@ -190,8 +192,9 @@ def handler_exits_with_mcause(at: int) -> list[int]:
     (r_type(0x40, 1, 1, 0, 1), soc_map.CAUSE_ILLEGAL, r_type(0x40, 1, 1, 0, 1)),  # bad funct7
     (i_type(0x7C0, 0, 2, 10, op=0x73), soc_map.CAUSE_ILLEGAL, i_type(0x7C0, 0, 2, 10, op=0x73)),  # no CSR
     (i_type(0xC00, 1, 1, 0, op=0x73), soc_map.CAUSE_ILLEGAL, i_type(0xC00, 1, 1, 0, op=0x73)),  # write cycle
-    (i_type(0, 0, 2, 10, op=0x03) | (0x18 << 20) | (5 << 15), soc_map.CAUSE_LOAD_FAULT, 0x80000018),
-    (s_type(0x1C, 0, 5, 2), soc_map.CAUSE_STORE_FAULT, 0x8000001C),
+    # the gap between STATUS and CONSOLE
+    (i_type(0, 0, 2, 10, op=0x03) | (0x20 << 20) | (5 << 15), soc_map.CAUSE_LOAD_FAULT, 0x80000020),
+    (s_type(0x24, 0, 5, 2), soc_map.CAUSE_STORE_FAULT, 0x80000024),
     (None, soc_map.CAUSE_LOAD_FAULT, RAM_BYTES),  # lw from the first address past the RAM
 ])
 def test_traps_go_to_mtvec_with_cause(insn, cause, tval):
@@ -245,15 +248,16 @@ def test_console_exit_and_limit():
 
 def test_status_and_fences_without_a_sink():
     # STATUS reads ready|idle; FENCES counts FENCE commands presented
-    fence_cmd3 = [i_type(5, 0, 0, 10), s_type(0, 10, 5, 2), s_type(12, 0, 5, 2)]  # CMD0 = FENCE op, CMD3 = 0
-    prog = [LI_T0_MMIO, i_type(0x14, 5, 2, 11, op=0x03), *fence_cmd3, *fence_cmd3,
-            i_type(0x10, 5, 2, 12, op=0x03), r_type(0, 12, 11, 0, 10), *exit_with(10)[1:]]
+    # CMD0 = FENCE op, CMD5 = 0
+    fence_cmd = [i_type(5, 0, 0, 10), s_type(0, 10, 5, 2), s_type(CMD5 - MMIO_BASE, 0, 5, 2)]
+    prog = [LI_T0_MMIO, i_type(STATUS - MMIO_BASE, 5, 2, 11, op=0x03), *fence_cmd, *fence_cmd,
+            i_type(FENCES - MMIO_BASE, 5, 2, 12, op=0x03), r_type(0, 12, 11, 0, 10), *exit_with(10)[1:]]
     r = run_words(prog)
     assert r.exit_code == (soc_map.STATUS_READY | soc_map.STATUS_IDLE) + 2
-    assert r.commands.shape == (2, 5)
+    assert r.commands.shape == (2, COMMAND_WORDS + 1)
     assert r.commands[:, 0].tolist() == [5, 5]
-    # issue cycle = the CMD3 store's execute cycle: lui, lw(3), li, sw, sw -> the 2nd sw starts at 2+3+2+2
-    assert r.commands[0, 4] == 2 + soc_map.CPI_LOAD + 2 + 2 + 1
+    # issue cycle = the CMD5 store's execute cycle: lui, lw(3), li, sw, sw -> the 2nd sw starts at 2+3+2+2
+    assert r.commands[0, COMMAND_WORDS] == 2 + soc_map.CPI_LOAD + 2 + 2 + 1
 
 
 class DelaySink:
@@ -273,17 +277,18 @@ class DelaySink:
 
 
 def test_sink_decides_accept_cycles_and_answers_reads():
-    fence_cmd3 = [i_type(5, 0, 0, 10), s_type(0, 10, 5, 2), s_type(12, 0, 5, 2)]
-    prog = [LI_T0_MMIO, *fence_cmd3, *fence_cmd3, i_type(0x10, 5, 2, 12, op=0x03),
-            i_type(0x14, 5, 2, 13, op=0x03), r_type(0, 13, 12, 0, 10), *exit_with(10)[1:]]
+    fence_cmd = [i_type(5, 0, 0, 10), s_type(0, 10, 5, 2), s_type(CMD5 - MMIO_BASE, 0, 5, 2)]
+    prog = [LI_T0_MMIO, *fence_cmd, *fence_cmd, i_type(FENCES - MMIO_BASE, 5, 2, 12, op=0x03),
+            i_type(STATUS - MMIO_BASE, 5, 2, 13, op=0x03), r_type(0, 13, 12, 0, 10), *exit_with(10)[1:]]
     base = run_words(prog)
     sink = DelaySink(40)
     r = run_words(prog, sink=sink)
     assert r.exit_code == 2  # FENCES from the sink (2) + STATUS from the sink (0)
-    assert [c for _, c in sink.seen] == [base.commands[0, 4], base.commands[1, 4] + 40]
+    t = base.commands[:, COMMAND_WORDS]
+    assert [c for _, c in sink.seen] == [t[0], t[1] + 40]
     assert r.cycles == base.cycles + 80
     assert [a for a, _ in sink.reads] == [soc_map.FENCES, soc_map.STATUS]
-    assert sink.reads[0][1] == sink.seen[1][1] + 40 + 2  # the lw after the 2nd CMD3 store: its execute cycle
+    assert sink.reads[0][1] == sink.seen[1][1] + 40 + 2  # the lw after the 2nd CMD5 store: its execute cycle
 
 
 # --- ELF loading -----------------------------------------------------------------------------------------
@@ -315,5 +320,15 @@ def test_muldiv_semantics(a, b):
     machine = Iss(minimal_elf([r_type(1, 2, 1, f3, 10 + f3) for f3 in range(8)] + [j_type(0, 0)]),
                   ram_bytes=RAM_BYTES)
     machine.regs[1], machine.regs[2] = a, b
-    machine.step(np.zeros((1, 5), np.int64), np.zeros(1, np.uint8), 8)
+    machine.step(np.zeros((1, COMMAND_WORDS + 1), np.int64), np.zeros(1, np.uint8), 8)
     assert [int(v) & 0xFFFFFFFF for v in machine.regs[10:18]] == [w & 0xFFFFFFFF for w in want]
+
+
+def test_one_command_register_per_command_word():
+    """The SoC map has a register per 32-bit word of a command (accelsim.commands), the last presenting it,
+    and nothing overlaps: CMD0..CMD5, FENCES, STATUS, CONSOLE and EXIT are distinct words in the window."""
+    assert len(soc_map.COMMAND_REGISTERS) == COMMAND_WORDS == iss_mod.CMD_WORDS
+    assert tuple(soc_map.CMD0 + 4 * k for k in range(COMMAND_WORDS)) == soc_map.COMMAND_REGISTERS
+    assert soc_map.COMMAND_REGISTERS[-1] == CMD5
+    assert len(set(soc_map.REGISTERS)) == len(soc_map.REGISTERS)
+    assert all(MMIO_BASE <= r < soc_map.MMIO_END and r % 4 == 0 for r in soc_map.REGISTERS)

@@ -7,6 +7,7 @@ import numpy as np
 from unicorn import UC_ARCH_RISCV, UC_HOOK_MEM_WRITE, UC_MODE_RISCV32, Uc
 from unicorn.riscv_const import UC_RISCV_REG_PC, UC_RISCV_REG_X0
 
+from accelsim.commands import COMMAND_WORDS
 from accelsim.host import iss as iss_mod
 from accelsim.host.soc_map import MMIO_BASE, RAM_BASE
 
@@ -42,7 +43,7 @@ def lockstep(machine: iss_mod.Iss, ref: UnicornRef, max_steps: int, *, stop_pc: 
     every instruction; ``pcs`` collects the pc of each. Returns the instructions compared."""
     st = machine.state
     st[iss_mod.S_MAX_CYCLES] = 1 << 62
-    cmds = np.zeros((1 << 16, 5), np.int64)
+    cmds = np.zeros((1 << 16, COMMAND_WORDS + 1), np.int64)
     console = np.zeros(1 << 16, np.uint8)
     for n in range(max_steps):
         if stop_pc is not None and st[iss_mod.S_PC] == stop_pc:

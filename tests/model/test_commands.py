@@ -3,7 +3,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accelsim import AccelsimError
-from accelsim.commands import FIELDS, Command, ConfigReg, Op, Operand, config_fields, config_value
+from accelsim.commands import (
+    COMMAND_BITS,
+    FIELDS,
+    Command,
+    ConfigReg,
+    Op,
+    Operand,
+    config_fields,
+    config_value,
+)
 
 
 @st.composite
@@ -20,7 +29,7 @@ def commands(draw):
 @given(commands())
 def test_pack_unpack_roundtrip(cmd):
     word = cmd.pack()
-    assert 0 <= word < 1 << 128
+    assert 0 <= word < 1 << COMMAND_BITS
     assert Command.unpack(word) == cmd
     assert sum(w << (32 * i) for i, w in enumerate(cmd.words())) == word
 

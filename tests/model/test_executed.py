@@ -189,3 +189,58 @@ def test_executed_mapping_with_dot_product_pes_tiled_along_every_dimension(dataf
 def test_executed_mapping_resnet50_layer_on_the_tensorcore_preset(dataflow):
     (layer,) = [layer for layer in workloads.load("resnet50") if layer.name == "layer1.0.conv2"]
     check_executed(layer, preset("tensorcore").with_dataflow(dataflow), None, seed=2)
+
+
+# ------------------------------------------------------------------ addressable scratchpads (issue 11)
+
+
+@pytest.mark.parametrize("dot", [1, 4])
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=lambda d: d.name)
+def test_remapped_program_computes_the_same(dataflow, dot):
+    """The fixed program with every tile moved to other rows (tests/remap.py: buffers swapped, slots moved,
+    differently per memory) computes the same outputs with the same traffic and the same schedule: the
+    checker follows the addresses, it does not assume the fixed placement."""
+    from accelsim.schedule import schedule
+    from tests.remap import remapped
+
+    layer, fields = TILED_DOT.get((dataflow, dot), TILED[dataflow])
+    arch = ArchConfig(dataflow=dataflow, pe_dot_width=dot, **fields)
+    m = mapping.lower(layer, arch)
+    prog = mapping.program(m)
+    moved = remapped(m, arch, prog)
+    rows = [(c.addr, c.addr2, c.acc_addr) for c in prog]
+    assert sum(a != b for a, b in zip(rows, [(c.addr, c.addr2, c.acc_addr) for c in moved], strict=True)) > 0
+    x, w = operands(layer, np.int8, 4)
+    out, counts = execute_mapping(x, w, m, arch)
+    out_moved, counts_moved = execute_mapping(x, w, m, arch, commands=moved)
+    np.testing.assert_array_equal(out_moved, out)
+    np.testing.assert_array_equal(out, conv2d_numpy(x, w, stride=layer.stride, pad=layer.pad,
+                                                    groups=layer.groups))
+    assert counts_moved == counts
+    assert schedule(moved, arch).total_cycles == schedule(prog, arch).total_cycles
+
+
+def test_rows_outside_a_memory_or_off_a_word_are_errors():
+    """A LOAD past its spad's last row, and a PRELOAD or COMPUTE that does not start on a V-row word, are
+    each caught."""
+    layer, fields = TILED_DOT[Dataflow.WS, 4]
+    arch = ArchConfig(dataflow=Dataflow.WS, pe_dot_width=4, **fields)
+    m = mapping.lower(layer, arch)
+    x, w = operands(layer, np.int8, 6)
+    prog = mapping.program(m)
+    spad_rows = executed.machine_state(m, arch, x, w, out_bytes=4)["x_spad"].shape[0]
+
+    def first(op):
+        return next(i for i, c in enumerate(prog) if c.op == op)
+
+    def with_command(i, **changes):
+        return [replace(c, **changes) if j == i else c for j, c in enumerate(prog)]
+
+    i = first(Op.LOAD) + 1  # the input LOAD
+    assert prog[i].operand == 0
+    with pytest.raises(AssertionError, match="LOAD's rows and lanes lie inside its scratchpad"):
+        execute_mapping(x, w, m, arch, commands=with_command(i, addr=spad_rows - prog[i].rows + 1))
+    for op in (Op.PRELOAD, Op.COMPUTE):
+        i = first(op)
+        with pytest.raises(AssertionError, match="from a V-row word"):
+            execute_mapping(x, w, m, arch, commands=with_command(i, addr=prog[i].addr + 2))

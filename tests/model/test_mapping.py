@@ -17,7 +17,7 @@ BIG = [
 
 
 def encoded(m: mapping.Mapping) -> None:
-    """Pack the CONFIGs, the first, a middle and the last step (every field through the 128-bit word)."""
+    """Pack the CONFIGs, the first, a middle and the last step (every field through the 192-bit word)."""
     n_outer, n_inner = m.loops
     corners = [(0, 0, 0, 0), (m.layer.groups // 2, n_outer // 2, n_inner // 2, m.k_tiles // 2),
                (m.layer.groups - 1, n_outer - 1, n_inner - 1, m.k_tiles - 1)]
@@ -114,3 +114,33 @@ def test_dot_product_pes_in_os_stream_v_reduction_rows_a_cycle(dot):
     streams = {cmd.rows for cmd in mapping.program(m) if cmd.op is Op.COMPUTE}
     assert streams == {-(-m.K_T // dot), -(-k_last // dot)}  # ceil(K_t / V)
 
+
+
+@pytest.mark.parametrize("dot", [1, 2, 4, 8])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+@pytest.mark.parametrize("network", ["resnet18", "mobilenetv2"])
+def test_slots_hold_every_tile_and_fit_the_memories(network, dataflow, dot):
+    """mapping.slot_rows (issue 11): each slot holds its memory's largest tile (the operand spads' a whole
+    number of V-row words), an OS slot covers the AR accumulator rows its COMPUTE writes, the two slots fit
+    the memory of an RTL build of the dataflow, and the program's commands stay inside their slot."""
+    from dataclasses import replace
+
+    arch = preset("tensorcore").with_dataflow(dataflow)
+    arch = replace(arch, pe_dot_width=dot, array_rows=16 // dot)
+    _, _, if_rows, w_rows, acc_rows = mapping.built_buffers((arch.dataflow.code,), arch.array_rows,
+                                                            arch.array_cols, dot, arch.ifmap_spad_kib,
+                                                            arch.weight_spad_kib, arch.acc_kib)
+    for layer in workloads.load(network)[::5]:
+        m = mapping.lower(layer, arch)
+        x_slot, w_slot, acc_slot = mapping.slot_rows(m)
+        assert x_slot % dot == 0 and w_slot % dot == 0
+        assert x_slot <= if_rows and w_slot <= w_rows and acc_slot <= acc_rows
+        if dataflow == "os":
+            assert acc_slot >= arch.array_rows
+        step = mapping.step_at(m, 0, 0, 0, min(1, m.k_tiles - 1))  # buffer 1 when there are two k-steps
+        for c in mapping.step_commands(m, step):
+            if c.op == Op.LOAD:
+                slot = x_slot if c.operand == 0 else w_slot
+                assert c.addr == step.index % mapping.BUFFERS * slot and c.rows <= slot
+            if c.op in (Op.COMPUTE, Op.STORE):
+                assert c.acc_addr == 0

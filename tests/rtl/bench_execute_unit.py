@@ -3,8 +3,9 @@
 Every sequence runs in one dataflow, WS, OS and IS in turn (the ``regs`` port's MODE field, as CONFIG sets
 it):
 WS preloads the weight spad and streams the ifmap spad, IS the other way round, OS streams both (no PRELOAD)
-and shifts the AR x AC outputs into accumulator rows 0..AR-1.
-Driver: random PRELOAD/COMPUTE sequences (random K_t <= AR, T, accumulate, buffers, acc_buf, push flags) with
+and shifts the AR x AC outputs into accumulator rows ``acc_addr ..``.
+Driver: random PRELOAD/COMPUTE sequences (random K_t <= AR, T, accumulate, push flags, and row addresses
+anywhere in the spads (V-aligned) and the accumulator that keep the command's rows inside them) with
 random idle gaps and back-pressure (a command is often presented while the unit is still busy and must wait
 for ``cmd_ready``); junk on ``cmd`` while ``cmd_valid`` is low; random store-side accumulator reads meanwhile.
 Two spad modes per sequence: *filled* (both spads written with random rows up front) and *pinned* (every row a
@@ -23,8 +24,7 @@ every accumulator row read through ``acc_rd_*`` equals the model.
 Dot-product PEs (``pe_dot_width`` V > 1): the spads are V-row words (the write ports take a word and V row
 enables), a PRELOAD reads ``AR*V`` k-rows (zeros from ``K_t = lanes`` on) and the grid is ``AR*V x AC``; WS/IS
 stream ``AR*V``-lane rows; an OS COMPUTE reads V k-rows of each spad a cycle, ``rows*V`` k-rows in all, of
-which the first ``wt_rows[buf]`` count (the bench drives ``wt_rows`` with a random K_t per weight buffer per
-sequence, as the load unit's last WEIGHT LOAD would; the pinned mode puts fresh random rows, not zeros, past
+which the first K_t (its ``k_rows``, random) count (the pinned mode puts fresh random rows, not zeros, past
 it). The latencies asserted are V = 1's, from accelsim.timing.
 
 Environment: ACCELSIM_PARAMS (AccelParams as JSON), ACCELSIM_SEEDS, ACCELSIM_SEQUENCES, ACCELSIM_SEED.
@@ -43,7 +43,7 @@ from accelsim.rtl.params import LayerRegs
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from accelsim.arch import DF_IS, DF_OS, DF_WS, Dataflow
-from accelsim.commands import Command, Op
+from accelsim.commands import COMMAND_BITS, Command, Op
 from accelsim.timing import busy_cycles, systolic_array_fill_drain_cycles, systolic_array_preload_cycles
 from tests.rtl.benches import ValidReadyDriver, pack, regs_word, start, unpack, uval
 from tests.rtl.layers import small_arch
@@ -64,32 +64,25 @@ class Model:
         self.V = p.get("pe_dot_width", 1)
         self.grid = np.zeros((AR * self.V, AC), np.int64)  # weights reset to 0; PE (i, j): rows i*V ..
         self.acc = np.zeros((2 * p["acc_rows"], AC), np.int64)  # Memory init 0
-        self.wt_rows = [0, 0]  # OS, V > 1: K_t of each weight buffer (the load unit's)
 
     def spads(self) -> tuple:
-        """(stationary spad, its rows per buffer, streamed spad, its rows per buffer) of WS/IS."""
-        p = self.p
-        if self.df == DF_IS:
-            return self.ifmap, p["ifmap_rows"], self.weight, p["weight_rows"]
-        return self.weight, p["weight_rows"], self.ifmap, p["ifmap_rows"]
+        """(stationary spad, streamed spad) of WS/IS."""
+        return (self.ifmap, self.weight) if self.df == DF_IS else (self.weight, self.ifmap)
 
     def execute(self, c: Command) -> None:
         p = self.p
         AR, AC = p["array_rows"], p["array_cols"]
-        stat, stat_rows, strm, strm_rows = self.spads()
-        abase = c.acc_buf * p["acc_rows"]
+        stat, strm = self.spads()
+        abase = c.acc_addr
         if c.op == Op.PRELOAD:
-            base = c.buf * stat_rows
-            self.grid = stat[base:base + AR * self.V, :AC].copy()
+            self.grid = stat[c.addr:c.addr + AR * self.V, :AC].copy()
             self.grid[c.lanes:] = 0
             return
-        if self.df == DF_OS:  # outputs G = sum_t x_t^T w_t into accumulator rows 0..AR-1
-            xb, wb = c.buf * p["ifmap_rows"], c.buf * p["weight_rows"]
-            k = c.rows * self.V if self.V == 1 else min(c.rows * self.V, self.wt_rows[c.buf])
-            new, n = self.ifmap[xb:xb + k, :AR].T @ self.weight[wb:wb + k, :AC], AR
+        if self.df == DF_OS:  # outputs G = sum_t x_t^T w_t into accumulator rows acc_addr .. + AR-1
+            k = c.k_rows  # K_t
+            new, n = self.ifmap[c.addr:c.addr + k, :AR].T @ self.weight[c.addr2:c.addr2 + k, :AC], AR
         else:
-            base = c.buf * strm_rows
-            new, n = strm[base:base + c.rows, :AR * self.V] @ self.grid, c.rows
+            new, n = strm[c.addr:c.addr + c.rows, :AR * self.V] @ self.grid, c.rows
         old = self.acc[abase:abase + n] if c.accumulate else 0
         self.acc[abase:abase + n] = (old + new) & 0xFFFFFFFF
 
@@ -105,8 +98,8 @@ class TB:
         self.t = 0  # cycles since reset release
         self.measured: dict[tuple, set[int]] = defaultdict(set)  # (df, op) -> busy - stream length seen
         self.acc_reads = 0  # store-port reads checked while commands run
-        self.driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, Command.pack,
-                                       idle=lambda: self.rng.getrandbits(128))  # junk while not valid
+        self.driver = ValidReadyDriver(dut.cmd_valid, dut.cmd, Command.pack,  # junk while not valid
+                                       idle=lambda: self.rng.getrandbits(COMMAND_BITS))
 
     async def set_dataflow(self, df: int) -> None:
         """The layer's MODE register (static while commands run, as between CONFIG and FENCE)."""
@@ -117,11 +110,6 @@ class TB:
         self.model.df = df
         self.arch = small_arch(rows=self.AR, cols=self.AC, dataflow=Dataflow.from_code(df).value,
                                pe_dot_width=self.V)
-        if self.V > 1 and df == DF_OS:  # K_t of each weight buffer, up to the most rows a COMPUTE reads
-            longest = min(self.p["ifmap_rows"], self.p["weight_rows"])
-            rng = self.rng
-            self.model.wt_rows = [rng.choice((1, rng.randint(1, longest), longest)) for _ in range(2)]
-            self.dut.wt_rows.value = self.model.wt_rows[0] | self.model.wt_rows[1] << 18
         self.dut.regs.value = regs_word({"dataflow": df} | {n: 0 for n in REG_NAMES if n != "dataflow"})
 
     def rand_row(self, lanes: int) -> np.ndarray:
@@ -158,22 +146,35 @@ class TB:
         rng, p = self.rng, self.p
         flags = dict(push_prev=rng.randint(0, 1), push_next=rng.randint(0, 1), pop_prev=rng.randint(0, 1),
                      pop_next=rng.randint(0, 1))
-        df = self.model.df
-        KL = self.AR * self.V  # a PRELOAD's k-rows
+        df, V = self.model.df, self.V
+        KL = self.AR * V  # a PRELOAD's k-rows
+        size = {"if": 2 * p["ifmap_rows"], "wt": 2 * p["weight_rows"], "acc": 2 * p["acc_rows"]}
+
+        def row(memory, rows, align=V):
+            """A random first row (a multiple of ``align``) with ``rows`` rows inside ``memory``."""
+            return align * rng.randint(0, (size[memory] - rows) // align)
+
+        stationary, streamed = ("if", "wt") if df == DF_IS else ("wt", "if")
         if df != DF_OS and rng.random() < 0.4:
             lanes = rng.choice((KL, KL, rng.randint(0, KL)))
-            return Command(op=Op.PRELOAD, buf=rng.randint(0, 1), lanes=lanes, **flags)
-        longest = {DF_WS: min(p["ifmap_rows"], p["acc_rows"]), DF_IS: min(p["weight_rows"], p["acc_rows"]),
-                   DF_OS: min(p["ifmap_rows"], p["weight_rows"]) // self.V}[df]
+            return Command(op=Op.PRELOAD, addr=row(stationary, KL), lanes=lanes, **flags)
+        if df == DF_OS:  # K_t rows of each spad, ceil(K_t / V) words from V-aligned rows
+            longest = min(p["ifmap_rows"], p["weight_rows"])
+            k_t = rng.choice((1, rng.randint(1, longest), longest))
+            rows = -(-k_t // V)
+            return Command(op=Op.COMPUTE, addr=row("if", rows * V), addr2=row("wt", rows * V),
+                           acc_addr=row("acc", self.AR, 1), k_rows=k_t, accumulate=rng.randint(0, 1),
+                           rows=rows, **flags)
+        longest = min(p[f"{'ifmap' if df == DF_WS else 'weight'}_rows"], p["acc_rows"])
         rows = rng.choice((1, rng.randint(1, longest), longest))
-        return Command(op=Op.COMPUTE, buf=rng.randint(0, 1), acc_buf=rng.randint(0, 1),
+        return Command(op=Op.COMPUTE, addr=row(streamed, rows), acc_addr=row("acc", rows, 1),
                        accumulate=rng.randint(0, 1), rows=rows, **flags)
 
     def pinned_writes(self, c: Command, start: int, writes: dict) -> None:
         """Fresh rows for every spad row ``c`` reads: correct data written in (read cycle - 1) through port a,
         junk written in the read cycle through port b. V > 1: a PRELOAD or an OS COMPUTE reads the V rows
         of a word a cycle, a WS/IS COMPUTE one row of a word."""
-        p, df, V = self.p, self.model.df, self.V
+        df, V = self.model.df, self.V
         stationary, streamed = ("if", "wt") if df == DF_IS else ("wt", "if")
         if c.op == Op.PRELOAD:
             spads = [stationary]
@@ -185,7 +186,8 @@ class TB:
             spads, order = [streamed], [[t] for t in range(c.rows)]
         for spad in spads:
             mem = self.model.ifmap if spad == "if" else self.model.weight
-            base, lanes = c.buf * p["ifmap_rows" if spad == "if" else "weight_rows"], self.lanes[spad]
+            base = c.addr2 if c.op == Op.COMPUTE and df == DF_OS and spad == "wt" else c.addr
+            lanes = self.lanes[spad]
             for q, rows in enumerate(order):
                 read_cycle = start + 1 + q
                 for i in rows:
@@ -261,7 +263,7 @@ class TB:
                     # row r enters the array in start+2+r, is presented AR+AC-1 cycles later (X) and written
                     # at the edge closing X+1: a store read addressed from X+2 = start+r+AR+AC+3 on sees it.
                     # OS: grid row i is presented in start+T+AR+AC+1+(AR-1-i), written at the next edge
-                    base = c.acc_buf * self.p["acc_rows"]
+                    base = c.acc_addr
                     if self.model.df == DF_OS:
                         when = {r: t + c.rows + 2 * self.AR + self.AC + 2 - r for r in range(self.AR)}
                     else:

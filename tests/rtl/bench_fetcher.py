@@ -1,6 +1,6 @@
 """cocotb bench: Fetcher + command memory (tests/rtl/test_fetcher.py's FetcherTop).
 
-Driver: fills the command memory with random 128-bit words, starts the fetcher, and drives ``cmd_ready`` with
+Driver: fills the command memory with random 192-bit words, starts the fetcher, and drives ``cmd_ready`` with
 random back-pressure (a sink that is ready with probability 1/2, or always). Monitor: every cycle, valid,
 ready and the presented word. Reference model: command i+1 is presented exactly HI cycles after command i
 was accepted and stays presented until accepted; words come out in memory order; ``first`` pulses with the
@@ -15,6 +15,7 @@ import random
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
+from accelsim.commands import COMMAND_BITS
 from tests.rtl.benches import start, uval
 
 
@@ -84,6 +85,6 @@ async def fetcher_presents_every_hi_cycles(dut):
     tb = TB(dut, hi, rng)
     for trial in range(6):
         n = rng.randint(1, 40)
-        words = [rng.getrandbits(128) for _ in range(n)]
+        words = [rng.getrandbits(COMMAND_BITS) for _ in range(n)]
         await tb.run(words, p_ready=1.0 if trial % 2 == 0 else 0.5)
         dut._log.info("trial %d: %d commands, HI=%d", trial, n, hi)

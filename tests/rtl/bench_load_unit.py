@@ -4,8 +4,9 @@ Driver: per random layer (tests/rtl/layers.py ``random_layer``), in a dataflow t
 MODE register's run-time field picks the layouts of step_loads), it writes the layer registers (the values of
 the program's CONFIG commands), fills the DRAM with a random input and random weights through the host write
 channel, then presents a random selection (in program order) of the real LOAD commands of
-``accelsim.mapping.program`` with random idle gaps before ``cmd_valid`` rises — sometimes while the unit is
-still busy, so commands also go back to back.
+``accelsim.mapping.program``, each moved to a random first row (``addr``, any row that keeps the LOAD inside
+its spad), with random idle gaps before ``cmd_valid`` rises — sometimes while the unit is still busy, so
+commands also go back to back.
 Monitor: samples every cycle (falling edge) the handshake, the DRAM read beats, the two spad write ports,
 ``push_next`` and ``idle``.
 Reference model: the implicit im2col ``A`` built with numpy from the padded input (and ``B`` from the weights)
@@ -96,7 +97,7 @@ class Model:
                     addr = mp.w_base + m * L.gemm_K + k
                     ref = int(self.wflat[m, k]) if small else None
                     lanes.append((self._value(addr, ref), addr))
-                out.append(("wt", cmd.buf * self.p.weight_rows + i, lanes))
+                out.append(("wt", cmd.addr + i, lanes))
             return out
         RS = L.R * L.S
         p0 = (cmd.n0 * L.E + cmd.e0) * L.F + cmd.f0
@@ -118,7 +119,7 @@ class Model:
                 else:
                     assert not small or self.xp[n, c, hp, wp] == 0
                     lanes.append((0, None))
-            out.append(("if", cmd.buf * self.p.ifmap_rows + i, lanes))
+            out.append(("if", cmd.addr + i, lanes))
         return out
 
 
@@ -247,8 +248,15 @@ class TB:
                 await self.cycle()
 
 
+def placed(rng: random.Random, params: AccelParams, cmd):
+    """``cmd`` with a random destination row that keeps its rows inside its spad (a LOAD writes any row)."""
+    size = 2 * (params.weight_rows if cmd.operand == Operand.WEIGHT else params.ifmap_rows)
+    return replace(cmd, addr=rng.randrange(size - cmd.rows + 1))
+
+
 async def run_layer(tb: TB, layer, mapping, loads, model: Model, what: str) -> None:
     # the layer registers change as late as the controller allows: a cycle before the first accept
+    loads = [placed(tb.rng, tb.p, c) for c in loads]
     tb.dut.regs.value = regs_word(layer_regs(config_commands(mapping)))
     await tb.run_loads(loads, model)
     await tb.readback()

@@ -7,8 +7,8 @@ STOREs (random shapes up to 300x300 pixels and 3000 channels, tiny images so tha
 out_base including 32-bit wrap-around, random P_t/M_t/pixel/channel origins, ob = 4
 and ob = 1; half of them in the IS layout).
 
-Driver: writes the layer registers, fills each command's accumulator buffer through the top's write port
-(one row per cycle, never a buffer a running STORE still reads: the buffers alternate as in the programs), and
+Driver: writes the layer registers, fills each command's accumulator rows (``acc_addr ..``; random in (b))
+through the top's write port (one row per cycle, never a row an earlier STORE still has to read), and
 offers each command after a random delay (often 0, so STOREs run back to back), holding ``cmd_valid`` until
 accepted. Monitor: samples every cycle at the falling edge. Reference model: the expected beats of each
 command from first principles (row i = pixel p0+i -> (n, e, f); byte b of the row -> channel m0 + b//ob,
@@ -50,6 +50,11 @@ DATAFLOWS = (Dataflow.WS, Dataflow.IS, Dataflow.OS)  # programs in turn: int32 W
 MASK32 = 0xFFFFFFFF
 
 
+def overlap(a: Command, b: Command) -> bool:
+    """Whether two STOREs read a common accumulator row."""
+    return a.acc_addr < b.acc_addr + b.rows and b.acc_addr < a.acc_addr + a.rows
+
+
 @dataclass
 class Job:
     """One STORE in flight through the bench."""
@@ -85,7 +90,7 @@ class TB:
     def expected(self, job: Job, regs: dict) -> None:
         c, ob, BW = job.cmd, job.ob, self.BW
         E, F, M = regs["E"], regs["F"], regs["M"]
-        base_row = c.acc_buf * self.acc_rows
+        base_row = c.acc_addr
         p0 = (c.n0 * E + c.e0) * F + c.f0
         row_bytes = c.lanes * ob
         nb = -(-row_bytes // BW)
@@ -208,11 +213,10 @@ class TB:
             dut.acc_w_en.value = 0
             if fill_job < len(jobs):
                 job = jobs[fill_job]
-                # the buffer is free once every earlier command reading it has ended
-                free = all(jobs[i].end is not None for i in range(fill_job)
-                           if jobs[i].cmd.acc_buf == job.cmd.acc_buf)
+                # its rows are free once every earlier command reading one of them has ended
+                free = all(jobs[i].end is not None for i in range(fill_job) if overlap(jobs[i].cmd, job.cmd))
                 if free:
-                    row = job.cmd.acc_buf * self.acc_rows + fill_row
+                    row = job.cmd.acc_addr + fill_row
                     values = self.random_row(shift)
                     self.acc[row] = values
                     dut.acc_w_en.value = 1
@@ -306,7 +310,9 @@ async def store_unit_matches_contract(dut):
                 p0 = rng.randint(0, P - rows)
                 lanes = rng.randint(1, min(AC, M))
                 m0 = rng.randint(0, M - lanes)
-            cmd = Command(Op.STORE, acc_buf=i % 2, rows=rows, lanes=lanes, m0=m0, n0=p0 // (E * F),
+            # halves in turn (STOREs run back to back), anywhere in them
+            acc_addr = i % 2 * acc_rows + rng.randint(0, acc_rows - rows)
+            cmd = Command(Op.STORE, acc_addr=acc_addr, rows=rows, lanes=lanes, m0=m0, n0=p0 // (E * F),
                           e0=(p0 // F) % E, f0=p0 % F, pop_prev=1, push_prev=rng.randint(0, 1))
             jobs.append(Job(cmd, ob, tb.gap()))
         await tb.run(regs, jobs, shift)

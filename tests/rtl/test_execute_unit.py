@@ -44,13 +44,11 @@ def execute_top(params):
     """ExecuteUnit + two test spads (Memory, 1-cycle synchronous read, two write ports each: ``a`` and ``b``,
     so the bench can write a row just before the unit reads it and clobber it right after). A spad word is
     V rows (V = pe_dot_width, as the Scratchpad's): a write port takes a word address, a V-row word and V
-    row enables; with V > 1 and OS the bench drives ``wt_rows`` (the load unit's K_t per weight buffer)."""
+    row enables."""
     from accelsim.rtl.execute_unit import ExecuteUnit
-    from accelsim.rtl.load_unit import has_wt_rows
     from accelsim.rtl.params import CMD_BITS, LayerRegs
     from amaranth import Module
     from amaranth.lib import memory, wiring
-    from amaranth.lib.data import ArrayLayout
     from amaranth.lib.wiring import In, Out
     from amaranth.utils import exact_log2
 
@@ -68,8 +66,6 @@ def execute_top(params):
                 "acc_rd_addr": In(params.acc_addr_bits), "acc_rd_data": Out(AC * 32),
                 "if_r_addr": Out(params.ifmap_addr_bits), "wt_r_addr": Out(params.weight_addr_bits),
             }
-            if has_wt_rows(params):
-                members["wt_rows"] = In(ArrayLayout(18, 2))
             for s, (lanes, _, aw) in spads.items():
                 for w in "ab":
                     members |= {f"{s}_w{w}_en": In(V), f"{s}_w{w}_addr": In(aw - sub),
@@ -92,7 +88,6 @@ def execute_top(params):
                              getattr(eu, f"{s}_r_data").eq(rp.data),
                              getattr(self, f"{s}_r_addr").eq(getattr(eu, f"{s}_r_addr"))]
             inputs = ("cmd", "cmd_valid", "regs", "acc_rd_addr")
-            inputs += ("wt_rows",) if has_wt_rows(params) else ()
             for name in inputs:
                 m.d.comb += getattr(eu, name).eq(getattr(self, name))
             for name in ("cmd_ready", "push_prev", "push_next", "idle", "last", "acc_rd_data"):

@@ -11,6 +11,7 @@ DEPTH = 64
 
 def _top(hi: int):
     from accelsim.rtl.fetcher import Fetcher
+    from accelsim.rtl.params import CMD_BITS
     from amaranth import Module
     from amaranth.lib import memory, wiring
     from amaranth.lib.wiring import In, Out
@@ -18,13 +19,14 @@ def _top(hi: int):
     class FetcherTop(wiring.Component):
         def __init__(self):
             super().__init__({
-                "w_en": In(1), "w_addr": In(6), "w_data": In(128), "count": In(7), "start": In(1),
-                "cmd": Out(128), "cmd_valid": Out(1), "cmd_ready": In(1), "first": Out(1), "finished": Out(1),
+                "w_en": In(1), "w_addr": In(6), "w_data": In(CMD_BITS), "count": In(7), "start": In(1),
+                "cmd": Out(CMD_BITS), "cmd_valid": Out(1), "cmd_ready": In(1), "first": Out(1),
+                "finished": Out(1),
             })
 
         def elaborate(self, platform):
             m = Module()
-            mem = m.submodules.mem = memory.Memory(shape=128, depth=DEPTH, init=[])
+            mem = m.submodules.mem = memory.Memory(shape=CMD_BITS, depth=DEPTH, init=[])
             wp = mem.write_port()
             rp = mem.read_port(transparent_for=(wp,))
             f = m.submodules.fetcher = Fetcher(host_issue_cycles=hi, depth=DEPTH)

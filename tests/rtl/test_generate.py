@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from accelsim.cli import main
+from accelsim.commands import COMMAND_BITS
 
 
 @pytest.mark.rtl
@@ -29,7 +30,7 @@ def test_generate_writes_verilog_and_manifest(tmp_path, capsys):
     # one build runs every dataflow (MODE register); IS needs 5-lane ifmap rows on a 3x5 grid
     assert manifest["params"]["dataflows"] == [0, 1, 2] and manifest["params"]["ifmap_lanes"] == 5
     assert manifest["ports"]["rd_addr"] == {"dir": "out", "width": 4 * 32}
-    assert manifest["ports"]["cmd"] == {"dir": "in", "width": 128}
+    assert manifest["ports"]["cmd"] == {"dir": "in", "width": COMMAND_BITS}
 
 
 @pytest.mark.rtl

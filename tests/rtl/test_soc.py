@@ -262,25 +262,28 @@ word: .word 0x01020304
 
 
 def _mmio_command_program():
-    """Commands written by a loop of CMD0..CMD3 stores (recording mcycle after every CMD3), then a poll of
+    """Commands written by a loop of CMD0..CMD5 stores (recording mcycle after every CMD5), then a poll of
     FENCES until it reads 2; prints the records. The stream: a small layer's program (ending with its
-    FENCE), a CONFIG (refused until the FENCE releases: the CMD3 store waits) and a last FENCE. The
-    loop's period from one CMD3 execute cycle to the next, from the CPI table:
-    10 CPI_OTHER (csrr, sw, 3 addi, bnez, 4 stores) + 4 CPI_LOAD; the schedule gets it as the host's issue
+    FENCE), a CONFIG (refused until the FENCE releases: the CMD5 store waits) and a last FENCE. The
+    loop's period from one CMD5 execute cycle to the next, from the CPI table:
+    12 CPI_OTHER (csrr, sw, 3 addi, bnez, 6 stores) + 6 CPI_LOAD; the schedule gets it as the host's issue
     interval. Returns (source, the layer's stream (up to the first FENCE), the whole stream, arch)."""
-    from accelsim.commands import Command, Op
+    from accelsim.commands import COMMAND_WORDS, Command, Op
     from accelsim.layer import ConvLayer
     from accelsim.mapping import lower, program
 
-    period = 10 * sm.CPI_OTHER + 4 * sm.CPI_LOAD
+    period = (6 + COMMAND_WORDS) * sm.CPI_OTHER + COMMAND_WORDS * sm.CPI_LOAD
     arch = small_arch(rows=2, cols=2, host_issue_cycles=period)
-    # its last STORE still runs when the FENCE is accepted (the FENCE is pending for more than a period)
-    layer = ConvLayer(N=1, M=3, C=3, H=8, W=8, R=2, S=2, stride=1, pad=0, groups=1, name="soc")
+    # its last STORE still runs when the FENCE is accepted (the FENCE is pending for more than a period;
+    # M = 4: the last m-tile is 2 channels wide, a STORE of two beats a row)
+    layer = ConvLayer(N=1, M=4, C=3, H=8, W=8, R=2, S=2, stride=1, pad=0, groups=1, name="soc")
     first = program(lower(layer, arch))
     assert first[-1].op == Op.FENCE
     prog = [*first, first[0], Command(Op.FENCE)]
     words = "\n".join(f"  .word {w:#x}" for c in prog for w in c.words())
     n = len(prog)
+    stores = "\n".join(f"  lw t0, {4 * k}(s1)\n  sw t0, {reg - sm.MMIO_BASE}(s0)"
+                       for k, reg in enumerate(sm.COMMAND_REGISTERS))
     src = f"""
 .section .text.init
 .globl _start
@@ -290,18 +293,11 @@ _start:
   li s2, {n}
   la s3, rec
 loop:
-  lw t0, 0(s1)
-  sw t0, {sm.CMD0 - sm.MMIO_BASE}(s0)
-  lw t0, 4(s1)
-  sw t0, {sm.CMD1 - sm.MMIO_BASE}(s0)
-  lw t0, 8(s1)
-  sw t0, {sm.CMD2 - sm.MMIO_BASE}(s0)
-  lw t0, 12(s1)
-  sw t0, {sm.CMD3 - sm.MMIO_BASE}(s0)
+{stores}
   csrr t1, mcycle
   sw t1, 0(s3)
   addi s3, s3, 4
-  addi s1, s1, 16
+  addi s1, s1, {4 * COMMAND_WORDS}
   addi s2, s2, -1
   bnez s2, loop
   li t2, 2
@@ -452,7 +448,7 @@ def test_unhandled_trap_and_max_cycles(soc_runs, sim):
 @pytest.mark.parametrize("sim", SIMS)
 def test_mmio_commands_dispatch_as_the_schedule_says(soc_runs, sim):
     """Each command is accepted in the schedule's dispatch cycle (the host loop's period as the issue
-    interval); the CONFIG after a pending FENCE waits in its CMD3 store (back-pressure) until the cycle after
+    interval); the CONFIG after a pending FENCE waits in its CMD5 store (back-pressure) until the cycle after
     the FENCE's release at the schedule's total; FENCES counts both FENCEs; STATUS reads idle + ready."""
     from accelsim.schedule import schedule
 

@@ -5,7 +5,8 @@
 enum { CASE_CONFIG, CASE_LOAD_INPUT, CASE_LOAD_WEIGHT, CASE_PRELOAD, CASE_COMPUTE, CASE_STORE, CASE_FENCE };
 
 struct enc_case {
-    uint32_t kind, deps, buf, acc_buf, accumulate, rows, lanes, n0, e0, f0, c0, r0, s0, m0, k0, reg, v0, v1, v2;
+    uint32_t kind, deps, addr, addr2, k_rows, acc_addr, accumulate, rows, lanes, n0, e0, f0, c0, r0, s0, m0, k0,
+        reg, v0, v1, v2;
 };
 
 #define MAX_CASES 64
@@ -20,13 +21,15 @@ int main(void)
         switch (e->kind) {
         case CASE_CONFIG: c = accel_config_cmd(e->reg, e->v0, e->v1, e->v2); break;
         case CASE_LOAD_INPUT:
-            c = accel_load_input_cmd(e->deps, e->buf, e->rows, e->lanes, e->n0, e->e0, e->f0, e->c0, e->r0, e->s0);
+            c = accel_load_input_cmd(e->deps, e->addr, e->rows, e->lanes, e->n0, e->e0, e->f0, e->c0, e->r0, e->s0);
             break;
-        case CASE_LOAD_WEIGHT: c = accel_load_weight_cmd(e->deps, e->buf, e->rows, e->lanes, e->m0, e->k0); break;
-        case CASE_PRELOAD: c = accel_preload_cmd(e->deps, e->buf, e->lanes); break;
-        case CASE_COMPUTE: c = accel_compute_cmd(e->deps, e->buf, e->acc_buf, e->accumulate, e->rows); break;
+        case CASE_LOAD_WEIGHT: c = accel_load_weight_cmd(e->deps, e->addr, e->rows, e->lanes, e->m0, e->k0); break;
+        case CASE_PRELOAD: c = accel_preload_cmd(e->deps, e->addr, e->lanes); break;
+        case CASE_COMPUTE:
+            c = accel_compute_cmd(e->deps, e->addr, e->addr2, e->acc_addr, e->accumulate, e->rows, e->k_rows);
+            break;
         case CASE_STORE:
-            c = accel_store_cmd(e->deps, e->acc_buf, e->rows, e->lanes, e->n0, e->e0, e->f0, e->m0);
+            c = accel_store_cmd(e->deps, e->acc_addr, e->rows, e->lanes, e->n0, e->e0, e->f0, e->m0);
             break;
         default: c = accel_fence_cmd(); break;
         }
