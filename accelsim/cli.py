@@ -262,18 +262,32 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             f"{args.max_minutes:g} (try --sim verilator, a smaller layer or a larger --max-minutes)",
             f"~{minutes:,.0f} min")
     docs, ok = [], True
+    nests = [None] * len(layers)
+    if args.mapper == "search":
+        from accelsim.mapper.cli import search_args
+
+        require(args.host == "fetcher", "--mapper search", "used with --host fetcher (the firmware runs the "
+                "fixed lowering)", args.host)
+        nests = [m.nest for m in search_args(args, layers, arch)]
     if args.host == "riscv":
         from accelsim.cosim.host_layer import cosim_layer_host, dram_bytes_for
 
         dram_bytes = dram_bytes_for(layers, arch, args.requantize)  # one SoC build for every layer
-    for layer in layers:
+    for layer, nest in zip(layers, nests, strict=True):
         if args.host == "riscv":
             res = cosim_layer_host(layer, arch, sim=args.sim, seed=args.seed,
                                    requantize_shift=args.requantize, dram_bytes=dram_bytes)
+        elif nest is not None:
+            from accelsim.mapper.nest import commands
+
+            prog = commands(layer, arch, nest, requantize_shift=args.requantize)
+            res = cosim_layer(layer, nest.arch(arch), sim=args.sim, seed=args.seed, waves=args.waves,
+                              requantize_shift=args.requantize, commands=prog)
         else:
             res = cosim_layer(layer, arch, sim=args.sim, seed=args.seed, waves=args.waves,
                               requantize_shift=args.requantize)
         doc = {"name": layer.name, "layer": layer.spec(), "host": args.host,
+               **({"mapping": nest.to_dict()} if nest is not None else {}),
                "outputs_match": res.outputs_match, "rtl_cycles": res.rtl_cycles,
                "model_cycles": res.model_cycles, "macs": res.macs, "wall_seconds": res.wall_seconds,
                "simulator": res.simulator}
@@ -282,7 +296,8 @@ def cmd_cosim(args: argparse.Namespace) -> int:
         docs.append(doc)
         ok &= res.outputs_match and res.rtl_cycles == res.model_cycles
         if not args.json:
-            print(f"{layer.name}: {layer.spec()} on {args.sim}, host {args.host}")
+            print(f"{layer.name}: {layer.spec()} on {args.sim}, host {args.host}"
+                  + (f", mapping {nest.describe()}" if nest is not None else ""))
             print(f"  outputs bit-exact vs accelsim.kernels: {'yes' if res.outputs_match else 'NO'}")
             print(f"  cycles: RTL {res.rtl_cycles:,}  model {res.model_cycles:,}  "
                   f"{'equal' if res.rtl_cycles == res.model_cycles else 'DIFFERENT'}")
@@ -415,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fetcher: commands from a command memory every host_issue_cycles (default); riscv: "
                         "the layer driver firmware on the SoC's RV32IM core issues them (docs/host.md)")
     c.add_argument("--all", action="store_true", help="every layer of the workload, with the total")
+    c.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_search_options(c)
     c.set_defaults(func=cmd_cosim)
 
     rtl = sub.add_parser("rtl", help="RTL utilities")

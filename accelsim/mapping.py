@@ -461,21 +461,33 @@ def config_commands(m: Mapping, *, requantize_shift: int | None = None) -> list[
     return [Command(Op.CONFIG, reg=int(reg), value=value) for reg, value in vals.items()]
 
 
+@compilable
+def tile_rows(df, P_T, K_T, M_T):
+    """Rows of a full tile in ``(ifmap spad, weight spad, accumulator)`` (:func:`step_loads`,
+    :func:`store_shape`: WS inputs are pixel rows, IS weights channel rows, the rest k rows)."""
+    if df == DF_WS:
+        return P_T, K_T, P_T
+    if df == DF_IS:
+        return K_T, M_T, M_T
+    return K_T, K_T, P_T
+
+
+@compilable
+def slots_rows(df, AR, V, P_T, K_T, M_T):
+    """Rows of a tile's slot in ``(ifmap spad, weight spad, accumulator)``: a full tile, the operand
+    spads' rounded up to whole words of V rows (reads start on a word), and in OS at least AR accumulator
+    rows (an OS COMPUTE shifts all AR rows of its grid into the accumulator, so a slot of P_T < AR rows
+    would let it overwrite the next). The one placement rule of the fixed lowering (:func:`slot_rows`)
+    and of the mapper's slots (accelsim.mapper)."""
+    x, w, a = tile_rows(df, P_T, K_T, M_T)
+    return ceil_div(x, V) * V, ceil_div(w, V) * V, (max(a, AR) if df == DF_OS else a)
+
+
 def slot_rows(m: Mapping) -> tuple[int, int, int]:
     """The fixed lowering's placement: buffer ``b`` of each memory starts at row ``b * slot`` (docs:
-    "Lowering"); ``(ifmap, weight, acc)`` slots, each the memory's largest tile of this layer (WS: ifmap
-    P_T, weight K_T, acc P_T; IS: ifmap K_T, weight M_T, acc M_T; OS: ifmap and weight K_T, acc P_T, but
-    at least AR: an OS COMPUTE shifts all AR rows of its grid into the accumulator, so a slot of P_T < AR
-    rows would let it overwrite the next slot), the operand spads' rounded up to whole words of V rows
-    (reads start on a word), so the addresses do not depend on a build's geometry."""
-    V = m.pe_dot_width
-    if m.dataflow is Dataflow.WS:
-        ifmap, weight, acc = m.P_T, m.K_T, m.P_T
-    elif m.dataflow is Dataflow.IS:
-        ifmap, weight, acc = m.K_T, m.M_T, m.M_T
-    else:
-        ifmap, weight, acc = m.K_T, m.K_T, max(m.P_T, m.array_rows)
-    return ceil_div(ifmap, V) * V, ceil_div(weight, V) * V, acc
+    "Lowering"), :func:`slots_rows` of the layer's full tiles, so the addresses do not depend on a build's
+    geometry."""
+    return slots_rows(m.dataflow.code, m.array_rows, m.pe_dot_width, m.P_T, m.K_T, m.M_T)
 
 
 def kind_commands(m: Mapping, kind: StepKind, at: Step | None = None) -> list[Command]:

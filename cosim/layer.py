@@ -220,10 +220,12 @@ def _run_harness(text: str, job: CosimJob, arch: ArchConfig, *, sim: str, build_
 
 def cosim_layer(layer: ConvLayer, arch: ArchConfig, *, sim: str = "icarus", seed: int = 0,
                 waves: Path | str | None = None, requantize_shift: int | None = None,
-                build_root: Path | None = None) -> CosimResult:
-    """Run ``layer`` on the RTL (WS) and compare outputs (bit-exact) and cycles with the model."""
+                build_root: Path | None = None, commands: list[Command] | None = None) -> CosimResult:
+    """Run ``layer`` on the RTL and compare outputs (bit-exact) and cycles with the model; ``commands``
+    replaces the fixed lowering's program (e.g. a searched mapping's, accelsim.mapper.nest.commands)."""
     t0 = time.perf_counter()
-    job, want = prepare(layer, arch, seed=seed, requantize_shift=requantize_shift)
+    remap = None if commands is None else (lambda _m, _p: commands)
+    job, want = prepare(layer, arch, seed=seed, requantize_shift=requantize_shift, remap=remap)
     text = harness_verilog(arch, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
     got_bytes, rtl_cycles, res = _run_harness(text, job, arch, sim=sim, build_root=build_root, waves=waves,
                                               seed=seed)

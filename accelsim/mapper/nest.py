@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim import engine, mapping, memory
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig, Dataflow
+from accelsim.arch import DF_IS, DF_OS, ArchConfig, Dataflow
 from accelsim.commands import OP_COMPUTE, OP_CONFIG, OP_FENCE, OP_LOAD, OP_PRELOAD, Command, Op
 from accelsim.engine import ERR_UNDERFLOW, S_ERROR, T_COLUMNS, finish, new_state, run_commands, timing_row
 from accelsim.errors import require
@@ -47,7 +47,7 @@ from accelsim.mapper.program import (
     generate,
     operand_slots,
 )
-from accelsim.mapping import BUFFERS, N_CONFIG, buffer_rows
+from accelsim.mapping import BUFFERS, N_CONFIG, buffer_rows, slots_rows
 from accelsim.result import LayerResult
 from accelsim.schedule import Schedule, state_result
 from accelsim.timing import ceil_div, systolic_array_fill_drain_cycles
@@ -99,26 +99,6 @@ class LoopNest:
                 "order": ORDER_NAMES[self.order],
                 "x_residency": RES_NAMES[self.x_res], "w_residency": RES_NAMES[self.w_res],
                 "x_depth": self.x_depth, "w_depth": self.w_depth, "acc_depth": self.acc_depth}
-
-
-@compilable
-def tile_rows(df, P_T, K_T, M_T):
-    """Rows of a full tile in ``(ifmap spad, weight spad, accumulator)`` (accelsim.mapping.step_loads and
-    store_shape: WS inputs are pixel rows, IS weights channel rows, the rest k rows)."""
-    if df == DF_WS:
-        return P_T, K_T, P_T
-    if df == DF_IS:
-        return K_T, M_T, M_T
-    return K_T, K_T, P_T
-
-
-@compilable
-def slots_rows(df, AR, V, P_T, K_T, M_T):
-    """Rows per slot of each memory ``(ifmap, weight, acc)``: a full tile, the operand spads' rounded up to
-    whole V-row words so every tile starts on a word; in OS at least AR accumulator rows, as an OS COMPUTE
-    shifts all AR rows of its grid into the accumulator (docs: "Lowering")."""
-    x, w, a = tile_rows(df, P_T, K_T, M_T)
-    return ceil_div(x, V) * V, ceil_div(w, V) * V, (max(a, AR) if df == DF_OS else a)
 
 
 @compilable
@@ -295,9 +275,11 @@ def commands(layer: ConvLayer, arch: ArchConfig, nest: LoopNest, *, requantize_s
                                addr=r[C_ADDR], **flags, **where))
         elif op == OP_PRELOAD:
             out.append(Command(Op.PRELOAD, lanes=r[C_LANES], addr=r[C_ADDR], **flags))
-        elif op == OP_COMPUTE:
-            out.append(Command(Op.COMPUTE, rows=r[C_ROWS], lanes=r[C_LANES], accumulate=r[C_ACCUMULATE],
-                               addr=r[C_ADDR], addr2=r[C_ADDR2], acc_addr=r[C_ACC_ADDR], **flags))
+        elif op == OP_COMPUTE:  # an OS COMPUTE names its k-tile's valid rows (the table's lanes) in k_rows
+            k_rows = r[C_LANES] if a.dataflow is Dataflow.OS else 0
+            out.append(Command(Op.COMPUTE, rows=r[C_ROWS], k_rows=k_rows, accumulate=r[C_ACCUMULATE],
+                               addr=r[C_ADDR], addr2=r[C_ADDR2],
+                               acc_addr=r[C_ACC_ADDR], **flags))
         else:
             out.append(Command(Op.STORE, rows=r[C_ROWS], lanes=r[C_LANES], acc_addr=r[C_ACC_ADDR], **flags,
                                **mapping.pixel(layer, p0), m0=g * Mg + m0))

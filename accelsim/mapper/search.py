@@ -22,9 +22,9 @@ from accelsim.arch import DF_IS, DF_OS, ArchConfig, Dataflow, energy_pj
 from accelsim.errors import AccelsimError, require
 from accelsim.jit import compilable, compiled
 from accelsim.layer import ConvLayer, gemm_dims
-from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, memory_rows, slots_rows
+from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, memory_rows
 from accelsim.mapper.program import ORDER_MP, ORDER_PM, RES_KEEP, RES_STEP, operand_slots
-from accelsim.mapping import MAX_TILE_ROWS, has_preload, step_loads, store_shape
+from accelsim.mapping import MAX_TILE_ROWS, has_preload, slots_rows, step_loads, store_shape
 from accelsim.memory import mapped_traffic_counts
 from accelsim.result import LayerResult
 from accelsim.sim import out_bytes_of, simulate_layer
