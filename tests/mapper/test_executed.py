@@ -35,5 +35,5 @@ def test_searched_space_executes_exactly(case):
     x, w = operands(layer, "int8", seed=7)
     out, counts = execute_mapping(x, w, mapping.lower(layer, a), a, commands=commands(layer, arch, nest))
     assert (out == conv2d_numpy(x, w, stride=layer.stride, pad=layer.pad, groups=layer.groups)).all()
-    assert counts.traffic == traffic(layer, nest)
+    assert counts.traffic() == traffic(layer, nest)
     assert counts.macs == layer.macs
