@@ -1,7 +1,7 @@
 """A mapping's command stream, generated in compiled code: tiles placed at row addresses, reused where the
 mapping keeps them resident, and the dependency tokens derived from what each command reads and writes.
 
-The one rule for the tokens (docs/microarchitecture.md, "Mappings"), at the granularity of a *step* (one
+The one rule for the tokens (docs/mapper.md), at the granularity of a *step* (one
 k-tile of an output tile: its LOADs, PRELOAD, COMPUTE, and the STORE after the tile's last k-step):
 
 - **l2e** ("data landed"): the step's first EX command pops it when the step reads a tile loaded by a LOAD
