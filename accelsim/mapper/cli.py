@@ -7,9 +7,8 @@ import argparse
 
 from accelsim.arch import Dataflow
 from accelsim.errors import require
-from accelsim.mapper.search import DEFAULT_GAP, OBJECTIVES, Mapped, search_network
+from accelsim.mapper.search import DEFAULT_GAP, MAPPERS, OBJECTIVES, Mapped, search_network
 
-MAPPERS = ("fixed", "search")
 MAPPER_HELP = ("fixed: the fixed lowering (docs/microarchitecture.md, \"Lowering\"); search: each layer's "
                "mapping searched by accelsim.mapper (docs/mapper.md)")
 

@@ -37,6 +37,7 @@ from accelsim.timing import (
 )
 
 OBJECTIVES = ("cycles", "energy", "edp", "dram")
+MAPPERS = ("fixed", "search")  # the fixed lowering, or each layer's nest searched (simulate, cosim, sweeps)
 RESIDENCIES = (RES_STEP, RES_KEEP)
 STEP_DEPTHS = (2, 3, 4)  # a reloaded operand's ring of slots: 2 is double buffering
 KEEP_DEPTHS = (1, 2)  # a kept operand's blocks: 2 loads the next block while the current one is used
@@ -283,4 +284,5 @@ def search_network(layers, arch: ArchConfig, *, objective: str = "edp", budget_s
     return out
 
 
-__all__ = ["OBJECTIVES", "Mapped", "busy_bound", "candidates", "objective_key", "search", "search_network"]
+__all__ = ["MAPPERS", "OBJECTIVES", "Mapped", "busy_bound", "candidates", "objective_key", "search",
+           "search_network"]

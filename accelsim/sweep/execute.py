@@ -22,6 +22,7 @@ from accelsim.batch import ENERGY_FIELDS, INT_COLUMNS, evaluate
 from accelsim.closed_form import ARCH_FIELDS
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
+from accelsim.mapper.search import MAPPERS
 from accelsim.sim import HOSTS
 from accelsim.sweep.space import SWEEP_KEYS, Space, area_of, config
 
@@ -31,6 +32,7 @@ COLUMNS = ("config_id", "network", *SWEEP_KEYS, "pes", "macs_per_cycle", "sram_k
            "dram_bytes", "commands", "closed_form_layers")
 DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(3)])
 HOST_NAMES = np.array(HOSTS)
+MAPPER_NAMES = np.array(MAPPERS)
 DASK_CONNECT_TIMEOUT_S = 5
 # accelsim.batch result columns a network row sums over its layers (valid first, cycles second)
 SUMMED = [INT_COLUMNS.index(c) for c in ("valid", "cycles", "macs", "dram_read_bytes", "dram_write_bytes",
@@ -52,6 +54,8 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
         ev = evaluate({k: v[:, None] for k, v in w.shapes.items()}, arch)
         if cfg["host"].any():
             _host_in_the_loop(space, w, cfg, ev)
+        if cfg["mapper"].any():
+            _mapper_search(space, w, cfg, ev)
         uses = np.bincount(w.layer_shape, minlength=len(ev.ints))  # layers of each shape (every shape > 0)
         valid = ev["valid"].all(axis=0)
         sums = np.einsum("s,snc->nc", uses, ev.ints)[:, SUMMED]  # integer sums over the layers: exact
@@ -75,6 +79,7 @@ def evaluate_chunk(space: Space, start: int, stop: int) -> dict[str, np.ndarray]
     out = {key: np.repeat(cfg[key], k) for key in ("config_id", *SWEEP_KEYS)}
     out["dataflow"] = DATAFLOW_NAMES[out["dataflow"]]
     out["host"] = HOST_NAMES[out["host"]]
+    out["mapper"] = MAPPER_NAMES[out["mapper"]]
     out["network"] = np.tile(np.array([w.name for w in space.workloads]), n)
     out["pes"] = np.repeat(pes, k)
     out["macs_per_cycle"] = np.repeat(macs_per_cycle, k)
@@ -92,14 +97,29 @@ def _host_in_the_loop(space: Space, w, cfg: dict[str, np.ndarray], ev) -> None:
     whose tiles do not fit stay invalid."""
     from accelsim.sim import _simulate_shape_riscv
 
+    _replace_points(space, w, cfg, ev, "host", lambda layer, arch: _simulate_shape_riscv(layer, arch, None))
+
+
+def _mapper_search(space: Space, w, cfg: dict[str, np.ndarray], ev) -> None:
+    """Overwrite, in ``ev``, the points of the configurations whose mapper is ``search`` with each distinct
+    layer's searched mapping (accelsim.mapper.search, objective EDP in the configuration's dataflow: what
+    `simulate --mapper search` reports). Points whose tiles do not fit stay invalid."""
+    from accelsim.mapper.search import search
+
+    _replace_points(space, w, cfg, ev, "mapper", lambda layer, arch: search(layer, arch).result)
+
+
+def _replace_points(space: Space, w, cfg: dict[str, np.ndarray], ev, key: str, simulate) -> None:
+    """Overwrite the valid points of the configurations whose ``key`` is non-zero (not the default mode)
+    with ``simulate(layer, arch)``'s LayerResult, per distinct shape."""
     cols = [INT_COLUMNS.index(c) for c in ("closed_form", "cycles", "commands", "macs", "dram_read_bytes",
                                           "dram_write_bytes")]
     layers = [ConvLayer(**{k: int(v[s]) for k, v in w.shapes.items()}) for s in range(len(w.shapes["N"]))]
-    for j in np.flatnonzero(cfg["host"]):
+    for j in np.flatnonzero(cfg[key]):
         arch = config(space, {k: cfg[k][j] for k in ("config_id", *SWEEP_KEYS)})
         for s, layer in enumerate(layers):
             if ev.ints[s, j, INT_COLUMNS.index("valid")]:
-                r = _simulate_shape_riscv(layer, arch, None)
+                r = simulate(layer, arch)
                 ev.ints[s, j, cols] = (0, r.cycles, r.commands, r.macs, r.dram_read_bytes, r.dram_write_bytes)
                 ev.energy_pj[s, j] = r.energy_pj
 

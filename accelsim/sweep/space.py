@@ -24,15 +24,20 @@ from accelsim.arch import ArchConfig, Dataflow
 from accelsim.closed_form import layer_fields
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
+from accelsim.mapper.search import MAPPERS
 from accelsim.sim import HOSTS
 
 # Keys a space may sweep: every ArchConfig field the model times (the fixed int8/int32 widths and the
 # energy table come from the base configuration), and ``host``: how commands are issued, accelsim.sim's
 # HOSTS (``fixed``, the default: one every host_issue_cycles, the closed form or the scheduler; ``riscv``:
-# the layer driver firmware on the instruction-level host model, a few thousand times slower).
+# the layer driver firmware on the instruction-level host model, a few thousand times slower), and
+# ``mapper``: accelsim.mapper's MAPPERS (``fixed``, the default: the fixed lowering; ``search``: each
+# distinct layer's mapping searched, objective EDP in the configuration's dataflow, as `simulate --mapper
+# search` does; tens to hundreds of milliseconds a layer).
 SWEEP_KEYS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles", "clock_mhz",
-              "pe_dot_width", "host")
+              "pe_dot_width", "host", "mapper")
+MODE_KEYS = {"host": HOSTS, "mapper": MAPPERS}  # keys that choose how a configuration is simulated
 # Keys the constraints read (the rest of a configuration never changes whether it is feasible).
 SIZE_KEYS = ("array_rows", "array_cols", "pe_dot_width", "ifmap_spad_kib", "weight_spad_kib", "acc_kib")
 # Constraints: PEs (array_rows x array_cols); the MAC budget, int8 MACs a cycle (PEs x pe_dot_width); SRAM,
@@ -95,7 +100,7 @@ class Space:
                 i = self.keys.index(key)
                 out[key] = np.asarray(self.values[i])[digits[i]]
             else:
-                value = 0 if key == "host" else getattr(self.base, key)  # host: its index in HOSTS
+                value = 0 if key in MODE_KEYS else getattr(self.base, key)  # a mode: its index
                 value = value.code if isinstance(value, Dataflow) else value
                 out[key] = np.full(ids.size, value, np.float64 if key == "clock_mhz" else np.int64)
         keep = feasible(out, self.constraints)
@@ -183,12 +188,14 @@ def _values(key: str, spec: Any, where: str) -> tuple:
 
 
 def _check_value(base: ArchConfig, key: str, value: Any, where: str) -> Any:
-    """``value`` of ``key`` as ArchConfig validates it (dataflow as its code, host as its index in HOSTS)."""
+    """``value`` of ``key`` as ArchConfig validates it (dataflow as its code, host and mapper as their index
+    in MODE_KEYS)."""
     if key == "dataflow":
         return Dataflow.parse(value, f"{where}.dataflow").code
-    if key == "host":
-        require(value in HOSTS, f"{where}.host", f"one of {', '.join(HOSTS)}", value)
-        return HOSTS.index(value)
+    if key in MODE_KEYS:
+        names = MODE_KEYS[key]
+        require(value in names, f"{where}.{key}", f"one of {', '.join(names)}", value)
+        return names.index(value)
     data = base.to_dict()
     data[key] = value
     data["name"] = f"{where}.{key}"  # names the space entry in ArchConfig's error
@@ -229,6 +236,11 @@ def parse(doc: dict, *, root: Path = Path("."), source: str = "space") -> Space:
     keys = tuple(k for k in SWEEP_KEYS if k in table)
     values = tuple(tuple(_check_value(base, k, v, f"{source}: space")
                          for v in _values(k, table[k], f"{source}: space")) for k in keys)
+    modes = dict(zip(keys, values, strict=True))
+    riscv, searched = HOSTS.index("riscv") in modes.get("host", ()), MAPPERS.index("search") in modes.get(
+        "mapper", ())
+    require(not (riscv and searched), f"{source}: space.mapper", "only fixed where host includes riscv (the "
+            "firmware runs the fixed lowering: sweep the two in separate spaces)", "search")
     cons = doc.get("constraints", {})
     require(isinstance(cons, dict), f"{source}: constraints", "a table", cons)
     for key, bound in cons.items():
@@ -297,7 +309,7 @@ def config(space: Space, row: dict) -> ArchConfig:
     data = space.base.to_dict()
     for key in SWEEP_KEYS:
         value = row[key]
-        if key == "host":
+        if key in MODE_KEYS:
             continue  # not a field of the configuration: how the simulation drives it
         if key == "dataflow":
             data[key] = value if isinstance(value, str) else Dataflow.from_code(value).value

@@ -29,14 +29,13 @@ import numpy as np
 from accelsim.arch import Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.outdir import atomic_write
-from accelsim.sim import HOSTS
-from accelsim.sweep.space import Space
+from accelsim.sweep.space import MODE_KEYS, Space
 
 if TYPE_CHECKING:
     from accelsim.sweep.digest import Digest
 
-MANIFEST_VERSION = 2  # 2: the table has a host column
-STRING_COLUMNS = ("network", "dataflow", "host")
+MANIFEST_VERSION = 3  # 2: the table has a host column; 3: and a mapper column
+STRING_COLUMNS = ("network", "dataflow", "host", "mapper")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -155,7 +154,7 @@ def write_summary(out: Path, space: Space, d: Digest, n_chunks: int, done: int) 
 
 
 def _plain(key, value):
-    """A swept value as the table shows it (dataflow and host by name)."""
-    if key == "host":
-        return HOSTS[value]
+    """A swept value as the table shows it (dataflow, host and mapper by name)."""
+    if key in MODE_KEYS:
+        return MODE_KEYS[key][value]
     return Dataflow.from_code(value).value if key == "dataflow" else value
