@@ -1,7 +1,8 @@
 """Addressable scratchpads on the RTL (issue 11): a layer's fixed program with its tiles moved to other rows
 (tests/remap.py: both buffers of every memory swapped and moved, differently per memory) runs bit-exact
 with the kernels and in exactly the cycles accelsim.schedule gives it, in every dataflow, with MAC PEs and
-with V = 4 dot-product PEs. The fixed program's own runs are the campaign (tests/rtl/test_cosim.py)."""
+with V = 4 dot-product PEs, on Verilator (sharing the campaign's builds). The fixed program's own runs are the
+campaign (tests/rtl/test_cosim.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def addressing_builds(tmp_path_factory):
 
 
 @pytest.mark.rtl
+@pytest.mark.slow
 @pytest.mark.parametrize("V", sorted(ARCHS))
 @pytest.mark.parametrize("df", DATAFLOWS)
 def test_remapped_program_on_the_rtl(df, V, addressing_builds):
@@ -46,6 +48,7 @@ def test_remapped_program_on_the_rtl(df, V, addressing_builds):
         job, want = prepare(layer, arch, seed=seed, remap=lambda mp, prog: remapped(mp, arch, prog))
         assert job.model_cycles == schedule(moved, arch).total_cycles == schedule(fixed, arch).total_cycles
         text = harness_verilog(arch, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
-        got, cycles, _ = run_harness(text, job, arch, sim="icarus", build_root=addressing_builds, seed=seed)
+        got, cycles, _ = run_harness(text, job, arch, sim="verilator", build_root=addressing_builds,
+                                     seed=seed)
         assert (got.view("<i4").reshape(want.shape) == want).all(), (layer.name, df, V)
         assert cycles == job.model_cycles, (layer.name, df, V)

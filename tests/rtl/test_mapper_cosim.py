@@ -2,7 +2,8 @@
 the mapping `accelsim.mapper.search` chooses (objective EDP, any dataflow) and two more nests drawn from the
 layer's space (one keeping an operand resident where the space has such a nest) run on the RTL from their
 command streams: outputs bit-exact with the kernels' reference, RTL cycles equal to the model's schedule of
-the nest, zero difference. With MAC PEs and with V = 4 dot-product PEs."""
+the nest, zero difference. With MAC PEs and with V = 4 dot-product PEs, on Verilator (the campaign's
+builds of these configurations are shared: no build of its own)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def _nests(layer, arch, seed):
 
 
 @pytest.mark.rtl
+@pytest.mark.slow
 @pytest.mark.parametrize(("cfg", "layer", "seed"), CASES, ids=[f"{c}-{lay.name}" for c, lay, _ in CASES])
 def test_searched_mappings_on_the_rtl(cfg, layer, seed, mapper_builds):
     from accelsim.cosim.layer import harness_verilog, prepare, run_harness
@@ -63,6 +65,6 @@ def test_searched_mappings_on_the_rtl(cfg, layer, seed, mapper_builds):
         job, want = prepare(layer, a, seed=seed, remap=lambda _m, _p, prog=prog: prog)
         assert job.model_cycles == schedule(layer, arch, nest).total_cycles
         text = harness_verilog(a, dram_bytes=job.dram_bytes, cmd_depth=job.cmd_depth)
-        got, cycles, _ = run_harness(text, job, a, sim="icarus", build_root=mapper_builds, seed=seed)
+        got, cycles, _ = run_harness(text, job, a, sim="verilator", build_root=mapper_builds, seed=seed)
         assert (got.view("<i4").reshape(want.shape) == want).all(), (layer.name, nest.describe())
         assert cycles == job.model_cycles, (layer.name, nest.describe())
