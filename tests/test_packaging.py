@@ -49,7 +49,7 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
         "import accelsim, accelsim.kernels, accelsim.rtl, accelsim.cosim, accelsim.workloads;"
-        "import accelsim.scalesim, accelsim.sweep;"
+        "import accelsim.scalesim, accelsim.sweep, accelsim.mapper;"
         "print(accelsim.__file__); print(accelsim.kernels.__file__); print(accelsim.rtl.__file__);"
         "print(accelsim.cosim.__file__);"
         "from accelsim.cosim.sim_memory import SOURCE; print(SOURCE.is_file());"
