@@ -1,6 +1,6 @@
 """Speed of `accelsim sweep` end to end (evaluation, Parquet chunks with markers, Pareto front, summary):
 
-    python benchmarks/sweep.py [--configs 5000] [--repeat 3] [--dask]
+    python benchmarks/sweep.py [--configs 100000] [--repeat 3] [--dask]
 
 1. Evaluations per second on one core (in-process backend) on a space where the closed form covers most
    (layer, config) points, and on a mixed space (every key swept, the scheduler takes many points). An
@@ -9,8 +9,9 @@
    Then the closed form alone (its points, no I/O), and end to end on a space it covers entirely (checked):
    the rate issue 12's ">= 1 M evaluations/s per core" is about, beside ``batch.evaluate`` alone on the same
    chunks; then the host axis's ``riscv`` points (the firmware on the instruction-level host model).
-2. ResNet-50 x ``--configs`` configurations of the mixed space on 1 and on 2 local workers (process pool),
-   wall time, and extrapolated (linearly) to 100,000 configurations on this machine; the 1 -> 2 worker
+2. ResNet-50 x ``--configs`` configurations (default 100,000: measured, not extrapolated) of the mixed space
+   on 1 and on 2 local workers (process pool), wall time (extrapolated linearly to 100,000 configurations
+   when ``--configs`` is smaller); the 1 -> 2 worker
    scaling; and, extrapolated from the one-worker rate assuming linear scaling, a 32-worker Dask cluster.
    ``--dask`` also times a 2-worker Dask LocalCluster (cluster start-up included).
 Wall-clock seconds (time.perf_counter); the machine may be shared, so rates vary run to run.
@@ -128,6 +129,7 @@ def closed_form_only(space) -> None:
     s_idx, c_idx = np.nonzero(applies)
     flat_shapes = {k: v[s_idx, 0] for k, v in shapes.items()}
     flat_arch = {k: v[0, c_idx] for k, v in arch.items()}
+    evaluate({k: v[:1] for k, v in flat_shapes.items()}, {k: v[:1] for k, v in flat_arch.items()})  # compile
     start, cpu = time.perf_counter(), time.process_time()
     ev = evaluate(flat_shapes, flat_arch)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -154,7 +156,7 @@ def host_in_the_loop(backend: Backend) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--configs", type=int, default=5000, help="ResNet-50 configurations timed in (2)")
+    ap.add_argument("--configs", type=int, default=100_000, help="ResNet-50 configurations timed in (2)")
     ap.add_argument("--dask", action="store_true", help="also time a 2-worker Dask LocalCluster")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each one-core measurement (best kept)")
     args = ap.parse_args()
@@ -198,13 +200,15 @@ def main() -> None:
     t2, c2, _ = timed_sweep(space, Backend("pool", workers=2))
     for workers, t, c in ((1, t1, c1), (2, t2, c2)):
         print(f"    {workers} local worker{'s' if workers > 1 else ''}: {t:.1f} s wall, {c:.1f} s CPU "
-              f"({n / t:,.0f} configs/s) -> 100,000 configs in {t * 100_000 / n / 60:.1f} min wall "
-              "(extrapolated)")
+              f"({n / t:,.0f} configs/s)"
+              + ("" if n >= 100_000 else f" -> 100,000 configs in {t * 100_000 / n / 60:.1f} min wall "
+                 "(extrapolated)"))
     print(f"    scaling 1 -> 2 workers: {t1 / t2:.2f}x wall; CPU per config {c2 / c1:.2f}x of one worker's "
           f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall scaling needs idle "
           "cores)")
-    print(f"    100,000 configs on {os.cpu_count()} otherwise idle cores, from CPU time: "
-          f"{c1 * 100_000 / n / (os.cpu_count() or 1) / 60:.1f} min (extrapolated)")
+    if n < 100_000:
+        print(f"    100,000 configs on {os.cpu_count()} otherwise idle cores, from CPU time: "
+              f"{c1 * 100_000 / n / (os.cpu_count() or 1) / 60:.1f} min (extrapolated)")
     if args.dask:
         td, _, _ = timed_sweep(space, Backend("dask", workers=2, address="local"))
         print(f"    Dask LocalCluster, 2 workers (start-up included): {td:.1f} s wall")
