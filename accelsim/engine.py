@@ -77,7 +77,8 @@ S_D0, S_FREE0, S_LAST_DONE0, S_FENCE0 = 17, 18, 21, 22  # S_FREE0 .. S_FREE0 + 2
 S_LEN = 23
 CAP = 16  # pending tokens per counter: the lowering keeps at most BUFFERS (+ a few in flight) outstanding
 NONE = -(1 << 62)  # a time folded out of the periodicity key
-ERR_UNDERFLOW, ERR_OVERFLOW, ERR_UNBALANCED = 1, 2, 3
+# ERR_FLAGS: a command's token flags name a token its unit does not pop or push (timing_row returns False)
+ERR_UNDERFLOW, ERR_OVERFLOW, ERR_UNBALANCED, ERR_FLAGS = 1, 2, 3, 4
 
 # Steps of a tile from which the period search runs inside the tile (below: the tile runs as one block).
 STEP_RUN_MIN = 16

@@ -74,8 +74,15 @@ def built_buffers(dataflows, AR, AC, V, if_kib, w_kib, acc_kib):
     geo = [buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib) for df in dataflows]
     ifmap_lanes, weight_lanes, ifmap_rows, weight_rows, acc_rows = (np.max([g[i] for g in geo], axis=0)
                                                                     for i in range(5))
-    return (ifmap_lanes, weight_lanes, -(-np.maximum(ifmap_rows, 1) // V) * V,
-            -(-np.maximum(weight_rows, 1) // V) * V, np.maximum(acc_rows, 1))
+    return (ifmap_lanes, weight_lanes, *built_rows(ifmap_rows, weight_rows, acc_rows, V))
+
+
+@compilable
+def built_rows(ifmap_rows, weight_rows, acc_rows, V):
+    """Rows per buffer of each memory as a build has them: at least one, the operand spads' rounded up to
+    whole words of V rows. Scalars (compiled too) or numpy arrays (elementwise)."""
+    return (-(-np.maximum(ifmap_rows, 1) // V) * V, -(-np.maximum(weight_rows, 1) // V) * V,
+            np.maximum(acc_rows, 1))
 
 
 @compilable

@@ -26,7 +26,8 @@ __all__ = ["CAUSE_DRAM_LOAD", "CAUSE_DRAM_STORE", "CAUSE_HOST", "Schedule", "com
 
 _ERRORS = {engine.ERR_UNDERFLOW: "a token pop finds its counter empty",
            engine.ERR_OVERFLOW: f"more than {engine.CAP} tokens of a counter outstanding",
-           engine.ERR_UNBALANCED: "every token counter is zero at the end"}
+           engine.ERR_UNBALANCED: "every token counter is zero at the end",
+           engine.ERR_FLAGS: "each command's token flags to be ones its unit can honour"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import numpy as np
 from accelsim import engine, mapping, memory
 from accelsim.arch import DF_IS, DF_OS, ArchConfig, Dataflow
 from accelsim.commands import OP_COMPUTE, OP_CONFIG, OP_FENCE, OP_LOAD, OP_PRELOAD, Command, Op
-from accelsim.engine import ERR_UNDERFLOW, S_ERROR, T_COLUMNS, finish, new_state, run_commands, timing_row
+from accelsim.engine import ERR_FLAGS, S_ERROR, T_COLUMNS, finish, new_state, run_commands, timing_row
 from accelsim.errors import require
 from accelsim.jit import compilable, compiled
 from accelsim.layer import ConvLayer, gemm_dims
@@ -47,7 +47,7 @@ from accelsim.mapper.program import (
     generate,
     operand_slots,
 )
-from accelsim.mapping import BUFFERS, N_CONFIG, buffer_rows, slots_rows
+from accelsim.mapping import BUFFERS, N_CONFIG, buffer_rows, built_rows, slots_rows
 from accelsim.result import LayerResult
 from accelsim.schedule import Schedule, state_result
 from accelsim.timing import ceil_div, systolic_array_fill_drain_cycles
@@ -104,10 +104,10 @@ class LoopNest:
 @compilable
 def memory_rows(df, AR, AC, V, if_kib, w_kib, acc_kib):
     """Rows of each memory ``(ifmap, weight, acc)`` for a dataflow: BUFFERS x rows per buffer of
-    accelsim.mapping.buffer_rows, the operand spads' buffers in whole V-row words (as a build has them,
-    accelsim.mapping.built_buffers)."""
+    accelsim.mapping.buffer_rows as a build of that dataflow has them (accelsim.mapping.built_rows)."""
     _, _, x, w, a = buffer_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
-    return BUFFERS * (ceil_div(x, V) * V), BUFFERS * (ceil_div(w, V) * V), BUFFERS * a
+    x, w, a = built_rows(x, w, a, V)
+    return BUFFERS * int(x), BUFFERS * int(w), BUFFERS * int(a)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +128,28 @@ class Geometry:
         return self.tiles[0] * self.tiles[1] * self.tiles[2]
 
 
+@compilable
+def layout(df, AR, AC, V, if_kib, w_kib, acc_kib, P, K, Mg, P_T, K_T, M_T, order, x_res, w_res, x_depth,
+           w_depth):
+    """What a nest needs of each memory and what the memories have: ``(p_tiles, k_tiles, m_tiles, ifmap
+    slots, weight slots, ifmap slot rows, weight slot rows, acc slot rows, ifmap rows, weight rows, acc
+    rows)``. The one fit rule: :func:`geometry` (so :func:`check`) and the search's scorer call it."""
+    p_tiles, k_tiles, m_tiles = ceil_div(P, P_T), ceil_div(K, K_T), ceil_div(Mg, M_T)
+    x_outer = order == ORDER_PM
+    nx = operand_slots(x_res, x_depth, x_outer, p_tiles, m_tiles, k_tiles, 0)
+    nw = operand_slots(w_res, w_depth, not x_outer, p_tiles, m_tiles, k_tiles, 1)
+    xr, wr, ar = slots_rows(df, AR, V, P_T, K_T, M_T)
+    if_rows, w_rows, acc_rows = memory_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+    return p_tiles, k_tiles, m_tiles, nx, nw, xr, wr, ar, if_rows, w_rows, acc_rows
+
+
 def geometry(layer: ConvLayer, arch: ArchConfig, nest: LoopNest) -> Geometry:
     arch = nest.arch(arch)
     P, K, Mg = gemm_dims(*layer.shape)
-    df, V = arch.dataflow.code, arch.pe_dot_width
-    p_tiles, k_tiles, m_tiles = ceil_div(P, nest.P_T), ceil_div(K, nest.K_T), ceil_div(Mg, nest.M_T)
-    x_outer = nest.order == ORDER_PM
-    nx = operand_slots(nest.x_res, nest.x_depth, x_outer, p_tiles, m_tiles, k_tiles, 0)
-    nw = operand_slots(nest.w_res, nest.w_depth, not x_outer, p_tiles, m_tiles, k_tiles, 1)
-    rows = memory_rows(df, arch.array_rows, arch.array_cols, V, arch.ifmap_spad_kib, arch.weight_spad_kib,
-                       arch.acc_kib)
-    slots = slots_rows(df, arch.array_rows, V, nest.P_T, nest.K_T, nest.M_T)
-    return Geometry((p_tiles, k_tiles, m_tiles), slots, (nx, nw, nest.acc_depth), rows)
+    g = layout(arch.dataflow.code, arch.array_rows, arch.array_cols, arch.pe_dot_width, arch.ifmap_spad_kib,
+               arch.weight_spad_kib, arch.acc_kib, P, K, Mg, nest.P_T, nest.K_T, nest.M_T, nest.order,
+               nest.x_res, nest.w_res, nest.x_depth, nest.w_depth)
+    return Geometry(g[0:3], g[5:8], (g[3], g[4], nest.acc_depth), g[8:11])
 
 
 def check(layer: ConvLayer, arch: ArchConfig, nest: LoopNest) -> Geometry:
@@ -207,7 +217,7 @@ def schedule_table(table, n, df, AR, AC, BW, L, Q, HI, out_bytes, cap, s):
             r = table[i + j]
             if not timing_row(t[j], r[C_OP], r[C_ROWS], r[C_LANES], r[C_POP_PREV], r[C_POP_NEXT],
                               r[C_PUSH_PREV], r[C_PUSH_NEXT], df, AR, AC, BW, L, out_bytes):
-                s[S_ERROR] = ERR_UNDERFLOW
+                s[S_ERROR] = ERR_FLAGS
                 return
         run_commands(s, qs, qm, pend, pm, t, c, t, -1)
         i += c

@@ -22,9 +22,9 @@ from accelsim.arch import DF_IS, DF_OS, ArchConfig, Dataflow, energy_pj
 from accelsim.errors import AccelsimError, require
 from accelsim.jit import compilable, compiled
 from accelsim.layer import ConvLayer, gemm_dims
-from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, memory_rows
-from accelsim.mapper.program import ORDER_MP, ORDER_PM, RES_KEEP, RES_STEP, operand_slots
-from accelsim.mapping import MAX_TILE_ROWS, has_preload, slots_rows, step_loads, store_shape
+from accelsim.mapper.nest import MAX_STEPS, LoopNest, evaluate_nest, layout
+from accelsim.mapper.program import ORDER_MP, ORDER_PM, RES_KEEP, RES_STEP
+from accelsim.mapping import MAX_TILE_ROWS, has_preload, step_loads, store_shape
 from accelsim.memory import mapped_traffic_counts
 from accelsim.result import LayerResult
 from accelsim.sim import out_bytes_of, simulate_layer
@@ -174,12 +174,9 @@ def score(cands, N, M, C, H, W, R, S, stride, pad, groups, AR, AC, V, BW, L, if_
         P_T, K_T, M_T = cands[i, K_T_COL], cands[i, K_K_COL], cands[i, K_M_COL]
         order, x_res, w_res = cands[i, K_ORDER], cands[i, K_XRES], cands[i, K_WRES]
         df = cands[i, K_DF]
-        p_tiles, k_tiles, m_tiles = ceil_div(P, P_T), ceil_div(K, K_T), ceil_div(Mg, M_T)
-        x_outer = order == ORDER_PM
-        nx = operand_slots(x_res, cands[i, K_XDEPTH], x_outer, p_tiles, m_tiles, k_tiles, 0)
-        nw = operand_slots(w_res, cands[i, K_WDEPTH], not x_outer, p_tiles, m_tiles, k_tiles, 1)
-        xr, wr, ar = slots_rows(df, AR, V, P_T, K_T, M_T)
-        if_rows, w_rows, acc_rows = memory_rows(df, AR, AC, V, if_kib, w_kib, acc_kib)
+        p_tiles, k_tiles, m_tiles, nx, nw, xr, wr, ar, if_rows, w_rows, acc_rows = layout(
+            df, AR, AC, V, if_kib, w_kib, acc_kib, P, K, Mg, P_T, K_T, M_T, order, x_res, w_res,
+            cands[i, K_XDEPTH], cands[i, K_WDEPTH])
         fits = (nx * xr <= if_rows and nw * wr <= w_rows and cands[i, K_ACCDEPTH] * ar <= acc_rows and
                 groups * p_tiles * k_tiles * m_tiles <= max_steps)
         x_loads = m_tiles if x_res == RES_STEP else 1

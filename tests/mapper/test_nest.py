@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from accelsim import arch as arch_mod
-from accelsim import sim
+from accelsim import engine, sim
 from accelsim.arch import Dataflow
 from accelsim.commands import OP_LOAD
 from accelsim.errors import AccelsimError
@@ -104,3 +104,19 @@ def test_nest_in_another_dataflow_reports_it():
     assert r.dataflow is Dataflow.IS and r.tile["dataflow"] == "is"
     assert r.cycles == sim.simulate_layer(LAYER, arch.with_dataflow("is")).cycles
     assert np.isfinite(r.energy_pj)
+
+
+def test_flags_a_unit_cannot_honour_are_their_own_error():
+    """A LOAD that pops the previous-queue token (LD has none) stops the schedule with ERR_FLAGS, not as a
+    token underflow."""
+    arch = arch_mod.preset("gemmini")
+    table = nest_mod.program_table(LAYER, arch, LoopNest.fixed(LAYER, arch)).copy()
+    first_load = int(np.flatnonzero(table[:, program.C_OP] == OP_LOAD)[0])
+    a = LoopNest.fixed(LAYER, arch).arch(arch)
+    for flags in (0, 1):
+        table[first_load, program.C_POP_PREV] = flags
+        s = np.zeros(engine.S_LEN, np.int64)
+        nest_mod.schedule_table(table, len(table), a.dataflow.code, a.array_rows, a.array_cols,
+                                a.dram_bytes_per_cycle, a.dram_latency_cycles, a.queue_depth,
+                                a.host_issue_cycles, 4, nest_mod.TOKEN_CAP, s)
+        assert s[engine.S_ERROR] == (engine.ERR_FLAGS if flags else 0)
