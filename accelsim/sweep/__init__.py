@@ -51,13 +51,18 @@ def run_sweep(space: Space, out: str | Path, *, backend: Backend | None = None, 
     todo = [c for c in chunks if c[0] not in done][:max_chunks]
     bar = _progress(space, chunks, todo) if progress else None
     run = 0
-    for index, rows in run_chunks(space, todo, backend):
-        store.write(index, rows)
-        digest.add(index, rows)
-        run += 1
-        if bar is not None:
-            start, stop = chunks[index][1:]
-            bar.update(stop - start)
+    try:
+        for index, rows in run_chunks(space, todo, backend):
+            store.write(index, rows)
+            digest.add(index, rows)
+            run += 1
+            if bar is not None:
+                start, stop = chunks[index][1:]
+                bar.update(stop - start)
+    except BaseException:
+        if run == 0:
+            store.discard()  # nothing finished: leave --out as it was found, so the command can be rerun
+        raise
     if bar is not None:
         bar.close()
     written = write_summary(store.out, space, digest, len(chunks), len(done) + run)

@@ -18,6 +18,7 @@ the same way: a killed sweep leaves only whole chunk files, and ``pyarrow.parque
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -76,9 +77,23 @@ class Store:
         else:
             require(not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())) or resume,
                     "--out", "a new or empty folder", str(self.out))
+            self._made = [d for d in (self.out, self.points) if not d.exists()]
             self.points.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, (json.dumps(manifest, indent=1) + "\n").encode())
         self.points.mkdir(parents=True, exist_ok=True)
+
+    _made: list[Path] | None = None  # the folders this store created (None: it found a manifest)
+
+    def discard(self) -> None:
+        """Undo a store that has written no chunk (a sweep that failed before finishing one, e.g. an
+        unreachable Dask scheduler): its manifest and the folders it made go, so the same command can be run
+        again. A store that found a manifest (``--resume``), or whose folder holds anything else, is kept."""
+        if self._made is None or any(self.points.iterdir()):
+            return
+        (self.out / "manifest.json").unlink(missing_ok=True)
+        for d in reversed(self._made):
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
     def chunk_path(self, index: int) -> Path:
         return self.points / f"part-{index:06d}.parquet"

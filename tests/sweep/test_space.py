@@ -90,6 +90,12 @@ def test_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
         "accelsim: error: --dask scheduler must be reachable within 5 s, not 'tcp://127.0.0.1:9' ("), err
+    assert not (tmp_path / "out").exists()  # nothing was evaluated: --out is left as found, so a rerun works
+    (tmp_path / "empty").mkdir()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "empty"), "--dask", "tcp://127.0.0.1:9"]) == 2
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+    capsys.readouterr()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "--no-plots"]) == 0
 
 
 def test_area_and_mac_budget_constraints_filter_exactly(tmp_path):
