@@ -20,13 +20,13 @@ import numpy as np
 from accelsim.arch import EnergyTable
 from accelsim.arch import energy_pj as energy_of
 from accelsim.closed_form import (
-    _N_KIND_ROWS,
     ARCH_FIELD_DEFAULTS,
     ARCH_FIELDS,
     LAYER_FIELDS,
     REGIME_NONE,
     closed_form_tiled,
 )
+from accelsim.closed_form.chains import _N_KIND_ROWS
 from accelsim.engine import (
     S_ERROR,
     S_FILL_DRAIN,

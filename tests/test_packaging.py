@@ -70,3 +70,19 @@ def test_wheel_installs_and_imports_subpackages(tmp_path):
     assert lines[4] == "True"  # sim_memory.v, the Verilog every harness build needs, ships as package data
     assert lines[6].startswith(str(site)) and lines[6].endswith("accelsim/firmware")  # the firmware sources
     assert lines[7] == "['accel.h', 'conv.c', 'crt0.S', 'link.ld', 'stdio.c']"  # ship as package data
+
+
+def test_every_package_folder_is_in_the_wheel_list():
+    """pyproject's hand-kept package list names every folder with an __init__.py (under its package-dir
+    mapping), so a new subpackage cannot be left out of the wheel (stop 17's accelsim.mapper was)."""
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setup["packages"])
+    found = set()
+    for package, folder in setup["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join((package, *rel)))
+    assert found - listed == set(), "missing from [tool.setuptools] packages"
+    assert listed - found == set(), "listed but without a folder"

@@ -1,92 +1,36 @@
-"""Closed-form layer cycles for design-space sweeps: O(1) arithmetic per (layer, config) (O(log n) in the MIX
-regime), no loop over commands or tiles, exactly equal to :func:`accelsim.schedule.schedule_fast` wherever it
-claims to apply.
+"""One (layer, configuration) point in closed form (accelsim.closed_form has the notation and the regimes):
+:func:`closed_form_point` lowers the layer with accelsim.mapping's rules and calls
+:func:`closed_form_tiled`, which builds the per-kind table, picks the regime and returns the cycles and
+their breakdown; :func:`closed_form_points` runs it over 1-D field arrays."""
 
-Notation (docs/microarchitecture.md, "Timing"): step ``j`` (one innermost tile iteration) issues, in program
-order, ``LS_j`` (LOAD of the stationary operand, pops e2l from ``j >= 2``), ``LT_j`` (LOAD of the streamed
-operand, pushes l2e at done), ``PRE_j`` (WS/IS only) and ``CO_j``, and after the last k-step of an output
-tile its ``ST``. Busy times per step: ``bS, bT`` (loads), ``ld' = bS + bT``, ``ld = ld' + L``,
-``ex = bP + bC`` (PRELOAD + COMPUTE; ``bP = 0`` for OS), ``bST`` per tile. ``X_j`` = end of ``CO_j``.
-
-Three regimes, each a set of closed-form sufficient conditions under which the schedule has a closed form:
-
-**EX regime** (execute- or double-buffer-latency bound; the load unit keeps up). ``LS_j`` starts at the
-e2l token ``X_{j-2}``, ``LT_j`` right after it, so the data lands at ``X_{j-2} + ld_j`` and
-
-    X_j = max(X_{j-1}, X_{j-2} + ld_j) + ex_j            (j >= 0; virtual X_{-1}, X_{-2} fit steps 0, 1)
-
-i.e. ``(X_j, X_{j-1}) = [[ex_j, ld_j + ex_j], [0, -inf]] (x) (X_{j-1}, X_{j-2})`` in max-plus algebra. The
-step matrices depend only on the step's edge class (last p-, m-, k-tile or not), so the product over the
-whole layer follows the loop nest: tile = M_last_k (x) M_k^(k_tiles-1), row = tile^(inner-1), group =
-row^(outer-1), layer = group^groups, each power of a 2x2 max-plus matrix in closed form (a walk of length n
-in a two-node graph uses the better of the loops and the 2-cycle as often as parity allows). When every
-``ld_j <= ex_{j-1}`` this is the pure EX-bound case ``X_{J-1} = start of the first EX + sum ex``.
-
-**LD regime** (the load unit never idles after the first LOAD). ``LS_j`` starts when ``LT_{j-1}`` ends, EX
-always waits for data: ``X_{J-1} = LS_0 + L + sum ld' + ex_{J-1}``.
-
-**MIX regime** (tried only where neither holds: the layer mixes load-bound and execute-bound steps). With
-``A_j`` the start of ``LS_j`` and ``E_j = A_j + ld'_j`` the end of ``LT_j`` (the load unit's chain), and no
-command delayed by its dispatch or by a STORE token,
-
-    A_j = max(E_{j-1}, X_{j-2}),   E_j = A_j + ld'_j,   X_j = max(X_{j-1}, E_j + L) + ex_j
-
-i.e. ``(E_j, X_j, X_{j-1}) = [[ld', -inf, ld'], [ld + ex, ex, ld + ex], [-inf, 0, -inf]] (x) (E_{j-1},
-X_{j-1}, X_{j-2})``: a 3x3 max-plus step matrix per edge class, multiplied over the loop nest as above with
-each power taken by repeated squaring (``log2 n`` products). Started from the virtual state ``(E_0 - ld'_0,
--inf, -inf)`` it gives steps 0 and 1 exactly when the first EX starts as its data lands (``S0 = E_0 + L``, a
-condition of this regime); EX and LD are the special cases where one path of the product always wins.
-
-In all three, total = ``X_{J-1} + bST_last + L`` (the last STORE starts when the last COMPUTE ends).
-Conditions (all checked over the step/tile *transitions* that the loop nest can produce, 15 step and 7 tile
-kinds of transition, each with a validity mask):
-
-- the first commands (5 CONFIGs, steps 0 and 1, the dispatch of ``LS_2``) are evaluated exactly;
-- EX: the load unit is free when the token comes, ``ld'_v <= ex_u`` for every transition ``u -> v``;
-  LD: the token is there when the load unit is free, ``ld'_v >= ex_u + L`` (this also makes EX wait for data);
-- stores: ``ST_t`` starts at the end of its last COMPUTE and ends before tile ``t+2`` needs the accumulator:
-  ``bST_u <=`` the time tile ``v`` spends after tile ``u`` (EX: ``sum ex`` of tile v; LD: its ``sum ld'``
-  plus the change of ``ex`` of the last steps; MIX: the ``(X, X)`` entry of tile v's matrix, a lower bound
-  of ``X_last(v) - X_last(u)`` whatever the state);
-- dispatch never delays a command: with ``T`` an upper bound of dispatch times, ``d_i <= T_i`` follows by
-  induction from ``T_i >= T_{i-1} + HI`` and ``T_i >= start(queue[j-Q]) + 1``; the step's first LOAD gets
-  ``T = (its start) - 1 - s`` for one slack ``s >= 0`` shared by all steps, the step's other commands the
-  forward chain; each command needs ``T_i + 1 <= start_i`` (lower bound). Starts of blocking commands
-  ``Q`` queue entries back are bounded with the smallest step gap; the feasible ``s`` is an interval. MIX
-  anchors every command of step j at ``A_j``: lower bounds ``start(LT_j) = A_j + bS_j``, ``P_j >= A_j +
-  ld_j`` (``P_j`` the first EX start), ``X_j >= P_j + ex_j``, ``A_{j+1} >= A_j + ld'_j``; upper bounds of the
-  blockers ``m`` steps back from ``A_j >= A_{j-m} + m min ld'``, ``P_{j-1} <= A_j + L`` and, for ``m >= 2``,
-  ``P_{j-m} <= A_j - (m-1) min ex`` (``X_{j-2} <= A_j``), whichever is smaller;
-- the FENCE is not later than the last acknowledgement: ``HI <= bST_last + L + 1``.
-
-The idle breakdown holds in every regime for the same reason: each is a max-plus linear system started from
-step 0, and the host's instant-issue shadow follows the same system (or later) from its own start, so no
-EX start is later against the shadow than the first one, ``S0``: that lateness is the host stall, the rest
-of the EX idle time before ``X_{J-1}`` is the loads' (STORE tokens never bind), and the tail the stores'.
-
-WS and IS with ``queue_depth == 1`` never apply (the COMPUTE of step j waits in the dispatcher for its
-PRELOAD to start, which holds back the next step's loads); neither do layers of fewer than 3 steps.
-
-Everything the closed form knows of the machine it takes from the one copy: the layer's GEMM
-(:func:`accelsim.layer.gemm_dims`), the tiling (:func:`accelsim.mapping.tile_fit`, ``tile_sizes``,
-``step_loads``, ``store_shape``) and every block latency (accelsim.timing). What is written here is only the
-max-plus algebra of the schedule. It is one scalar function per point, :func:`closed_form_point`, run two
-ways (``Engine``): compiled by Numba (:func:`accelsim.jit.compiled`, the default, millions of points a
-second) or by the interpreter (the same code, for checking and where Numba is missing).
-"""
 
 from __future__ import annotations
 
-import enum
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
-from accelsim.arch import DF_IS, DF_OS, DF_WS, ArchConfig
-from accelsim.errors import require
-from accelsim.jit import compilable, compiled
-from accelsim.layer import SHAPE_FIELDS, ConvLayer, gemm_dims
+from accelsim.arch import DF_IS, DF_OS, DF_WS
+from accelsim.closed_form.chains import (
+    _BC,
+    _BS,
+    _BT,
+    _C,
+    _EX,
+    _INF,
+    _LD1,
+    _N_KIND_ROWS,
+    _OK,
+    REGIME_EX,
+    REGIME_LD,
+    REGIME_MIX,
+    REGIME_NONE,
+    _chain,
+    _chain_mix,
+    _m3_tile,
+    _stores_keep_up,
+    _tile,
+)
+from accelsim.jit import compilable
+from accelsim.layer import gemm_dims
 from accelsim.mapping import (
     FIT_OK,
     MAX_STEP_COMMANDS,
@@ -101,8 +45,8 @@ from accelsim.mapping import (
     tile_loops,
     tile_sizes,
 )
-from accelsim.maxplus import NEG, fmax, fmin, mul2, mul3, pow2, pow3
-from accelsim.schedule import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST, Schedule
+from accelsim.maxplus import fmax, fmin, mul2, mul3, pow2, pow3
+from accelsim.schedule import CAUSE_DRAM_LOAD, CAUSE_DRAM_STORE, CAUSE_HOST
 from accelsim.timing import (
     ceil_div,
     load_unit_cycles,
@@ -111,139 +55,6 @@ from accelsim.timing import (
     systolic_array_fill_drain_cycles,
     systolic_array_preload_cycles,
 )
-
-LAYER_FIELDS = SHAPE_FIELDS
-ARCH_FIELDS = ("array_rows", "array_cols", "dataflow", "ifmap_spad_kib", "weight_spad_kib", "acc_kib",
-               "dram_bytes_per_cycle", "dram_latency_cycles", "queue_depth", "host_issue_cycles",
-               "pe_dot_width")
-
-# ARCH_FIELDS a caller may leave out (a field added after the others: issue 10's dot-product PEs)
-ARCH_FIELD_DEFAULTS = {"pe_dot_width": 1}
-
-REGIME_NONE, REGIME_EX, REGIME_LD, REGIME_MIX = 0, 1, 2, 3
-
-# scratch rows of the per-kind table (one column per step kind 4*o + 2*i + k)
-_BS, _BT, _EX, _LD1, _BC, _C, _OK = range(7)
-_N_KIND_ROWS = 7
-_INF = math.inf
-
-
-class Engine(enum.Enum):
-    """How :func:`closed_form_point` runs: compiled by Numba, or interpreted (same code, ~1000x slower)."""
-
-    COMPILED = "compiled"
-    PYTHON = "python"
-
-
-@compilable
-def _m3_step(kin, j, L):
-    """The mixed regime's step matrix of step kind ``j``: ``E_j = max(E_{j-1}, X_{j-2}) + ld'_j``,
-    ``X_j = max(X_{j-1}, E_j + L) + ex_j``, ``X_{j-1}`` shifts down."""
-    ld1, ex = kin[_LD1, j], kin[_EX, j]
-    lx = ld1 + L + ex
-    return (ld1, NEG, ld1, lx, ex, lx, NEG, 0.0, NEG)
-
-
-@compilable
-def _m3_tile(kin, t, L, kf):
-    """Tile kind ``t``: ``M_last_k (x) M_k^(k_tiles-1)``."""
-    return mul3(_m3_step(kin, 2 * t + 1, L), pow3(_m3_step(kin, 2 * t, L), kf - 1))
-
-
-@compilable
-def _tile(kin, t, L, kf):
-    """tiles[t] = M_last_k (x) M_k^(k_tiles-1) for tile kind t, step matrices [[ex, ld + ex], [0, NEG]]."""
-    f0, f1 = kin[_EX, 2 * t], kin[_EX, 2 * t + 1]
-    l0, l1 = kin[_LD1, 2 * t] + L, kin[_LD1, 2 * t + 1] + L
-    p0, p1, p2, p3 = pow2(f0, l0 + f0, 0.0, NEG, kf - 1)
-    return mul2(f1, l1 + f1, 0.0, NEG, p0, p1, p2, p3)
-
-
-@compilable
-def _chain(HI, kc_b, c_b, bS_b, rel_ls, rel_lt, unit, dl_lt, to_ex, has_pre, pre_blk, co_blk, dl_pre, dl_co,
-           dl_st, st_blk, dl_next):
-    """The dispatch chain of one transition (a -> b): the interval ``(s_lo, s_hi)`` of slacks ``s`` it
-    allows, empty (``s_lo = inf``) where a condition that does not involve ``s`` fails. ``rel_*`` bound the
-    starts of the blocking commands, ``dl_*`` lower-bound the starts; ``has_pre`` is False for OS (no
-    PRELOAD; ``pre_blk`` and ``dl_pre`` unused)."""
-    cond = True
-    s_hi = -rel_ls - 2 + unit
-    s_lo = HI - bS_b
-    bc = fmax(rel_ls + 1 + HI, rel_lt + 1)
-    cond = cond and (bc + 1 <= dl_lt)
-    bc = bc + to_ex
-    anchor = to_ex + unit - 1
-    if has_pre:
-        bc = fmax(bc + HI, pre_blk + 1)
-        cond = cond and (bc + 1 <= dl_pre)
-        s_lo = fmax(s_lo, anchor + 2 * HI + 1 - dl_pre)
-        r_co = 3
-    else:
-        r_co = 2
-    bc = fmax(bc + HI, co_blk + 1)
-    cond = cond and (bc + 1 <= dl_co)
-    s_lo = fmax(s_lo, anchor + r_co * HI + 1 - dl_co)
-    bst = fmax(bc + HI, st_blk + 1)
-    cond = cond and ((not kc_b) or (bst + 1 <= dl_st))
-    s_lo = fmax(s_lo, (anchor + (r_co + 1) * HI + 1 - dl_st) if kc_b else -_INF)
-    if kc_b:
-        bc = bst
-    s_hi = fmin(s_hi, dl_next - bc - HI - 1)
-    cond = cond and (anchor + c_b * HI + 1 <= dl_next)
-    return (s_lo if cond else _INF), s_hi
-
-
-@compilable
-def _chain_mix(HI, kc_b, c_b, bS_b, ld1_b, ex_a, ex_b, L, bP, has_pre, rel_ls, rel_lt, pre_blk, co_blk,
-               st_blk):
-    """The MIX regime's dispatch chain of step j (kind b, after kind a): the slacks ``(s_lo, s_hi)`` it
-    allows, ``s_lo = inf`` where a condition without ``s`` fails. Each dispatch bound is ``max(A_j - 1 - s +
-    r HI, A_j + al, P_{j-1} + be)`` (the HI chain from ``LS_j``, then blockers of the LD queue against
-    ``A_j`` in ``al`` and of the EX and ST queues against ``P_{j-1}`` in ``be``), and each start is at least
-    ``A_j + (lower bound)`` and ``P_{j-1} + (lower bound)``: the term against the start bound of its anchor.
-    ``rel_ls, rel_lt`` bound the blocking LOADs' starts against ``A_j``, ``pre_blk, co_blk, st_blk`` the
-    blocking EX commands' and STORE's against ``P_{j-1}``."""
-    s_hi = -rel_ls - 2  # T(LS_j) = A_j - 1 - s >= its blocker's start + 1
-    s_lo = HI - bS_b
-    al = rel_lt + 1
-    cond = al + 1 <= bS_b
-    be = -_INF
-    dA, dP = ld1_b + L, ex_a  # PRE_j (OS: CO_j) starts >= A_j + ld_j and >= X_{j-1} = P_{j-1} + ex_a
-    r = 2
-    if has_pre:
-        al, be = al + HI, fmax(be + HI, pre_blk + 1)
-        cond = cond and al + 1 <= dA and be + 1 <= dP
-        s_lo = fmax(s_lo, r * HI - dA)
-        dA, dP, r = dA + bP, dP + bP, 3
-    al, be = al + HI, fmax(be + HI, co_blk + 1)
-    cond = cond and al + 1 <= dA and be + 1 <= dP
-    s_lo = fmax(s_lo, r * HI - dA)
-    if kc_b:  # ST_j starts at X_j >= A_j + ld_j + ex_j and >= P_{j-1} + ex_a + ex_b
-        al, be = al + HI, fmax(be + HI, st_blk + 1)
-        cond = cond and al + 1 <= ld1_b + L + ex_b and be + 1 <= ex_a + ex_b
-        s_lo = fmax(s_lo, (r + 1) * HI - (ld1_b + L + ex_b))
-    # LS_{j+1}: T = A_{j+1} - 1 - s >= every term + HI, with A_{j+1} >= A_j + ld'_j and >= X_{j-1}
-    cond = cond and c_b * HI <= ld1_b
-    s_hi = fmin(s_hi, fmin(ld1_b - al - HI - 1, ex_a - be - HI - 1))
-    return (s_lo if cond else _INF), s_hi
-
-
-@compilable
-def _stores_keep_up(kin, bST4, ta, tb, t_ok, kf, ld_regime):
-    """Every tile transition u -> v: the STORE of tile u ends before tile v+1 needs its accumulator
-    buffer, i.e. within the time tile v takes (EX regime: its sum of ex; LD: its sum of ld' plus the
-    change of ex of the tiles' last steps)."""
-    for x in range(7):
-        if t_ok[x]:
-            u, v = ta[x], tb[x]
-            if ld_regime:
-                room = ((kf - 1) * kin[_LD1, 2 * v] + kin[_LD1, 2 * v + 1] + kin[_EX, 2 * v + 1]
-                        - kin[_EX, 2 * u + 1])
-            else:
-                room = (kf - 1) * kin[_EX, 2 * v] + kin[_EX, 2 * v + 1]
-            if not bST4[u] <= room:
-                return False
-    return True
 
 
 @compilable
@@ -626,80 +437,3 @@ def closed_form_points(N, M, C, H, W, R, S, stride, pad, groups, AR, AC, df, if_
         applies[i] = r != REGIME_NONE
         regime[i], total[i], stream[i], fill_drain[i], preload[i], commands[i] = r, tot, st, fd, pre, n
         idle[0, i], idle[1, i], idle[2, i] = one[0], one[1], one[2]
-
-
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClosedForm:
-    """Arrays (one entry per point); the cycle fields are meaningful where ``applies``."""
-
-    applies: np.ndarray  # bool
-    regime: np.ndarray  # REGIME_*
-    total_cycles: np.ndarray  # int64
-    ex_stream_cycles: np.ndarray
-    ex_fill_drain_cycles: np.ndarray
-    ex_preload_cycles: np.ndarray
-    commands: np.ndarray  # the layer's command count, CONFIGs and FENCE included
-    ex_idle_cycles: np.ndarray  # (3, ...) indexed by schedule.CAUSE_*
-
-    def schedule(self, i: int) -> Schedule | None:
-        """Point ``i`` (flat index) as a :class:`Schedule` without per-command cycles, or None where the
-        closed form does not apply."""
-        if not self.applies.flat[i]:
-            return None
-        idle = self.ex_idle_cycles.reshape(3, -1)[:, i]
-        return Schedule(
-            total_cycles=int(self.total_cycles.flat[i]), ex_stream_cycles=int(self.ex_stream_cycles.flat[i]),
-            ex_fill_drain_cycles=int(self.ex_fill_drain_cycles.flat[i]),
-            ex_preload_cycles=int(self.ex_preload_cycles.flat[i]),
-            ex_idle_cycles=(int(idle[0]), int(idle[1]), int(idle[2])), commands=int(self.commands.flat[i]),
-        )
-
-
-def closed_form_breakdown(
-    layer_fields: dict, arch_fields: dict, out_bytes: int = 4, engine: Engine = Engine.COMPILED
-) -> ClosedForm:
-    """The closed form over arrays of layers x configs (numpy broadcasting of every field of
-    :data:`LAYER_FIELDS` and :data:`ARCH_FIELDS`; ``dataflow`` as its code or a :class:`Dataflow`). Points
-    where ``mapping.lower`` would reject the configuration do not apply."""
-    require(isinstance(engine, Engine), "closed-form engine", f"one of {[e.value for e in Engine]}", engine)
-    arch = {**ARCH_FIELD_DEFAULTS, **arch_fields}
-    df = arch["dataflow"]
-    arch["dataflow"] = df.code if hasattr(df, "code") else df
-    fields = {k: np.asarray(layer_fields[k]) for k in LAYER_FIELDS}
-    fields.update({k: np.asarray(arch[k]) for k in ARCH_FIELDS})
-    arrays = np.broadcast_arrays(*fields.values())
-    shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a).reshape(-1).astype(np.int64) for a in arrays]
-    size = flat[0].size
-    res = {"applies": np.empty(size, bool)}
-    for k in ("regime", "total_cycles", "ex_stream_cycles", "ex_fill_drain_cycles", "ex_preload_cycles",
-              "commands"):
-        res[k] = np.empty(size, np.int64)
-    res["ex_idle_cycles"] = np.empty((3, size), np.int64)
-    points = compiled(closed_form_points) if engine is Engine.COMPILED else closed_form_points
-    points(*flat, int(out_bytes), *res.values())
-    return ClosedForm(**{k: (v.reshape((3, *shape)) if k == "ex_idle_cycles" else v.reshape(shape))
-                         for k, v in res.items()})
-
-
-def layer_fields(layers) -> dict[str, np.ndarray]:
-    """Field arrays of a sequence of ConvLayers."""
-    return {k: np.array([getattr(layer, k) for layer in layers], np.int64) for k in LAYER_FIELDS}
-
-
-def arch_fields(archs) -> dict[str, np.ndarray]:
-    """Field arrays of a sequence of ArchConfigs (``dataflow`` as its code)."""
-    out = {k: np.array([getattr(a, k) for a in archs], np.int64) for k in ARCH_FIELDS if k != "dataflow"}
-    out["dataflow"] = np.array([a.dataflow.code for a in archs], np.int64)
-    return out
-
-
-def closed_form_schedule(
-    layer: ConvLayer, arch: ArchConfig, out_bytes: int = 4, engine: Engine = Engine.COMPILED
-) -> Schedule | None:
-    """One layer's schedule totals and breakdown (no per-command cycles), or None where the closed form
-    does not apply."""
-    return closed_form_breakdown(layer_fields([layer]), arch_fields([arch]), out_bytes, engine).schedule(0)
