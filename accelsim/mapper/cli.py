@@ -89,6 +89,10 @@ def cmd_map(args: argparse.Namespace) -> int:
           f"{tf['dram_bytes'] / max(1, t['dram_bytes']):.2f}x less DRAM traffic, "
           f"{tf['energy_pj'] / t['energy_pj']:.2f}x less energy than the fixed lowering; "
           f"searched in {sum(_once(mapped)):.2f} s on arch {arch.name} ({arch.grid_text})")
+    cut = sum(not m.exhaustive for m in mapped)
+    if cut:
+        print(f"--budget-s ran out on {cut} of {len(mapped)} layers: their mappings are the best found by "
+              "then, not proven within --gap of the optimum")
     return 0
 
 

@@ -22,6 +22,15 @@ def test_map_json(capsys):
     assert doc["totals"]["mapped"]["cycles"] == mapped["cycles"]
 
 
+def test_map_says_when_the_budget_ran_out(capsys):
+    assert main(["map", "--layer", LAYER, "--budget-s", "1e-9"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "--budget-s ran out on 1 of 1 layers: their mappings are the best found by then, not proven within "
+        "--gap of the optimum")
+    assert main(["map", "--layer", LAYER]) == 0
+    assert "ran out" not in capsys.readouterr().out
+
+
 def test_map_table_and_simulate_agree(capsys):
     assert main(["map", "--network", "alexnet", "--objective", "cycles"]) == 0
     table = capsys.readouterr().out
