@@ -217,10 +217,10 @@ def dask_client(backend: Backend):
 
 
 def _run_dask(space, chunks, backend):
-    from distributed import as_completed
-
-    client, cluster = dask_client(backend)
+    client, cluster = dask_client(backend)  # first: its one-line error when Dask is missing
     try:
+        from distributed import as_completed
+
         workers = max(1, len(client.scheduler_info().get("workers", {})) or backend.n_workers)
         shared = client.scatter(space, broadcast=True)
         todo = iter(chunks)

@@ -1,5 +1,7 @@
 """Space files: ranges, constraints, and bad input through the CLI (one stderr line, exit 2)."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -96,6 +98,17 @@ def test_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
     assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
     capsys.readouterr()
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "--no-plots"]) == 0
+
+
+def test_dask_missing_is_one_line(tmp_path, capsys, monkeypatch):
+    """Without the sweep extra (``bash scripts/run.sh`` installs none), --dask says what to install."""
+    path = tmp_path / "ok.toml"
+    path.write_text('workloads = ["resnet18"]\n[space]\narray_rows = [8, 16]\n')
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed raises ImportError
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "local"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "accelsim: error: --dask must have Dask installed (pip install 'accelsim[sweep]'), not missing"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_area_and_mac_budget_constraints_filter_exactly(tmp_path):
