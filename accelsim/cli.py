@@ -21,7 +21,7 @@ from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
-from accelsim.mapper.cli import MAPPER_HELP, MAPPERS, add_search_options
+from accelsim.mapper.cli import MAPPER_HELP, MAPPERS, add_mapping_option, add_search_options
 from accelsim.mapper.cli import add_parser as add_map_parser
 from accelsim.result import Timing
 
@@ -106,15 +106,24 @@ def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
     arch = _arch(args)
     if dataflow is not None:
         arch = arch.with_dataflow(dataflow.value)
-    if getattr(args, "mapper", "fixed") == "search":
-        from accelsim.mapper.cli import search_args
+    if getattr(args, "mapper", "fixed") == "search" or getattr(args, "mapping", None) is not None:
+        from accelsim.mapper.cli import mapping_nests, search_args
+        from accelsim.mapper.nest import evaluate_nest
         from accelsim.result import NetworkResult
+        from accelsim.sim import simulate_layer
 
-        require(timing is Timing.ACCELSIM, "--mapper search", "used with --timing accelsim", timing.value)
-        require(args.host == "fixed", "--mapper search",
-                "used with --host fixed (the firmware runs the fixed lowering)", args.host)
-        mapped = search_args(args, _workload(args), arch)
-        return NetworkResult(arch=arch, layers=tuple(m.result for m in mapped))
+        what = "--mapping" if args.mapping is not None else "--mapper search"
+        require(timing is Timing.ACCELSIM, what, "used with --timing accelsim", timing.value)
+        require(args.host == "fixed", what, "used with --host fixed (the firmware runs the fixed lowering)",
+                args.host)
+        layers = _workload(args)
+        if args.mapping is None:  # the search evaluated each layer's mapping already
+            return NetworkResult(arch=arch, layers=tuple(m.result for m in search_args(args, layers, arch)))
+        nests = mapping_nests(args, layers, arch)
+        return NetworkResult(arch=arch, layers=tuple(
+            simulate_layer(layer, arch, requantize_shift=args.requantize) if nest is None else
+            evaluate_nest(layer, arch, nest, requantize_shift=args.requantize)
+            for layer, nest in zip(layers, nests, strict=True)))
     return simulate_network(_workload(args), arch, timing=timing, requantize_shift=args.requantize,
                             host=getattr(args, "host", "fixed"))
 
@@ -263,12 +272,12 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             f"~{minutes:,.0f} min")
     docs, ok = [], True
     nests = [None] * len(layers)
-    if args.mapper == "search":
-        from accelsim.mapper.cli import search_args
+    if args.mapper == "search" or args.mapping is not None:
+        from accelsim.mapper.cli import mapping_nests
 
-        require(args.host == "fetcher", "--mapper search", "used with --host fetcher (the firmware runs the "
-                "fixed lowering)", args.host)
-        nests = [m.nest for m in search_args(args, layers, arch)]
+        require(args.host == "fetcher", "--mapping" if args.mapping is not None else "--mapper search",
+                "used with --host fetcher (the firmware runs the fixed lowering)", args.host)
+        nests = mapping_nests(args, layers, arch)
     if args.host == "riscv":
         from accelsim.cosim.host_layer import cosim_layer_host, dram_bytes_for
 
@@ -389,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help='print {"arch": ..., "layers": [...], "totals": ...}')
     s.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     s.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_mapping_option(s)
     add_search_options(s)
     s.set_defaults(func=cmd_simulate)
 
@@ -400,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--requantize", type=int, metavar="SHIFT", help=REQUANTIZE_HELP)
     r.add_argument("--host", choices=["fixed", "riscv"], default="fixed", help=HOST_HELP)
     r.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_mapping_option(r)
     add_search_options(r)
     r.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="directory to write into: new, empty, or written by accelsim before")
@@ -431,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the layer driver firmware on the SoC's RV32IM core issues them (docs/host.md)")
     c.add_argument("--all", action="store_true", help="every layer of the workload, with the total")
     c.add_argument("--mapper", choices=MAPPERS, default="fixed", help=MAPPER_HELP)
+    add_mapping_option(c)
     add_search_options(c)
     c.set_defaults(func=cmd_cosim)
 

@@ -4,6 +4,7 @@ accelsim.cli), and the options `simulate --mapper search` shares."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from accelsim.arch import Dataflow
 from accelsim.errors import require
@@ -26,6 +27,29 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflows", metavar="LIST",
                    help="dataflows a layer may use, e.g. ws,os,is or all (default: the architecture's; the "
                         "hardware runs every built dataflow, chosen per layer)")
+
+
+MAPPING_HELP = ("a mapping file (TOML, one [layers.NAME] table of loop-nest keys per layer, as `accelsim map "
+                "--save` writes; docs/mapper.md): those layers run their nest, the others the fixed lowering")
+
+
+def add_mapping_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml", help=MAPPING_HELP)
+
+
+def mapping_nests(args: argparse.Namespace, layers, arch) -> list | None:
+    """Each layer's nest the arguments name (``--mapper search`` or ``--mapping FILE``; None in the list:
+    the fixed lowering), or None when neither is asked for."""
+    path = getattr(args, "mapping", None)
+    if path is not None:
+        from accelsim.mapper.mapfile import load_mapping, nests_for
+
+        require(args.mapper == "fixed", "--mapping", "used without --mapper search (the file is the mapping)",
+                args.mapper)
+        return nests_for(layers, arch, load_mapping(path))
+    if args.mapper == "search":
+        return [m.nest for m in search_args(args, layers, arch)]
+    return None
 
 
 def parse_dataflows(text: str | None) -> tuple[Dataflow, ...] | None:
@@ -55,6 +79,9 @@ def add_parser(subparsers, add_workload, add_arch, requantize_help: str) -> argp
     add_search_options(p)
     p.add_argument("--requantize", type=int, metavar="SHIFT", help=requantize_help)
     p.add_argument("--json", action="store_true", help="print every layer's mapping and both results as JSON")
+    p.add_argument("--save", type=Path, metavar="FILE.toml",
+                   help="also write the mappings found as a mapping file (read by simulate, report and "
+                        "cosim --mapping)")
     p.set_defaults(func=cmd_map)
     return p
 
@@ -65,6 +92,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     _check_requantize(args)
     arch, layers = _arch(args), _workload(args)
     mapped = search_args(args, layers, arch)
+    if args.save is not None:
+        _save(args.save, mapped)
     if args.json:
         print(_json({"arch": arch.to_dict(), "objective": args.objective, "layers": [
             {"name": m.result.name, "mapping": m.nest.to_dict(), "mapped": _summary(m.result),
@@ -94,6 +123,16 @@ def cmd_map(args: argparse.Namespace) -> int:
         print(f"--budget-s ran out on {cut} of {len(mapped)} layers: their mappings are the best found by "
               "then, not proven within --gap of the optimum")
     return 0
+
+
+def _save(path: Path, mapped: list[Mapped]) -> None:
+    from accelsim.mapper.mapfile import dumps
+    from accelsim.outdir import atomic_write
+
+    names = [m.result.name for m in mapped]
+    repeated = next((n for n in names if names.count(n) > 1), None)
+    require(repeated is None, "--save", "a workload whose layers have distinct names", repeated)
+    atomic_write(path, dumps({m.result.name: m.nest for m in mapped}).encode(), what="--save file")
 
 
 def _once(mapped: list[Mapped]) -> list[float]:

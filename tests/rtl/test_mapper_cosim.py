@@ -68,3 +68,34 @@ def test_searched_mappings_on_the_rtl(cfg, layer, seed, mapper_builds):
         got, cycles, _ = run_harness(text, job, a, sim="verilator", build_root=mapper_builds, seed=seed)
         assert (got.view("<i4").reshape(want.shape) == want).all(), (layer.name, nest.describe())
         assert cycles == job.model_cycles, (layer.name, nest.describe())
+
+
+@pytest.mark.rtl
+def test_cli_cosim_runs_a_mapping_file_and_the_search(tmp_path, capsys, monkeypatch, mapper_builds):
+    """`accelsim cosim --mapping FILE` (a nest keeping an operand resident, as `map --save` writes it) and
+    `cosim --mapper search`, as users run them: outputs bit-exact, RTL cycles equal to the model's, and the
+    JSON names the nest run."""
+    import json
+
+    from accelsim import arch as arch_mod
+    from accelsim.cli import main
+    from accelsim.layer import ConvLayer
+    from accelsim.mapper.mapfile import dumps
+    from accelsim.mapper.program import RES_KEEP
+    from accelsim.mapper.search import candidates
+    from tests.rtl.test_cosim import SMALL_TOML
+
+    monkeypatch.setenv("ACCELSIM_BUILD_DIR", str(mapper_builds))
+    arch_file = tmp_path / "small.toml"
+    arch_file.write_text(SMALL_TOML)
+    layer = ConvLayer(N=1, M=5, C=3, H=6, W=5, R=3, S=3, stride=2, pad=1, groups=1, name="layer")
+    nest = next(n for n in candidates(layer, arch_mod.load(arch_file)) if n.x_res == RES_KEEP)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(dumps({"layer": nest}))
+    spec = "N=1,M=5,C=3,H=6,W=5,R=3,S=3,stride=2,pad=1,groups=1"
+    for how in (["--mapping", str(mapping)], ["--mapper", "search"]):
+        assert main(["cosim", "--layer", spec, "--arch", str(arch_file), "--json", *how]) == 0, how
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["outputs_match"] and doc["rtl_cycles"] == doc["model_cycles"] > 0, how
+        if how[0] == "--mapping":
+            assert doc["mapping"] == nest.to_dict()
