@@ -211,6 +211,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from accelsim import report
 
+    require(args.mapping is None or not args.compare_dataflows, "--compare-dataflows",
+            "used without --mapping (the file's nests are for one dataflow each)", "--mapping")
     out = outdir.OutputDir(args.out, force=args.force)  # refuse before simulating
     result = _simulate(args)
     compare = None

@@ -113,3 +113,18 @@ def test_missing_file_and_unwritable_save(tmp_path, capsys):
     assert main(["map", "--layer", LAYER, "--save", str(tmp_path / "no" / "m.toml")]) == 2
     assert capsys.readouterr().err.strip().startswith("accelsim: error: --save file must be in a writable "
                                                      "directory")
+
+
+def test_report_runs_a_mapping_file(tmp_path, capsys):
+    path = tmp_path / "m.toml"
+    path.write_text("[layers.layer]\nP_T = 196\nK_T = 16\nM_T = 16\nx_residency = 'keep'\nx_depth = 1\n")
+    assert main(["report", "--layer", LAYER, "--mapping", str(path), "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    capsys.readouterr()
+    assert main(["simulate", "--layer", LAYER, "--mapping", str(path), "--json"]) == 0
+    assert summary["totals"]["cycles"] == json.loads(capsys.readouterr().out)["totals"]["cycles"]
+    assert main(["report", "--layer", LAYER, "--mapping", str(path), "--out", str(tmp_path / "r2"),
+                 "--compare-dataflows"]) == 2
+    assert capsys.readouterr().err.strip() == ("accelsim: error: --compare-dataflows must be used without "
+                                               "--mapping (the file's nests are for one dataflow each), not "
+                                               "'--mapping'")
