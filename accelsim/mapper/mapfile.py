@@ -53,12 +53,14 @@ def nest_from_dict(doc: dict, where: str) -> LoopNest:
     codes = {}
     for key, allowed in names.items():
         value = doc.get(key, next(iter(allowed)))
-        require(value in allowed, f"{where}.{key}", f"one of {', '.join(map(repr, allowed))}", value)
+        require(isinstance(value, str) and value in allowed, f"{where}.{key}",
+                f"one of {', '.join(map(repr, allowed))}", value)
         codes[key] = allowed[value]
     dataflow = doc.get("dataflow")
     if dataflow is not None:
         values = [d.value for d in Dataflow]
-        require(dataflow in values, f"{where}.dataflow", f"one of {', '.join(values)}", dataflow)
+        require(isinstance(dataflow, str) and dataflow in values, f"{where}.dataflow",
+                f"one of {', '.join(values)}", dataflow)
         dataflow = Dataflow(dataflow)
     return LoopNest(doc["P_T"], doc["K_T"], doc["M_T"], order=codes["order"], x_res=codes["x_residency"],
                     w_res=codes["w_residency"], x_depth=doc.get("x_depth", 2), w_depth=doc.get("w_depth", 2),

@@ -7,11 +7,13 @@ import json
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelsim import workloads
 from accelsim.arch import preset
 from accelsim.cli import main
-from accelsim.mapper.mapfile import dumps, load_mapping
+from accelsim.errors import AccelsimError
+from accelsim.mapper.mapfile import KEYS, dumps, load_mapping, nest_from_dict
 from accelsim.mapper.nest import LoopNest, evaluate_nest
 from accelsim.mapper.program import RES_KEEP
 from accelsim.sim import simulate_layer
@@ -128,3 +130,28 @@ def test_report_runs_a_mapping_file(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == ("accelsim: error: --compare-dataflows must be used without "
                                                "--mapping (the file's nests are for one dataflow each), not "
                                                "'--mapping'")
+
+
+TOML_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3),
+                                                                                       inner, max_size=3),
+                           max_leaves=6)
+
+
+VALUES = TOML_VALUES | st.sampled_from(["p>m", "m>p", "keep", "step", "ws", "os", "is", 1, 16])
+TABLES = (st.dictionaries(st.sampled_from([*KEYS, "x"]), VALUES, max_size=len(KEYS) + 1)
+          | st.fixed_dictionaries({k: st.integers(1, 64) for k in ("P_T", "K_T", "M_T")},
+                                  optional={k: VALUES for k in KEYS[4:]}))
+
+
+@settings(max_examples=300)
+@given(TABLES)
+def test_any_table_is_a_nest_or_one_error(doc):
+    """Whatever a layer's table holds, reading it gives a nest or an AccelsimError (one line), never another
+    exception."""
+    try:
+        nest = nest_from_dict(doc, "m.toml: layers.x")
+    except AccelsimError as err:
+        assert "\n" not in str(err)
+    else:
+        assert (doc["P_T"], doc["K_T"], doc["M_T"]) == (nest.P_T, nest.K_T, nest.M_T)
