@@ -195,6 +195,34 @@ def toml_documents() -> st.SearchStrategy[bytes]:
     return _from_bytes(_toml_document, 64)
 
 
+MAPPING_GOOD = {"dataflow": ['"ws"', '"os"', '"is"'], "order": ['"p>m"', '"m>p"'],
+                "x_residency": ['"step"', '"keep"'], "w_residency": ['"step"', '"keep"']}
+MAPPING_KEYS = ["dataflow", "P_T", "K_T", "M_T", "order", "x_residency", "w_residency", "x_depth", "w_depth",
+                "acc_depth"]
+
+
+def _mapping_document(c: _Choices) -> bytes:
+    """Mostly one well-formed [layers.layer] table for a tiny layer (so nests reach the fit checks and run),
+    its values sometimes of any TOML type, sometimes a typo'd key, another layer name or table."""
+    heads = [f"[layers.{json.dumps(c.pick(NASTY_TEXT), ensure_ascii=False)}]", "[layers]", "[layer.x]",
+             "[[layers]]", "x = 1\n[layers.layer]", "[layers.conv1]"]
+    lines = ["[layers.layer]" if not c.one_in(8) else c.pick(heads)]
+    for key in MAPPING_KEYS:
+        if c.one_in(16 if key in ("P_T", "K_T", "M_T") else 2):
+            continue
+        good = MAPPING_GOOD.get(key, ["1", "1", "2", "3", "4", "4", "8", "16", "64"])
+        value = c.pick(TOML_VALUES) if c.one_in(24) else c.pick(good)
+        typo = c.pick(["p_t", "P_T ", "speed", key.upper()])
+        lines.append(f"{typo if c.one_in(64) else key} = {value}")
+    return c.rest() if c.one_in(24) else "\n".join(lines).encode()
+
+
+def mapping_documents() -> st.SearchStrategy[bytes]:
+    """Mapping files (accelsim.mapper.mapfile): [layers.NAME] tables, known keys and typos, values of
+    every TOML type, names the workload has or not, other tables, sometimes corrupted as toml_documents."""
+    return _from_bytes(_mapping_document, 96)
+
+
 CONV_COLUMNS = ["Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
                 "Num Filter", "Strides"]
 GEMM_COLUMNS = ["Layer", "M", "N", "K"]

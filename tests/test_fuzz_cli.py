@@ -3,7 +3,7 @@ returns 0 or 2, never raises; on 2 it prints exactly one line to stderr and noth
 to stderr, and ``--json`` output is strict JSON (no NaN, no Infinity). Where the input is known to be bad
 (a duplicate key, a non-finite float, a missing column, bytes that are not UTF-8...) it must exit 2.
 
-10,000 cases in all, derandomized in CI (tests/conftest.py's profile); strategies in tests/strategies.py.
+11,200 cases in all, derandomized in CI (tests/conftest.py's profile); strategies in tests/strategies.py.
 Each hypothesis example runs PER_EXAMPLE cases: hypothesis's own cost per example (saving and restoring
 every random state, its choice tree) is several times that of one in-process ``main`` call, and a failing
 batch still shrinks to its one failing case (the others shrink to the simplest input).
@@ -29,6 +29,7 @@ from accelsim.layer import SHAPE_FIELDS
 from accelsim.outdir import MANIFEST
 from tests.strategies import (
     layer_specs,
+    mapping_documents,
     onnx_files,
     scalesim_cfgs,
     toml_documents,
@@ -149,6 +150,14 @@ def test_fuzz_arch_toml(scratch, documents):
         code, _ = run(["simulate", "--layer", TINY, "--arch", path, "--json"])
         if _known_bad_toml(data):
             assert code == 2, data
+
+
+@fuzz(1200)
+@given(documents=batch(mapping_documents()))
+def test_fuzz_mapping_toml(scratch, documents):
+    for data in documents:
+        path = _write(scratch / "mapping.toml", data)
+        run(["simulate", "--layer", TINY, "--mapping", path, "--json"])
 
 
 # ------------------------------------------------------------------------------------------- --topology
@@ -286,4 +295,4 @@ def _fake_rtl():
 def test_the_fuzz_runs_at_least_ten_thousand_cases():
     tests = [value for name, value in globals().items() if name.startswith("test_fuzz_")]
     cases = sum(test._hypothesis_internal_use_settings.max_examples * PER_EXAMPLE for test in tests)
-    assert len(tests) == 7 and cases >= 10_000, cases
+    assert len(tests) == 8 and cases >= 11_200, cases

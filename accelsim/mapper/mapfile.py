@@ -22,6 +22,8 @@ a key, a value or a layer name the file gets wrong is one line naming it.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -80,7 +82,14 @@ def load_mapping(path: str | Path) -> dict[str, LoopNest]:
             next(iter(set(doc) - {"layers"}), None))
     layers = doc.get("layers")
     require(isinstance(layers, dict) and layers, f"{path}", "a [layers.NAME] table per mapped layer", "none")
-    return {name: nest_from_dict(table, f"{path}: layers.{name}") for name, table in layers.items()}
+    return {name: nest_from_dict(table, f"{path}: layers.{_toml_key(name)}")
+            for name, table in layers.items()}
+
+
+def _toml_key(name: str) -> str:
+    """``name`` as TOML writes a key: bare when it can be, else quoted (control characters escaped, so an
+    error naming it stays one line)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def nests_for(layers: tuple[ConvLayer, ...] | list[ConvLayer], arch: ArchConfig,

@@ -77,6 +77,8 @@ BAD = [
      "rows (1,806,336 rows; it has 8,192), not 128"),
     ("[layers.layer]\nP_T = 784\nK_T = 17\nM_T = 16\n",
      "accelsim: error: layer layer: mapping K_T must be in [1, 16], not 17"),
+    ('[layers."a\\nb"]\nP_T = 0\nK_T = 1\nM_T = 1\n',  # a name TOML quotes stays quoted: one line
+     'accelsim: error: {f}: layers."a\\nb".P_T must be a positive integer, not 0'),
     ("layers = 3\n", "accelsim: error: {f} must be a [layers.NAME] table per mapped layer, not 'none'"),
     ("[layer.x]\n", "accelsim: error: {f} key must be 'layers' only (a table per layer), not 'layer'"),
     ("[layers.x\n", "accelsim: error: {f} must be valid TOML, not malformed (Expected ']' at the end of a "
