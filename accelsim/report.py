@@ -87,6 +87,9 @@ def write(result: NetworkResult, out_dir: str | Path | OutputDir, *, force: bool
              "report.md": _markdown(result) + (_compare_markdown(compare) if compare else "")}
     if compare:
         files["dataflows.csv"] = _compare_csv(compare)
+    mapping = _mapping_file(result)
+    if mapping is not None:
+        files["mapping.toml"] = mapping
     paths = out.write_all(files)
     paths += _plots(result, out)
     if compare:
@@ -160,6 +163,35 @@ def _compare_plot(compare: Mapping[Dataflow, NetworkResult], out: OutputDir) -> 
     return _save(fig, out, "dataflows.png")
 
 
+def _mapped(result: NetworkResult) -> dict[str, dict]:
+    """The layers that ran a loop nest of accelsim.mapper (searched or from a mapping file): name -> tile."""
+    return {r.name: dict(r.tile) for r in result.layers if "x_residency" in r.tile}
+
+
+def _mapping_file(result: NetworkResult) -> str | None:
+    """mapping.toml for a run whose layers ran nests (None otherwise, or when layer names repeat, so that a
+    name cannot say which layer it is): `accelsim simulate --mapping` of it reruns the report's numbers."""
+    mapped = _mapped(result)
+    names = [r.name for r in result.layers]
+    if not mapped or len(set(names)) != len(names):
+        return None
+    from accelsim.mapper.mapfile import KEYS, dumps, nest_from_dict
+
+    return dumps({name: nest_from_dict({k: tile[k] for k in KEYS if k in tile}, name)
+                  for name, tile in mapped.items()})
+
+
+def _mapping_lines(result: NetworkResult) -> list[str]:
+    mapped = _mapped(result)
+    if not mapped:
+        return []
+    where = ("in mapping.toml: `accelsim simulate --mapping mapping.toml` with this arch reruns them"
+             if _mapping_file(result) is not None else "in summary.json's `tile` (layer names repeat: no "
+             "mapping.toml)")
+    return [f"Mapping: {len(mapped)} of {len(result.layers)} layers run a loop nest of accelsim.mapper (the "
+            f"rest the fixed lowering); their nests are {where}.", ""]
+
+
 def _markdown(result: NetworkResult) -> str:
     a, t = result.arch, result.totals
     pct = {k: getattr(t.breakdown, k) / t.cycles for k in BREAKDOWN_KEYS} if t.cycles else {}
@@ -174,6 +206,7 @@ def _markdown(result: NetworkResult) -> str:
         "",
         "Where the cycles go: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in pct.items()) + ".",
         "",
+        *_mapping_lines(result),
         "![utilization](utilization.png)",
         "![breakdown](breakdown.png)",
         "![roofline](roofline.png)",

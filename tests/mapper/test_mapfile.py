@@ -124,6 +124,8 @@ def test_report_runs_a_mapping_file(tmp_path, capsys):
     path.write_text("[layers.layer]\nP_T = 196\nK_T = 16\nM_T = 16\nx_residency = 'keep'\nx_depth = 1\n")
     assert main(["report", "--layer", LAYER, "--mapping", str(path), "--out", str(tmp_path / "r")]) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert load_mapping(tmp_path / "r" / "mapping.toml") == load_mapping(path)  # the run's nests, rerunnable
+    assert "Mapping: 1 of 1 layers run a loop nest" in (tmp_path / "r" / "report.md").read_text()
     capsys.readouterr()
     assert main(["simulate", "--layer", LAYER, "--mapping", str(path), "--json"]) == 0
     assert summary["totals"]["cycles"] == json.loads(capsys.readouterr().out)["totals"]["cycles"]
