@@ -21,7 +21,7 @@ from accelsim import arch as arch_mod
 from accelsim.arch import ArchConfig, Dataflow
 from accelsim.errors import AccelsimError, require
 from accelsim.layer import ConvLayer
-from accelsim.mapper.cli import MAPPER_HELP, MAPPERS, add_mapping_option, add_search_options
+from accelsim.mapper.cli import MAPPER_HELP, MAPPERS, add_mapping_option, add_search_options, mapping_option
 from accelsim.mapper.cli import add_parser as add_map_parser
 from accelsim.result import Timing
 
@@ -106,13 +106,13 @@ def _simulate(args: argparse.Namespace, *, dataflow: Dataflow | None = None):
     arch = _arch(args)
     if dataflow is not None:
         arch = arch.with_dataflow(dataflow.value)
-    if getattr(args, "mapper", "fixed") == "search" or getattr(args, "mapping", None) is not None:
+    what = mapping_option(args)
+    if what is not None:
         from accelsim.mapper.cli import mapping_nests, search_args
         from accelsim.mapper.nest import evaluate_nest
         from accelsim.result import NetworkResult
         from accelsim.sim import simulate_layer
 
-        what = "--mapping" if args.mapping is not None else "--mapper search"
         require(timing is Timing.ACCELSIM, what, "used with --timing accelsim", timing.value)
         require(args.host == "fixed", what, "used with --host fixed (the firmware runs the fixed lowering)",
                 args.host)
@@ -274,10 +274,11 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             f"~{minutes:,.0f} min")
     docs, ok = [], True
     nests = [None] * len(layers)
-    if args.mapper == "search" or args.mapping is not None:
+    what = mapping_option(args)
+    if what is not None:
         from accelsim.mapper.cli import mapping_nests
 
-        require(args.host == "fetcher", "--mapping" if args.mapping is not None else "--mapper search",
+        require(args.host == "fetcher", what,
                 "used with --host fetcher (the firmware runs the fixed lowering)", args.host)
         nests = mapping_nests(args, layers, arch)
     if args.host == "riscv":

@@ -168,12 +168,16 @@ def _mapped(result: NetworkResult) -> dict[str, dict]:
     return {r.name: dict(r.tile) for r in result.layers if "x_residency" in r.tile}
 
 
+def _names_distinct(result: NetworkResult) -> bool:
+    names = [r.name for r in result.layers]
+    return len(set(names)) == len(names)
+
+
 def _mapping_file(result: NetworkResult) -> str | None:
     """mapping.toml for a run whose layers ran nests (None otherwise, or when layer names repeat, so that a
     name cannot say which layer it is): `accelsim simulate --mapping` of it reruns the report's numbers."""
     mapped = _mapped(result)
-    names = [r.name for r in result.layers]
-    if not mapped or len(set(names)) != len(names):
+    if not mapped or not _names_distinct(result):
         return None
     from accelsim.mapper.mapfile import KEYS, dumps, nest_from_dict
 
@@ -186,8 +190,7 @@ def _mapping_lines(result: NetworkResult) -> list[str]:
     if not mapped:
         return []
     where = ("in mapping.toml: `accelsim simulate --mapping mapping.toml` with this arch reruns them"
-             if _mapping_file(result) is not None else "in summary.json's `tile` (layer names repeat: no "
-             "mapping.toml)")
+             if _names_distinct(result) else "in summary.json's `tile` (layer names repeat: no mapping.toml)")
     return [f"Mapping: {len(mapped)} of {len(result.layers)} layers run a loop nest of accelsim.mapper (the "
             f"rest the fixed lowering); their nests are {where}.", ""]
 

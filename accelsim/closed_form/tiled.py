@@ -3,7 +3,6 @@
 :func:`closed_form_tiled`, which builds the per-kind table, picks the regime and returns the cycles and
 their breakdown; :func:`closed_form_points` runs it over 1-D field arrays."""
 
-
 from __future__ import annotations
 
 import numpy as np

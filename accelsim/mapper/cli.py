@@ -37,6 +37,14 @@ def add_mapping_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", type=Path, metavar="FILE.toml", help=MAPPING_HELP)
 
 
+def mapping_option(args: argparse.Namespace) -> str | None:
+    """The option that asks for loop nests (``--mapping`` or ``--mapper search``), or None (the fixed
+    lowering): the name the one-line errors about it use."""
+    if getattr(args, "mapping", None) is not None:
+        return "--mapping"
+    return "--mapper search" if getattr(args, "mapper", "fixed") == "search" else None
+
+
 def mapping_nests(args: argparse.Namespace, layers, arch) -> list | None:
     """Each layer's nest the arguments name (``--mapper search`` or ``--mapping FILE``; None in the list:
     the fixed lowering), or None when neither is asked for."""
